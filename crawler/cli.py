@@ -1,0 +1,115 @@
+"""The `dxwatch` command line (typer). Commands are thin: each calls the module that does the job.
+
+Imports of stage modules happen inside the commands so `dxwatch --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from crawler.config import Config, ConfigError, load_config
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Watch Vietnamese government portals for "
+                  "digital-transformation news and email digests of new figures and directives.")
+sources_app = typer.Typer(no_args_is_help=True, help="List, check and dry-run the configured sources.")
+digest_app = typer.Typer(no_args_is_help=True, help="Preview, send and review digests.")
+schedule_app = typer.Typer(no_args_is_help=True, help="The long-running scheduler.")
+app.add_typer(sources_app, name="sources")
+app.add_typer(digest_app, name="digest")
+app.add_typer(schedule_app, name="schedule")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class State:
+    config_dir: Path = Path("config")
+    db_path: Path = Path("data/dxwatch.db")
+
+    def config(self, need_digests: bool = False) -> Config:
+        return load_config(self.config_dir, need_digests=need_digests)
+
+    def db(self):
+        from crawler.store import open_db
+
+        return open_db(self.db_path)
+
+
+state = State()
+
+
+@app.callback()
+def _global(
+    config: Path = typer.Option(Path(os.environ.get("DXWATCH_CONFIG", "config")), "--config",
+                                help="Config directory with sources.yaml and digests.yaml [env DXWATCH_CONFIG]."),
+    db: Path = typer.Option(Path(os.environ.get("DXWATCH_DB", "data/dxwatch.db")), "--db",
+                            help="SQLite database file [env DXWATCH_DB]."),
+) -> None:
+    state.config_dir, state.db_path = config, db
+
+
+# ---------------------------------------------------------------- sources
+
+
+@sources_app.command("list")
+def sources_list() -> None:
+    """Every configured source with its level, province, entry points and schedule."""
+    cfg = state.config()
+    table = Table("name", "title", "level", "province", "entry points", "schedule", "enabled")
+    for s in cfg.sources:
+        entry = f"{len(s.start_urls)} listing, {len(s.feeds)} feed, {len(s.sitemaps)} sitemap"
+        table.add_row(s.name, s.title, s.level, s.province or "", entry, s.effective_schedule,
+                      "yes" if s.enabled else "no")
+    console.print(table)
+
+
+# ---------------------------------------------------------------- export
+
+
+@app.command()
+def export(
+    format: str = typer.Option("jsonl", "--format", help="jsonl or csv."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output file (default: standard output)."),
+) -> None:
+    """Every stored article with its figures and directives (JSON Lines or CSV)."""
+    from crawler.store import iter_export
+
+    if format not in {"jsonl", "csv"}:
+        raise typer.BadParameter("use jsonl or csv", param_hint="--format")
+    db = state.db()
+    handle = open(out, "w", encoding="utf-8", newline="") if out else sys.stdout
+    try:
+        rows = iter_export(db)
+        if format == "jsonl":
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            writer = None
+            for row in rows:
+                flat = {k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
+                        for k, v in row.items()}
+                if writer is None:
+                    writer = csv.DictWriter(handle, fieldnames=list(flat))
+                    writer.writeheader()
+                writer.writerow(flat)
+    finally:
+        if out:
+            handle.close()
+
+
+def main() -> None:
+    """Console entry point: config errors become one line and exit code 2, never a traceback."""
+    try:
+        app()
+    except ConfigError as exc:
+        err_console.print(f"[bold red]config error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)

@@ -1,0 +1,271 @@
+"""The SQLite store (sqlite-utils): schema, idempotent writes and the queries stages share.
+
+One file holds everything; WAL mode lets the CLI read while a crawl or the scheduler writes.
+The schema is documented in the README ("The database") so users can query it directly.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import sqlite_utils
+
+from crawler import timeutil
+
+BUSY_TIMEOUT_MS = 30_000
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,            -- canonical URL, after redirects
+    source TEXT NOT NULL,                -- the source's name in sources.yaml
+    level TEXT,                          -- national | provincial (copied from the source)
+    province TEXT,
+    title TEXT,
+    published TEXT,                      -- ISO 8601 +07:00, or NULL when the page gives none
+    author TEXT,
+    credit TEXT,                         -- "Nguồn: ..." source credit, kept apart from the author
+    text TEXT,                           -- the article body, paragraphs separated by blank lines
+    relevant INTEGER NOT NULL DEFAULT 0, -- 1 when it matches the digital-transformation topic
+    relevance_score REAL,
+    keywords TEXT,                       -- JSON list of the topic keywords matched
+    story_id INTEGER,                    -- stories.id: republications share one story
+    content_hash TEXT,                   -- hash of the normalised body: exact duplicates
+    first_seen TEXT NOT NULL,            -- when dxwatch stored it
+    crawl_run_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS articles_source ON articles(source);
+CREATE INDEX IF NOT EXISTS articles_first_seen ON articles(first_seen);
+CREATE INDEX IF NOT EXISTS articles_story ON articles(story_id);
+CREATE INDEX IF NOT EXISTS articles_hash ON articles(content_hash);
+
+CREATE TABLE IF NOT EXISTS article_urls (  -- every URL known to lead to a stored article
+    url TEXT PRIMARY KEY,
+    article_id INTEGER NOT NULL REFERENCES articles(id)
+);
+
+CREATE TABLE IF NOT EXISTS figures (
+    id INTEGER PRIMARY KEY,
+    article_id INTEGER NOT NULL REFERENCES articles(id),
+    key TEXT NOT NULL,                   -- identity across articles: same figure, same key
+    kind TEXT, value REAL, value2 REAL, unit TEXT,
+    subject TEXT, period TEXT, qualifier TEXT, direction TEXT,
+    ambiguous INTEGER NOT NULL DEFAULT 0,
+    raw TEXT, context TEXT,
+    first_seen TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS figures_key ON figures(key);
+CREATE INDEX IF NOT EXISTS figures_article ON figures(article_id);
+
+CREATE TABLE IF NOT EXISTS directives (     -- one row per mention of a document in an article
+    id INTEGER PRIMARY KEY,
+    article_id INTEGER NOT NULL REFERENCES articles(id),
+    key TEXT NOT NULL,                   -- canonical number ("2971/QĐ-UBND") or name ("Đề án 06")
+    number TEXT, type TEXT, issuer TEXT, year INTEGER, date TEXT, title TEXT, kind TEXT,
+    raw TEXT, context TEXT,
+    first_seen TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS directives_key ON directives(key);
+CREATE INDEX IF NOT EXISTS directives_article ON directives(article_id);
+
+CREATE TABLE IF NOT EXISTS instructions (   -- a leader or body directing someone
+    id INTEGER PRIMARY KEY,
+    article_id INTEGER NOT NULL REFERENCES articles(id),
+    key TEXT NOT NULL,
+    director TEXT, verb TEXT, directed TEXT, action TEXT, deadline TEXT,
+    context TEXT,
+    first_seen TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS instructions_key ON instructions(key);
+CREATE INDEX IF NOT EXISTS instructions_article ON instructions(article_id);
+
+CREATE TABLE IF NOT EXISTS stories (
+    id INTEGER PRIMARY KEY,
+    title TEXT,
+    first_seen TEXT NOT NULL,
+    first_source TEXT,
+    first_article_id INTEGER,
+    article_count INTEGER NOT NULL DEFAULT 0,
+    last_seen TEXT
+);
+
+CREATE TABLE IF NOT EXISTS crawl_runs (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    started TEXT NOT NULL,
+    finished TEXT,
+    status TEXT NOT NULL DEFAULT 'running',   -- running | ok | failed | interrupted
+    pages INTEGER NOT NULL DEFAULT 0,         -- responses received
+    listing_pages INTEGER NOT NULL DEFAULT 0,
+    articles_new INTEGER NOT NULL DEFAULT 0,
+    articles_known INTEGER NOT NULL DEFAULT 0,
+    articles_rejected INTEGER NOT NULL DEFAULT 0,
+    errors TEXT,                              -- JSON {kind: count}
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS crawl_runs_source ON crawl_runs(source, started);
+
+CREATE TABLE IF NOT EXISTS http_state (     -- conditional requests for listing pages and feeds
+    url TEXT PRIMARY KEY,
+    source TEXT,
+    etag TEXT,
+    last_modified TEXT,
+    content_hash TEXT,
+    checked_at TEXT
+);
+"""
+
+
+def open_db(path: str | Path) -> sqlite_utils.Database:
+    """Open (creating) the database in WAL mode with a busy timeout, schema ensured."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    db = sqlite_utils.Database(conn)
+    ensure_schema(db)
+    return db
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    with db.conn:
+        db.conn.executescript(SCHEMA)
+
+
+# ---------------------------------------------------------------- URLs already stored
+
+
+def known_urls(db: sqlite_utils.Database, urls: Iterable[str]) -> set[str]:
+    """Which of these URLs already lead to a stored article (checked before any request)."""
+    urls = list(dict.fromkeys(urls))
+    found: set[str] = set()
+    for i in range(0, len(urls), 500):
+        chunk = urls[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(r[0] for r in db.execute(f"SELECT url FROM article_urls WHERE url IN ({marks})", chunk))
+    return found
+
+
+def is_known_url(db: sqlite_utils.Database, url: str) -> bool:
+    return bool(known_urls(db, [url]))
+
+
+# ---------------------------------------------------------------- saving an article
+
+
+def _row_id(db: sqlite_utils.Database, table: str, row: dict) -> int:
+    return db[table].insert(row).last_pk
+
+
+def save_article(db: sqlite_utils.Database, item: dict[str, Any]) -> tuple[int, bool]:
+    """Store one extracted article with its facts and story, in one transaction.
+
+    Returns `(article_id, is_new)`. An article whose canonical URL or any alias is already
+    stored is not stored again; its new aliases are recorded so they are never fetched.
+    """
+    urls = [u for u in [item["url"], *item.get("aliases", [])] if u]
+    with db.conn:
+        existing = db.execute(
+            f"SELECT article_id FROM article_urls WHERE url IN ({','.join('?' * len(urls))}) LIMIT 1", urls
+        ).fetchone()
+        if existing:
+            _add_aliases(db, existing[0], urls)
+            return existing[0], False
+        seen = timeutil.iso()
+        article_id = _row_id(
+            db,
+            "articles",
+            {
+                "url": item["url"],
+                "source": item["source"],
+                "level": item.get("level"),
+                "province": item.get("province"),
+                "title": item.get("title"),
+                "published": item.get("published"),
+                "author": item.get("author"),
+                "credit": item.get("credit"),
+                "text": item.get("text"),
+                "relevant": int(bool(item.get("relevant"))),
+                "relevance_score": item.get("relevance_score"),
+                "keywords": json.dumps(item.get("keywords") or [], ensure_ascii=False),
+                "content_hash": item.get("content_hash"),
+                "first_seen": seen,
+                "crawl_run_id": item.get("crawl_run_id"),
+            },
+        )
+        _add_aliases(db, article_id, urls)
+        _save_facts(db, article_id, item, seen)
+        from pipelines import stories  # late import: stories depends on the store
+
+        story_id = stories.assign_story(db, article_id, item, seen)
+        db.execute("UPDATE articles SET story_id = ? WHERE id = ?", [story_id, article_id])
+    return article_id, True
+
+
+def _add_aliases(db: sqlite_utils.Database, article_id: int, urls: list[str]) -> None:
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO article_urls (url, article_id) VALUES (?, ?)", [(u, article_id) for u in urls]
+    )
+
+
+_FIGURE_COLUMNS = ("key", "kind", "value", "value2", "unit", "subject", "period", "qualifier", "direction",
+                   "ambiguous", "raw", "context")
+_DIRECTIVE_COLUMNS = ("key", "number", "type", "issuer", "year", "date", "title", "kind", "raw", "context")
+_INSTRUCTION_COLUMNS = ("key", "director", "verb", "directed", "action", "deadline", "context")
+
+
+def _save_facts(db: sqlite_utils.Database, article_id: int, item: dict, seen: str) -> None:
+    for table, columns, rows in (
+        ("figures", _FIGURE_COLUMNS, item.get("figures") or []),
+        ("directives", _DIRECTIVE_COLUMNS, item.get("directives") or []),
+        ("instructions", _INSTRUCTION_COLUMNS, item.get("instructions") or []),
+    ):
+        if rows:
+            db[table].insert_all(
+                [{**{c: r.get(c) for c in columns}, "article_id": article_id, "first_seen": seen}
+                 | ({"ambiguous": int(bool(r.get("ambiguous")))} if table == "figures" else {}) for r in rows]
+            )
+
+
+# ---------------------------------------------------------------- reading back
+
+
+def article_facts(db: sqlite_utils.Database, article_id: int) -> dict[str, list[dict]]:
+    out = {}
+    for table, columns in (("figures", _FIGURE_COLUMNS), ("directives", _DIRECTIVE_COLUMNS),
+                           ("instructions", _INSTRUCTION_COLUMNS)):
+        out[table] = [
+            {c: r[c] for c in columns}
+            for r in db.query(f"SELECT * FROM {table} WHERE article_id = ? ORDER BY id", [article_id])
+        ]
+    return out
+
+
+def iter_export(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
+    """Every stored article in the export shape documented in the README."""
+    for row in db.query("SELECT * FROM articles ORDER BY id"):
+        facts = article_facts(db, row["id"])
+        yield {
+            "id": row["id"],
+            "url": row["url"],
+            "source": row["source"],
+            "level": row["level"],
+            "province": row["province"],
+            "title": row["title"],
+            "published": row["published"],
+            "author": row["author"],
+            "credit": row["credit"],
+            "text": row["text"],
+            "relevant": bool(row["relevant"]),
+            "keywords": json.loads(row["keywords"] or "[]"),
+            "story": row["story_id"],
+            "first_seen": row["first_seen"],
+            "figures": facts["figures"],
+            "directives": facts["directives"],
+            "instructions": facts["instructions"],
+        }

@@ -1,0 +1,139 @@
+"""Real loopback servers for tests: an HTTP portal server and an SMTP server (aiosmtpd).
+
+`PortalServer` serves routes the test owns on 127.0.0.1 at a free port. A route is a path
+(with query string, exactly as requested) mapped to a `Page` or to a callable taking the
+`Request` and returning a `Page`; every request is logged so tests can count them.
+"""
+
+from __future__ import annotations
+
+import gzip as _gzip
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable, Union
+
+
+@dataclass
+class Page:
+    body: Union[bytes, str] = b""
+    status: int = 200
+    headers: dict = field(default_factory=dict)
+    content_type: str = "text/html; charset=utf-8"
+    delay: float = 0.0            # seconds before answering
+    gzip: bool = False            # send Content-Encoding: gzip
+
+    def payload(self) -> bytes:
+        data = self.body.encode("utf-8") if isinstance(self.body, str) else self.body
+        return _gzip.compress(data) if self.gzip else data
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict
+
+
+Route = Union[Page, Callable[[Request], Page]]
+
+
+class PortalServer:
+    def __init__(self, routes: dict[str, Route] | None = None, robots: str | None = "User-agent: *\nAllow: /\n"):
+        self.routes: dict[str, Route] = dict(routes or {})
+        if robots is not None and "/robots.txt" not in self.routes:
+            self.routes["/robots.txt"] = Page(robots, content_type="text/plain")
+        self.log: list[Request] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def _answer(self, send_body: bool) -> None:
+                req = Request(self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
+                with server._lock:
+                    server.log.append(req)
+                route = server.routes.get(self.path)
+                page = route(req) if callable(route) else route
+                if page is None:
+                    page = Page("<html><body>not found</body></html>", status=404)
+                if page.delay:
+                    time.sleep(page.delay)
+                data = page.payload()
+                self.send_response(page.status)
+                if page.content_type:
+                    self.send_header("Content-Type", page.content_type)
+                if page.gzip:
+                    self.send_header("Content-Encoding", "gzip")
+                for k, v in page.headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if send_body:
+                    self.wfile.write(data)
+
+            def do_GET(self):
+                self._answer(True)
+
+            def do_HEAD(self):
+                self._answer(False)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def requests_to(self, path: str) -> int:
+        return sum(1 for r in self.log if r.path == path)
+
+    def __enter__(self) -> "PortalServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class SMTPSink:
+    """aiosmtpd on loopback, keeping every message it accepts as an `email.message.EmailMessage`."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.messages: list = []
+        self.envelopes: list = []
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                sink.envelopes.append(envelope)
+                sink.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+                return "250 OK"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    def __enter__(self) -> "SMTPSink":
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.controller.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
