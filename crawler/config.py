@@ -218,6 +218,7 @@ class Filters(Strict):
 class Recipient(Filters):
     email: str
     name: str | None = None
+    admin: bool = False  # admins also get the footer on broken and stale sources
 
     _v_email = field_validator("email")(_check_email)
 
@@ -233,6 +234,10 @@ class SMTPSettings(Strict):
     timeout: float = Field(default=30, gt=0)
     rate_per_minute: int = Field(default=60, ge=1)
     unsubscribe: str | None = None
+    retries: int = Field(default=3, ge=0, le=10)          # transient failures retried within one run
+    retry_backoff: float = Field(default=2.0, ge=0)       # seconds before the first retry, doubled after
+
+    _v_unsubscribe = field_validator("unsubscribe")(lambda v: _check_email(v) if v else v)
 
     _v_sender = field_validator("sender")(_check_email)
 
@@ -277,6 +282,10 @@ class AlertRule(Filters):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     recipients: list[Recipient | str] = Field(min_length=1)
     items: list[Literal["articles", "figures", "directives"]] = Field(default_factory=lambda: ["directives"])
+    max_age: str = "2d"  # a new rule or recipient is not flooded with older items
+    only_relevant: bool = True
+
+    _v_age = field_validator("max_age")(Digest._v_age.__func__)
 
     _v_recipients = field_validator("recipients")(Digest._v_recipients.__func__)
 

@@ -116,6 +116,47 @@ CREATE TABLE IF NOT EXISTS http_state (     -- conditional requests for listing 
     content_hash TEXT,
     checked_at TEXT
 );
+
+-- digests and alerts (digests/): one run per (digest, run_key), one outbox row per (run, recipient)
+CREATE TABLE IF NOT EXISTS digest_runs (
+    id INTEGER PRIMARY KEY,
+    digest TEXT NOT NULL,                 -- digest name, or "alert:<rule>" for an alert batch
+    kind TEXT NOT NULL DEFAULT 'digest',  -- digest | alert
+    run_key TEXT NOT NULL,                -- the scheduled fire time, or "manual:<time>"
+    started TEXT NOT NULL,
+    finished TEXT,
+    status TEXT NOT NULL DEFAULT 'running',  -- running | done | incomplete
+    UNIQUE (digest, run_key)
+);
+
+CREATE TABLE IF NOT EXISTS deliveries (     -- the outbox: written before anything is sent
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES digest_runs(id),
+    digest TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    status TEXT NOT NULL,                 -- pending | sent | failed (permanent) | empty (nothing new)
+    message_id TEXT,                      -- stable across retries
+    subject TEXT,
+    message BLOB,                         -- the exact bytes sent, so a retry resends the same mail
+    counts TEXT,                          -- JSON {stories, figures, documents, instructions}
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created TEXT NOT NULL,
+    sent_at TEXT,
+    archive TEXT,                         -- the archived HTML under data/digests/
+    UNIQUE (run_id, recipient)
+);
+CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(digest, status);
+
+CREATE TABLE IF NOT EXISTS delivered_items (  -- what each outbox row carries: the per-recipient watermark
+    delivery_id INTEGER NOT NULL REFERENCES deliveries(id),
+    digest TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    item_type TEXT NOT NULL,              -- story | figure | document | instruction
+    item_key TEXT NOT NULL,               -- stories.id, or the fact's key
+    PRIMARY KEY (delivery_id, item_type, item_key)
+);
+CREATE INDEX IF NOT EXISTS delivered_items_lookup ON delivered_items(digest, recipient, item_type, item_key);
 """
 
 
