@@ -91,6 +91,23 @@ CREATE TABLE IF NOT EXISTS stories (
     article_count INTEGER NOT NULL DEFAULT 0,
     last_seen TEXT
 );
+CREATE INDEX IF NOT EXISTS stories_last_seen ON stories(last_seen);
+
+CREATE TABLE IF NOT EXISTS story_signatures (  -- pipelines/stories.py: one MinHash per stored article
+    article_id INTEGER PRIMARY KEY REFERENCES articles(id),
+    story_id INTEGER NOT NULL,
+    shingles INTEGER NOT NULL,           -- distinct syllable shingles of the body
+    content_hash TEXT NOT NULL,          -- exact copies
+    minhash BLOB NOT NULL                -- 128 x uint32, little-endian
+);
+CREATE INDEX IF NOT EXISTS story_signatures_hash ON story_signatures(content_hash);
+
+CREATE TABLE IF NOT EXISTS story_bands (       -- LSH band keys: near-copy candidates by index lookup
+    band_key INTEGER NOT NULL,
+    story_id INTEGER NOT NULL,
+    article_id INTEGER NOT NULL,         -- the first member of the story with this band key
+    PRIMARY KEY (band_key, story_id)
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS crawl_runs (
     id INTEGER PRIMARY KEY,
@@ -114,7 +131,9 @@ CREATE TABLE IF NOT EXISTS http_state (     -- conditional requests for listing 
     etag TEXT,
     last_modified TEXT,
     content_hash TEXT,
-    checked_at TEXT
+    checked_at TEXT,                          -- last full (200) fetch
+    lastmod TEXT,                             -- sitemap <lastmod> last seen for this URL
+    validators_unreliable INTEGER NOT NULL DEFAULT 0  -- 1: server kept its ETag after a change
 );
 
 -- digests and alerts (digests/): one run per (digest, run_key), one outbox row per (run, recipient)
@@ -210,13 +229,16 @@ def save_article(db: sqlite_utils.Database, item: dict[str, Any]) -> tuple[int, 
     stored is not stored again; its new aliases are recorded so they are never fetched.
     """
     urls = [u for u in [item["url"], *item.get("aliases", [])] if u]
+    from pipelines import stories  # late import: stories depends on the store
+
     with db.conn:
-        existing = db.execute(
+        known = db.execute(
             f"SELECT article_id FROM article_urls WHERE url IN ({','.join('?' * len(urls))}) LIMIT 1", urls
         ).fetchone()
+        existing = known[0] if known else stories.stored_copy(db, item)  # same body under another URL
         if existing:
-            _add_aliases(db, existing[0], urls)
-            return existing[0], False
+            _add_aliases(db, existing, urls)
+            return existing, False
         seen = timeutil.iso()
         article_id = _row_id(
             db,
@@ -241,8 +263,6 @@ def save_article(db: sqlite_utils.Database, item: dict[str, Any]) -> tuple[int, 
         )
         _add_aliases(db, article_id, urls)
         _save_facts(db, article_id, item, seen)
-        from pipelines import stories  # late import: stories depends on the store
-
         story_id = stories.assign_story(db, article_id, item, seen)
         db.execute("UPDATE articles SET story_id = ? WHERE id = ?", [story_id, article_id])
     return article_id, True

@@ -1,12 +1,253 @@
-"""Stories: republications of one article share a story (first version: one story per article)."""
+"""Stories: one article republished by many portals becomes one story, with who carried it and when.
+
+Matching happens in two steps, both answered by SQLite indexes so the cost per article does not
+grow with the size of the database:
+
+1. exact copies: the same normalised body (`content_hash`) already stored;
+2. near copies: MinHash (datasketch) over syllable shingles of the `match_key` text (NFC,
+   lower-cased, old/new tone placement unified). The signature is cut into LSH bands; each band's
+   key is a row in `story_bands`, so candidates are found by index lookups, then verified against
+   the candidate's stored signature (estimated Jaccard, or containment for a copy with a local
+   paragraph added or the lead cut).
+
+A story keeps the title and source of its earliest-published member; `story_coverage` reports
+which national and provincial portals carried it and when.
+"""
 
 from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from datasketch import MinHash
+
+from crawler.textnorm import match_key, normalize_text
+
+SHINGLE_SIZE = 3          # syllables per shingle (vietnam.md 5.5: 3-grams separate best)
+NUM_PERM = 128            # MinHash permutations
+BANDS, ROWS = 32, 4       # LSH: a pair with Jaccard 0.5 becomes a candidate with p = 0.87, 0.6 -> 0.99
+SEED = 1                  # fixed: signatures stored in the database must stay comparable
+MIN_SHINGLES = 20         # below this a body is too short to match on its own
+JACCARD_MIN = 0.45        # estimated Jaccard that makes two bodies one story
+CONTAINMENT_MIN = 0.8     # ... or the share of the shorter body found in the longer one
+CONTAINMENT_MAX_RATIO = 2.5  # ... when the longer body is at most this many times the shorter
+CANDIDATE_LIMIT = 200     # bound on signatures verified per article (hot band keys)
+
+_SYLLABLE = re.compile(r"\w+(?:[.,/]\w+)*")
+_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED).permutations
+assert BANDS * ROWS == NUM_PERM
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What matching needs from a body: its MinHash (uint32 x NUM_PERM) and shingle count."""
+
+    minhash: bytes
+    shingles: int
+    content_hash: str
+
+    @property
+    def matchable(self) -> bool:
+        return self.shingles >= MIN_SHINGLES
+
+    def values(self) -> np.ndarray:
+        return np.frombuffer(self.minhash, dtype="<u4")
+
+    def band_keys(self) -> list[int]:
+        step = ROWS * 4
+        return [
+            int.from_bytes(hashlib.blake2b(bytes([band]) + self.minhash[band * step:(band + 1) * step],
+                                           digest_size=8).digest(), "little", signed=True)
+            for band in range(BANDS)
+        ]
+
+
+def content_hash(text: str | None) -> str:
+    """Hash of the normalised body, used when the extraction stage did not set one."""
+    return hashlib.sha256(normalize_text(text).encode("utf-8")).hexdigest()
+
+
+def shingles(text: str | None) -> set[bytes]:
+    """Distinct runs of SHINGLE_SIZE syllables of the matching key of a body."""
+    syllables = _SYLLABLE.findall(match_key(text or ""))
+    if len(syllables) < SHINGLE_SIZE:
+        return {" ".join(syllables).encode("utf-8")} if syllables else set()
+    return {" ".join(syllables[i:i + SHINGLE_SIZE]).encode("utf-8")
+            for i in range(len(syllables) - SHINGLE_SIZE + 1)}
+
+
+def signature(text: str | None, hash_: str | None = None) -> Signature:
+    """MinHash signature of a body (CPU work: done in StoryPipeline, outside the store's transaction)."""
+    grams = shingles(text)
+    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_PERMUTATIONS, scheme="affine32")
+    if grams:
+        minhash.update_batch(grams)
+    return Signature(minhash.hashvalues.astype("<u4").tobytes(), len(grams), hash_ or content_hash(text))
+
+
+def similarity(a: Signature, b: Signature) -> tuple[float, float]:
+    """Estimated (Jaccard, containment of the smaller shingle set in the larger) of two bodies."""
+    jaccard = float(np.count_nonzero(a.values() == b.values())) / NUM_PERM
+    shared = jaccard / (1 + jaccard) * (a.shingles + b.shingles)
+    smaller = min(a.shingles, b.shingles)
+    return jaccard, (min(1.0, shared / smaller) if smaller else 0.0)
+
+
+def same_story(a: Signature, b: Signature) -> float:
+    """A score > 0 when the two bodies are one article republished (higher = closer), else 0."""
+    if not (a.matchable and b.matchable):
+        return 0.0
+    if a.content_hash == b.content_hash:
+        return 2.0
+    jaccard, containment = similarity(a, b)
+    if jaccard >= JACCARD_MIN:
+        return 1.0 + jaccard
+    sizes = sorted((a.shingles, b.shingles))
+    if containment >= CONTAINMENT_MIN and sizes[1] <= CONTAINMENT_MAX_RATIO * sizes[0]:
+        return containment
+    return 0.0
+
+
+def item_signature(item: dict[str, Any]) -> Signature:
+    """The signature StoryPipeline put on the item, or one computed now."""
+    found = item.get("story_signature")
+    if not isinstance(found, Signature):
+        found = item["story_signature"] = signature(item.get("text"), item.get("content_hash"))
+    return found
+
+
+class StoryPipeline:
+    """Computes the story signature of each article before storage (pipeline order 400)."""
+
+    @classmethod
+    def from_crawler(cls, crawler) -> "StoryPipeline":
+        return cls()
+
+    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        if item.get("item_type", "article") != "article" or item.get("text") is None:
+            return item
+        if not item.get("content_hash"):
+            item["content_hash"] = content_hash(item["text"])
+        item["story_signature"] = signature(item["text"], item["content_hash"])
+        return item
+
+
+# ---------------------------------------------------------------- the store's side
+
+
+def stored_copy(db, item: dict[str, Any]) -> int | None:
+    """The id of an article of the same source with the same body (a second URL of it), if any."""
+    sig = item_signature(item)
+    if not sig.matchable:
+        return None
+    row = db.execute("SELECT s.article_id FROM story_signatures s JOIN articles a ON a.id = s.article_id "
+                     "WHERE s.content_hash = ? AND a.source = ? ORDER BY s.article_id LIMIT 1",
+                     [sig.content_hash, item["source"]]).fetchone()
+    return row[0] if row else None
 
 
 def assign_story(db, article_id: int, item: dict, seen: str) -> int:
     """Attach the stored article to a story and return the story id (inside the caller's transaction)."""
-    story_id = db["stories"].insert(
-        {"title": item.get("title"), "first_seen": seen, "first_source": item["source"],
-         "first_article_id": article_id, "article_count": 1, "last_seen": seen}
-    ).last_pk
+    sig = item_signature(item)
+    story_id = _matching_story(db, article_id, sig)
+    if story_id is None:
+        story_id = db.execute(
+            "INSERT INTO stories (title, first_seen, first_source, first_article_id, article_count, last_seen) "
+            "VALUES (?, ?, ?, ?, 0, ?)", [item.get("title"), seen, item["source"], article_id, seen]).lastrowid
+    else:
+        _maybe_earlier_origin(db, story_id, article_id, item, seen)
+    db.execute("UPDATE stories SET article_count = article_count + 1, last_seen = ? WHERE id = ?", [seen, story_id])
+    db.execute("INSERT OR REPLACE INTO story_signatures (article_id, story_id, shingles, content_hash, minhash) "
+               "VALUES (?, ?, ?, ?, ?)", [article_id, story_id, sig.shingles, sig.content_hash, sig.minhash])
+    if sig.matchable:
+        db.conn.executemany("INSERT OR IGNORE INTO story_bands (band_key, story_id, article_id) VALUES (?, ?, ?)",
+                            [(key, story_id, article_id) for key in sig.band_keys()])
     return story_id
+
+
+def _matching_story(db, article_id: int, sig: Signature) -> int | None:
+    if not sig.matchable:
+        return None
+    exact = db.execute("SELECT story_id FROM story_signatures WHERE content_hash = ? AND article_id != ? "
+                       "AND shingles >= ? LIMIT 1", [sig.content_hash, article_id, MIN_SHINGLES]).fetchone()
+    if exact:
+        return exact[0]
+    keys = sig.band_keys()
+    rows = db.execute(
+        f"SELECT s.article_id, s.story_id, s.shingles, s.content_hash, s.minhash FROM story_signatures s "
+        f"WHERE s.article_id IN (SELECT DISTINCT article_id FROM story_bands WHERE band_key IN "
+        f"({','.join('?' * len(keys))}) LIMIT {CANDIDATE_LIMIT}) AND s.article_id != ?",
+        [*keys, article_id]).fetchall()
+    best, best_score = None, 0.0
+    for _, story_id, shingle_count, hash_, minhash in rows:
+        score = same_story(sig, Signature(minhash, shingle_count, hash_))
+        if score > best_score:
+            best, best_score = story_id, score
+    return best
+
+
+def _maybe_earlier_origin(db, story_id: int, article_id: int, item: dict, seen: str) -> None:
+    """A member published before the story's current origin becomes its origin (title, first source)."""
+    origin = db.execute("SELECT COALESCE(a.published, a.first_seen) FROM stories s JOIN articles a "
+                        "ON a.id = s.first_article_id WHERE s.id = ?", [story_id]).fetchone()
+    when = item.get("published") or seen
+    if origin and origin[0] and when < origin[0]:
+        db.execute("UPDATE stories SET first_article_id = ?, first_source = ?, title = COALESCE(?, title) "
+                   "WHERE id = ?", [article_id, item["source"], item.get("title"), story_id])
+
+
+# ---------------------------------------------------------------- reading stories
+
+
+def story_coverage(db, story_id: int) -> dict[str, Any]:
+    """Who carried a story and when: the digest's "đăng trên N cổng" and `dxwatch stories`.
+
+    `count` is the number of distinct portals (sources); `article_count` the number of stored
+    articles (a portal may carry it twice under different bodies). `sources` lists each portal once,
+    with its earliest article, in publication order.
+    """
+    story = db.execute("SELECT id, title, first_seen, last_seen, first_source, first_article_id "
+                       "FROM stories WHERE id = ?", [story_id]).fetchone()
+    if story is None:
+        raise KeyError(f"no story {story_id}")
+    members = [
+        {"article_id": r[0], "source": r[1], "level": r[2], "province": r[3], "url": r[4], "title": r[5],
+         "published": r[6], "first_seen": r[7]}
+        for r in db.execute("SELECT id, source, level, province, url, title, published, first_seen FROM articles "
+                            "WHERE story_id = ? ORDER BY COALESCE(published, first_seen), id", [story_id])
+    ]
+    sources: dict[str, dict] = {}
+    for member in members:
+        sources.setdefault(member["source"], member)
+    levels: dict[str, int] = {}
+    for entry in sources.values():
+        levels[entry["level"] or "unknown"] = levels.get(entry["level"] or "unknown", 0) + 1
+    first = next((m for m in members if m["article_id"] == story[5]), members[0] if members else None)
+    return {
+        "story_id": story[0],
+        "title": story[1],
+        "first_seen": story[2],
+        "last_seen": story[3],
+        "first_source": story[4],
+        "first_url": first["url"] if first else None,
+        "first_published": first["published"] if first else None,
+        "count": len(sources),
+        "article_count": len(members),
+        "levels": levels,
+        "national": [s for s, e in sources.items() if e["level"] == "national"],
+        "provinces": sorted({e["province"] for e in sources.values() if e["province"]}),
+        "sources": list(sources.values()),
+        "members": members,
+    }
+
+
+def recent_stories(db, limit: int = 20, min_sources: int = 1, since: str | None = None) -> list[dict[str, Any]]:
+    """The most recently active stories, each with its coverage, newest first."""
+    rows = db.execute(
+        "SELECT s.id FROM stories s WHERE (? IS NULL OR s.last_seen >= ?) AND "
+        "(SELECT COUNT(DISTINCT a.source) FROM articles a WHERE a.story_id = s.id) >= ? "
+        "ORDER BY s.last_seen DESC, s.id DESC LIMIT ?", [since, since, min_sources, limit]).fetchall()
+    return [story_coverage(db, r[0]) for r in rows]

@@ -1,0 +1,144 @@
+"""Stories: exact and near copies stored in a real SQLite file join one story; other articles do not."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from crawler.store import open_db, save_article
+from pipelines import stories
+from pipelines.stories import StoryPipeline, recent_stories, story_coverage
+
+ANNOUNCEMENT = [
+    "Sáng 14/10, Ủy ban nhân dân tỉnh tổ chức hội nghị sơ kết chín tháng triển khai kế hoạch chuyển đổi số "
+    "và Đề án 06 trên địa bàn.",
+    "Theo báo cáo của Sở Khoa học và Công nghệ, tỷ lệ hồ sơ thủ tục hành chính được tiếp nhận trực tuyến đạt "
+    "71,4%, tăng hơn 15 điểm phần trăm so với cùng kỳ; 100% văn bản đi, đến được ký số và luân chuyển trên môi "
+    "trường mạng.",
+    "Toàn tỉnh đã thành lập 1.268 tổ công nghệ số cộng đồng với hơn 6.000 thành viên, hỗ trợ người dân cài đặt "
+    "và kích hoạt tài khoản định danh điện tử mức độ 2.",
+    "Phát biểu kết luận, Phó Chủ tịch thường trực yêu cầu các sở, ngành rà soát, cắt giảm thành phần hồ sơ, "
+    "hoàn thành số hóa kết quả giải quyết thủ tục hành chính còn tồn đọng trước ngày 31/12.",
+    "Các địa phương cần bố trí kinh phí duy trì hạ tầng số, bảo đảm an toàn thông tin cho hệ thống một cửa "
+    "điện tử và Trung tâm điều hành thông minh của tỉnh.",
+]
+
+OTHER_STORY = [
+    "Chiều 20/10, Sở Y tế tổ chức tập huấn triển khai bệnh án điện tử cho các bệnh viện tuyến huyện.",
+    "Bệnh án điện tử giúp rút ngắn thời gian chờ khám, giảm chi phí in phim chụp và lưu trữ hồ sơ giấy.",
+    "Đến nay đã có 12 bệnh viện hoàn thành triển khai, 9 đơn vị khác đang chạy thử và dự kiến nghiệm thu "
+    "trong quý IV.",
+    "Giám đốc Sở Y tế đề nghị các bệnh viện phân công cán bộ chuyên trách, tăng cường bảo mật dữ liệu người bệnh.",
+]
+
+
+def article(source: str, url: str, paragraphs: list[str], **extra) -> dict:
+    item = {"url": url, "source": source, "level": "provincial", "province": None,
+            "title": "Hội nghị sơ kết chuyển đổi số", "text": "\n\n".join(paragraphs)}
+    item.update(extra)
+    return item
+
+
+@pytest.fixture
+def db(db_path):
+    return open_db(db_path)
+
+
+def store(db, item: dict, through_pipeline: bool = True) -> tuple[int, bool]:
+    if through_pipeline:
+        item = StoryPipeline().process_item(dict(item))
+    return save_article(db, item)
+
+
+def story_of(db, article_id: int) -> int:
+    return db.execute("SELECT story_id FROM articles WHERE id = ?", [article_id]).fetchone()[0]
+
+
+def test_same_body_under_another_url_of_the_same_source_is_stored_once(db):
+    first, new = store(db, article("tinh-a", "https://a.gov.vn/tin/1", ANNOUNCEMENT))
+    again, again_new = store(db, article("tinh-a", "https://a.gov.vn/print.aspx?p=1", ANNOUNCEMENT))
+    assert new and not again_new and again == first
+    assert db.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == 1
+    urls = {r[0] for r in db.execute("SELECT url FROM article_urls WHERE article_id = ?", [first])}
+    assert urls == {"https://a.gov.vn/tin/1", "https://a.gov.vn/print.aspx?p=1"}
+
+
+def test_verbatim_copy_on_another_portal_is_a_second_member_of_one_story(db):
+    first, _ = store(db, article("tinh-a", "https://a.gov.vn/tin/1", ANNOUNCEMENT))
+    copy, new = store(db, article("tinh-b", "https://b.gov.vn/tin/9", ANNOUNCEMENT, title="Sơ kết CĐS"))
+    assert new and copy != first
+    assert story_of(db, copy) == story_of(db, first)
+
+
+def test_edited_republication_joins_the_story(db):
+    first, _ = store(db, article("bo", "https://bo.gov.vn/1", ANNOUNCEMENT, level="national"))
+    edited = [p.replace("Ủy ban nhân dân tỉnh", "UBND tỉnh") for p in ANNOUNCEMENT[1:]]
+    edited.append("Tại huyện miền núi, các tổ công nghệ số cộng đồng đã đến từng thôn bản hướng dẫn bà con.")
+    copy, _ = store(db, article("tinh-b", "https://b.gov.vn/2", edited, province="Lào Cai"))
+    assert story_of(db, copy) == story_of(db, first)
+
+
+def test_nfd_and_old_tone_placement_do_not_hide_a_copy(db):
+    first, _ = store(db, article("tinh-a", "https://a.gov.vn/1", ANNOUNCEMENT))
+    decomposed = [unicodedata.normalize("NFD", p.replace("hóa", "hoá")) for p in ANNOUNCEMENT]
+    copy, _ = store(db, article("tinh-c", "https://c.gov.vn/1", decomposed))
+    assert story_of(db, copy) == story_of(db, first)
+
+
+def test_a_different_story_on_the_same_topic_gets_its_own_story(db):
+    first, _ = store(db, article("tinh-a", "https://a.gov.vn/1", ANNOUNCEMENT))
+    other, _ = store(db, article("tinh-a", "https://a.gov.vn/2", OTHER_STORY, title="Tập huấn bệnh án điện tử"))
+    assert story_of(db, other) != story_of(db, first)
+
+
+def test_signature_is_computed_when_the_pipeline_did_not_run(db):
+    first, _ = store(db, article("tinh-a", "https://a.gov.vn/1", ANNOUNCEMENT), through_pipeline=False)
+    copy, _ = store(db, article("tinh-b", "https://b.gov.vn/1", ANNOUNCEMENT), through_pipeline=False)
+    assert story_of(db, copy) == story_of(db, first)
+    assert db.execute("SELECT COUNT(*) FROM story_signatures").fetchone()[0] == 2
+
+
+def test_short_bodies_do_not_merge_stories(db):
+    short = ["Xem chi tiết tại tệp đính kèm."]
+    one, _ = store(db, article("tinh-a", "https://a.gov.vn/1", short, title="Thông báo lịch tiếp dân"))
+    two, new = store(db, article("tinh-a", "https://a.gov.vn/2", short, title="Kế hoạch kiểm tra"))
+    assert new and story_of(db, one) != story_of(db, two)
+
+
+def test_coverage_names_portals_levels_and_provinces_and_the_earliest_origin(db):
+    store(db, article("tinh-a", "https://a.gov.vn/1", ANNOUNCEMENT, province="Thanh Hóa",
+                      published="2025-10-15T08:00:00+07:00"))
+    store(db, article("tinh-b", "https://b.gov.vn/1", ANNOUNCEMENT, province="Nghệ An",
+                      published="2025-10-16T08:00:00+07:00"))
+    # Crawled last but published first: it becomes the story's origin and gives the title.
+    origin, _ = store(db, article("baochinhphu", "https://bcp.vn/1", ANNOUNCEMENT, level="national",
+                                  title="Đẩy mạnh chuyển đổi số, Đề án 06", published="2025-10-14T18:00:00+07:00"))
+    coverage = story_coverage(db, story_of(db, origin))
+    assert coverage["count"] == 3 and coverage["article_count"] == 3
+    assert coverage["levels"] == {"national": 1, "provincial": 2}
+    assert coverage["provinces"] == ["Nghệ An", "Thanh Hóa"]
+    assert coverage["national"] == ["baochinhphu"]
+    assert coverage["first_source"] == "baochinhphu"
+    assert coverage["title"] == "Đẩy mạnh chuyển đổi số, Đề án 06"
+    assert [s["source"] for s in coverage["sources"]] == ["baochinhphu", "tinh-a", "tinh-b"]
+
+
+def test_recent_stories_filter_by_number_of_portals(db):
+    store(db, article("tinh-a", "https://a.gov.vn/1", ANNOUNCEMENT))
+    store(db, article("tinh-b", "https://b.gov.vn/1", ANNOUNCEMENT))
+    store(db, article("tinh-a", "https://a.gov.vn/2", OTHER_STORY))
+    assert len(recent_stories(db)) == 2
+    wide = recent_stories(db, min_sources=2)
+    assert len(wide) == 1 and wide[0]["count"] == 2
+
+
+def test_pipeline_passes_other_item_types_through_untouched():
+    document = {"item_type": "document", "url": "https://a.gov.vn/vb.pdf", "text": "Quyết định số 1"}
+    assert StoryPipeline().process_item(dict(document)) == document
+
+
+def test_pipeline_sets_content_hash_and_signature():
+    item = StoryPipeline().process_item(article("tinh-a", "https://a.gov.vn/1", ANNOUNCEMENT))
+    assert item["content_hash"] == stories.content_hash(item["text"])
+    assert item["story_signature"].matchable
