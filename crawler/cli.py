@@ -106,6 +106,40 @@ def export(
             handle.close()
 
 
+# ---------------------------------------------------------------- schedule
+
+
+@schedule_app.command("list")
+def schedule_list(
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per job instead of a table."),
+) -> None:
+    """Every job (each source's crawl, each digest, alerts) with its next run and last outcome."""
+    from scheduler.jobs import job_overview
+
+    cfg = state.config()
+    db = state.db()
+    rows = job_overview(cfg, db)
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row, ensure_ascii=False))
+        return
+    from rich.table import Column
+
+    table = Table("job", "schedule", Column("next run (+07:00)", no_wrap=True), Column("last run", no_wrap=True),
+                  "outcome", "detail", caption="* not registered yet: the time a scheduler started now would give")
+    for row in rows:
+        table.add_row(row["job"], row["schedule"], _short_time(row["next_run"], row["next_run_planned"]),
+                      _short_time(row["last_run"]) if row["last_run"] else "never",
+                      row["last_outcome"] or "-", row["last_detail"] or "")
+    console.print(table)
+
+
+def _short_time(iso: str | None, planned: bool = False) -> str:
+    if not iso:
+        return "-"
+    return iso[:19].replace("T", " ") + (" *" if planned else "")
+
+
 def main() -> None:
     """Console entry point: config errors become one line and exit code 2, never a traceback."""
     try:

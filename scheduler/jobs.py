@@ -1,0 +1,326 @@
+"""The job model (derived from the config) and what each job does when it fires.
+
+A crawl job runs `dxwatch crawl --source NAME` in a child process with a time limit, so a crawl
+that crashes, hangs or leaks memory cannot take the scheduler down; alerts are checked after it.
+A digest job calls `digests.runner.send_digest` with the scheduled fire time as its run key.
+The executor hands each run its scheduled time and the running service through `current_run()`.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+from apscheduler.executors.base import run_job
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from crawler import timeutil
+from crawler.config import TIMEZONE, Config, parse_schedule
+from scheduler import runs
+from scheduler.runs import RunKey
+
+if TYPE_CHECKING:
+    from scheduler.service import Service
+
+log = logging.getLogger("dxwatch.scheduler")
+
+CRAWL_COMMAND_ENV = "DXWATCH_CRAWL_COMMAND"  # replaces `python -m crawler` (tests run scripts)
+ALERTS_JOB_ID = "alerts"
+
+
+# ---------------------------------------------------------------- the job model
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One job the config asks for: its id is stable, so reconciling can add, change or remove it."""
+
+    id: str
+    kind: str      # crawl | digest
+    target: str    # the source or digest name
+    schedule: str  # as written in the config
+
+    def trigger(self, now: datetime | None = None):
+        """Crawls on an interval start at once (a new source is crawled right away);
+        digests on an interval first fire one interval from now."""
+        return build_trigger(self.schedule, start=(now or timeutil.now()) if self.kind == "crawl" else None)
+
+    @property
+    def func(self) -> str:
+        return "scheduler.jobs:crawl_job" if self.kind == "crawl" else "scheduler.jobs:digest_job"
+
+    @property
+    def executor(self) -> str:
+        return "crawls" if self.kind == "crawl" else "digests"
+
+
+def build_trigger(schedule: str, start: datetime | None = None):
+    kind, value = parse_schedule(schedule)
+    if kind == "interval":
+        return IntervalTrigger(seconds=value, start_date=start, timezone=TIMEZONE)
+    return CronTrigger.from_crontab(value, timezone=TIMEZONE)
+
+
+def trigger_signature(trigger) -> str:
+    """What identifies a schedule: "interval[6:00:00]" or the cron fields, without start dates."""
+    return str(trigger)
+
+
+def desired_jobs(config: Config) -> list[JobSpec]:
+    """Every job the config asks for: a crawl per enabled source, one job per digest."""
+    specs = [JobSpec(f"crawl:{s.name}", "crawl", s.name, s.effective_schedule) for s in config.sources if s.enabled]
+    digests = config.digests_file.digests if config.digests_file else []
+    specs += [JobSpec(f"digest:{d.name}", "digest", d.name, d.schedule) for d in digests]
+    return specs
+
+
+def has_alerts(config: Config) -> bool:
+    return bool(config.digests_file and config.digests_file.alerts)
+
+
+def job_overview(config: Config, db) -> list[dict]:
+    """Rows for `schedule list`: every job, its next run (stored by a running or past scheduler,
+    else what a fresh start would give) and its last run's outcome."""
+    from scheduler.jobstore import stored_next_run_times
+
+    stored = stored_next_run_times(db.conn)
+    last = runs.last_runs(db)
+    now = timeutil.now()
+    rows = []
+    for spec in desired_jobs(config):
+        if spec.id in stored:
+            next_run = stored[spec.id]
+            planned = False
+        else:
+            next_run = spec.trigger(now).get_next_fire_time(None, now)
+            planned = True
+        rows.append(_overview_row(spec.id, spec.kind, spec.target, spec.schedule, next_run, planned, last))
+    for source in config.sources:
+        if not source.enabled:
+            rows.append(_overview_row(f"crawl:{source.name}", "crawl", source.name, "disabled", None, False, last))
+    if has_alerts(config):
+        rows.append(_overview_row(ALERTS_JOB_ID, "alerts", ALERTS_JOB_ID, "after each crawl", None, False, last))
+    return rows
+
+
+def _overview_row(job_id, kind, target, schedule, next_run, planned, last) -> dict:
+    previous = last.get(job_id) or {}
+    return {
+        "job": job_id,
+        "kind": kind,
+        "target": target,
+        "schedule": schedule,
+        "next_run": timeutil.iso(next_run) if next_run else None,
+        "next_run_planned": planned,  # not yet stored: the scheduler has not registered this job
+        "last_run": previous.get("started"),
+        "last_outcome": previous.get("outcome"),
+        "last_detail": previous.get("detail"),
+    }
+
+
+# ---------------------------------------------------------------- the run context and executor
+
+
+@dataclass(frozen=True)
+class RunContext:
+    service: "Service"
+    scheduled: datetime | None
+
+
+_CURRENT: contextvars.ContextVar[RunContext] = contextvars.ContextVar("dxwatch_job_run")
+
+
+def current_run() -> RunContext:
+    return _CURRENT.get()
+
+
+class ContextExecutor(ThreadPoolExecutor):
+    """APScheduler's thread pool, but each run learns its scheduled fire time and the service
+    (APScheduler 3 passes neither to the job function). With `coalesce` there is one run time."""
+
+    def __init__(self, service: "Service", max_workers: int):
+        super().__init__(max_workers=max_workers)
+        self.service = service
+
+    def _do_submit_job(self, job, run_times):
+        def run_with_context():
+            token = _CURRENT.set(RunContext(self.service, run_times[-1]))
+            try:
+                return run_job(job, job._jobstore_alias, run_times, self._logger.name)
+            finally:
+                _CURRENT.reset(token)
+
+        def done(future):
+            exc = future.exception()
+            if exc:
+                self._run_job_error(job.id, exc, exc.__traceback__)
+            else:
+                self._run_job_success(job.id, future.result())
+
+        self._pool.submit(run_with_context).add_done_callback(done)
+
+
+# ---------------------------------------------------------------- crawl jobs
+
+
+def crawl_command(config: Config, db_path: Path, source: str) -> list[str]:
+    prefix = shlex.split(os.environ[CRAWL_COMMAND_ENV]) if os.environ.get(CRAWL_COMMAND_ENV) else [
+        sys.executable, "-m", "crawler"]
+    return [*prefix, "--config", str(config.directory), "--db", str(db_path), "crawl", "--source", source]
+
+
+def crawl_job(source: str) -> str:
+    """Crawl one source in a child process; record the outcome; then check alerts."""
+    ctx = current_run()
+    service = ctx.service
+    key = RunKey(f"crawl:{source}", "crawl", source, ctx.scheduled)
+    config = service.config
+    with service.database() as db:
+        if service.stopping.is_set():
+            runs.record_run(db, key, "interrupted", "the scheduler was stopping; not started")
+            return "interrupted"
+        if source not in {s.name for s in config.sources if s.enabled}:
+            runs.record_run(db, key, "skipped", "the source is no longer in the config")
+            return "skipped"
+        run_id = runs.start_run(db, key)
+    command = crawl_command(config, service.db_path, source)
+    output = service.log_dir / f"crawl-{source}.log"
+    log.info("crawl started", extra={"job": key.job_id, "scheduled": key.scheduled_iso})
+    outcome, detail = run_child(command, output, config.settings.crawl_time_limit, service.stopping, service.kill_grace)
+    with service.database() as db:
+        runs.finish_run(db, run_id, outcome, detail)
+    level = logging.INFO if outcome == "ok" else logging.WARNING
+    log.log(level, "crawl finished", extra={"job": key.job_id, "outcome": outcome, "detail": detail})
+    if outcome in ("ok", "failed") and has_alerts(config) and not service.stopping.is_set():
+        check_alerts(service, config)
+    return outcome
+
+
+def run_child(command: list[str], output: Path, time_limit: float, stop: threading.Event,
+              kill_grace: float) -> tuple[str, str | None]:
+    """Run a child in its own process group with its output in `output`; stop it (SIGTERM, then
+    SIGKILL after `kill_grace`) past `time_limit` or when `stop` is set."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with open(output, "wb") as sink:
+        try:
+            child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        except OSError as exc:
+            return "failed", f"cannot start {command[0]}: {exc}"
+        deadline = time.monotonic() + time_limit
+        while True:
+            try:
+                code = child.wait(timeout=0.2)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            if stop.is_set() or time.monotonic() >= deadline:
+                _stop_group(child, kill_grace)
+                if stop.is_set():
+                    return "interrupted", "the scheduler stopped; the crawl was ended"
+                return "timeout", f"ran past its time limit of {time_limit:g} s and was stopped"
+    if code == 0:
+        return "ok", None
+    return "failed", f"exit code {code}: {_last_line(output) or 'no output'} (output in {output})"
+
+
+def _stop_group(child: subprocess.Popen, kill_grace: float) -> None:
+    for sig, wait in ((signal.SIGTERM, kill_grace), (signal.SIGKILL, None)):
+        try:
+            os.killpg(child.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            child.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _last_line(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, handle.seek(0, os.SEEK_END) - 4096))
+            lines = [ln.strip() for ln in handle.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+    except OSError:
+        return None
+    return lines[-1][:300] if lines else None
+
+
+def check_alerts(service: "Service", config: Config) -> None:
+    """Alert rules after a crawl, one check at a time, recorded like any job run."""
+    key = RunKey(ALERTS_JOB_ID, "alerts", ALERTS_JOB_ID, timeutil.now())
+    with service.alerts_lock, service.database() as db:
+        run_id = runs.start_run(db, key)
+        try:
+            from digests.alerts import run_alerts
+
+            result = run_alerts(config, db)
+        except Exception as exc:  # noqa: BLE001 - one failed check must not stop the crawls
+            log.exception("alerts failed", extra={"job": ALERTS_JOB_ID})
+            runs.finish_run(db, run_id, "failed", f"{type(exc).__name__}: {exc}")
+        else:
+            runs.finish_run(db, run_id, "ok", _summary(result))
+
+
+# ---------------------------------------------------------------- digest jobs
+
+
+def digest_job(name: str) -> str:
+    """Send one digest for this fire time; the run key makes a second attempt a no-op."""
+    ctx = current_run()
+    service = ctx.service
+    config = service.config
+    key = RunKey(f"digest:{name}", "digest", name, ctx.scheduled)
+    with service.database() as db:
+        if name not in {d.name for d in (config.digests_file.digests if config.digests_file else [])}:
+            runs.record_run(db, key, "skipped", "the digest is no longer in the config")
+            return "skipped"
+        run_id = runs.start_run(db, key)
+        if run_id is None:
+            runs.record_run(db, key, "skipped", f"the run for {key.scheduled_iso} was already sent or is running")
+            log.info("digest already sent", extra={"job": key.job_id, "scheduled": key.scheduled_iso})
+            return "skipped"
+        log.info("digest started", extra={"job": key.job_id, "scheduled": key.scheduled_iso})
+        try:
+            from digests.runner import send_digest
+
+            result = send_digest(config, db, name, run_key=key.scheduled_iso)
+        except Exception as exc:  # noqa: BLE001 - recorded; the scheduler keeps going
+            log.exception("digest failed", extra={"job": key.job_id, "scheduled": key.scheduled_iso})
+            runs.finish_run(db, run_id, "failed", f"{type(exc).__name__}: {exc}")
+            return "failed"
+        runs.finish_run(db, run_id, "ok", _summary(result))
+    log.info("digest finished", extra={"job": key.job_id, "outcome": "ok"})
+    return "ok"
+
+
+def _summary(result) -> str | None:
+    return None if result is None else str(result)[:500]
+
+
+@contextmanager
+def open_database(db_path: Path) -> Iterator:
+    """A connection per use: job threads never share one."""
+    from crawler.store import open_db
+
+    db = open_db(db_path)
+    try:
+        runs.ensure_tables(db)
+        yield db
+    finally:
+        db.conn.close()
