@@ -13,7 +13,7 @@ from typing import Any, Iterable, Iterator
 
 import sqlite_utils
 
-from crawler import timeutil
+from crawler import search, timeutil
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -108,6 +108,11 @@ CREATE TABLE IF NOT EXISTS story_bands (       -- LSH band keys: near-copy candi
     article_id INTEGER NOT NULL,         -- the first member of the story with this band key
     PRIMARY KEY (band_key, story_id)
 ) WITHOUT ROWID;
+
+-- crawler/search.py: titles and bodies as matching keys, and again without diacritics (no stored text)
+CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
+    title, body, title_folded, body_folded, content='', tokenize='unicode61 remove_diacritics 0'
+);
 
 CREATE TABLE IF NOT EXISTS crawl_runs (
     id INTEGER PRIMARY KEY,
@@ -265,6 +270,7 @@ def save_article(db: sqlite_utils.Database, item: dict[str, Any]) -> tuple[int, 
         _save_facts(db, article_id, item, seen)
         story_id = stories.assign_story(db, article_id, item, seen)
         db.execute("UPDATE articles SET story_id = ? WHERE id = ?", [story_id, article_id])
+        search.index_article(db, article_id, item.get("title"), item.get("text"))
     return article_id, True
 
 
