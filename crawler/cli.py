@@ -161,6 +161,101 @@ def demo(
         raise typer.Exit(1) from None
 
 
+# ---------------------------------------------------------------- stories and search
+
+
+def _coverage_line(coverage: dict) -> str:
+    parts = []
+    if coverage["national"]:
+        parts.append("national: " + ", ".join(coverage["national"]))
+    provincial = [s["source"] + (f" ({s['province']})" if s["province"] else "")
+                  for s in coverage["sources"] if s["level"] != "national"]
+    if provincial:
+        parts.append("provincial: " + ", ".join(provincial))
+    return "; ".join(parts)
+
+
+@app.command()
+def stories(
+    story: Optional[int] = typer.Argument(None, help="A story id: list every article of it."),
+    limit: int = typer.Option(20, "--limit", min=1, help="How many stories."),
+    min_sources: int = typer.Option(1, "--min-sources", min=1, help="Only stories carried by at least N portals."),
+    since: Optional[str] = typer.Option(None, "--since", help="Only stories with an article stored on or after "
+                                        "this day (YYYY-MM-DD)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per story instead of a table."),
+) -> None:
+    """Recent stories (one article republished by several portals) with who carried them and when."""
+    from rich.text import Text
+
+    from crawler.search import parse_day
+    from pipelines.stories import recent_stories, story_coverage
+
+    db = state.db()
+    try:
+        found = [story_coverage(db, story)] if story is not None else recent_stories(
+            db, limit=limit, min_sources=min_sources, since=parse_day(since, "--since"))
+    except (KeyError, ValueError) as exc:
+        err_console.print(f"error: {exc.args[0]}", highlight=False, markup=False)
+        raise typer.Exit(2)
+    if as_json:
+        for coverage in found:
+            typer.echo(json.dumps(coverage, ensure_ascii=False))
+        return
+    if story is not None:
+        coverage = found[0]
+        console.print(Text(f"story {coverage['story_id']}: {coverage['title']}", style="bold"))
+        console.print(Text(f"carried by {coverage['count']} portals ({coverage['article_count']} articles); "
+                           f"first: {coverage['first_source']}, stored first {coverage['first_seen']}"))
+        from rich.table import Column
+
+        table = Table("published", "source", "level", "province", "title", Column("url", overflow="fold"))
+        for m in coverage["members"]:
+            table.add_row(Text((m["published"] or "")[:16].replace("T", " ")), Text(m["source"]),
+                          Text(m["level"] or ""), Text(m["province"] or ""), Text(m["title"] or ""), Text(m["url"]))
+        console.print(table)
+        return
+    table = Table("story", "first published", "title", "portals", "coverage")
+    for coverage in found:
+        when = coverage["first_published"] or coverage["first_seen"]
+        table.add_row(str(coverage["story_id"]), Text(when[:16].replace("T", " ")), Text(coverage["title"] or ""),
+                      str(coverage["count"]), Text(_coverage_line(coverage)))
+    console.print(table if found else "no stories yet")
+
+
+@app.command("search")
+def search_command(
+    query: str = typer.Argument(..., help="Words to find, with or without diacritics; commas separate "
+                                "phrases that must all appear."),
+    source: list[str] = typer.Option([], "--source", help="Only articles of this source (repeatable)."),
+    since: Optional[str] = typer.Option(None, "--since", help="Published on or after this day (YYYY-MM-DD)."),
+    until: Optional[str] = typer.Option(None, "--until", help="Published on or before this day (YYYY-MM-DD)."),
+    limit: int = typer.Option(20, "--limit", min=1, help="How many results."),
+    newest: bool = typer.Option(False, "--newest", help="Newest first instead of best match first."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per article instead of a table."),
+) -> None:
+    """Full-text search of stored titles and bodies."""
+    from rich.text import Text
+
+    from crawler.search import search
+
+    db = state.db()
+    try:
+        results = search(db, query, sources=source, since=since, until=until, limit=limit, newest=newest)
+    except ValueError as exc:
+        err_console.print(f"error: {exc}", highlight=False, markup=False)
+        raise typer.Exit(2)
+    if as_json:
+        for row in results:
+            typer.echo(json.dumps(row, ensure_ascii=False))
+        return
+    table = Table("published", "source", "title", "story", "snippet", show_lines=True)
+    for row in results:
+        when = row["published"] or row["first_seen"]
+        table.add_row(Text(when[:16].replace("T", " ")), Text(row["source"]),
+                      Text(f"{row['title'] or ''}\n{row['url']}"), str(row["story"] or ""), Text(row["snippet"]))
+    console.print(table if results else "no matches")
+
+
 def main() -> None:
     """Console entry point: config errors become one line and exit code 2, never a traceback."""
     try:

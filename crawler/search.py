@@ -64,7 +64,8 @@ def index_missing(db) -> int:
     return len(rows)
 
 
-def _day(value: str | None, name: str) -> str | None:
+def parse_day(value: str | None, name: str) -> str | None:
+    """A YYYY-MM-DD option checked and returned as such (None passes through)."""
     if value is None:
         return None
     try:
@@ -81,7 +82,7 @@ def search(db, query: str, sources: Iterable[str] = (), since: str | None = None
     stored the article when the page gave none.
     """
     phrases = parse_query(query)
-    since, until = _day(since, "--since"), _day(until, "--until")
+    since, until = parse_day(since, "--since"), parse_day(until, "--until")
     index_missing(db)
     sources = list(sources)
     day = "substr(COALESCE(a.published, a.first_seen), 1, 10)"
