@@ -72,6 +72,66 @@ def sources_list() -> None:
     console.print(table)
 
 
+# ---------------------------------------------------------------- crawl
+
+
+def _progress_reporter():
+    """Rich progress on a terminal, a plain line per source every few seconds otherwise."""
+    import time
+
+    if console.is_terminal:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                            console=console, transient=True)
+        tasks: dict[str, int] = {}
+
+        def update(name: str, numbers: dict) -> None:
+            if name not in tasks:
+                tasks[name] = progress.add_task(name)
+            progress.update(tasks[name], description=f"{name}: {numbers['pages']} pages, "
+                            f"{numbers['articles_new']} new, {numbers['articles_known']} known")
+
+        return progress, update
+    last: dict[str, float] = {}
+
+    def log_line(name: str, numbers: dict) -> None:
+        now = time.monotonic()
+        if now - last.get(name, 0) >= 10:
+            last[name] = now
+            print(f"crawl {name}: {numbers['pages']} pages, {numbers['articles_new']} new, "
+                  f"{numbers['articles_known']} known", file=sys.stderr, flush=True)
+
+    return None, log_line
+
+
+@app.command()
+def crawl(
+    source: list[str] = typer.Option([], "--source", "-s", help="Crawl only this source (repeatable); "
+                                     "default: every enabled source."),
+) -> None:
+    """Crawl once and print a summary table per source (exit code 1 when a source failed)."""
+    from crawler.crawl import run_crawl
+
+    cfg = state.config()
+    for name in source:
+        cfg.source(name)  # an unknown name is a config error before anything runs
+    progress, update = _progress_reporter()
+    if progress is not None:
+        with progress:
+            results = run_crawl(cfg, state.db_path, source or None, on_progress=update)
+    else:
+        results = run_crawl(cfg, state.db_path, source or None, on_progress=update)
+    table = Table("source", "status", "pages", "new", "known", "rejected", "errors", "last error")
+    for r in results:
+        errors = ", ".join(f"{k} {v}" for k, v in sorted(r["errors"].items())) or "-"
+        table.add_row(r["source"], r["status"], str(r["pages"]), str(r["articles_new"]), str(r["articles_known"]),
+                      str(r["articles_rejected"]), errors, (r["last_error"] or "")[:80])
+    console.print(table)
+    if any(r["status"] == "failed" for r in results):
+        raise typer.Exit(1)
+
+
 # ---------------------------------------------------------------- export
 
 
@@ -106,6 +166,32 @@ def export(
             handle.close()
 
 
+# ---------------------------------------------------------------- extract
+
+
+@app.command()
+def extract(
+    inputs: list[str] = typer.Argument(..., metavar="PATH_OR_URL...", help="HTML files (plain or .gz) or URLs."),
+    source: Optional[str] = typer.Option(None, "--source", help="Use this configured source's selectors."),
+    url: Optional[str] = typer.Option(None, "--url", help="The page URL of the given files (URL-encoded dates)."),
+) -> None:
+    """What dxwatch extracts from each page, one JSON line per input: title, published, author,
+    credit, text, figures, directives (or an error). Exit code 1 when any input had no article."""
+    from pipelines.extraction import extract_inputs
+
+    selectors = None
+    if source:
+        match = [s for s in state.config().sources if s.name == source]
+        if not match:
+            raise typer.BadParameter(f"no source named {source!r}", param_hint="--source")
+        selectors = match[0].selectors
+    failed = False
+    for row in extract_inputs(inputs, selectors, page_url=url):
+        failed |= "error" in row
+        typer.echo(json.dumps(row, ensure_ascii=False))
+    raise typer.Exit(1 if failed else 0)
+
+
 # ---------------------------------------------------------------- schedule
 
 
@@ -138,6 +224,39 @@ def _short_time(iso: str | None, planned: bool = False) -> str:
     if not iso:
         return "-"
     return iso[:19].replace("T", " ") + (" *" if planned else "")
+
+
+@schedule_app.command("run")
+def schedule_run(
+    once: bool = typer.Option(False, "--once", help="Run every job that is due, then exit (for cron)."),
+    log_file: Optional[Path] = typer.Option(
+        None, "--log-file", envvar="DXWATCH_LOG_FILE",
+        help="Rotating JSON-lines log, also used for crawl output [default: logs/ next to the database]."),
+    digest_grace: str = typer.Option(
+        "12h", "--digest-grace", envvar="DXWATCH_DIGEST_GRACE",
+        help="A digest missed while the scheduler was down is sent late only within this period."),
+    kill_grace: float = typer.Option(10.0, "--kill-grace", min=0,
+                                     help="Seconds a crawl gets after SIGTERM (time limit, shutdown) before SIGKILL."),
+) -> None:
+    """The long-running scheduler: crawls each source and sends each digest on its schedule."""
+    from crawler.config import parse_schedule
+    from scheduler.lock import SchedulerAlreadyRunning
+    from scheduler.service import Service, setup_logging
+
+    try:
+        kind, grace_seconds = parse_schedule(digest_grace)
+    except ValueError:
+        kind = None
+    if kind != "interval":
+        raise typer.BadParameter("use a duration such as 30m, 12h or 2d", param_hint="--digest-grace")
+    log_file = log_file or state.db_path.parent / "logs" / "scheduler.log"
+    setup_logging(log_file)
+    service = Service(state.config_dir, state.db_path, log_file, digest_grace=grace_seconds, kill_grace=kill_grace)
+    try:
+        service.run(once=once)
+    except SchedulerAlreadyRunning as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
 
 
 # ---------------------------------------------------------------- demo

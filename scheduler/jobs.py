@@ -54,10 +54,13 @@ class JobSpec:
     target: str    # the source or digest name
     schedule: str  # as written in the config
 
-    def trigger(self, now: datetime | None = None):
-        """Crawls on an interval start at once (a new source is crawled right away);
-        digests on an interval first fire one interval from now."""
-        return build_trigger(self.schedule, start=(now or timeutil.now()) if self.kind == "crawl" else None)
+    def trigger(self):
+        return build_trigger(self.schedule)
+
+    def first_run(self, now: datetime) -> datetime | None:
+        """A new crawl job runs at once (a new source is crawled right away); a new digest waits
+        for its schedule."""
+        return now if self.kind == "crawl" else self.trigger().get_next_fire_time(None, now)
 
     @property
     def func(self) -> str:
@@ -68,10 +71,10 @@ class JobSpec:
         return "crawls" if self.kind == "crawl" else "digests"
 
 
-def build_trigger(schedule: str, start: datetime | None = None):
+def build_trigger(schedule: str):
     kind, value = parse_schedule(schedule)
     if kind == "interval":
-        return IntervalTrigger(seconds=value, start_date=start, timezone=TIMEZONE)
+        return IntervalTrigger(seconds=value, timezone=TIMEZONE)
     return CronTrigger.from_crontab(value, timezone=TIMEZONE)
 
 
@@ -106,7 +109,7 @@ def job_overview(config: Config, db) -> list[dict]:
             next_run = stored[spec.id]
             planned = False
         else:
-            next_run = spec.trigger(now).get_next_fire_time(None, now)
+            next_run = spec.first_run(now)
             planned = True
         rows.append(_overview_row(spec.id, spec.kind, spec.target, spec.schedule, next_run, planned, last))
     for source in config.sources:
@@ -197,10 +200,13 @@ def crawl_job(source: str) -> str:
             runs.record_run(db, key, "skipped", "the source is no longer in the config")
             return "skipped"
         run_id = runs.start_run(db, key)
-    command = crawl_command(config, service.db_path, source)
     output = service.log_dir / f"crawl-{source}.log"
     log.info("crawl started", extra={"job": key.job_id, "scheduled": key.scheduled_iso})
-    outcome, detail = run_child(command, output, config.settings.crawl_time_limit, service.stopping, service.kill_grace)
+    try:
+        outcome, detail = run_child(crawl_command(config, service.db_path, source), output,
+                                    config.settings.crawl_time_limit, service.stopping, service.kill_grace)
+    except Exception as exc:  # noqa: BLE001 - the row must not stay `running`
+        outcome, detail = "failed", f"{type(exc).__name__}: {exc}"
     with service.database() as db:
         runs.finish_run(db, run_id, outcome, detail)
     level = logging.INFO if outcome == "ok" else logging.WARNING
@@ -320,7 +326,6 @@ def open_database(db_path: Path) -> Iterator:
 
     db = open_db(db_path)
     try:
-        runs.ensure_tables(db)
         yield db
     finally:
         db.conn.close()

@@ -74,6 +74,8 @@ class SQLiteJobStore(BaseJobStore):
 
     def get_next_run_time(self):
         with self._lock:
+            if self._conn is None:  # shut down while the scheduler thread was finishing a pass
+                return None
             row = self._conn.execute(
                 f"SELECT MIN(next_run_time) FROM {TABLE} WHERE next_run_time IS NOT NULL"
             ).fetchone()
@@ -124,6 +126,8 @@ class SQLiteJobStore(BaseJobStore):
         """Unpickle jobs; a job that no longer unpickles (code moved) is logged and dropped,
         and the next reconcile adds it again from the config."""
         with self._lock:
+            if self._conn is None:  # shut down while the scheduler thread was finishing a pass
+                return []
             rows = self._conn.execute(f"SELECT id, job_state FROM {TABLE} {where}", params).fetchall()
         jobs, broken = [], []
         for job_id, state in rows:
