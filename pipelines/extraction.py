@@ -1,0 +1,538 @@
+"""Article extraction: title, publication date-time, author, source credit and clean body text.
+
+trafilatura finds the main text; around it we do what it cannot know about Vietnamese portals:
+remove page furniture (visitor counters, share bars, comment prompts, related / same-category /
+by-date lists, stray media file names), drop repeated sections deterministically (print copies, a
+title repeated as a lead) instead of trafilatura's process-wide `deduplicate` cache, take the
+headline from h1/og:title, the date from the article's own header (pipelines/dates.py), and the
+byline and "Nguồn: ..." credit from the end of the text.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+
+import trafilatura
+from lxml import etree
+from lxml import html as lxml_html
+from scrapy.exceptions import DropItem
+
+from crawler.textnorm import match_key, normalize_text
+from pipelines import dates
+
+MAX_PAGE_CHARS = 8_000_000
+MAX_DEPTH = 400
+MIN_TEXT_CHARS = 150
+
+
+class NoArticle(Exception):
+    """The page holds no article; `reason` is a short slug for stats, the message says why."""
+
+    def __init__(self, reason: str, message: str):
+        self.reason = reason
+        super().__init__(message)
+
+
+# ---------------------------------------------------------------- input checks
+
+
+def _page_text(html) -> str:
+    if html is None:
+        raise NoArticle("empty", "empty page")
+    if isinstance(html, (bytes, bytearray)):
+        data = bytes(html)
+        if data[:2] == b"\x1f\x8b":
+            try:
+                data = gzip.decompress(data)
+            except (OSError, EOFError) as exc:
+                raise NoArticle("unreadable", f"damaged gzip data ({exc})") from None
+        html = decode_html(data)
+    if not html.strip():
+        raise NoArticle("empty", "empty page")
+    if len(html) > MAX_PAGE_CHARS:
+        raise NoArticle("too_large", f"page of {len(html):,} characters is larger than {MAX_PAGE_CHARS:,}")
+    sample = html[:65536]
+    controls = sum(1 for c in sample if c < " " and c not in "\t\n\r\f") + sample.count("\ufffd")
+    if "\x00" in sample or controls > len(sample) * 0.05:
+        raise NoArticle("binary", "binary content, not an HTML page")
+    return html
+
+
+def decode_html(data: bytes, declared: str | None = None) -> str:
+    """Page bytes as text: the declared charset unless the bytes say otherwise (legacy cp1258 pages)."""
+    from w3lib.encoding import html_body_declared_encoding
+
+    declared = declared or html_body_declared_encoding(data)
+    try:
+        from spiders.middlewares import repaired_encoding  # the crawler's own charset repair
+    except ImportError:
+        repaired_encoding = None
+    encoding = (repaired_encoding(data, declared) if repaired_encoding else None) or declared or "utf-8"
+    try:
+        return data.decode(encoding, errors="replace")
+    except LookupError:
+        return data.decode("utf-8", errors="replace")
+
+
+def _parse(html: str):
+    try:
+        root = lxml_html.document_fromstring(html)
+    except (ValueError, etree.ParserError) as exc:
+        raise NoArticle("unparseable", f"not parseable as HTML ({exc})") from None
+    depth = 0
+    for event, _ in etree.iterwalk(root, events=("start", "end")):
+        depth += 1 if event == "start" else -1
+        if depth > MAX_DEPTH:
+            raise NoArticle("too_deep", f"HTML nested deeper than {MAX_DEPTH} levels")
+    return root
+
+
+def _selector_dict(selectors) -> dict:
+    if selectors is None:
+        return {}
+    if hasattr(selectors, "model_dump"):
+        selectors = selectors.model_dump()
+    return {k: v for k, v in dict(selectors).items() if v}
+
+
+def _select(root, selector: str | None) -> list:
+    if not selector:
+        return []
+    try:
+        return root.cssselect(selector)
+    except Exception:  # noqa: BLE001 - a bad selector in config falls back to the generic rules
+        return []
+
+
+def _text_of(el) -> str:
+    return normalize_text(" ".join(el.itertext()))
+
+
+# ---------------------------------------------------------------- title
+
+_TITLE_SEPARATORS = re.compile(r"\s+[-|–—:»«]\s+|\s*\|\s*")
+_SITE_NAME = re.compile(r"cổng\s+thông\s+tin|trang\s+thông\s+tin|cổng\s+tt|portal|\.gov\.vn|\.vn\b|báo\s+điện\s+tử"
+                        r"|^(?:sở|ubnd|ủy\s+ban|uỷ\s+ban|bộ)\s", re.IGNORECASE)
+_SITE_MARKS = re.compile(r"logo|brand|site-?name|banner|header-?title|top-?bar", re.IGNORECASE)
+
+
+def _meta(root, *keys: str) -> str | None:
+    for key in keys:
+        for meta in root.xpath(f'//meta[@property="{key}" or @name="{key}"]'):
+            content = normalize_text(meta.get("content"))
+            if content:
+                return content
+    return None
+
+
+def _strip_site(title: str, site: str | None) -> str:
+    """"Title - Site" -> "Title": drop a leading or trailing part that names the site."""
+    parts = _TITLE_SEPARATORS.split(title)
+    if len(parts) < 2:
+        return title
+    site_key = match_key(site) if site else None
+    seps = _TITLE_SEPARATORS.findall(title)
+    for index in (-1, 0):
+        part = parts[index]
+        if (site_key and match_key(part) == site_key) or _SITE_NAME.search(part):
+            kept_parts = parts[:-1] if index == -1 else parts[1:]
+            kept_seps = seps[:-1] if index == -1 else seps[1:]
+            out = kept_parts[0]
+            for sep, part_ in zip(kept_seps, kept_parts[1:]):
+                out += sep + part_
+            return out.strip()
+    return title
+
+
+def _is_site_heading(el) -> bool:
+    for node in [el, *el.iterancestors()]:
+        if node.tag in {"header", "nav", "a"} and node is not el or node.tag == "footer":
+            return True
+        if _SITE_MARKS.search(f"{node.get('class', '')} {node.get('id', '')}"):
+            return True
+    return False
+
+
+def find_title(root, selector: str | None = None):
+    """(headline, its element): the h1 (or titled heading) that og:title / <title> confirm, else the
+    first content h1, else og:title or <title> without the site name."""
+    for el in _select(root, selector):
+        text = _text_of(el)
+        if text:
+            return text, el
+    site = _meta(root, "og:site_name")
+    refs = [r for r in (_meta(root, "og:title", "twitter:title"),
+                        normalize_text(root.findtext(".//title") or "")) if r]
+    ref_keys = set()
+    for ref in refs:
+        ref_keys.add(match_key(ref))
+        ref_keys.add(match_key(_strip_site(ref, site)))
+        ref_keys.update(match_key(part) for part in _TITLE_SEPARATORS.split(ref) if len(part.split()) >= 3)
+    headings = root.xpath("//h1|//h2|//h3|//*[contains(@class,'title') and not(self::a) and not(self::body)]")
+    for el in headings:
+        text = _text_of(el)
+        if text and match_key(text) in ref_keys and not _is_site_heading(el):
+            return _readable_case(text, refs), el
+    for el in root.iter("h1"):
+        text = _text_of(el)
+        if len(text.split()) >= 4 and not _is_site_heading(el):
+            return text, el
+    for ref in refs:
+        title = _strip_site(ref, site)
+        if title:
+            return title, None
+    return None, None
+
+
+def _readable_case(text: str, refs: list[str]) -> str:
+    """An all-capitals headline keeps its capitals unless the metadata gives the same words in sentence case."""
+    if text.isupper():
+        for ref in refs:
+            for part in [ref, *_TITLE_SEPARATORS.split(ref)]:
+                if match_key(part) == match_key(text) and not part.isupper():
+                    return part
+    return text
+
+
+# ---------------------------------------------------------------- page furniture
+
+_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed", "video", "audio", "svg",
+              "button", "input", "select", "textarea", "nav", "aside", "footer")
+_FURNITURE_MARKS = re.compile(
+    r"(?:^|[\s_-])(?:counter|visitor|thong-?ke|truy-?cap|luot-?truy-?cap|share|sharing|social|mxh|chia-?se|"
+    r"comments?|binh-?luan|y-?kien|related|lien-?quan|cung-?chuyen-?muc|tin-?khac|other-?news|othernews|"
+    r"same-?cat\w*|xem-?tin-?theo-?ngay|by-?date|breadcrumbs?|tools?|toolbar|print-?bar|rating|tags?|"
+    r"sidebar|widget|menu|lich-?phat-?song|schedule|banner|advert\w*|ads|quang-?cao|pagination|paging)(?:$|[\s_-])",
+    re.IGNORECASE,
+)
+LIST_HEADINGS = frozenset(match_key(h) for h in (
+    "Tin cùng chuyên mục", "Xem tin theo ngày", "Tin liên quan", "Tin bài liên quan", "Bài viết liên quan",
+    "Các tin khác", "Tin khác", "Các tin đã đưa", "Tin đã đưa", "Tin mới", "Tin mới nhất", "Tin mới hơn",
+    "Tin cũ hơn", "Tin đọc nhiều", "Đọc nhiều nhất", "Tin nổi bật", "Tin tức liên quan", "Xem thêm", "Đọc thêm",
+    "Lịch phát sóng", "Bình luận", "Ý kiến bạn đọc", "Gửi bình luận", "Gửi ý kiến", "Viết bình luận",
+    "Thống kê truy cập", "Truy cập", "Lượt truy cập", "Liên kết website", "Chia sẻ", "Chia sẻ bài viết",
+    "Tags", "Từ khóa", "Các bài đã đăng", "Tin tức khác", "Thông tin cần biết", "Video", "Thư viện ảnh",
+))
+
+
+def _heading_key(text: str) -> str:
+    return match_key(text).rstrip(" :.-»>").strip()
+
+
+def _strip_furniture(root, title_el) -> None:
+    """Remove what is never article text, in place; the headline's own ancestors are kept."""
+    keep = set(title_el.iterancestors()) | {title_el} if title_el is not None else set()
+    total = len(_text_of(root.find("body") if root.find("body") is not None else root)) or 1
+    for el in list(root.iter(*_DROP_TAGS)):
+        if el not in keep and el.getparent() is not None:
+            el.drop_tree()
+    for el in list(root.iter()):
+        if not isinstance(el.tag, str) or el in keep or el.getparent() is None or el.tag in {"html", "body"}:
+            continue
+        marks = f"{el.get('class', '')} {el.get('id', '')}".strip()
+        if marks and _FURNITURE_MARKS.search(marks) and len(_text_of(el)) < 0.4 * total:
+            el.drop_tree()
+    for el in list(root.iter()):
+        if not isinstance(el.tag, str) or el.getparent() is None or el in keep:
+            continue
+        if len(el) > 2 or el.tag in {"body", "html"}:
+            continue
+        text = _text_of(el)
+        if text and len(text) < 40 and _heading_key(text) in LIST_HEADINGS:
+            parent = el.getparent()
+            for sibling in [el, *el.itersiblings()]:
+                if sibling not in keep:
+                    sibling.drop_tree() if parent is not None else None
+    if title_el is not None and title_el.getparent() is not None:
+        title_el.drop_tree()
+
+
+# ---------------------------------------------------------------- text cleaning
+
+_MEDIA_EXT = r"(?:jpe?g|png|gif|webp|bmp|tiff?|svg|mp4|mp3|m4a|avi|mov|wmv|flv|webm|mkv|3gp)"
+_MEDIA_LINE = re.compile(rf"^(?:(?:video|ảnh|hình|clip|file|tệp)\s*:\s*)?[^\s/\\][^/\\]{{0,90}}?\.{_MEDIA_EXT}"
+                         r"(?:\?\S*)?$", re.IGNORECASE)
+_MEDIA_TAIL = re.compile(rf"(?<=[.!?…”\"’)])\s*[\w\-]+(?: \d+)?\.{_MEDIA_EXT}(?:\?\S*)?$", re.IGNORECASE)
+_FURNITURE_LINE = re.compile(
+    r"^(?:"
+    r"(?:truy cập|hôm nay|hôm qua|tuần này|tuần trước|tháng này|tháng trước|năm nay|tất cả|tổng cộng|đang online|"
+    r"đang truy cập|trực tuyến|lượt truy cập|tổng lượt truy cập|lượt xem|số lượt xem|lượt đọc)\s*:?\s*[\d.,]*"
+    r"|[\d.,]+"
+    r"|\d+\s*(?:bình luận|ý kiến|lượt xem|lượt thích)"
+    r"|\(?\s*bấm vào đây[^)]*\)?"
+    r"|(?:(?:chia sẻ|in bài|in trang|bản in|gửi email|gửi bài|email|facebook|zalo|twitter|tweet|linkedin|"
+    r"lưu bài|lưu tin|quay lại|về đầu trang|đầu trang|trở về|trở lại|phóng to|thu nhỏ|cỡ chữ|a\+|a-|in|"
+    r"nghe đọc bài|đọc bài|tải về|bình luận|thích|like|share)\s*[:|/,·•]?\s*)+"
+    r"|(?:mã xác nhận|nhập mã|họ và tên|họ tên|địa chỉ email|nội dung bình luận)\s*:?.*"
+    r"|(?:bạn còn|còn)\s*\d+\s*/\s*\d+\s*ký tự.*"
+    r")$",
+    re.IGNORECASE,
+)
+
+
+def _is_furniture_line(line: str) -> bool:
+    return bool(_FURNITURE_LINE.match(line) or _MEDIA_LINE.match(line))
+
+
+def clean_paragraphs(lines, title: str | None) -> list[str]:
+    """The article's paragraphs once each, in order, without furniture, date lines or the title again."""
+    title_key = match_key(title) if title else None
+    seen: set[str] = set()
+    out: list[str] = []
+    for raw in lines:
+        line = _MEDIA_TAIL.sub("", normalize_text(raw)).strip()
+        if not line:
+            continue
+        key = match_key(line)
+        if _heading_key(line) in LIST_HEADINGS and len(line) < 40:
+            if out:
+                break  # a related-news list starts: the article is over
+            continue
+        if key == title_key or key in seen or _is_furniture_line(line) or dates.date_line(line):
+            continue
+        seen.add(key)
+        out.append(line)
+    return out
+
+
+# ---------------------------------------------------------------- author and credit
+
+_CREDIT = re.compile(r"^[(\[]?\s*(?:nguồn(?:\s+tin)?|theo)\s*[:\-]?\s*(?P<credit>[^()\[\]]{2,80}?)\s*[)\]]?\.?$",
+                     re.IGNORECASE)
+_BYLINE_PREFIX = re.compile(
+    r"^(?:(?:tin|bài|ảnh|video|clip)(?:\s*(?:,|và|-|/)\s*(?:ảnh|bài|video|clip))*|tác giả|phóng viên|nhóm pv|"
+    r"người viết|thực hiện|bài viết|biên tập)\s*:\s*", re.IGNORECASE)
+_BYLINE_SUFFIX = re.compile(r"\s*[-–]?\s*\(\s*(?:t/h|th|tổng hợp|tổng hợp|lược dịch|theo [^)]{2,60})\s*\)\s*$",
+                            re.IGNORECASE)
+_NAME_JOINERS = re.compile(r"\s*(?:,|;|\s-\s|\s–\s|\svà\s|&)\s*")
+_NAME_WORD = re.compile(r"^[^\W\d_][^\W\d_]*\.?$|^[^\W\d_]\.$")
+MAX_BYLINE_CHARS = 60
+
+
+def _names(text: str) -> list[str] | None:
+    names = [n.strip() for n in _NAME_JOINERS.split(text) if n.strip()]
+    if not names:
+        return None
+    for name in names:
+        words = name.split()
+        if not 1 <= len(words) <= 5 or not all(_NAME_WORD.match(w) and w[0].isupper() for w in words):
+            return None
+    return names
+
+
+def parse_byline(line: str) -> str | None:
+    """The author named by a byline line: "Bích Phương", "NGUYỄN HÀ (t/h)", "Tin, ảnh: Minh Hà"."""
+    line = normalize_text(line).strip(" .")
+    if not line or len(line) > MAX_BYLINE_CHARS:
+        return None
+    marked = False
+    stripped = _BYLINE_PREFIX.sub("", line)
+    marked |= stripped != line
+    unsuffixed = _BYLINE_SUFFIX.sub("", stripped)
+    marked |= unsuffixed != stripped
+    names = _names(unsuffixed)
+    if not names:
+        return None
+    if len(names) == 1 and len(names[0].split()) == 1 and not (marked or names[0].isupper()):
+        return None
+    return unsuffixed.strip()
+
+
+def parse_credit(line: str) -> str | None:
+    """The source named by "Nguồn: baoninhbinh.org.vn" or "(Theo Báo Ninh Bình)"."""
+    m = _CREDIT.match(normalize_text(line))
+    return m.group("credit").strip(" .:") if m else None
+
+
+def split_byline(paragraphs: list[str]) -> tuple[list[str], str | None, str | None]:
+    """Take the byline and the source credit off the end of the text (in either order)."""
+    author = credit = None
+    body = list(paragraphs)
+    for _ in range(3):
+        if len(body) < 2:
+            break
+        last = body[-1]
+        if credit is None and (found := parse_credit(last)):
+            credit = found
+        elif author is None and (found := parse_byline(last)):
+            author = found
+        else:
+            break
+        body.pop()
+    return body, author, credit
+
+
+_AUTHOR_MARKS = re.compile(r"author|tac-?gia|byline|writer|nguoi-?viet", re.IGNORECASE)
+
+
+def _author_from_page(root, selector: str | None) -> str | None:
+    for el in _select(root, selector):
+        text = _text_of(el)
+        if text:
+            return parse_byline(text) or _BYLINE_PREFIX.sub("", text)
+    for el in root.xpath('//*[@itemprop="author"] | //*[@rel="author"]'):
+        found = parse_byline(_text_of(el) or el.get("content") or "")
+        if found:
+            return found
+    for el in root.iter():
+        if isinstance(el.tag, str) and _AUTHOR_MARKS.search(f"{el.get('class', '')} {el.get('id', '')}"):
+            found = parse_byline(_text_of(el))
+            if found:
+                return found
+    meta = _meta(root, "author", "article:author", "dc.creator")
+    if meta and not _SITE_NAME.search(meta) and "://" not in meta:
+        return parse_byline(meta)
+    return None
+
+
+# ---------------------------------------------------------------- the article
+
+
+def content_hash(text: str) -> str:
+    """Hash of the normalised, lower-cased text: the same article re-fetched hashes the same."""
+    return hashlib.sha256(match_key(text).encode("utf-8")).hexdigest()
+
+
+def _body_text(root, url: str | None, body_selector: str | None) -> str:
+    target = root
+    chosen = _select(root, body_selector)
+    if chosen:
+        target = lxml_html.document_fromstring("<html><body></body></html>")
+        body = target.find("body")
+        for el in chosen:
+            body.append(el)
+    try:
+        text = trafilatura.extract(target, url=url, include_comments=False, include_tables=True,
+                                   include_images=False, deduplicate=False, with_metadata=False)
+    except (RecursionError, ValueError, TypeError, etree.LxmlError) as exc:
+        raise NoArticle("unparseable", f"text extraction failed ({type(exc).__name__})") from None
+    return text or ""
+
+
+def extract_article_or_raise(html, url: str | None, selectors=None, feed_published=None) -> dict:
+    """Like `extract_article`, but a page without an article raises `NoArticle` saying why."""
+    root = _parse(_page_text(html))
+    chosen = _selector_dict(selectors)
+    title, title_el = find_title(root, chosen.get("title"))
+    published = dates.find_published(root, url, selector=chosen.get("date"), title_element=title_el,
+                                     feed_published=feed_published)
+    page_author = _author_from_page(root, chosen.get("author"))
+    _strip_furniture(root, title_el)
+    paragraphs = clean_paragraphs(_body_text(root, url, chosen.get("body")).split("\n"), title)
+    paragraphs, byline, credit = split_byline(paragraphs)
+    author = page_author or byline
+    if author and paragraphs and match_key(paragraphs[-1]) == match_key(author):
+        paragraphs.pop()
+    text = "\n\n".join(paragraphs)
+    if len(text) < MIN_TEXT_CHARS:
+        raise NoArticle("no_text", f"no article text ({len(text)} characters of body found)")
+    return {
+        "title": title,
+        "published": published,
+        "author": author,
+        "credit": credit,
+        "text": text,
+        "content_hash": content_hash(text),
+    }
+
+
+def extract_article(html, url: str | None, selectors=None, feed_published=None) -> dict | None:
+    """Title, published (ISO 8601, +07:00), author, credit, text (NFC, paragraphs separated by blank
+    lines) and content_hash of the article on this page; None when the page holds no article."""
+    try:
+        return extract_article_or_raise(html, url, selectors, feed_published)
+    except NoArticle:
+        return None
+
+
+# ---------------------------------------------------------------- Scrapy pipeline
+
+
+class ExtractionPipeline:
+    """Fills the article fields of article items; drops pages without an article, counting why."""
+
+    def __init__(self, stats=None):
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.stats)
+
+    def process_item(self, item, spider=None):
+        if item.get("item_type", "article") != "article":
+            return item
+        try:
+            fields = extract_article_or_raise(item.get("html"), item.get("url"), item.get("selectors"),
+                                              item.get("feed_published"))
+        except NoArticle as exc:
+            if self.stats is not None:
+                self.stats.inc_value("dxwatch/articles_rejected")
+                self.stats.inc_value(f"dxwatch/articles_rejected/{exc.reason}")
+            raise DropItem(f"no article at {item.get('url')}: {exc}") from None
+        if not fields["title"] and item.get("feed_title"):
+            fields["title"] = normalize_text(item["feed_title"])
+        item.update(fields)
+        return item
+
+
+# ---------------------------------------------------------------- `dxwatch extract`
+
+FETCH_TIMEOUT = 30
+MAX_FETCH_BYTES = 5_000_000
+
+
+def _fetch(url: str) -> tuple[bytes, str | None, str]:
+    """(body, declared charset, final URL) of one page, for an admin checking it by hand."""
+    import urllib.request
+
+    from crawler.config import CrawlSettings
+
+    request = urllib.request.Request(url, headers={"User-Agent": CrawlSettings().effective_user_agent,
+                                                   "Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:  # noqa: S310 - http(s) only
+        data = response.read(MAX_FETCH_BYTES + 1)
+        if response.headers.get("Content-Encoding") == "gzip":
+            data = gzip.decompress(data)
+        return data, response.headers.get_content_charset(), response.geturl()
+
+
+def _facts(text: str) -> dict:
+    """Figures and directives when the facts modules are installed (null otherwise)."""
+    out = {}
+    for field, module, function in (("figures", "pipelines.figures", "extract_figures"),
+                                    ("directives", "pipelines.directives", "extract_directives")):
+        try:
+            out[field] = getattr(__import__(module, fromlist=[function]), function)(text)
+        except (ImportError, AttributeError):
+            out[field] = None
+    return out
+
+
+def extract_inputs(inputs, selectors=None, page_url: str | None = None):
+    """One result dict per input (an HTML file, plain or .gz, or an http(s) URL), in order.
+
+    A page without an article, an unreadable file or a failed fetch yields `{"input", "error"}`
+    instead of stopping the run.
+    """
+    for given in inputs:
+        given = str(given)
+        try:
+            if re.match(r"^https?://", given, re.IGNORECASE):
+                data, declared, url = _fetch(given)
+                if len(data) > MAX_FETCH_BYTES:
+                    raise NoArticle("too_large", f"page larger than {MAX_FETCH_BYTES:,} bytes")
+                html = decode_html(data, declared)
+            else:
+                with open(given, "rb") as handle:
+                    html, url = handle.read(), page_url
+            fields = extract_article_or_raise(html, url, selectors)
+        except NoArticle as exc:
+            yield {"input": given, "error": f"no article: {exc}", "reason": exc.reason}
+            continue
+        except OSError as exc:
+            yield {"input": given, "error": f"cannot read: {exc}", "reason": "unreadable"}
+            continue
+        fields.pop("content_hash")
+        yield {"input": given, "url": url, **fields, **_facts(fields["text"])}

@@ -1,0 +1,145 @@
+"""Extraction on pages we write: title, date-time, author, credit, clean body; pipeline and CLI."""
+
+import gzip
+import json
+import subprocess
+import sys
+
+import pytest
+from scrapy.exceptions import DropItem
+from scrapy.utils.test import get_crawler
+from servers import Page
+
+from pipelines.extraction import ExtractionPipeline, NoArticle, extract_article, extract_article_or_raise
+
+LEAD = ("Sáng ngày 08/01/2025, Ban Chỉ đạo chuyển đổi số tỉnh tổ chức hội nghị tổng kết công tác năm 2024 "
+        "và triển khai nhiệm vụ năm 2025. Hội nghị do đồng chí Phó Chủ tịch UBND tỉnh chủ trì.")
+MIDDLE = ("Theo báo cáo, năm 2024 tỉnh đã cung cấp 1.250 dịch vụ công trực tuyến, tỷ lệ hồ sơ trực tuyến "
+          "đạt 62,5%. Quyết định số 1234/QĐ-UBND ngày 15/3/2023 tiếp tục được triển khai.")
+END = "Kết luận hội nghị, đồng chí Phó Chủ tịch yêu cầu các sở, ngành hoàn thiện hạ tầng số và dữ liệu."
+TITLE = "Hội nghị tổng kết công tác chuyển đổi số năm 2024"
+
+
+def portal_page(date_line="Ngày 09/01/2025 10:06:03", byline="<p><strong>Minh Ngọc</strong></p>", extra=""):
+    return f"""<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8">
+<title>{TITLE} - Cổng thông tin điện tử tỉnh Hòa Bình</title></head><body>
+<div id="header"><h1 class="logo">CỔNG THÔNG TIN ĐIỆN TỬ TỈNH HÒA BÌNH</h1>
+<ul class="menu"><li><a href="/">Trang chủ</a></li><li><a href="/tin">Tin tức</a></li></ul></div>
+<div class="box-counter"><h3>Truy cập</h3><p>Hôm nay: 12</p><p>Tất cả: 205171</p></div>
+<div class="content"><h2 class="news-title">{TITLE}</h2><div class="news-date">{date_line}</div>
+<p><strong>{TITLE}</strong></p><p>{LEAD}</p><p>HB 1.jpg</p><p>{MIDDLE}</p><p>{END}HB 2.jpg</p>{byline}{extra}
+<div class="share"><a>Facebook</a> <a>Zalo</a> <a>In bài</a></div>
+<div><p>0 bình luận</p><p>(Bấm vào đây để nhận mã)</p></div>
+<h3>Tin cùng chuyên mục</h3>
+<ul><li><a href="/a">Tăng cường lãnh đạo chuyển đổi số</a> 14.11.2024 | 18:32 PM</li>
+<li><a href="/b">Tập huấn kỹ năng số cho cán bộ</a> 12.10.2024 | 17:40 PM</li></ul></div>
+</body></html>"""
+
+
+def test_ordinary_portal_page():
+    art = extract_article(portal_page(), "https://hoabinh.gov.vn/tin/hoi-nghi-123.html")
+    assert art["title"] == TITLE
+    assert art["published"] == "2025-01-09T10:06:03+07:00"
+    assert art["author"] == "Minh Ngọc"
+    assert art["text"] == "\n\n".join([LEAD, MIDDLE, END])
+    assert len(art["content_hash"]) == 64
+
+
+def test_credit_kept_apart_and_upper_case_byline():
+    page = portal_page(byline="<p>NGUYỄN HÀ (t/h)</p><p>Nguồn: baoninhbinh.org.vn</p>")
+    art = extract_article(page, None)
+    assert (art["author"], art["credit"]) == ("NGUYỄN HÀ", "baoninhbinh.org.vn")
+    assert "Nguồn" not in art["text"] and "NGUYỄN" not in art["text"]
+
+
+def test_print_copy_and_second_date_line_are_dropped():
+    copy = f"<div class='print-copy'><p>{TITLE}</p><p>Đăng lúc: 09/01/2025 10:06:03 (GMT+7)</p>" \
+           f"<p>{LEAD}</p><p>{MIDDLE}</p><p>{END}</p></div>"
+    art = extract_article(portal_page(byline="", extra=copy), None)
+    paragraphs = art["text"].split("\n\n")
+    assert paragraphs == [LEAD, MIDDLE, END]
+
+
+def test_content_hash_ignores_whitespace_and_normalisation():
+    import unicodedata
+
+    a = extract_article(portal_page(), None)
+    b = extract_article(unicodedata.normalize("NFD", portal_page()).replace("<p>", "<p>  "), None)
+    assert a["text"] == b["text"] and a["content_hash"] == b["content_hash"]
+
+
+def test_date_from_meta_when_header_has_none():
+    page = portal_page(date_line="").replace(
+        "</title>", '</title><meta property="article:published_time" content="2025-01-09T03:06:03Z">')
+    assert extract_article(page, None)["published"] == "2025-01-09T10:06:03+07:00"
+
+
+def test_unknown_date_never_taken_from_body_or_lists():
+    assert extract_article(portal_page(date_line=""), "https://hoabinh.gov.vn/tin/a-1.html")["published"] is None
+
+
+def test_feed_date_used_last():
+    art = extract_article(portal_page(date_line=""), None, feed_published="Thu, 09 Jan 2025 03:06:03 GMT")
+    assert art["published"] == "2025-01-09T10:06:03+07:00"
+
+
+def test_selectors_from_source_config():
+    page = portal_page(date_line="").replace('<div class="content">',
+                                             '<div class="content"><span class="ngay">14:51 02/01/2025</span>')
+    art = extract_article(page, None, selectors={"date": "span.ngay", "title": "h2.news-title"})
+    assert art["published"] == "2025-01-02T14:51:00+07:00" and art["title"] == TITLE
+
+
+@pytest.mark.parametrize(
+    "page, reason",
+    [
+        ("", "empty"),
+        (None, "empty"),
+        (bytes(range(256)) * 64, "binary"),
+        ("<p>" + "a" * 8_100_000, "too_large"),
+        ("<html><body><ul><li><a href='/a'>Tin một</a></li></ul></body></html>", "no_text"),
+        ("<div>" * 50_000 + "chữ", "no_text"),
+        (portal_page()[:600], "no_text"),
+    ],
+    ids=["empty", "none", "binary", "enormous", "listing", "deeply-nested", "truncated"],
+)
+def test_malformed_pages_are_a_clear_no_article(page, reason):
+    with pytest.raises(NoArticle) as caught:
+        extract_article_or_raise(page, "https://x.gov.vn/a")
+    assert caught.value.reason == reason and str(caught.value)
+    assert extract_article(page, "https://x.gov.vn/a") is None
+
+
+def test_gzip_bytes_are_read():
+    assert extract_article(gzip.compress(portal_page().encode()), None)["title"] == TITLE
+
+
+def test_pipeline_fills_articles_and_counts_rejections():
+    crawler = get_crawler()
+    pipeline = ExtractionPipeline.from_crawler(crawler)
+    item = pipeline.process_item({"url": "https://hoabinh.gov.vn/a", "html": portal_page(), "source": "hb"})
+    assert item["title"] == TITLE and item["author"] == "Minh Ngọc" and item["text"].startswith(LEAD[:20])
+    document = {"item_type": "document", "url": "https://x/a.pdf", "html": ""}
+    assert pipeline.process_item(dict(document)) == document
+    with pytest.raises(DropItem, match="no article"):
+        pipeline.process_item({"url": "https://x/list", "html": "<html><body><p>Trang chủ</p></body></html>"})
+    assert crawler.stats.get_value("dxwatch/articles_rejected") == 1
+    assert crawler.stats.get_value("dxwatch/articles_rejected/no_text") == 1
+
+
+def test_cli_extract_files_and_urls_in_one_process(tmp_path, portal):
+    plain = tmp_path / "a.html"
+    plain.write_text(portal_page(), encoding="utf-8")
+    packed = tmp_path / "b.html.gz"
+    packed.write_bytes(gzip.compress(portal_page(byline="<p>Tú Anh</p>").encode()))
+    portal.routes["/tin/bai-1.html"] = Page(portal_page(), gzip=True)
+    portal.routes["/empty.html"] = Page("<html><body></body></html>")
+    run = subprocess.run(
+        [sys.executable, "-m", "crawler", "extract", str(plain), str(packed), portal.url("/tin/bai-1.html"),
+         portal.url("/empty.html")], capture_output=True, text=True, timeout=120)
+    rows = [json.loads(line) for line in run.stdout.splitlines()]
+    assert run.returncode == 1, run.stderr
+    assert [r.get("author") for r in rows[:3]] == ["Minh Ngọc", "Tú Anh", "Minh Ngọc"]
+    assert rows[2]["url"] == portal.url("/tin/bai-1.html") and rows[2]["published"] == "2025-01-09T10:06:03+07:00"
+    assert all(set(r) >= {"title", "published", "author", "credit", "text", "figures", "directives"} for r in rows[:3])
+    assert rows[3]["reason"] == "no_text" and "no article" in rows[3]["error"]
