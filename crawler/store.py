@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS article_urls (  -- every URL known to lead to a store
 
 CREATE TABLE IF NOT EXISTS figures (
     id INTEGER PRIMARY KEY,
-    article_id INTEGER NOT NULL REFERENCES articles(id),
+    article_id INTEGER REFERENCES articles(id),  -- NULL when found in an attached document
+    document_id INTEGER,                 -- documents.id when found in an attached document
     key TEXT NOT NULL,                   -- identity across articles: same figure, same key
     kind TEXT, value REAL, value2 REAL, unit TEXT,
     subject TEXT, period TEXT, qualifier TEXT, direction TEXT,
@@ -59,10 +60,12 @@ CREATE TABLE IF NOT EXISTS figures (
 );
 CREATE INDEX IF NOT EXISTS figures_key ON figures(key);
 CREATE INDEX IF NOT EXISTS figures_article ON figures(article_id);
+CREATE INDEX IF NOT EXISTS figures_document ON figures(document_id);
 
-CREATE TABLE IF NOT EXISTS directives (     -- one row per mention of a document in an article
+CREATE TABLE IF NOT EXISTS directives (     -- one row per mention of a document in an article or attachment
     id INTEGER PRIMARY KEY,
-    article_id INTEGER NOT NULL REFERENCES articles(id),
+    article_id INTEGER REFERENCES articles(id),  -- NULL when found in an attached document
+    document_id INTEGER,                 -- documents.id when found in an attached document
     key TEXT NOT NULL,                   -- canonical number ("2971/QĐ-UBND") or name ("Đề án 06")
     number TEXT, type TEXT, issuer TEXT, year INTEGER, date TEXT, title TEXT, kind TEXT,
     raw TEXT, context TEXT,
@@ -70,6 +73,7 @@ CREATE TABLE IF NOT EXISTS directives (     -- one row per mention of a document
 );
 CREATE INDEX IF NOT EXISTS directives_key ON directives(key);
 CREATE INDEX IF NOT EXISTS directives_article ON directives(article_id);
+CREATE INDEX IF NOT EXISTS directives_document ON directives(document_id);
 
 CREATE TABLE IF NOT EXISTS instructions (   -- a leader or body directing someone
     id INTEGER PRIMARY KEY,
@@ -198,8 +202,11 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
+    from pipelines import documents  # late import: attachments keep their tables next to their code
+
     with db.conn:
         db.conn.executescript(SCHEMA)
+        db.conn.executescript(documents.SCHEMA)
 
 
 # ---------------------------------------------------------------- URLs already stored

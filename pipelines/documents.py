@@ -385,3 +385,52 @@ def clean_number(raw: str) -> str:
     number = re.sub(r"\s*([/-])\s*", r"\1", normalize_text(raw))
     parts = re.split(r"([/-])", number)
     return "".join(_ASCII_SYMBOLS.get(p, p) for p in parts)
+
+
+# ---------------------------------------------------------------- storage
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (      -- attachments (PDF, DOCX, ODT, XLSX) linked from articles
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,            -- the first URL it was fetched from (document_urls has all)
+    source TEXT,                         -- the source whose article or listing linked it
+    format TEXT,                         -- pdf | docx | odt | xlsx | doc | xls | unknown
+    content_type TEXT,
+    filename TEXT,                       -- from Content-Disposition or the URL
+    label TEXT,                          -- the link text that led to it
+    bytes INTEGER,
+    content_hash TEXT,                   -- sha256 of the bytes: a changed file is read again
+    status TEXT NOT NULL,                -- ok | scanned_no_text | empty | encrypted | corrupt | too_large | unsupported
+    error TEXT,                          -- why there is no text, when there is none
+    pages INTEGER,
+    number TEXT,                         -- "2971/QĐ-UBND" as its header gives it
+    key TEXT,                            -- the same number as directives.key spells it
+    type TEXT,                           -- Quyết định, Kế hoạch, Công văn...
+    issuer TEXT,                         -- issuing body as printed ("ỦY BAN NHÂN DÂN TỈNH THANH HÓA")
+    issuer_code TEXT,                    -- from the number ("UBND")
+    place TEXT,
+    date TEXT,                           -- signing date, ISO
+    subject TEXT,                        -- trích yếu
+    text TEXT,
+    etag TEXT, last_modified TEXT,       -- validators for a conditional re-fetch
+    first_seen TEXT NOT NULL,
+    checked_at TEXT,                     -- last fetched or confirmed unchanged
+    changed_at TEXT,                     -- last time its bytes differed from the stored ones
+    crawl_run_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS documents_key ON documents(key);
+CREATE INDEX IF NOT EXISTS documents_hash ON documents(content_hash);
+CREATE INDEX IF NOT EXISTS documents_date ON documents(date);
+
+CREATE TABLE IF NOT EXISTS document_urls (  -- every URL known to lead to a stored document
+    url TEXT PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES documents(id)
+);
+
+CREATE TABLE IF NOT EXISTS document_links ( -- articles that link the file (citations by number: directives.key)
+    document_id INTEGER NOT NULL REFERENCES documents(id),
+    article_url TEXT NOT NULL,           -- joins article_urls.url, so the article may be stored later
+    first_seen TEXT NOT NULL,
+    PRIMARY KEY (document_id, article_url)
+);
+"""
