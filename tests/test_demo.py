@@ -1,0 +1,235 @@
+"""The demo portals (served for real on loopback) and `dxwatch demo` end to end."""
+
+from __future__ import annotations
+
+import email
+import re
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from datetime import date, timedelta
+from email import policy
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from lxml import html as lxml_html
+
+from crawler import demo
+from crawler.config import load_config
+from servers import free_port
+
+REPO = Path(__file__).resolve().parents[1]
+ANCHOR = date(2026, 3, 2)
+
+
+def demo_config(tmp_path: Path) -> Path:
+    """The shipped demo config with every port moved to a free one, so tests never clash."""
+    out = tmp_path / "config"
+    out.mkdir()
+    ports: dict[str, str] = {}
+
+    def move(m: re.Match) -> str:
+        ports.setdefault(m.group(2), str(free_port()))
+        return m.group(1) + ports[m.group(2)]
+
+    for name in ("sources.yaml", "digests.yaml"):
+        text = (REPO / "config" / name).read_text(encoding="utf-8")
+        text = re.sub(r"(127\.0\.0\.1:)(\d+)", move, text)
+        text = re.sub(r"(\n\s*port:\s*)(\d+)", move, text)
+        (out / name).write_text(text, encoding="utf-8")
+    return out
+
+
+def fetch(url: str, headers: dict | None = None) -> tuple[int, bytes, dict]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(), dict(exc.headers)
+
+
+def undecorated(href: str) -> str:
+    """A link without its fragment and its tracking/redirect decoration, as a crawler should see it."""
+    bare = href.split("#")[0]
+    path, _, query = bare.partition("?")
+    return path if ("utm_" in query or "redirect" in query) else bare
+
+
+def page_text(body: bytes) -> str:
+    return lxml_html.fromstring(body.decode("utf-8")).text_content()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    config = load_config(demo_config(tmp_path_factory.mktemp("demo")))
+    with demo.serve_portals(config, ANCHOR) as sites:
+        yield sites
+
+
+# ---------------------------------------------------------------- the sites
+
+
+def test_every_article_is_reachable_from_the_paginated_listing(served):
+    for site in served.values():
+        seen_listing, found, queue = set(), set(), [site.listing_path(1)]
+        while queue:
+            path = queue.pop()
+            if path in seen_listing:
+                continue
+            seen_listing.add(path)
+            status, body, _ = fetch(site.base + path)
+            assert status == 200, (site.name, path)
+            for href in lxml_html.fromstring(body).xpath("//a/@href"):
+                bare = undecorated(href)
+                if bare in {a.path for a in site.articles}:
+                    found.add(bare)
+                elif bare in {site.listing_path(n) for n in range(2, len(site.pages) + 1)}:
+                    queue.append(bare)
+        assert found == {a.path for a in site.articles}, site.name
+        assert len(seen_listing) >= 2, f"{site.name} should be paginated"
+
+
+def test_article_pages_carry_their_facts_and_the_traps(served):
+    for site in served.values():
+        for article in site.articles:
+            status, body, headers = fetch(article.url)
+            assert status == 200 and headers["Content-Type"].startswith("text/html")
+            text = page_text(body)
+            assert article.title in text
+            for raw in article.expect.get("figures", []) + article.expect.get("directives", []):
+                assert raw in text, (article.url, raw)
+            assert "Tổng lượt truy cập" in text  # visitor counter
+            assert "Chia sẻ" in text  # share bar
+            if article.print_path:
+                status, printed, _ = fetch(site.base + article.print_path)
+                assert status == 200 and article.paragraphs[0] in page_text(printed)
+
+
+def test_dates_are_recent_relative_to_the_anchor_and_in_the_urls(served):
+    for site in served.values():
+        for article in site.articles:
+            assert ANCHOR - timedelta(days=14) < article.published.date() < ANCHOR
+            assert article.published.utcoffset() == timedelta(hours=7)
+    chinhphu = served["demo-chinhphu"].articles[0]
+    assert chinhphu.path.endswith(f"-102{chinhphu.published:%y%m%d%H%M%S}001.htm")
+    dienbien = served["demo-dienbien"].articles[0]
+    p = dienbien.published
+    assert f"/portal/Pages/{p.year}-{p.month}-{p.day}/" in dienbien.path
+
+
+def test_one_national_story_is_republished_on_three_provincial_portals(served):
+    original = next(a for a in served["demo-chinhphu"].articles if a.key.startswith("chinh-phu-yeu-cau"))
+    copies = [a for s in served.values() for a in s.articles if a.copy_of]
+    assert {a.site.name for a in copies} == {"demo-dienbien", "demo-laichau", "demo-tayninh"}
+    verbatim = next(a for a in copies if a.site.name == "demo-laichau")
+    assert verbatim.paragraphs == original.paragraphs and verbatim.title == original.title
+    edited = [a for a in copies if a is not verbatim]
+    for copy in edited:
+        assert copy.paragraphs != original.paragraphs
+        shared = set(copy.paragraphs) & set(original.paragraphs)
+        assert shared, "a light edit keeps most of the text"
+
+
+def test_feeds_and_sitemap_list_every_article(served):
+    laichau = served["demo-laichau"]
+    status, body, headers = fetch(laichau.base + laichau.urls["rss"])
+    assert status == 200 and "xml" in headers["Content-Type"]
+    links = {item.findtext("link") for item in ElementTree.fromstring(body).iter("item")}
+    assert links == {a.url for a in laichau.articles}
+    chinhphu = served["demo-chinhphu"]
+    status, body, _ = fetch(chinhphu.base + "/sitemap.xml")
+    ns = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+    locs = {loc.text for loc in ElementTree.fromstring(body).iter(f"{ns}loc")}
+    assert {a.url for a in chinhphu.articles} <= locs
+    status, robots, _ = fetch(chinhphu.base + "/robots.txt")
+    assert f"Sitemap: {chinhphu.base}/sitemap.xml" in robots.decode()
+
+
+def test_titles_from_the_portal_are_escaped_in_the_html(served):
+    site = served["demo-chinhphu"]
+    article = next(a for a in site.articles if "&" in a.title)
+    _, body, _ = fetch(article.url)
+    assert b"AI &amp; d" in body and b'"AI & d' not in body
+
+
+def test_conditional_requests_get_304_and_unknown_paths_404(served):
+    site = served["demo-danang"]
+    status, _, headers = fetch(site.base + site.listing_path(1))
+    assert status == 200 and headers.get("ETag")
+    status, body, _ = fetch(site.base + site.listing_path(1), {"If-None-Match": headers["ETag"]})
+    assert status == 304 and body == b""
+    assert fetch(site.base + "/khong-co-trang-nay")[0] == 404
+
+
+def test_a_taken_port_is_a_clear_error(tmp_path):
+    config = load_config(demo_config(tmp_path))
+    with demo.serve_portals(config, ANCHOR):
+        with pytest.raises(demo.DemoError, match="is another `dxwatch demo` running"):
+            with demo.serve_portals(config, ANCHOR):
+                pass
+
+
+def test_the_anchor_is_kept_while_the_database_exists(tmp_path):
+    db = tmp_path / "dxwatch.db"
+    (tmp_path / demo.ANCHOR_FILE).write_text("2026-01-05\n")
+    assert demo.demo_anchor(tmp_path, db) != date(2026, 1, 5)  # no database yet: today
+    db.write_bytes(b"")
+    (tmp_path / demo.ANCHOR_FILE).write_text("2026-01-05\n")
+    assert demo.demo_anchor(tmp_path, db) == date(2026, 1, 5)
+
+
+# ---------------------------------------------------------------- `dxwatch demo`
+
+
+def run_cli(config_dir: Path, db: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "crawler", "--config", str(config_dir), "--db", str(db), *args],
+                          capture_output=True, text=True, timeout=240, cwd=REPO)
+
+
+def read_eml(path: Path) -> tuple[str, str]:
+    message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+    body = message.get_body(("plain",)).get_content()
+    return str(message["Subject"]), body
+
+
+@pytest.mark.slow
+def test_demo_delivers_a_digest_that_matches_the_portals_then_nothing_twice(tmp_path):
+    config_dir = demo_config(tmp_path)
+    db = tmp_path / "data" / "dxwatch.db"
+    first = run_cli(config_dir, db, "demo")
+    assert first.returncode == 0, first.stdout + first.stderr
+    outbox = tmp_path / "data" / "outbox"
+    mails = sorted(outbox.glob("*.eml"))
+    config = load_config(config_dir, need_digests=True)
+    assert len(mails) == len(config.digests_file.digests[0].recipients)
+    assert (tmp_path / "data" / "digest-preview.html").stat().st_size > 1000
+
+    anchor = date.fromisoformat((tmp_path / "data" / demo.ANCHOR_FILE).read_text().strip())
+    sites = demo.load_sites(anchor)
+    relevant = [a for s in sites.values() for a in s.articles if a.relevant and not a.copy_of]
+    off_topic = [a for s in sites.values() for a in s.articles if not a.relevant]
+    subject, body = read_eml(mails[0])  # the first recipient takes every level
+    assert "chuyển đổi số" in subject.lower()
+    for article in relevant:
+        assert article.title in body, article.title
+    for article in off_topic:
+        assert article.title not in body, article.title
+    directives = {d for a in relevant for d in a.expect.get("directives", []) if "/" in d}
+    for number in directives:
+        assert number in body, number
+    figures = {f for a in relevant for f in a.expect.get("figures", []) if len(f) > 3 and not f.endswith("%")}
+    found = [f for f in figures if f in body]
+    assert len(found) >= len(figures) * 0.8, sorted(set(figures) - set(found))
+    assert re.search(r"đăng trên 4 cổng", body, re.IGNORECASE), "the republished national story"
+    _, provincial = read_eml(mails[1])  # the second recipient asked for provincial sources only
+    assert "Kinh tế số ước chiếm 18,3% GDP" not in provincial
+    assert "Điện Biên: tỷ lệ hồ sơ trực tuyến toàn trình đạt 68,5%" in provincial
+
+    second = run_cli(config_dir, db, "demo")
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert sorted(outbox.glob("*.eml")) == mails
+    assert "nothing new" in second.stdout and "0 new in this run" in second.stdout
