@@ -178,6 +178,7 @@ class CrawlSettings(Strict):
     download_timeout: int = Field(default=30, ge=1, le=600)
     max_page_bytes: int = Field(default=5_000_000, ge=10_000)
     retry_times: int = Field(default=3, ge=0, le=10)
+    retry_backoff: float = Field(default=2.0, ge=0, le=300)  # seconds before the first retry, doubled after
     obey_robots: bool = True
     crawl_time_limit: int = Field(default=1800, ge=10)
     max_parallel_crawls: int = Field(default=2, ge=1, le=16)

@@ -1,0 +1,155 @@
+"""One crawl: every enabled source (or the named ones) in one Scrapy CrawlerProcess.
+
+Each source gets its own PortalSpider and its own `crawl_runs` row with the run's numbers; a
+source that fails (DNS, TLS, 403, a bad preset name) is recorded and never stops the others.
+Twisted's reactor cannot restart, so this runs once per process (the CLI and the scheduler's
+child processes each call it once).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+from typing import Callable, Iterable
+
+from crawler import timeutil
+from crawler.config import Config, ConfigError, Source
+from crawler.settings import scrapy_settings
+from crawler.store import open_db
+
+logger = logging.getLogger("dxwatch.crawl")
+
+STAT = "dxwatch/"
+FINISHED_OK = {"finished"}
+INTERRUPTED = {"shutdown", "closespider_timeout", "cancelled"}
+
+ProgressCallback = Callable[[str, dict], None]
+
+
+def select_sources(config: Config, names: Iterable[str] | None = None) -> list[Source]:
+    """The named sources (even if disabled: naming one is asking for it), or every enabled one."""
+    names = list(names or [])
+    if names:
+        return [config.source(n) for n in dict.fromkeys(names)]
+    return [s for s in config.sources if s.enabled]
+
+
+def run_summary(stats: dict) -> dict:
+    """The numbers of one run, from a crawler's stats."""
+    errors = {k.removeprefix(STAT + "errors/"): v for k, v in stats.items() if k.startswith(STAT + "errors/")}
+    return {
+        "pages": stats.get(STAT + "pages", 0),
+        "listing_pages": stats.get(STAT + "listing_pages", 0),
+        "not_modified": stats.get(STAT + "not_modified", 0),
+        "articles_new": stats.get(STAT + "articles_new", 0),
+        "articles_known": stats.get(STAT + "articles_known", 0),
+        "articles_rejected": stats.get(STAT + "articles_rejected", 0),
+        "listing_without_articles": stats.get(STAT + "listing_without_articles", 0),
+        "requests": stats.get("downloader/request_count", 0),
+        "errors": errors,
+    }
+
+
+def run_status(summary: dict, finish_reason: str | None) -> str:
+    if finish_reason in INTERRUPTED:
+        return "interrupted"
+    if finish_reason not in FINISHED_OK:
+        return "failed"
+    if summary["errors"] and summary["listing_pages"] == 0 and summary["not_modified"] == 0 \
+            and summary["articles_new"] == 0:
+        return "failed"  # not one entry point answered
+    return "ok"
+
+
+def _close_abandoned_runs(db, config: Config) -> None:
+    """Runs left 'running' by a killed process, long past any time limit, are marked interrupted."""
+    limit = timeutil.ago(config.settings.crawl_time_limit * 2 + 600)
+    db.execute("UPDATE crawl_runs SET status = 'interrupted', finished = COALESCE(finished, started) "
+               "WHERE status = 'running' AND started < ?", [limit])
+    db.conn.commit()
+
+
+def _finish_run(db, run_id: int, summary: dict, status: str, last_error: str | None) -> None:
+    with db.conn:
+        db["crawl_runs"].update(run_id, {
+            "finished": timeutil.iso(), "status": status,
+            "pages": summary["pages"], "listing_pages": summary["listing_pages"],
+            "articles_new": summary["articles_new"], "articles_known": summary["articles_known"],
+            "articles_rejected": summary["articles_rejected"],
+            "errors": json.dumps(summary["errors"], ensure_ascii=False) if summary["errors"] else None,
+            "last_error": last_error,
+        })
+
+
+def run_crawl(config: Config, db_path, source_names: Iterable[str] | None = None,
+              on_progress: ProgressCallback | None = None) -> list[dict]:
+    """Crawl the sources and return one summary dict per source (also stored in `crawl_runs`)."""
+    from scrapy import signals
+    from scrapy.crawler import CrawlerProcess
+
+    from spiders.portal import PortalSpider
+
+    sources = select_sources(config, source_names)
+    db = open_db(db_path)
+    _close_abandoned_runs(db, config)
+    settings = {**scrapy_settings(config.settings), "DXWATCH_DB_PATH": str(db_path)}
+    process = CrawlerProcess(settings)
+    runs: list[dict] = []
+    for source in sources:
+        run_id = db["crawl_runs"].insert({"source": source.name, "started": timeutil.iso(),
+                                          "status": "running"}).last_pk
+        db.conn.commit()
+        run = {"source": source.name, "run_id": run_id, "crawler": None, "failure": None}
+        runs.append(run)
+        crawler = process.create_crawler(PortalSpider)
+        run["crawler"] = crawler
+        if on_progress is not None:
+            def report(*_args, _name=source.name, _crawler=crawler, **_kw):
+                on_progress(_name, run_summary(_crawler.stats.get_stats()))
+
+            for signal in (signals.response_received, signals.item_scraped, signals.item_dropped):
+                crawler.signals.connect(report, signal=signal, weak=False)
+        deferred = process.crawl(crawler, source=source, crawl_run_id=run_id, db_path=str(db_path))
+        deferred.addErrback(lambda failure, _run=run: _run.update(failure=failure.value))
+    if sources:
+        process.start()
+
+    results = []
+    for run in runs:
+        crawler = run["crawler"]
+        stats = crawler.stats.get_stats() if crawler is not None and crawler.stats else {}
+        summary = run_summary(stats)
+        spider = getattr(crawler, "spider", None)
+        last_error = getattr(spider, "last_error", None)
+        if run["failure"] is not None:
+            failure = run["failure"]
+            last_error = str(failure) if isinstance(failure, ConfigError) else f"{type(failure).__name__}: {failure}"
+            summary["errors"] = {**summary["errors"], "crawler": 1}
+            status = "failed"
+        else:
+            status = run_status(summary, stats.get("finish_reason"))
+        _finish_run(db, run["run_id"], summary, status, last_error)
+        results.append({"source": run["source"], "run_id": run["run_id"], "status": status,
+                        "last_error": last_error, **summary})
+        logger.info("%s: %s, %d pages, %d new, %d known, %d rejected", run["source"], status,
+                    summary["pages"], summary["articles_new"], summary["articles_known"],
+                    summary["articles_rejected"])
+    run_alerts_after_crawl(config, db)
+    return results
+
+
+def run_alerts_after_crawl(config: Config, db) -> None:
+    """Instant alerts for what this crawl stored, when the digests stage and its config exist."""
+    try:
+        alerts = importlib.import_module("digests.alerts")
+    except ImportError:
+        logger.info("alerts: digests.alerts is not installed; no alerts sent")
+        return
+    if config.digests_file is None:
+        logger.info("alerts: no digests.yaml in %s; no alerts sent", config.directory)
+        return
+    try:
+        alerts.run_alerts(config, db)
+    except Exception:  # the crawl's data is stored; an alert failure is reported, not fatal
+        logger.exception("alerts: sending failed; the crawl's articles are stored")

@@ -1,0 +1,85 @@
+"""Conditional requests for listing pages, feeds and sitemaps, backed by the `http_state` table.
+
+A page counts as unchanged on a 304, or on a 200 whose content hash (of the links we act on, not
+of the whole page with its visitor counter) equals the stored one. Updates are held until the run
+ends cleanly: a crawl that was interrupted, or that failed to fetch some article, must see the
+same pages as changed next time, or the articles it missed would be lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from typing import Iterable
+
+from crawler import timeutil
+
+# Ask without validators at least this often, to catch servers that keep an ETag after a change.
+FULL_FETCH_EVERY = timedelta(hours=24)
+
+
+def links_hash(urls: Iterable[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(set(urls))).encode("utf-8")).hexdigest()
+
+
+class HttpState:
+    def __init__(self, db, source: str):
+        self.db, self.source = db, source
+        self.pending: dict[str, dict] = {}
+
+    def row(self, url: str) -> dict | None:
+        if self.db is None:
+            return None
+        rows = list(self.db.query("SELECT * FROM http_state WHERE url = ?", [url]))
+        return rows[0] if rows else None
+
+    def request_headers(self, url: str) -> dict[str, str]:
+        """If-None-Match / If-Modified-Since for `url`, unless a full fetch is due."""
+        row = self.row(url)
+        if not row or row["validators_unreliable"] or not row["checked_at"]:
+            return {}
+        if timeutil.now() - timeutil.parse_iso(row["checked_at"]) > FULL_FETCH_EVERY:
+            return {}
+        headers = {}
+        if row["etag"]:
+            headers["If-None-Match"] = row["etag"]
+        if row["last_modified"]:
+            headers["If-Modified-Since"] = row["last_modified"]
+        return headers
+
+    def unchanged(self, url: str, response, content_hash: str) -> bool:
+        """Record what this 200 response to a request for `url` says; True when its content hash is the stored one."""
+        row = self.row(url) or {}
+        etag = _header(response, "ETag")
+        same_hash = row.get("content_hash") == content_hash
+        unreliable = bool(row.get("validators_unreliable"))
+        if etag and etag == row.get("etag") and row.get("content_hash") and not same_hash:
+            unreliable = True  # same ETag, different content: never trust this URL's validators again
+        self.pending[url] = {
+            "url": url, "source": self.source, "etag": etag,
+            "last_modified": _header(response, "Last-Modified"), "content_hash": content_hash,
+            "checked_at": timeutil.iso(), "lastmod": self.pending.get(url, row).get("lastmod"),
+            "validators_unreliable": int(unreliable),
+        }
+        return same_hash
+
+    def stored_lastmod(self, url: str) -> str | None:
+        row = self.row(url)
+        return row["lastmod"] if row else None
+
+    def remember_lastmod(self, url: str, lastmod: str) -> None:
+        entry = self.pending.setdefault(url, self.row(url) or {"url": url, "source": self.source,
+                                                                 "validators_unreliable": 0})
+        entry["lastmod"] = lastmod
+
+    def save(self) -> int:
+        if self.db is None or not self.pending:
+            return 0
+        with self.db.conn:
+            self.db["http_state"].upsert_all(list(self.pending.values()), pk="url", alter=False)
+        return len(self.pending)
+
+
+def _header(response, name: str) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1").strip() if value else None

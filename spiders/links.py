@@ -1,0 +1,198 @@
+"""Which links on a listing page are articles, and which one leads to the next listing page.
+
+Typical Vietnamese portals are recognised without configuration; a source may sharpen the guess
+with `article_pattern`, `deny_patterns`, `next_page` or a `platform` preset (spiders/presets.yaml).
+Every decision carries a short reason so `dxwatch sources test` can explain itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import yaml
+
+from crawler.config import ConfigError, Source
+from crawler.textnorm import normalize_text
+from crawler.urls import canonical_url, is_same_site, source_hosts
+
+PRESETS_FILE = Path(__file__).with_name("presets.yaml")
+
+NOT_ARTICLE_EXTENSIONS = re.compile(
+    r"\.(pdf|docx?|xlsx?|pptx?|odt|ods|rtf|zip|rar|7z|gz|jpe?g|png|gif|webp|svg|bmp|ico|mp3|mp4|avi|"
+    r"mov|wmv|flv|css|js|xml|rss|json|txt|exe|apk)$",
+    re.IGNORECASE,
+)
+# Menus, tags, categories, search, feeds and pagers: never articles.
+GENERIC_DENY = re.compile(
+    r"(/tags?/|/chu-de/|/tim-kiem|/search|/login|/dang-nhap|/rss\b|/feed\b|/sitemap|/lien-he|"
+    r"/gioi-thieu/?$|/page-\d+/?$|/trang-\d+/?$|[?&](page|trang|pageindex|_cur)=|_cur=|/timelinelist/|"
+    r"/PhanTrang/|/print\.aspx|/in-bai|/video/?$|/photo/?$|/category/|/danh-muc/)",
+    re.IGNORECASE,
+)
+SLUG_WITH_ID = re.compile(r"/[^/?#]*[A-Za-z][^/?#]*-\d{3,}(\.(html?|aspx|php))?/?$")
+DATE_PATH = re.compile(r"/(19|20)\d{2}[/-]\d{1,2}[/-]\d{1,2}/[^/?#]{8,}")
+NEWS_SECTION = re.compile(r"/(tin-tuc|tintuc|chi-tiet|chitiet|bai-viet|news|tin-bai|thong-tin)/(.+/)?"
+                          r"[^/?#]*(-[^/?#-]+){4,}(\.(html?|aspx|php))?/?$", re.IGNORECASE)
+ID_PARAMETER = re.compile(r"[?&](nid|newsid|articleid|itemid|docid|id)=\d+", re.IGNORECASE)
+LIFERAY_ASSET = re.compile(r"/(-|w)/[^/?#]*(-[^/?#-]+){2,}$")
+LONG_SLUG = re.compile(r"/[^/?#]*(-[^/?#-]+){4,}\.(html?|aspx|php)$", re.IGNORECASE)
+
+GENERIC_ARTICLE_SHAPES = (
+    (SLUG_WITH_ID, "slug with a numeric id"),
+    (DATE_PATH, "date in the path"),
+    (NEWS_SECTION, "long slug in a news section"),
+    (LIFERAY_ASSET, "Liferay asset slug"),
+    (LONG_SLUG, "long slug page"),
+)
+
+NEXT_TEXTS = {"sau", "trang sau", "tiếp", "tiếp theo", "trang tiếp", "xem tiếp", "»", "›", ">", ">>",
+              "next", "sau »", "tiếp »", "trang sau »", "»»"}
+
+
+@lru_cache(maxsize=1)
+def load_presets() -> dict[str, dict]:
+    return yaml.safe_load(PRESETS_FILE.read_text(encoding="utf-8")) or {}
+
+
+@dataclass
+class LinkRules:
+    """A source's link rules: its own keys over its platform preset over the generic guess."""
+
+    hosts: set[str]
+    article_pattern: re.Pattern | None = None
+    deny_patterns: list[re.Pattern] = field(default_factory=list)
+    next_page: str | None = None
+    page_pattern: re.Pattern | None = None
+    page_template: str | None = None
+    template_fields: dict[str, str] = field(default_factory=dict)
+    selectors: dict[str, str] = field(default_factory=dict)
+
+
+def rules_for(source: Source) -> LinkRules:
+    preset: dict = {}
+    if source.platform:
+        presets = load_presets()
+        if source.platform not in presets:
+            raise ConfigError("sources.yaml", None, f"{source.name}.platform",
+                              f"unknown platform {source.platform!r}; known: {', '.join(sorted(presets))}")
+        preset = presets[source.platform]
+    pattern = source.article_pattern or preset.get("article_pattern")
+    selectors = {**preset.get("selectors", {}),
+                 **{k: v for k, v in source.selectors.model_dump().items() if v}}
+    return LinkRules(
+        hosts=source_hosts(source.urls, source.allowed_domains),
+        article_pattern=re.compile(pattern) if pattern else None,
+        deny_patterns=[re.compile(p) for p in [*preset.get("deny_patterns", []), *source.deny_patterns]],
+        next_page=source.next_page or preset.get("next_page"),
+        page_pattern=re.compile(preset["page_pattern"]) if preset.get("page_pattern") else None,
+        page_template=preset.get("page_template"),
+        template_fields=dict(preset.get("template_fields", {})),
+        selectors=selectors,
+    )
+
+
+def classify_link(url: str, rules: LinkRules) -> tuple[bool, str]:
+    """`(is_article, reason)` for one absolute URL."""
+    if not is_same_site(url, rules.hosts):
+        return False, "off the source's sites"
+    path = unquote(urlsplit(url).path)
+    if NOT_ARTICLE_EXTENSIONS.search(path):
+        return False, "attachment or media file"
+    for deny in rules.deny_patterns:
+        if deny.search(url):
+            return False, f"deny pattern {deny.pattern!r}"
+    if rules.article_pattern is not None:
+        if rules.article_pattern.search(url):
+            return True, f"matches article_pattern {rules.article_pattern.pattern!r}"
+        return False, "does not match article_pattern"
+    if GENERIC_DENY.search(url):
+        return False, "menu, tag, category, search or pager link"
+    if ID_PARAMETER.search(url):
+        return True, "article id parameter"
+    for shape, reason in GENERIC_ARTICLE_SHAPES:
+        if shape.search(path):
+            return True, reason
+    return False, "not shaped like an article URL"
+
+
+def classify_feed_link(url: str, rules: LinkRules) -> tuple[bool, str]:
+    """Feed entries are articles by definition: only off-site links, files and deny patterns are refused."""
+    ok, reason = classify_link(url, rules)
+    if ok or reason.startswith(("off the source", "attachment", "deny pattern")):
+        return ok, reason
+    return True, "feed entry"
+
+
+def _hrefs(response, selector: str) -> list[str]:
+    if selector.startswith(("/", "(")):
+        nodes = response.xpath(selector)
+    else:
+        nodes = response.css(selector)
+    out = []
+    for node in nodes:
+        href = node.attrib.get("href") if hasattr(node, "attrib") and node.attrib.get("href") else node.get()
+        if href and not href.lstrip().startswith("<"):
+            out.append(href)
+    return out
+
+
+def _absolute(response, href: str) -> str | None:
+    href = (href or "").strip()
+    if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
+        return None
+    return response.urljoin(href)
+
+
+def article_links(response, rules: LinkRules) -> list[tuple[str, str, str]]:
+    """Article links on a listing page as `(raw absolute URL, canonical URL, reason)`, first seen first."""
+    found: dict[str, tuple[str, str, str]] = {}
+    for anchor in response.css("a[href]"):
+        url = _absolute(response, anchor.attrib["href"])
+        if not url:
+            continue
+        canonical = canonical_url(url)
+        if canonical in found:
+            continue
+        ok, reason = classify_link(canonical, rules)
+        if ok:
+            found[canonical] = (url, canonical, reason)
+    return list(found.values())
+
+
+def template_values(response, rules: LinkRules) -> dict[str, str]:
+    """Fields of the preset's page template (e.g. a zone id), read from the first listing page."""
+    values = {name: (response.css(sel).get() or "").strip() for name, sel in rules.template_fields.items()}
+    return values if all(values.values()) else {}
+
+
+def next_page(response, rules: LinkRules, page_no: int, values: dict[str, str] | None = None) -> tuple[str, str] | None:
+    """The next listing page as `(URL, how it was found)`, or None at the last page."""
+    here = canonical_url(response.url)
+    candidates: list[tuple[str, str]] = []
+    if rules.next_page:
+        candidates += [(h, f"next_page selector {rules.next_page!r}") for h in _hrefs(response, rules.next_page)]
+    if rules.page_template and (values or not rules.template_fields):
+        candidates.append((rules.page_template.format(page=page_no + 1, **(values or {})), "platform page template"))
+    candidates += [(h, "rel=next") for h in response.css("a[rel~=next]::attr(href), link[rel~=next]::attr(href)").getall()]
+    number = str(page_no + 1)
+    for anchor in response.css("a[href]"):
+        text = normalize_text(" ".join(anchor.css("::text").getall())).lower()
+        label = normalize_text(anchor.attrib.get("title") or anchor.attrib.get("aria-label") or "").lower()
+        if text in NEXT_TEXTS or label in NEXT_TEXTS or label.startswith(("trang sau", "trang tiếp", "next")):
+            candidates.append((anchor.attrib["href"], f"next-page link {text or label!r}"))
+        elif text == number:
+            candidates.append((anchor.attrib["href"], f"page number {number}"))
+    if rules.page_pattern is not None:
+        for href in response.css("a[href]::attr(href)").getall():
+            url = _absolute(response, href)
+            if url and rules.page_pattern.search(url) and re.search(rf"(?<!\d){number}(?!\d)", url):
+                candidates.append((href, f"page_pattern {rules.page_pattern.pattern!r}"))
+    for href, how in candidates:
+        url = _absolute(response, href)
+        if url and canonical_url(url) != here and is_same_site(url, rules.hosts):
+            return urljoin(response.url, url), how
+    return None

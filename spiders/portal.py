@@ -1,0 +1,316 @@
+"""PortalSpider: one configured source, read through its listing pages, feeds and sitemaps.
+
+Stored article URLs are checked before any request, listing pages and feeds are asked with
+conditional requests, and pagination stops at the first page that holds only stored articles,
+so a re-crawl costs what is new, not what is stored.
+"""
+
+from __future__ import annotations
+
+import importlib
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.http import TextResponse
+
+from crawler import timeutil
+from crawler.config import Source
+from crawler.store import known_urls, open_db
+from crawler.urls import canonical_url, is_same_site
+from spiders import feeds as feedparse
+from spiders.http_state import HttpState, links_hash
+from spiders.links import article_links, classify_feed_link, classify_link, next_page, rules_for, template_values
+
+STAT = "dxwatch/"
+
+
+def _attachments_module():
+    try:
+        return importlib.import_module("spiders.attachments")
+    except ImportError:
+        return None
+
+
+def error_kind(failure) -> str:
+    """A short name for what went wrong, used as the key of crawl_runs.errors."""
+    from scrapy.exceptions import IgnoreRequest
+    from scrapy.spidermiddlewares.httperror import HttpError
+    from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
+
+    exc = failure.value
+    if isinstance(exc, HttpError):
+        return f"http_{exc.response.status}"
+    if isinstance(exc, DNSLookupError):
+        return "dns"
+    if isinstance(exc, (TimeoutError, TCPTimedOutError)) or "timeout" in type(exc).__name__.lower():
+        return "timeout"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection_refused"
+    if isinstance(exc, IgnoreRequest):
+        text = str(exc).lower()
+        if "robots" in text:
+            return "robots_disallowed"
+        if "redirect" in text:
+            return "too_many_redirects"
+        return "ignored"
+    name = type(exc).__name__
+    if "SSL" in name or "TLS" in name or "certificate" in str(exc).lower():
+        return "tls"
+    if "MaxSize" in name or "maxsize" in str(exc).lower():
+        return "too_large"
+    return name.lower()
+
+
+class PortalSpider(scrapy.Spider):
+    name = "portal"
+
+    def __init__(self, source: Source, crawl_run_id: int | None = None, db_path: str | None = None,
+                 dry_run: bool = False, article_limit: int | None = None, **kwargs):
+        super().__init__(name=f"portal:{source.name}", **kwargs)
+        self.source = source
+        self.rules = rules_for(source)
+        self.crawl_run_id = crawl_run_id
+        self.dry_run = dry_run
+        self.article_limit = article_limit
+        self.db = open_db(db_path) if db_path and not dry_run else None
+        self.state = HttpState(self.db, source.name)
+        self.failed_articles = 0
+        self.articles_requested = 0
+        self.last_error: str | None = None
+        self.report: list[dict] = []  # what `sources test` shows
+        self.attachments = _attachments_module() if source.follow_attachments else None
+
+    # ------------------------------------------------------------ helpers
+
+    def _stat(self, key: str, count: int = 1) -> None:
+        self.crawler.stats.inc_value(STAT + key, count)
+
+    def _note(self, kind: str, url: str, detail: str = "") -> None:
+        if self.dry_run:
+            self.report.append({"kind": kind, "url": url, "detail": detail})
+
+    def _entry_request(self, url: str, callback, **meta) -> scrapy.Request:
+        headers = {} if self.dry_run else self.state.request_headers(url)
+        return scrapy.Request(url, callback=callback, errback=self.on_error, headers=headers,
+                              meta={"state_url": url, "handle_httpstatus_list": [304], **meta})
+
+    def _known(self, urls: list[str]) -> set[str]:
+        return known_urls(self.db, urls) if self.db is not None else set()
+
+    def _article_requests(self, candidates: list[dict], via: str):
+        """Requests for candidate articles that are not stored yet; returns (requests, known_count)."""
+        lookup = [u for c in candidates for u in (c["raw"], c["url"])]
+        known = self._known(lookup)
+        requests, known_count = [], 0
+        for c in candidates:
+            if c["url"] in known or c["raw"] in known:
+                known_count += 1
+                continue
+            if self.article_limit is not None and self.articles_requested >= self.article_limit:
+                self._note("article-skipped", c["url"], "beyond the dry-run limit")
+                continue
+            self.articles_requested += 1
+            self._note("article", c["url"], f"{c['reason']} (via {via})")
+            aliases = [c["raw"]] if c["raw"] != c["url"] else []
+            requests.append(scrapy.Request(
+                c["url"], callback=self.parse_article, errback=self.on_error, priority=10,
+                meta={"kind": "article", "aliases": aliases, "feed_published": c.get("published"),
+                      "feed_title": c.get("title")}))
+        if known_count:
+            self._stat("articles_known", known_count)
+        return requests, known_count
+
+    def _not_modified(self, response) -> bool:
+        if response.status == 304:
+            self._stat("not_modified")
+            self._note("unchanged", response.meta["state_url"], "304 Not Modified")
+            return True
+        return False
+
+    # ------------------------------------------------------------ entry points
+
+    async def start(self):
+        for url in self.source.start_urls:
+            yield self._entry_request(url, self.parse_listing, kind="listing", page_no=1)
+        for url in self.source.feeds:
+            yield self._entry_request(url, self.parse_feed, kind="feed")
+        for url in self.source.sitemaps:
+            if urlsplit(url).path.rstrip("/").endswith("robots.txt"):
+                yield scrapy.Request(url, callback=self.parse_robots, errback=self.on_error,
+                                     meta={"kind": "robots"})
+            else:
+                yield self._entry_request(url, self.parse_sitemap, kind="sitemap")
+
+    def parse_listing(self, response):
+        self._stat("pages")
+        if self._not_modified(response):
+            return
+        if not isinstance(response, TextResponse):
+            self._note("listing", response.url, "not an HTML page")
+            return
+        page_no = response.meta.get("page_no", 1)
+        found = article_links(response, self.rules)
+        candidates = [{"raw": raw, "url": url, "reason": why} for raw, url, why in found]
+        values = response.meta.get("template_values") or template_values(response, self.rules)
+        following = next_page(response, self.rules, page_no, values)
+        content_hash = links_hash([c["url"] for c in candidates] + [following[0] if following else ""])
+        if not self.dry_run and self.state.unchanged(response.meta["state_url"], response, content_hash):
+            self._stat("not_modified")
+            self._note("unchanged", response.url, "same article links as last time")
+            return
+        self._stat("listing_pages")
+        if not candidates:
+            self._stat("listing_without_articles")
+        requests, known_count = self._article_requests(candidates, f"listing page {page_no}")
+        self._note("listing", response.url, f"page {page_no}: {len(candidates)} article links, "
+                                            f"{known_count} already stored")
+        yield from requests
+        if candidates and known_count == len(candidates):
+            self._note("stop", response.url, "every article on this page is already stored")
+            return
+        if following is None:
+            return
+        if page_no >= self.source.max_pages:
+            self._note("stop", response.url, f"max_pages ({self.source.max_pages}) reached")
+            return
+        url, how = following
+        self._note("next-page", url, how)
+        yield self._entry_request(url, self.parse_listing, kind="listing", page_no=page_no + 1,
+                                  template_values=values)
+
+    def parse_feed(self, response):
+        self._stat("pages")
+        if self._not_modified(response):
+            return
+        try:
+            entries = feedparse.parse_feed(response.body)
+        except feedparse.FeedError as exc:
+            self._record_error("bad_feed", f"{response.url}: {exc}")
+            return
+        candidates = []
+        for e in entries:
+            url = canonical_url(response.urljoin(e.url))
+            ok, why = classify_feed_link(url, self.rules)
+            if ok:
+                candidates.append({"raw": response.urljoin(e.url), "url": url, "reason": "feed entry",
+                                   "published": e.published, "title": e.title})
+        if not self.dry_run and self.state.unchanged(response.meta["state_url"], response,
+                                                     links_hash(c["url"] for c in candidates)):
+            self._stat("not_modified")
+            self._note("unchanged", response.url, "same entries as last time")
+            return
+        self._stat("listing_pages")
+        requests, known_count = self._article_requests(candidates, "feed")
+        self._note("feed", response.url, f"{len(entries)} entries, {len(candidates)} on the source's sites, "
+                                         f"{known_count} already stored")
+        yield from requests
+
+    def parse_robots(self, response):
+        self._stat("pages")
+        sitemaps = feedparse.robots_sitemaps(response.text if isinstance(response, TextResponse)
+                                             else response.body.decode("utf-8", "replace"))
+        self._note("robots", response.url, f"{len(sitemaps)} Sitemap lines")
+        for url in sitemaps:
+            if is_same_site(url, self.rules.hosts):
+                yield self._entry_request(url, self.parse_sitemap, kind="sitemap")
+
+    def parse_sitemap(self, response):
+        self._stat("pages")
+        if self._not_modified(response):
+            return
+        try:
+            body = feedparse.maybe_gunzip(response.body, self.settings.getint("DOWNLOAD_MAXSIZE"))
+            pages, children = feedparse.parse_sitemap(body)
+        except feedparse.FeedError as exc:
+            self._record_error("bad_sitemap", f"{response.url}: {exc}")
+            return
+        candidates = []
+        for e in pages:
+            raw = response.urljoin(e.url)
+            url = canonical_url(raw)
+            ok, why = classify_link(url, self.rules)
+            if ok:
+                candidates.append({"raw": raw, "url": url, "reason": f"sitemap entry, {why}",
+                                   "published": e.published, "title": e.title})
+        state_key = links_hash([c["url"] for c in candidates] + [f"{c.url} {c.lastmod}" for c in children])
+        if not self.dry_run and self.state.unchanged(response.meta["state_url"], response, state_key):
+            self._stat("not_modified")
+            self._note("unchanged", response.url, "same entries as last time")
+            return
+        self._stat("listing_pages")
+        requests, known_count = self._article_requests(candidates, "sitemap")
+        self._note("sitemap", response.url, f"{len(pages)} pages, {len(candidates)} taken as articles, "
+                                            f"{known_count} already stored, {len(children)} child sitemaps")
+        yield from requests
+        for child in children:
+            url = response.urljoin(child.url)
+            if not is_same_site(url, self.rules.hosts):
+                continue
+            if child.lastmod and not self.dry_run:
+                if self.state.stored_lastmod(url) == child.lastmod:
+                    self._note("unchanged", url, f"lastmod {child.lastmod} as last time")
+                    continue
+                self.state.remember_lastmod(url, child.lastmod)
+            yield self._entry_request(url, self.parse_sitemap, kind="sitemap")
+
+    def parse_article(self, response):
+        self._stat("pages")
+        if not isinstance(response, TextResponse):
+            self._stat("not_html")
+            self._note("rejected", response.url, "not an HTML page")
+            return
+        requested = canonical_url(response.request.url)
+        url = canonical_url(response.url)
+        aliases = {*response.meta.get("aliases", []), requested,
+                   *(canonical_url(u) for u in response.meta.get("redirect_urls", []))}
+        declared = response.css("link[rel=canonical]::attr(href)").get()
+        if declared:
+            declared = canonical_url(response.urljoin(declared))
+            if (is_same_site(declared, self.rules.hosts) and urlsplit(declared).path not in ("", "/")
+                    and declared not in {canonical_url(u) for u in self.source.start_urls}):
+                aliases.add(url)
+                url = declared
+        aliases.discard(url)
+        item = {
+            "item_type": "article",
+            "source": self.source.name,
+            "level": self.source.level,
+            "province": self.source.province,
+            "url": url,
+            "aliases": sorted(aliases),
+            "html": response.text,
+            "feed_published": response.meta.get("feed_published"),
+            "feed_title": response.meta.get("feed_title"),
+            "crawl_run_id": self.crawl_run_id,
+            "fetched_at": timeutil.iso(),
+        }
+        if self.rules.selectors:
+            item["selectors"] = dict(self.rules.selectors)
+        yield item
+        if self.attachments is not None and not self.dry_run:
+            yield from self.attachments.document_requests(self, response, item) or ()
+
+    # ------------------------------------------------------------ errors and the end
+
+    def _record_error(self, kind: str, message: str) -> None:
+        self._stat(f"errors/{kind}")
+        self.last_error = f"{kind}: {message}"[:500]
+        self._note("error", "", self.last_error)
+        self.logger.warning("%s: %s", self.source.name, self.last_error)
+
+    def on_error(self, failure):
+        request = failure.request
+        kind = error_kind(failure)
+        if request.meta.get("kind") == "article":
+            self.failed_articles += 1
+        self._record_error(kind, f"{request.url}: {failure.getErrorMessage()}")
+
+    def closed(self, reason: str) -> None:
+        if self.db is None:
+            return
+        if reason == "finished" and not self.failed_articles:
+            self.state.save()
+        elif self.state.pending:
+            self.logger.info("%s: listing state not saved (%s, %d article fetches failed): "
+                             "the next crawl reads every page again", self.source.name, reason,
+                             self.failed_articles)
