@@ -1,0 +1,115 @@
+"""Facts of an article (figures, directives, instructions) and what is new among them.
+
+The store writes one row per mention with the fact's `key`; a fact is new the first time its key
+is seen, so "the same document cited by forty articles" is one directive with forty mentions.
+`new_facts` is that query, used by the digests and alerts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from crawler import timeutil
+from pipelines.directives import extract_directives
+from pipelines.figures import extract_figures
+from pipelines.instructions import extract_instructions
+
+# Issuers whose numbering is per province: "2971/QĐ-UBND" of two provinces are two documents.
+LOCAL_ISSUERS = {"UBND", "HĐND", "TU", "HU", "ĐU", "QU", "BCĐ"}
+
+
+def _local(issuer: str | None) -> bool:
+    return bool(issuer) and (issuer in LOCAL_ISSUERS or (issuer.startswith("S") and issuer.isupper() and len(issuer) > 2))
+
+
+def _merge_by_key(rows: list[dict]) -> list[dict]:
+    """One row per key in an article; a later mention fills fields the first one lacked (date, title)."""
+    merged: dict[str, dict] = {}
+    for row in rows:
+        first = merged.get(row["key"])
+        if first is None:
+            merged[row["key"]] = dict(row)
+        else:
+            for field, value in row.items():
+                if first.get(field) in (None, "") and value not in (None, ""):
+                    first[field] = value
+    return list(merged.values())
+
+
+def article_facts(title: str | None, text: str | None, province: str | None = None) -> dict[str, list[dict]]:
+    """Figures, directives and instructions of one article (title first, then body), one per key."""
+    parts = [p for p in (title, text) if p]
+    figures = [f for p in parts for f in extract_figures(p)]
+    directives = [d for p in parts for d in extract_directives(p)]
+    if province:
+        for d in directives:
+            if d["kind"] in {"administrative", "official_letter"} and _local(d.get("issuer")):
+                d["key"] = f"{d['key']} ({province})"
+    instructions = extract_instructions(text or "")
+    return {"figures": _merge_by_key(figures), "directives": _merge_by_key(directives),
+            "instructions": _merge_by_key(instructions)}
+
+
+class FactsPipeline:
+    """Scrapy item pipeline: fills `figures`, `directives`, `instructions` on article items."""
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls()
+
+    def process_item(self, item, spider=None):
+        if item.get("item_type", "article") != "article":
+            return item
+        item.update(article_facts(item.get("title"), item.get("text"), item.get("province")))
+        return item
+
+
+# ---------------------------------------------------------------- what is new
+
+_TABLES = {
+    "figures": ("kind", "value", "value2", "unit", "subject", "period", "qualifier", "direction", "ambiguous",
+                "raw", "context"),
+    "directives": ("number", "type", "issuer", "year", "date", "title", "kind", "raw", "context"),
+    "instructions": ("director", "verb", "directed", "action", "deadline", "context"),
+}
+
+
+def new_facts(db, since: str | datetime, until: str | datetime | None = None,
+              only_relevant: bool = False) -> dict[str, list[dict]]:
+    """Facts whose key was first seen in (since, until], oldest first, each with every article citing it.
+
+    Each fact is its first mention's fields plus `key`, `first_seen`, `mentions` (article count) and
+    `articles` ([{id, url, title, source, province, published, first_seen}] in the order they were seen).
+    """
+    since_iso = timeutil.iso(since) if isinstance(since, datetime) else since
+    until_iso = (timeutil.iso(until) if isinstance(until, datetime) else until) or "9999"
+    relevant = "AND a.relevant = 1" if only_relevant else ""
+    out: dict[str, list[dict]] = {}
+    for table, columns in _TABLES.items():
+        firsts = db.execute(
+            f"""SELECT t.key, MIN(t.first_seen) AS first FROM {table} t JOIN articles a ON a.id = t.article_id
+                WHERE 1 {relevant} GROUP BY t.key HAVING first > ? AND first <= ? ORDER BY first, t.key""",
+            [since_iso, until_iso],
+        ).fetchall()
+        facts = []
+        for key, first in firsts:
+            rows = db.execute(
+                f"""SELECT {', '.join('t.' + c for c in columns)}, t.first_seen, a.id, a.url, a.title, a.source,
+                           a.province, a.published
+                    FROM {table} t JOIN articles a ON a.id = t.article_id
+                    WHERE t.key = ? {relevant} ORDER BY t.first_seen, t.id""",
+                [key],
+            ).fetchall()
+            head = dict(zip(columns, rows[0][: len(columns)]))
+            articles, seen_ids = [], set()
+            for row in rows:
+                article_id, url, title, source, province, published = row[len(columns) + 1:]
+                if article_id not in seen_ids:
+                    seen_ids.add(article_id)
+                    articles.append({"id": article_id, "url": url, "title": title, "source": source,
+                                     "province": province, "published": published, "first_seen": row[len(columns)]})
+            if "ambiguous" in head:
+                head["ambiguous"] = bool(head["ambiguous"])
+            facts.append({"key": key, **head, "first_seen": first, "mentions": len(articles), "articles": articles})
+        out[table] = facts
+    return out

@@ -1,0 +1,456 @@
+"""Figures (statistics) in Vietnamese text: value, unit, kind, what they measure and when.
+
+Vietnamese writes "2.939.433" for thousands and "16,5" for decimals, scales numbers with words
+("1,92 triệu tỷ đồng" = 1.92e15 đồng) and mixes figures with dates, document numbers, phone
+numbers and ordinals that are never figures. So the text is first masked (document references,
+dates, times, periods, phones, legal parts, levels, codes, portal counters), then ranks, targets,
+ratios and plain figures are read from what is left (../shared/domain/vietnam.md section 3).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from crawler.textnorm import match_key, normalize_text
+from pipelines.directives import find_references, sentence_at, sentence_spans
+
+MASK = "\ue000"  # a private-use character: not a word character, never in portal text
+
+SCALES = {
+    "nghìn tỷ": 10**12, "ngàn tỷ": 10**12, "nghìn tỉ": 10**12, "ngàn tỉ": 10**12,
+    "triệu tỷ": 10**15, "triệu tỉ": 10**15, "tỷ": 10**9, "tỉ": 10**9,
+    "triệu": 10**6, "nghìn": 10**3, "ngàn": 10**3,
+}
+CURRENCIES = {"đồng": "VND", "vnđ": "VND", "vnd": "VND", "đ": "VND", "usd": "USD", "đô la mỹ": "USD",
+              "đô la": "USD", "eur": "EUR", "euro": "EUR"}
+
+# ---------------------------------------------------------------- number parsing
+
+_NUMBER = r"(?:\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+\.\d{1,2}(?![\d.])|\d+(?:,\d+)?)"
+
+
+def parse_vn_number(raw: str) -> tuple[float, bool] | None:
+    """`(value, ambiguous)` for a number written the Vietnamese way; None when it is not a number.
+
+    "2.939.433" -> 2939433, "16,5" -> 16.5; "12.5" (English style) -> 12.5 ambiguous;
+    "1,595" -> 1.595 ambiguous (a comma before exactly three digits may be an English thousands mark).
+    """
+    text = (raw or "").strip().replace(" ", "")
+    if not re.fullmatch(r"\d[\d.,]*", text) or re.search(r"[.,]{2}|[.,]$", text):
+        return None
+    ambiguous = False
+    if "." in text and "," in text:
+        decimal_mark = "," if text.rfind(",") > text.rfind(".") else "."
+        thousands = "." if decimal_mark == "," else ","
+        head, _, tail = text.rpartition(decimal_mark)
+        if decimal_mark in head or not re.fullmatch(r"\d{1,3}(?:\%s\d{3})*" % thousands, head):
+            return None
+        ambiguous = decimal_mark == "."
+        number = head.replace(thousands, "") + "." + tail
+    elif "." in text:
+        groups = text.split(".")
+        if len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:]):
+            number = "".join(groups)
+        elif len(groups) == 2:
+            number, ambiguous = text, True
+        else:
+            return None
+    elif "," in text:
+        groups = text.split(",")
+        if len(groups) > 2:
+            if len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:]):
+                return float("".join(groups)), True
+            return None
+        number = text.replace(",", ".")
+        ambiguous = len(groups[1]) == 3
+    else:
+        number = text
+    try:
+        return float(Decimal(number)), ambiguous
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _scaled(raw: str, scale: str | None) -> tuple[float, bool] | None:
+    parsed = parse_vn_number(raw)
+    if parsed is None:
+        return None
+    value, ambiguous = parsed
+    if scale:
+        value = float(Decimal(str(value)) * SCALES[_fold(scale)])
+    return value, ambiguous
+
+
+def _fold(word: str) -> str:
+    return re.sub(r"\s+", " ", word.strip().lower())
+
+
+# ---------------------------------------------------------------- masking what is never a figure
+
+_I = re.IGNORECASE
+_MASKS = [
+    re.compile(p, f)
+    for p, f in [
+        (r"https?://\S+|www\.\S+|[\w.+-]+@[\w-]+\.[\w.]+", 0),
+        (r"[\w-]+\.(?:jpe?g|png|gif|webp|mp4|mov|pdf|docx?|xlsx?|zip|rar)\b\S*", _I),
+        (r"\b(?:GMT|UTC)\s*[+-]\s*\d{1,2}", _I),
+        # times
+        (r"(?<!\d)\d{1,2}:\d{2}(?::\d{2})?(?:\s*(?:SA|CH|AM|PM)\b)?", _I),
+        (r"(?<![\w.,])\d{1,2}\s?h\s?\d{0,2}(?!\w)", 0),
+        (r"(?<![\w.,])\d{1,2}\s+giờ(?:\s+\d{1,2}\s+phút)?", _I),
+        # dates and periods
+        (r"(?<![\w.,/])\d{1,2}\s*([/.-])\s*\d{1,2}\s*\1\s*(?:19|20)\d{2}(?!\d)", 0),
+        (r"(?:ngày|hôm|sáng|chiều|tối|đêm|trưa)\s*\d{1,2}(?!\d)(?:\s*[/-]\s*\d{1,2}(?!\d))?(?:\s*[/-]\s*\d{2,4})?"
+         r"(?!\s*(?:%|[.,]\d))", _I),
+        (r"(?<![\w.,])\d{1,2}\s+tháng\s+\d{1,2}(?:\s*,?\s*năm\s+\d{4})?", _I),
+        (r"\d{1,2}\s+tháng\s+(?:đầu|cuối)\s+năm(?:\s+(?:19|20)\d{2})?", _I),
+        (r"tháng\s+\d{1,2}(?!\d)(?:\s*[/-]\s*\d{4}|\s+năm\s+\d{4})?", _I),
+        (r"quý\s+(?:[IV]+|\d)\b(?:\s*[/-]\s*\d{4}|\s+năm\s+\d{4})?", _I),
+        (r"(?<![\w.,])(?:19|20)\d{2}\s*(?:-|–|đến|tới)\s*(?:19|20)\d{2}(?!\d)", _I),
+        (r"(?:(?:đến|tới|từ|trong|vào|đến hết|đến cuối)\s+)?(?:năm|niên khóa|nhiệm kỳ)\s+(?:19|20)\d{2}(?!\d)", _I),
+        (r"(?:thế kỷ|thế kỉ)\s+(?:[IVXL]+|\d+)", _I),
+        # phone numbers and hotlines
+        (r"\(0\d{2,3}\)\s*\d{3,4}[\s.]?\d{3,4}", 0),
+        (r"(?<![\d.,])0\d{2,3}[\s.]\d{3}[\s.]?\d{3,4}(?!\d)", 0),
+        (r"(?<![\d.,])0\d{9,10}(?!\d)", 0),
+        (r"(?<![\d.,])1[89]00[\s.]?\d{3,4}(?:[\s.]?\d{2,4})?", 0),
+        (r"(?:đường dây nóng|hotline|tổng đài|số điện thoại|fax)\s*(?:[^\d\n.;]{0,40}?)\d[\d\s.]*\d"
+         r"(?:\s*(?:hoặc|,|và|/)\s*\d[\d\s.]*\d)*", _I),
+        # legal parts, ordinals, levels, tech tokens
+        (r"(?:Điều|khoản|điểm|Mục|Chương|Phụ lục|Tiết|Phần)\s+\d+[a-zđ]?(?![\d.,%])", _I),
+        (r"(?:khóa|khoá)\s+(?:[IVXLC]+\b|\d+)", _I),
+        (r"(?<!đứng )(?<!xếp )(?<!hạng )thứ\s+\d+(?![\d/])", _I),
+        (r"(?m)^\s*(?:\d{1,2}|[IVX]{1,4}|[a-zđ])\s*[.)]\s", 0),
+        (r"\(\d{1,2}\)|\b\d{1,2}\)\s", 0),
+        (r"(?:mức độ|cấp độ|level)\s+\d(?![\d/.,])", _I),
+        (r"(?<![\w.,])\d{1,2}G(?!\w)|(?<![\w.,])\d\.0(?![\d.,])|IPv\d|(?:covid|sars-cov)-?\s?\d+", _I),
+        (r"(?:ISO|TCVN|IEC|QCVN)\s*[\d.:/-]*\d", 0),
+        (r"\d{3}\.\d{2}\.\d{2}\.[A-Z]\d+", 0),
+        (r"(?:Quận|Phường|Khu phố|Tổ dân phố|Ấp|Thôn|Xóm|Đường|Quốc lộ|Tỉnh lộ|Km|Lô|Tầng|Phòng|Khu|Số nhà)\s+\d+[A-Za-z]?"
+         r"(?![\d.,])", 0),
+        (r"(?<!\w)số\s+\d+[A-Za-z]?(?:/\d+)?(?=\s+(?:đường\s+|phố\s+)?[A-ZĐ])", 0),
+        # the portal's own counters and furniture
+        (r"(?:hôm nay|hôm qua|tuần này|tháng này|năm nay|tất cả|tổng cộng|lượt truy cập|số lượt truy cập|lượt xem|"
+         r"đang truy cập|đang online|online|lượt thích|bình luận|lượt đọc|lượt tải|views?)\s*:\s*[\d.,]+", _I),
+        (r"(?m)^\s*[\d.,]+\s*(?:bình luận|lượt xem|lượt thích|lượt chia sẻ|lượt đọc|views?|comments?)?\s*$", _I),
+        (r"(?:trang|ảnh|hình|video|clip|biểu đồ|bảng|slide)\s+\d+(?:\s*/\s*\d+)?(?![\d.,%])", _I),
+        (r"\b[A-Z]{1,4}\s?\d{1,3}(?=\.(?:jpe?g|png))", 0),
+    ]
+]
+
+
+def mask_non_figures(text: str) -> str:
+    """Same length as `text`, with every span that can never be a figure replaced by MASK characters."""
+    chars = list(text)
+
+    def blank(start: int, end: int) -> None:
+        for i in range(start, end):
+            if chars[i] != "\n":
+                chars[i] = MASK
+
+    for ref in find_references(text):
+        blank(ref.start, ref.end)
+    for pattern in _MASKS:
+        for m in pattern.finditer(text):
+            blank(m.start(), m.end())
+    return "".join(chars)
+
+
+# ---------------------------------------------------------------- patterns for figures
+
+_SCALE = r"(?:nghìn\s+tỷ|ngàn\s+tỷ|nghìn\s+tỉ|ngàn\s+tỉ|triệu\s+tỷ|triệu\s+tỉ|tỷ|tỉ|triệu|nghìn|ngàn)"
+_CUR = r"(?:đồng|VNĐ|VND|USD|đô\s+la\s+Mỹ|đô\s+la|EUR|euro|đ(?!\w))"
+FIGURE = re.compile(
+    rf"(?<![\w.,/:{MASK}-])(?P<num>{_NUMBER})(?:\s*(?:-|–|đến|tới)\s*(?P<num2>{_NUMBER}))?"
+    rf"(?:\s*(?P<pct>%|phần\s+trăm|điểm\s+phần\s+trăm))?(?:\s+(?P<scale>{_SCALE}))?(?:\s*(?P<cur>{_CUR}))?"
+    rf"(?!\w|/\d|[.,]\d)",
+    re.IGNORECASE,
+)
+_INT = r"(?:\d{1,3}(?:\.\d{3})+|\d{1,5})"
+RATIO = re.compile(rf"(?<![\w.,/:{MASK}-])(?P<a>{_INT})\s?/\s?(?P<b>{_INT})(?![\w/]|[.,]\d)")
+RANK = re.compile(
+    r"(?P<prefix>(?:đứng|xếp|xếp hạng|giữ|vươn lên|tụt xuống|leo lên|lên|xuống)\s+(?:ở\s+)?(?:vị trí\s+|hạng\s+)?"
+    r"(?:thứ\s+)?|(?:hạng|vị trí)\s+(?:thứ\s+)?)(?P<a>\d{1,3})(?:\s?/\s?(?P<b>\d{1,3}))?(?![\d.,%]|\s*(?:bậc|lần|điểm))",
+    re.IGNORECASE,
+)
+TARGET = re.compile(
+    rf"(?P<a>{_NUMBER})\s+(?P<unit>[^\d/\n{MASK}]{{1,40}}?)\s*/\s*(?:mục tiêu|kế hoạch|chỉ tiêu)\s+(?P<b>{_NUMBER})"
+    r"(?:\s+(?P=unit))?",
+    re.IGNORECASE,
+)
+
+_QUALIFIER = re.compile(
+    r"(?<!\w)(?:vào khoảng|khoảng|gần như|gần|hơn|trên|dưới|xấp xỉ|ước đạt|ước tính|ước|ít nhất|tối thiểu|tối đa|đạt|"
+    r"chỉ|từ|lên tới|lên đến|tới)\s*$",
+    re.IGNORECASE,
+)
+_CHANGE = re.compile(
+    r"(?<!\w)(?P<verb>tăng\s+trưởng|tăng|giảm|gấp|cao\s+gấp|lớn\s+gấp|thấp\s+hơn)\s+(?:thêm\s+|bình\s+quân\s+|được\s+|lên\s+|xuống\s+)?"
+    r"(?:(?:vào\s+)?(?:khoảng|gần|hơn|trên|dưới|xấp xỉ|ít nhất|tới|đến)\s+)?$",
+    re.IGNORECASE,
+)
+# Words that show the number before them is not counting anything.
+_FUNCTION_WORDS = {
+    "so", "và", "với", "để", "được", "hoặc", "theo", "của", "là", "có", "đã", "đạt", "trong", "tại", "từ", "đến",
+    "cho", "thì", "mà", "nhưng", "khi", "này", "đó", "các", "những", "về", "trên", "dưới", "sau", "trước",
+    "hay", "cũng", "sẽ", "đang", "vẫn", "bị", "do", "như", "nên", "vào", "ra", "lên", "xuống", "tới",
+    "còn", "chỉ", "mới", "nay", "qua", "gồm", "bao", "hết", "nữa", "rồi", "thêm",
+}
+_TIME_UNITS = {"năm", "tháng", "ngày", "tuần", "giờ", "phút", "giây", "quý", "buổi", "đêm", "thập", "kỳ"}
+# Two-syllable nouns kept whole as a unit; other units are their first syllable.
+_COMPOUND_UNITS = {
+    "doanh nghiệp", "hồ sơ", "thủ tục", "dịch vụ", "tài khoản", "thành viên", "cán bộ", "công chức", "viên chức",
+    "học sinh", "sinh viên", "cơ quan", "đơn vị", "hệ thống", "nhiệm vụ", "mục tiêu", "chỉ tiêu", "quy định",
+    "văn bản", "sản phẩm", "giải pháp", "thiết bị", "nền tảng", "ứng dụng", "thuê bao", "người dân",
+    "chữ ký", "giao dịch", "cơ sở", "trường học", "bệnh viện", "hội nghị", "lớp học", "máy tính", "điểm cầu",
+    "công dân", "hộ gia đình", "bài viết", "tin bài", "cuộc gọi", "lao động", "thôn bản", "trạm phát",
+    "khu công", "dự án", "chương trình", "kế hoạch", "quyết định", "chỉ thị", "nghị quyết", "tổ chức",
+    "hội viên", "phần mềm", "camera", "mô hình", "sáng kiến", "vụ việc", "đề tài", "gian hàng", "lượt truy",
+}
+_CONTENT_PHRASE = re.compile(r"[^\W\d_]+(?:\s+[^\W\d_]+){0,5}")
+_CLAUSE_BREAK = re.compile(r"[,;:(\n\"“”]|(?:\s[-–]\s)|\s(?:và|trong đó|còn|nhưng)\s")
+_TRAILING_VERBS = re.compile(
+    r"(?:\s+(?:đạt|chiếm|là|ước đạt|ước tính|ước|khoảng|vào khoảng|hơn|trên|gần|dưới|tăng trưởng|tăng|giảm|gấp|"
+    r"cao|có|với|bằng|tỷ lệ|lên|xuống|còn|mức|ở mức|tới|đến|được|đã|xấp xỉ|bình quân|thêm|từ|đạt tỷ lệ|quy mô|"
+    r"là khoảng|vào|nay|hiện nay|hiện|khoảng chừng))+\s*$",
+    re.IGNORECASE,
+)
+_LEADING_CONNECTORS = re.compile(r"^(?:và|trong đó|đồng thời|với|theo đó|còn|riêng|tuy nhiên|ngoài ra)\s+", re.IGNORECASE)
+PERIOD = re.compile(
+    r"(?:\d{1,2}\s+tháng\s+(?:đầu|cuối)\s+năm(?:\s+(?:19|20)\d{2})?|quý\s+[IV]+(?:\s*[/-]\s*\d{4}|\s+năm\s+\d{4})?"
+    r"|tháng\s+\d{1,2}\s*[/-]\s*\d{4}|tháng\s+\d{1,2}\s+năm\s+\d{4}|giai đoạn\s+\d{4}\s*[-–]\s*\d{4}"
+    r"|(?:đến|tới)\s+(?:hết\s+|cuối\s+)?năm\s+\d{4}|năm\s+(?:19|20)\d{2}|(?<![\w.,/])(?:19|20)\d{2}(?=\s+(?:đạt|là|:)))",
+    re.IGNORECASE,
+)
+_BASELINE = re.compile(r"(?:so với|cùng kỳ|từ|kể từ)\s*(?:cùng kỳ\s*)?(?:năm\s*)?$", re.IGNORECASE)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _words_after(masked: str, end: int) -> str:
+    m = _CONTENT_PHRASE.match(masked, end + (len(masked[end:]) - len(masked[end:].lstrip(" "))))
+    return m.group(0) if m else ""
+
+
+_PHRASE_VERBS = {"hoàn thành", "kết nối", "triển khai", "thực hiện", "tham gia", "sử dụng", "đăng ký", "tiếp nhận",
+                 "cung cấp", "giải quyết", "phủ sóng", "cài đặt", "kích hoạt", "ban hành", "đáp ứng", "xử lý"}
+
+
+def _noun_phrase(masked: str, end: int) -> str:
+    """The noun phrase after a number, up to a function word or verb: "hồ sơ trực tuyến toàn trình"."""
+    words: list[str] = []
+    candidates = _words_after(masked, end).split()
+    for i, w in enumerate(candidates):
+        lower = w.lower()
+        if lower in _FUNCTION_WORDS or " ".join(candidates[i:i + 2]).lower() in _PHRASE_VERBS:
+            break
+        words.append(w)
+    return " ".join(words)
+
+
+def _unit_of(phrase: str) -> str | None:
+    words = phrase.split()
+    if not words:
+        return None
+    two = " ".join(words[:2]).lower()
+    three = " ".join(words[:3]).lower()
+    if three in _COMPOUND_UNITS:
+        return three
+    return two if two in _COMPOUND_UNITS else words[0].lower()
+
+
+def _subject_before(masked: str, sentence_start: int, start: int) -> str:
+    """The clause before a figure, minus verbs and qualifiers: "tỷ lệ hồ sơ trực tuyến toàn trình"."""
+    clause = masked[sentence_start:start]
+    breaks = list(_CLAUSE_BREAK.finditer(clause))
+    if breaks:
+        clause = clause[breaks[-1].end():]
+    clause = re.sub(rf"{MASK}+", " ", clause)
+    clause = re.sub(r"\s+", " ", clause).strip()
+    previous = None
+    while previous != clause:
+        previous = clause
+        clause = _TRAILING_VERBS.sub("", " " + clause).strip()
+    clause = _LEADING_CONNECTORS.sub("", clause)
+    words = [w for w in clause.split() if not re.fullmatch(r"[\d.,%/]+", w)]
+    return " ".join(words[-8:])
+
+
+def _period(text: str, sentence: tuple[int, int], start: int) -> str | None:
+    """The period of the sentence a figure is in, nearest before it; a baseline ("so với năm 2023") is not one."""
+    s, e = sentence
+    before, after = None, None
+    for m in PERIOD.finditer(text, s, e):
+        if _BASELINE.search(text[max(s, m.start() - 25):m.start()]):
+            continue
+        if m.start() < start:
+            before = m
+        elif after is None:
+            after = m
+    chosen = before or after
+    return re.sub(r"\s+", " ", chosen.group(0)).strip() if chosen else None
+
+
+def _previous_subject(found: list[tuple[int, dict]], sentence: tuple[int, int], start: int) -> str | None:
+    """"chiếm 83,48%" after "1,488 triệu hồ sơ": the figure measures what the sentence already named."""
+    earlier = [(pos, f) for pos, f in found if sentence[0] <= pos < start and f.get("subject")]
+    return max(earlier, key=lambda pair: pair[0])[1]["subject"] if earlier else None
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None else f"{value:.6g}"
+
+
+def _key(f: dict) -> str:
+    subject = " ".join(match_key(f.get("subject") or "").split()[:8])
+    period = match_key(f.get("period") or "")
+    return "|".join([f["kind"], _fmt(f["value"]), _fmt(f.get("value2")), f.get("unit") or "", subject, period])
+
+
+def _sentence_of(spans: list[tuple[int, int]], pos: int) -> tuple[int, int]:
+    for s, e in spans:
+        if s <= pos < e:
+            return s, e
+    return 0, 0
+
+
+# ---------------------------------------------------------------- extraction
+
+
+def extract_figures(text: str) -> list[dict]:
+    """Every figure in `text`, in reading order, as dicts (see the module docstring for the masking)."""
+    text = normalize_text(text)
+    if not text:
+        return []
+    masked = mask_non_figures(text)
+    spans = sentence_spans(text)
+    taken: list[tuple[int, int]] = []
+    found: list[tuple[int, dict]] = []
+
+    def free(a: int, b: int) -> bool:
+        return not any(s < b and a < e for s, e in taken)
+
+    def emit(start: int, end: int, fig: dict) -> None:
+        taken.append((start, end))
+        sentence = _sentence_of(spans, start)
+        fig.setdefault("value2", None)
+        fig.setdefault("unit", None)
+        fig.setdefault("qualifier", None)
+        fig.setdefault("direction", None)
+        fig.setdefault("ambiguous", False)
+        if not fig.get("subject"):
+            fig["subject"] = (_subject_before(masked, sentence[0], start) or _noun_phrase(masked, end)
+                              or _previous_subject(found, sentence, start))
+        fig["period"] = _period(text, sentence, start)
+        fig["raw"] = text[start:end].strip()
+        fig["context"] = sentence_at(text, spans, start)
+        fig["key"] = _key(fig)
+        found.append((start, fig))
+
+    def prefix(start: int, size: int = 40) -> str:
+        return masked[max(0, start - size):start]
+
+    for m in RANK.finditer(masked):
+        a, b = int(m.group("a")), m.group("b")
+        if b is not None and (int(b) == 0 or a > int(b)):
+            continue
+        emit(m.start("a"), m.end(), {"kind": "rank", "value": float(a), "value2": float(b) if b else None,
+                                     "unit": "hạng"})
+    for m in TARGET.finditer(masked):
+        if not free(m.start(), m.end()):
+            continue
+        a, b = parse_vn_number(m.group("a")), parse_vn_number(m.group("b"))
+        if a and b:
+            unit = _unit_of(m.group("unit").strip())
+            emit(m.start(), m.end(), {"kind": "target", "value": a[0], "value2": b[0], "unit": unit,
+                                      "subject": m.group("unit").strip(), "ambiguous": a[1] or b[1]})
+    for m in RATIO.finditer(masked):
+        if not free(m.start(), m.end()):
+            continue
+        a, b = parse_vn_number(m.group("a")), parse_vn_number(m.group("b"))
+        if not (a and b) or b[0] == 0 or a[0] > b[0]:
+            continue
+        phrase = _noun_phrase(masked, m.end())
+        if a[0] <= 31 and b[0] <= 12 and "." not in m.group(0):
+            # "10/10", "22/8": a day and month unless a noun follows or the context says score
+            head = phrase.split()[0].lower() if phrase else ""
+            if not (head and head not in _TIME_UNITS | {"hằng", "hàng", "vừa", "tới", "này"}
+                    and head not in _FUNCTION_WORDS) and not re.search(r"(?:đạt|cấp độ|điểm|là)\s*$", prefix(m.start())):
+                continue
+        qualifier = _QUALIFIER.search(prefix(m.start()))
+        emit(m.start(), m.end(), {"kind": "ratio", "value": a[0], "value2": b[0], "unit": _unit_of(phrase),
+                                  "subject": phrase or None,
+                                  "qualifier": qualifier.group(0).strip().lower() if qualifier else None})
+    for m in FIGURE.finditer(masked):
+        if not free(m.start(), m.end()):
+            continue
+        fig = _read_figure(m, masked)
+        if fig:
+            emit(m.start(), m.end(), fig)
+    found.sort(key=lambda pair: pair[0])
+    return [fig for _, fig in found]
+
+
+def _read_figure(m: re.Match, masked: str) -> dict | None:
+    num, num2 = m.group("num"), m.group("num2")
+    pct, scale, cur = m.group("pct"), m.group("scale"), m.group("cur")
+    before = masked[max(0, m.start() - 40):m.start()]
+    parsed = _scaled(num, scale)
+    if parsed is None:
+        return None
+    value, ambiguous = parsed
+    value2 = None
+    if num2:
+        second = _scaled(num2, scale)
+        if second is None:
+            return None
+        value2, ambiguous = second[0], ambiguous or second[1]
+    change = _CHANGE.search(before)
+    verb = re.sub(r"\s+", " ", change.group("verb").lower()) if change else None
+    direction = None
+    if verb:
+        direction = "times" if "gấp" in verb else ("down" if verb in {"giảm", "thấp hơn"} else "up")
+    qualifier = _QUALIFIER.search(before)
+    qual = re.sub(r"\s+", " ", qualifier.group(0).strip().lower()) if qualifier else None
+    if num2 and qual == "từ":
+        qual = None
+    base = {"value": value, "value2": value2, "ambiguous": ambiguous, "qualifier": qual, "direction": direction}
+    pct_word = _fold(pct) if pct else None
+    if pct_word == "điểm phần trăm":
+        return {**base, "kind": "pp", "unit": "điểm %"}
+    if pct_word:
+        kind = "change" if verb and direction in {"up", "down"} else "percent"
+        measured = _noun_phrase(masked, m.end())
+        if measured and measured[0].islower() and not verb:
+            base["subject"] = measured  # "81% thủ tục hành chính": the share of what follows
+        return {**base, "kind": kind, "unit": "%"}
+    if cur:
+        return {**base, "kind": "money", "unit": CURRENCIES.get(_fold(cur), _fold(cur).upper())}
+    phrase = _noun_phrase(masked, m.end())
+    head = phrase.split()[0].lower() if phrase else ""
+    if head == "lần":
+        if verb:
+            return {**base, "kind": "multiplier", "unit": "lần", "direction": "times" if "gấp" in verb else direction}
+        return {**base, "kind": "count", "unit": "lần", "subject": phrase}
+    if scale:
+        return {**base, "kind": "count", "unit": _unit_of(phrase), "subject": phrase or None}
+    # A bare number counts something only when a noun follows it.
+    document = _is_document_word(_words_after(masked, m.end()))
+    if document:
+        return {**base, "kind": "count", "unit": document.lower(), "subject": document}
+    if not head or head in _FUNCTION_WORDS or head in _TIME_UNITS:
+        return None
+    if re.fullmatch(r"(?:19|20)\d{2}", num) and not num2:
+        return None  # a year standing alone
+    if phrase[0].isupper():
+        return None  # "Quận 1", "HN 1": a name or code, not a count
+    return {**base, "kind": "count", "unit": _unit_of(phrase), "subject": phrase}
+
+
+def _is_document_word(phrase: str) -> str | None:
+    """"01 Chỉ thị, 15 Quyết định": documents issued are counted by their type name."""
+    m = re.match(r"(?:Chỉ thị|Quyết định|Kế hoạch|Nghị quyết|Nghị định|Thông tư|Công văn|Văn bản|Đề án|"
+                 r"Chương trình|Hướng dẫn|Thông báo|Báo cáo)(?!\w)", phrase, re.IGNORECASE)
+    return m.group(0) if m else None

@@ -1,0 +1,123 @@
+"""Instructions: sentences in which a leader or body directs someone to act.
+
+"Thủ tướng yêu cầu các bộ, ngành, địa phương khẩn trương ban hành kế hoạch..." gives
+director "Thủ tướng", verb "yêu cầu", directed "các bộ, ngành, địa phương", action "khẩn trương
+ban hành kế hoạch...". A sentence that starts with the verb ("Yêu cầu các bộ...") takes the
+director of the sentence before, as news reports do. Rule-based; its precision and recall are
+measured by `bench/facts_eval.py`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from crawler.textnorm import match_key, normalize_text
+from pipelines.directives import sentence_spans
+
+_NAME = r"(?:\s+[A-ZĐ][\wÀ-ỹ]*(?:\s+[A-ZĐ][\wÀ-ỹ]*){1,3})"
+DIRECTOR = re.compile(
+    r"(?<!\w)(?:Phó\s+)?(?:"
+    r"Thủ tướng(?:\s+Chính phủ)?|Tổng Bí thư|Chủ tịch nước|Chủ tịch Quốc hội|"
+    r"Chủ tịch(?:\s+(?:UBND|Ủy ban nhân dân|HĐND|Hội đồng nhân dân))(?:\s+(?:tỉnh|thành phố|huyện|xã|phường))?|"
+    r"Bí thư(?:\s+(?:Tỉnh ủy|Thành ủy|Huyện ủy|Đảng ủy))?|Bộ trưởng(?:\s+Bộ(?:\s+[A-ZĐ][\wÀ-ỹ]*(?:\s+(?:và\s+)?[\wÀ-ỹ]+){0,4}))?|"
+    r"Thứ trưởng(?:\s+Bộ(?:\s+[A-ZĐ][\wÀ-ỹ]*(?:\s+(?:và\s+)?[\wÀ-ỹ]+){0,4}))?|Giám đốc Sở(?:\s+[A-ZĐ][\wÀ-ỹ]*(?:\s+[\wÀ-ỹ]+){0,4})?|"
+    r"Chính phủ|Văn phòng Chính phủ|Bộ Chính trị|Ban Bí thư|Thường trực Tỉnh ủy|Ban Thường vụ Tỉnh ủy|"
+    r"(?:UBND|Ủy ban nhân dân)\s+(?:tỉnh|thành phố|huyện|xã)|Ban Chỉ đạo(?:\s+(?:CĐS|chuyển đổi số))?(?:\s+(?:tỉnh|thành phố|quốc gia))?|"
+    r"Ủy ban Quốc gia về chuyển đổi số|Bộ\s+(?:Thông tin và Truyền thông|Khoa học và Công nghệ|Công an|Nội vụ|Tài chính)|"
+    r"Sở\s+(?:Thông tin và Truyền thông|Khoa học và Công nghệ|Nội vụ)"
+    rf"){_NAME}?"
+)
+VERB = re.compile(
+    r"(?<!\w)(?P<verb>yêu cầu|đề nghị|giao nhiệm vụ|giao trách nhiệm|giao|chỉ đạo|phân công|chỉ thị|đôn đốc)(?!\w)",
+    re.IGNORECASE,
+)
+# Words before the verb that make it a noun or a passive, not a directive being given.
+_NOT_DIRECTING = re.compile(
+    r"(?:được|theo|với|các|những|đáp ứng|là|của|nhiệm vụ|công tác|sự|việc|trong|nhận|thực hiện|vào|có|này|"
+    r"lãnh đạo,|lãnh đạo và|lãnh đạo|quyết liệt|đã)\s*$",
+    re.IGNORECASE,
+)
+_AFTER_NOUN = re.compile(r"^\s*(?:của|đặt ra|nêu|trên|tại|này|đó|quyết liệt|sát sao)\b", re.IGNORECASE)
+_ACTION_START = re.compile(
+    r"(?<!Ban)\s(?:khẩn trương|chủ trì|tập trung|phải|cần|triển khai|ban hành|xây dựng|thực hiện|tăng cường|đẩy mạnh|rà soát|"
+    r"hoàn thành|nghiên cứu|phối hợp|chủ động|quyết liệt|sớm|nâng cao|tiếp tục|bảo đảm|đảm bảo|tổ chức|hoàn thiện|"
+    r"làm tốt|quan tâm|vào cuộc|trong việc|theo dõi|kiểm tra|khắc phục|thúc đẩy|phát huy|ưu tiên|quyết tâm|"
+    r"cụ thể|lãnh đạo|chỉ đạo|tham mưu|hướng dẫn|đề xuất|báo cáo|nghiêm túc|kịp thời|rà|bố trí|dứt điểm|"
+    r"trong quá trình|trong thời gian)(?!\w)|:",
+    re.IGNORECASE,
+)
+_ADDRESSEE = re.compile(
+    r"^(?:cho\s+)?(?:các|từng|mọi|toàn thể|Bộ|Sở|UBND|Ủy ban|Ban|Văn phòng|Thủ trưởng|người đứng đầu|lãnh đạo|"
+    r"cấp ủy|cơ quan|địa phương|ngành|đơn vị|Thường trực|Ngân hàng|Tập đoàn|Tổng|Cục|Chủ tịch|Giám đốc|Công an|"
+    r"Trung tâm|Đài|Báo|doanh nghiệp|Hội|Đoàn|Liên|Kho bạc|Cổng|Viện|[A-ZĐ])",
+)
+DEADLINE = re.compile(
+    r"(?:(?:trước|chậm nhất|hạn chót|xong trước|hoàn thành trước|trước ngày)\s+(?:ngày\s+)?\d{1,2}\s*[/-]\s*\d{1,2}"
+    r"(?:\s*[/-]\s*\d{4})?|(?:trước|trong|ngay trong|chậm nhất|xong trong|hoàn thành trong|vào)\s+"
+    r"(?:tháng\s+\d{1,2}(?:\s*[/-]\s*\d{4})?|quý\s+[IV]+(?:\s*[/-]\s*\d{4})?|năm\s+\d{4}|\d+\s+ngày(?:\s+làm việc)?))",
+    re.IGNORECASE,
+)
+_LEAD_IN = re.compile(r"^(?:[\"“]?\s*)?(?:Đồng thời|Ngoài ra|Bên cạnh đó|Trong đó|Theo đó|Cùng với đó|Cũng)?\s*,?\s*$",
+                      re.IGNORECASE)
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip(" ,;:.-–\"“”")
+
+
+def _split_directed(after: str) -> tuple[str | None, str]:
+    """Who is directed and what they must do, from the text after the verb."""
+    after = re.sub(r"^\s*(?:cụ thể\s+)?(?:cho\s+)?", "", after)
+    if not _ADDRESSEE.match(after):
+        return None, after
+    cut = _ACTION_START.search(after, 1)
+    if not cut:
+        return _clean(after[:200]) or None, ""  # "giao trách nhiệm cho Bộ A, Bộ B": the task is the list
+    if cut.start() > 140:
+        return None, after
+    return _clean(after[: cut.start()]) or None, after[cut.start():]
+
+
+def extract_instructions(text: str) -> list[dict]:
+    """Instructions given in `text`: director, verb, directed, action, deadline and the sentence."""
+    text = normalize_text(text)
+    out: list[dict] = []
+    last_director: str | None = None
+    for start, end in sentence_spans(text):
+        sentence = text[start:end].strip()
+        directors = list(DIRECTOR.finditer(sentence))
+        for v in VERB.finditer(sentence):
+            before = sentence[: v.start()]
+            if _NOT_DIRECTING.search(before) or _AFTER_NOUN.match(sentence[v.end():]):
+                continue
+            near = [d for d in directors if d.end() <= v.start() and v.start() - d.end() <= 45
+                    and "," not in sentence[d.end():v.start()] and not VERB.search(sentence[d.end():v.start()])]
+            if near:
+                director = _clean(near[-1].group(0))
+            elif last_director and _LEAD_IN.match(before):
+                director = last_director
+            else:
+                continue
+            directed, action = _split_directed(sentence[v.end():])
+            action = _clean(action)
+            if len(action) < 8 and not directed:
+                continue
+            deadline = DEADLINE.search(action)
+            verb = v.group("verb").lower()
+            key_text = match_key(f"{director}|{verb}|{directed or ''}|{action[:160]}")
+            out.append({
+                "key": hashlib.sha1(key_text.encode("utf-8")).hexdigest()[:16],
+                "director": director,
+                "verb": verb,
+                "directed": directed,
+                "action": action[:400] or None,
+                "deadline": deadline.group(0) if deadline else None,
+                "context": sentence,
+            })
+            last_director = director
+            break  # one instruction per sentence: later verbs belong to its action
+        else:
+            if directors and directors[0].start() < 40:
+                last_director = _clean(directors[0].group(0))  # the sentence's subject speaks next
+    return out

@@ -1,0 +1,120 @@
+"""Is an article about digital transformation (chuyển đổi số)? Keyword evidence, weighted by where it is.
+
+Matching is on NFC, tone-normalised, lower-cased text at syllable boundaries, so "chuyển đổi số"
+never matches inside "chuyển đổi số lượng" or "chuyển đổi số điện thoại", and "Chính phủ số 30/2020"
+(a document number) is not "chính phủ số" (../shared/domain/vietnam.md section 5.4). Abbreviations
+(CĐS, AI, DTI) are matched case-sensitively. URL slugs are matched without diacritics.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from urllib.parse import unquote, urlsplit
+
+from crawler.textnorm import match_key, normalize_text, strip_diacritics
+
+# (display term, weight, lookahead that rules out a false positive)
+_NOT_NUMBER = r"(?!\s*:?\s*\d)"
+TERMS: list[tuple[str, float, str]] = [
+    ("chuyển đổi số", 4, r"(?!\s+(?:lượng|liệu|điện thoại|thuê bao|hiệu|tiền|tài khoản|sim|máy|\d))"),
+    ("ngày chuyển đổi số", 4, ""),
+    ("chính phủ số", 3, _NOT_NUMBER), ("chính quyền số", 3, _NOT_NUMBER),
+    ("chính phủ điện tử", 3, ""), ("chính quyền điện tử", 3, ""), ("đô thị thông minh", 2, ""),
+    ("trung tâm điều hành thông minh", 2, ""),
+    ("kinh tế số", 3, _NOT_NUMBER), ("xã hội số", 3, _NOT_NUMBER), ("công dân số", 2, _NOT_NUMBER),
+    ("kỹ năng số", 2, _NOT_NUMBER), ("bình dân học vụ số", 3, ""), ("tổ công nghệ số cộng đồng", 3, ""),
+    ("công nghệ số", 2, _NOT_NUMBER), ("hạ tầng số", 2, _NOT_NUMBER), ("nền tảng số", 2, _NOT_NUMBER),
+    ("dữ liệu số", 2, _NOT_NUMBER), ("dữ liệu mở", 1, ""), ("cơ sở dữ liệu quốc gia", 2, ""),
+    ("dữ liệu dân cư", 2, ""), ("trung tâm dữ liệu", 1, ""), ("đề án 06", 3, ""),
+    ("định danh điện tử", 2, ""), ("định danh và xác thực điện tử", 2, ""), ("căn cước", 1, ""),
+    ("dịch vụ công trực tuyến", 2, ""), ("cổng dịch vụ công", 2, ""), ("một cửa điện tử", 2, ""),
+    ("số hóa", 1, ""), ("thanh toán trực tuyến", 1, ""), ("không dùng tiền mặt", 1, ""), ("chữ ký số", 1, ""),
+    ("hóa đơn điện tử", 1, ""), ("thương mại điện tử", 1, ""), ("chỉ số chuyển đổi số", 3, ""),
+    ("đổi mới sáng tạo", 1, ""), ("khoa học, công nghệ", 1, ""), ("khoa học công nghệ", 1, ""),
+    ("nghị quyết 57", 2, r"(?![\d/-])"), ("trí tuệ nhân tạo", 2, ""), ("điện toán đám mây", 2, ""),
+    ("an toàn thông tin", 1, ""), ("an ninh mạng", 1, ""), ("dữ liệu lớn", 1, ""), ("internet vạn vật", 1, ""),
+]
+# Abbreviations keep their case: "AI" is an abbreviation, "ai" is "who".
+ABBREVIATIONS: list[tuple[str, float]] = [
+    ("CĐS", 4), ("DVCTT", 2), ("CPĐT", 3), ("IOC", 2), ("VNeID", 2), ("LGSP", 2), ("NDXP", 2), ("DTI", 3),
+    ("EMC", 1), ("AI", 1), ("5G", 1), ("KHCN", 1), ("ĐMST", 1), ("IoT", 1), ("Big Data", 1),
+]
+# Slugs of topic sections and articles.
+URL_TERMS = ["chuyen-doi-so", "chinh-quyen-so", "chinh-phu-so", "kinh-te-so", "xa-hoi-so", "de-an-06", "cds",
+             "chinh-quyen-dien-tu", "chinh-phu-dien-tu", "cong-nghe-so"]
+
+TITLE_FACTOR = 3.0
+URL_BONUS = 4.0
+THRESHOLD = 5.0  # one core term in the title (4 x 3) or in the body with support clears it
+
+
+def _term_pattern(term: str, lookahead: str) -> re.Pattern:
+    body = r"\s+".join(re.escape(match_key(w)) for w in term.split())
+    return re.compile(rf"(?<!\w){body}(?!\w){lookahead}")
+
+
+_COMPILED = [(t, w, _term_pattern(t, la)) for t, w, la in TERMS]
+_COMPILED_ABBR = [(t, w, re.compile(rf"(?<!\w){re.escape(t)}(?!\w)")) for t, w in ABBREVIATIONS]
+
+
+def _hits(text: str, extra: list[tuple[str, float, re.Pattern]]) -> dict[str, int]:
+    """Occurrences per display term in one field."""
+    if not text:
+        return {}
+    keyed = match_key(text)
+    nfc = normalize_text(text)
+    counts: dict[str, int] = {}
+    for term, _, pattern in [*_COMPILED, *extra]:
+        n = len(pattern.findall(keyed))
+        if n:
+            counts[term] = n
+    for term, _, pattern in _COMPILED_ABBR:
+        n = len(pattern.findall(nfc))
+        if n:
+            counts[term] = n
+    return counts
+
+
+def _url_hits(url: str) -> list[str]:
+    path = strip_diacritics(unquote(urlsplit(url or "").path)).lower()
+    return [t for t in URL_TERMS if re.search(rf"(?<![a-z0-9]){re.escape(t)}(?![a-z0-9])", path)]
+
+
+def score_relevance(title: str | None, text: str | None, url: str | None,
+                    extra_keywords=()) -> tuple[bool, float, list[str]]:
+    """`(relevant, score, keywords)`: keyword weights, title hits x3, a topic URL slug as a prior."""
+    extra = [(normalize_text(k), 2.0, _term_pattern(normalize_text(k), "")) for k in extra_keywords if k and k.strip()]
+    weights = {t: w for t, w, _ in [*_COMPILED, *extra]} | {t: w for t, w in ABBREVIATIONS}
+    in_title = _hits(title or "", extra)
+    in_body = _hits(text or "", extra)
+    score = 0.0
+    for term in set(in_title) | set(in_body):
+        weight = weights[term]
+        if term in in_title:
+            score += weight * TITLE_FACTOR
+        if term in in_body:
+            score += weight * (1 + math.log(in_body[term]))  # repeated mentions count, with diminishing returns
+    slugs = _url_hits(url or "")
+    if slugs:
+        score += URL_BONUS
+    order = sorted(set(in_title) | set(in_body),
+                   key=lambda t: (-(t in in_title), -weights[t], -in_body.get(t, 0), t))
+    return score >= THRESHOLD, round(score, 2), order
+
+
+class RelevancePipeline:
+    """Scrapy item pipeline: fills `relevant`, `relevance_score`, `keywords` on article items."""
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls()
+
+    def process_item(self, item, spider=None):
+        if item.get("item_type", "article") != "article":
+            return item
+        relevant, score, keywords = score_relevance(
+            item.get("title"), item.get("text"), item.get("url"), item.get("extra_keywords") or ()
+        )
+        item["relevant"], item["relevance_score"], item["keywords"] = relevant, score, keywords
+        return item
