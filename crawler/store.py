@@ -162,7 +162,7 @@ CREATE TABLE IF NOT EXISTS deliveries (     -- the outbox: written before anythi
     run_id INTEGER NOT NULL REFERENCES digest_runs(id),
     digest TEXT NOT NULL,
     recipient TEXT NOT NULL,
-    status TEXT NOT NULL,                 -- pending | sent | failed (permanent) | empty (nothing new)
+    status TEXT NOT NULL,                 -- pending | sending | sent | failed (permanent) | empty (nothing new)
     message_id TEXT,                      -- stable across retries
     subject TEXT,
     message BLOB,                         -- the exact bytes sent, so a retry resends the same mail
@@ -170,6 +170,7 @@ CREATE TABLE IF NOT EXISTS deliveries (     -- the outbox: written before anythi
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     created TEXT NOT NULL,
+    attempted_at TEXT,                    -- when a sender last claimed it (status 'sending')
     sent_at TEXT,
     archive TEXT,                         -- the archived HTML under data/digests/
     UNIQUE (run_id, recipient)

@@ -107,22 +107,41 @@ class PortalServer:
 
 
 class SMTPSink:
-    """aiosmtpd on loopback, keeping every message it accepts as an `email.message.EmailMessage`."""
+    """aiosmtpd on loopback, keeping every message it accepts as an `email.message.EmailMessage`.
 
-    def __init__(self):
+    Failure modes for delivery tests: `data_replies` are answered to DATA, in order, before it
+    accepts again (None accepts one message), e.g. ["451 4.3.0 Try later", None, "554 5.6.0 No"];
+    `rcpt_replies` maps an address to its RCPT TO answer (e.g. "550 5.1.1 No such user").
+    Pass `port` to bring a server back on the port of one that was stopped.
+    """
+
+    def __init__(self, port: int | None = None):
         from aiosmtpd.controller import Controller
 
         self.messages: list = []
         self.envelopes: list = []
+        self.data_replies: list = []
+        self.rcpt_replies: dict[str, str] = {}
         sink = self
 
         class Handler:
+            async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+                reply = sink.rcpt_replies.get(address.lower())
+                if reply:
+                    return reply
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
             async def handle_DATA(self, server, session, envelope):
+                if sink.data_replies:
+                    reply = sink.data_replies.pop(0)
+                    if reply:
+                        return reply
                 sink.envelopes.append(envelope)
                 sink.messages.append(message_from_bytes(envelope.content, policy=policy.default))
                 return "250 OK"
 
-        self.port = free_port()
+        self.port = port or free_port()
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
 
     def __enter__(self) -> "SMTPSink":

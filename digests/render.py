@@ -1,0 +1,75 @@
+"""Turn a selection into an email: subject, HTML (CSS inlined) and plain text with the same content.
+
+Autoescape is on for the HTML template, so every string that came from a portal is escaped;
+the text template is plain text and never rendered as HTML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import css_inline
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from crawler import timeutil
+from digests.selection import Selection, clean, display_date
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+_env = Environment(
+    loader=FileSystemLoader(str(TEMPLATES)),
+    autoescape=select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+_inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+
+
+@dataclass
+class Rendered:
+    subject: str
+    html: str
+    text: str
+
+
+def counts_phrase(counts: dict[str, int]) -> str:
+    """"12 tin mới, 8 số liệu, 3 văn bản" (+ ", 2 chỉ đạo" when there are instructions)."""
+    phrase = f"{counts['stories']} tin mới, {counts['figures']} số liệu, {counts['documents']} văn bản"
+    return phrase + (f", {counts['instructions']} chỉ đạo" if counts.get("instructions") else "")
+
+
+def week_label(moment: datetime) -> str:
+    year, week, _ = moment.astimezone(timeutil.VN).isocalendar()
+    return f"tuần {week}/{year}"
+
+
+def subject_for(title: str, counts: dict[str, int], moment: datetime, alert_rule: str | None = None) -> str:
+    if alert_rule:
+        return clean(f"Cảnh báo {alert_rule}: {counts_phrase(counts)}")
+    return clean(f"{title} {week_label(moment)}: {counts_phrase(counts)}")
+
+
+def render(selection: Selection, *, title: str, moment: datetime | None = None, alert_rule: str | None = None,
+           recipient_name: str | None = None, unsubscribe: str | None = None) -> Rendered:
+    """Subject, inlined HTML and text for one recipient's selection."""
+    moment = moment or timeutil.now()
+    counts = selection.counts
+    context = {
+        "title": clean(f"Cảnh báo: {alert_rule}") if alert_rule else clean(title),
+        "heading_note": week_label(moment) if not alert_rule else display_date(timeutil.iso(moment)),
+        "period": f"{display_date(selection.since)} – {display_date(selection.until)}",
+        "summary": counts_phrase(counts),
+        "counts": counts,
+        "sel": selection,
+        "recipient_name": clean(recipient_name) if recipient_name else None,
+        "unsubscribe": unsubscribe,
+        "is_alert": bool(alert_rule),
+        "max_province": max((p["stories"] for p in selection.provinces), default=1),
+    }
+    html = _inliner.inline(_env.get_template("digest.html.j2").render(context))
+    text = _env.get_template("digest.txt.j2").render(context)
+    return Rendered(subject_for(title, counts, moment, alert_rule), html, text)

@@ -1,0 +1,158 @@
+"""Digest runs: preview one, or send one run to every recipient exactly once.
+
+A run is identified by `(digest, run_key)`; the scheduler passes the scheduled fire time as the
+key, so a run fired twice (two schedulers, a restart) finds its outbox rows and sends nothing
+twice. Each recipient's selection and outbox row are written in one IMMEDIATE transaction, so
+two runs at once cannot both take the same items.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from crawler import timeutil
+from crawler.config import Config, ConfigError, Digest, Filters, Recipient
+from crawler.store import open_db
+from digests import delivery
+from digests.render import render
+from digests.selection import SECTIONS, Scope, select
+
+
+def as_db(db):
+    """Callers may pass an open sqlite-utils Database or the path of the database file."""
+    return open_db(db) if isinstance(db, (str, Path)) else db
+
+
+def run_key_text(run_key: str | datetime | None, now: datetime) -> str:
+    if run_key is None:
+        return f"manual:{timeutil.iso(now)}"
+    return timeutil.iso(run_key) if isinstance(run_key, datetime) else str(run_key)
+
+
+def smtp_settings(config: Config):
+    if config.digests_file is None:
+        raise ConfigError(config.directory / "digests.yaml", None, "", "file not found; digests need it")
+    return config.digests_file.smtp
+
+
+@contextmanager
+def immediate(db):
+    """A write transaction taken before reading, so concurrent runs see each other's outbox."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.conn.commit()
+
+
+def start_run(db, ledger_name: str, kind: str, run_key: str) -> dict:
+    with db.conn:
+        db.conn.execute("INSERT OR IGNORE INTO digest_runs (digest, kind, run_key, started) VALUES (?, ?, ?, ?)",
+                        [ledger_name, kind, run_key, timeutil.iso()])
+    return dict(next(db.query("SELECT * FROM digest_runs WHERE digest = ? AND run_key = ?", [ledger_name, run_key])))
+
+
+def finish_run(db, run_id: int) -> str:
+    left = db.execute("SELECT COUNT(*) FROM deliveries WHERE run_id = ? AND status IN ('pending', 'sending')",
+                      [run_id]).fetchone()[0]
+    status = "incomplete" if left else "done"
+    with db.conn:
+        db.conn.execute("UPDATE digest_runs SET status = ?, finished = ? WHERE id = ?", [status, timeutil.iso(), run_id])
+    return status
+
+
+def queue_recipient(config: Config, db, run: dict, *, ledger_name: str, title: str, filters: list[Filters],
+                    recipient: Recipient, max_age: str, only_relevant: bool, sections=SECTIONS,
+                    send_when_empty: bool = False, alert_rule: str | None = None) -> str | None:
+    """Select, render and write one recipient's outbox row (once per run); returns its status."""
+    smtp = smtp_settings(config)
+    with immediate(db):
+        existing = db.execute("SELECT status FROM deliveries WHERE run_id = ? AND recipient = ?",
+                              [run["id"], recipient.email.lower()]).fetchone()
+        if existing:
+            return existing[0]
+        now = timeutil.now()
+        scope = Scope(ledger_name=ledger_name, filters=[*filters, recipient], max_age=max_age,
+                      only_relevant=only_relevant, sections=sections, recipient=recipient.email,
+                      with_health=recipient.admin)
+        selection = select(config, db, scope, now)
+        if selection.is_empty and not send_when_empty:
+            if alert_rule:
+                return None  # an alert with nothing new leaves no trace
+            delivery.enqueue(db, run["id"], ledger_name, recipient.email, message=None,
+                             counts=selection.counts, items=[])
+            return "empty"
+        rendered = render(selection, title=title, moment=now, alert_rule=alert_rule,
+                          recipient_name=recipient.name, unsubscribe=smtp.unsubscribe)
+        message_id = delivery.message_id_for(ledger_name, run["run_key"], recipient.email, smtp.sender)
+        message = delivery.build_message(smtp, recipient, rendered, message_id, now)
+        delivery.enqueue(db, run["id"], ledger_name, recipient.email, message=message,
+                         counts=selection.counts, items=selection.ledger_items())
+        return "pending"
+
+
+def run_summary(db, run: dict, sent: dict) -> dict:
+    rows = [dict(r) for r in db.query(
+        "SELECT recipient, status, subject, counts, attempts, last_error, archive FROM deliveries "
+        "WHERE run_id = ? ORDER BY id", [run["id"]])]
+    return {"digest": run["digest"], "run_id": run["id"], "run_key": run["run_key"],
+            "status": finish_run(db, run["id"]), "sent": sent["sent"], "failed": sent["failed"],
+            "pending": sent["pending"], "error": sent["error"],
+            "empty": sum(1 for r in rows if r["status"] == "empty"), "deliveries": rows}
+
+
+def send_digest(config: Config, db, name: str, run_key: str | datetime | None = None) -> dict:
+    """Build this run's outbox rows (once per recipient), then send everything outstanding for the digest."""
+    db = as_db(db)
+    digest: Digest = config.digest(name)
+    now = timeutil.now()
+    run = start_run(db, name, "digest", run_key_text(run_key, now))
+    for recipient in digest.recipients:
+        queue_recipient(config, db, run, ledger_name=name, title=digest.title, filters=[digest],
+                        recipient=recipient, max_age=digest.max_age, only_relevant=digest.only_relevant,
+                        send_when_empty=digest.when_empty == "send")
+    sent = delivery.deliver_outstanding(smtp_settings(config), db, name)
+    return run_summary(db, run, sent)
+
+
+def preview_digest(config: Config, db, name: str, out_path: str | Path, recipient: str | None = None) -> Path:
+    """Write the digest as HTML without sending or recording anything.
+
+    Without `recipient`: the digest's own filters over its whole `max_age` window, with the
+    admin footer. With `recipient` (an email in the digest): exactly what that person would get next.
+    """
+    db = as_db(db)
+    digest: Digest = config.digest(name)
+    person = None
+    if recipient:
+        person = next((r for r in digest.recipients if r.email.lower() == recipient.lower()), None)
+        if person is None:
+            raise ConfigError(config.directory / "digests.yaml", None, f"{name}.recipients",
+                              f"{recipient!r} is not a recipient of digest {name!r}")
+    scope = Scope(ledger_name=name, filters=[digest, *([person] if person else [])], max_age=digest.max_age,
+                  only_relevant=digest.only_relevant, recipient=person.email if person else None,
+                  with_health=person.admin if person else True)
+    now = timeutil.now()
+    selection = select(config, db, scope, now)
+    smtp = config.digests_file.smtp if config.digests_file else None
+    rendered = render(selection, title=digest.title, moment=now, recipient_name=person.name if person else None,
+                      unsubscribe=smtp.unsubscribe if smtp else None)
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(rendered.html, encoding="utf-8")
+    return out
+
+
+def history(db, limit: int = 20) -> list[dict]:
+    """The latest runs, newest first, each with its deliveries."""
+    db = as_db(db)
+    runs = [dict(r) for r in db.query("SELECT * FROM digest_runs ORDER BY id DESC LIMIT ?", [limit])]
+    for run in runs:
+        run["deliveries"] = [dict(r) for r in db.query(
+            "SELECT id, recipient, status, subject, counts, attempts, last_error, sent_at, archive "
+            "FROM deliveries WHERE run_id = ? ORDER BY id", [run["id"]])]
+    return runs

@@ -1,0 +1,365 @@
+"""What is new for one (digest or alert rule, recipient): stories, figures, directives, coverage, health.
+
+"New" is tracked by a ledger, not by a clock: every outbox row lists the items it carries
+(`delivered_items`), and an item is new for a recipient when it is recent (`max_age`) and no
+pending or sent outbox row of this digest to this recipient carries it yet. A recipient added
+later, or one whose send failed permanently, therefore gets everything recent; nobody gets an
+item twice, and an article committed a moment after the previous digest was built is not lost.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Iterable
+
+from crawler import timeutil
+from crawler.config import Config, Filters, parse_duration_seconds
+from crawler.textnorm import match_key, normalize_text
+
+SECTIONS = ("stories", "figures", "documents", "instructions")
+EXTRACT_CHARS = 280
+NATIONAL = "Trung ương"
+_PROVINCE_PREFIX = re.compile(r"^(tỉnh|thành phố|tp\.?)\s+")
+_SAFE_URL = re.compile(r"^https?://", re.I)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
+
+
+@dataclass
+class Scope:
+    """Who is asking: the filters that must all pass, and which sections they want."""
+
+    ledger_name: str                      # digest name, or "alert:<rule>"
+    filters: list[Filters]
+    max_age: str
+    only_relevant: bool = True
+    sections: tuple[str, ...] = SECTIONS
+    recipient: str | None = None          # None: a preview that ignores what was delivered
+    with_health: bool = False
+
+
+@dataclass
+class Selection:
+    since: str
+    until: str
+    stories: list[dict] = field(default_factory=list)
+    figures: list[dict] = field(default_factory=list)
+    documents: list[dict] = field(default_factory=list)
+    instructions: list[dict] = field(default_factory=list)
+    provinces: list[dict] = field(default_factory=list)
+    health: list[dict] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {name: len(getattr(self, name)) for name in SECTIONS}
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(self.counts.values())
+
+    def ledger_items(self) -> list[tuple[str, str]]:
+        """(item_type, item_key) of everything this selection carries, for the outbox ledger."""
+        out = [("story", str(s["story_id"])) for s in self.stories]
+        out += [("figure", f["key"]) for f in self.figures]
+        out += [("document", d["key"]) for d in self.documents]
+        out += [("instruction", i["key"]) for i in self.instructions]
+        return out
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def clean(text: str | None) -> str:
+    """Portal text for display: normalised, no control characters (they could break headers or layout)."""
+    return _CONTROL.sub(" ", normalize_text(text))
+
+
+def safe_url(url: str | None) -> str | None:
+    """Only http(s) links reach an email; anything else (javascript:, data:) is dropped."""
+    return url if url and _SAFE_URL.match(url) and not _CONTROL.search(url) and " " not in url else None
+
+
+def province_key(name: str | None) -> str:
+    return _PROVINCE_PREFIX.sub("", match_key(name or ""))
+
+
+def display_date(value: str | None) -> str:
+    if not value:
+        return ""
+    try:
+        moment = timeutil.parse_iso(value).astimezone(timeutil.VN)
+    except ValueError:
+        return clean(value)
+    has_time = "T" in value and not value.split("T", 1)[1].startswith("00:00:00")
+    return moment.strftime("%d/%m/%Y %H:%M" if has_time else "%d/%m/%Y")
+
+
+def extract_of(text: str | None, limit: int = EXTRACT_CHARS) -> str:
+    """The opening of the article, cut at a word boundary."""
+    body = clean(text).split("\n\n", 1)[0] if text else ""
+    if len(body) <= limit:
+        return body
+    cut = body[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "…"
+
+
+def source_titles(config: Config | None) -> dict[str, str]:
+    return {s.name: s.title for s in config.sources} if config else {}
+
+
+# ---------------------------------------------------------------- filters with reasons
+
+
+def _article_reasons(article: dict, f: Filters, haystack: str, titles: dict[str, str]) -> list[str] | None:
+    """Why one filter lets this article through, or None when it does not."""
+    reasons: list[str] = []
+    if f.levels or f.provinces:
+        if article["level"] in f.levels:
+            reasons.append("tin cấp trung ương" if article["level"] == "national" else "tin cấp tỉnh")
+        elif article["province"] and province_key(article["province"]) in {province_key(p) for p in f.provinces}:
+            reasons.append(f"địa phương: {clean(article['province'])}")
+        else:
+            return None
+    if f.sources:
+        if article["source"] not in f.sources:
+            return None
+        reasons.append(f"nguồn: {titles.get(article['source'], article['source'])}")
+    if f.keywords:
+        hit = next((k for k in f.keywords if match_key(k) and match_key(k) in haystack), None)
+        if hit is None:
+            return None
+        reasons.append(f"từ khóa “{clean(hit)}”")
+    return reasons
+
+
+def article_reasons(article: dict, filters: list[Filters], titles: dict[str, str]) -> list[str] | None:
+    """Every filter must pass; the reasons say which keyword or filter matched."""
+    haystack = match_key(f"{article.get('title') or ''}\n{article.get('text') or ''}")
+    reasons: list[str] = []
+    for f in filters:
+        got = _article_reasons(article, f, haystack, titles)
+        if got is None:
+            return None
+        reasons += got
+    if not any(r.startswith("từ khóa") for r in reasons):
+        topic = json.loads(article.get("keywords") or "[]")
+        if topic:
+            reasons.append(f"chủ đề “{clean(topic[0])}”")
+    return list(dict.fromkeys(reasons))
+
+
+def _directive_passes(row: dict, filters: list[Filters]) -> list[str] | None:
+    reasons: list[str] = []
+    for f in filters:
+        if f.document_types:
+            if match_key(row.get("type") or "") not in {match_key(t) for t in f.document_types}:
+                return None
+            reasons.append(f"loại văn bản: {clean(row['type'])}")
+        if f.issuers:
+            issuer = match_key(row.get("issuer") or "")
+            hit = next((i for i in f.issuers if match_key(i) and match_key(i) in issuer), None)
+            if hit is None:
+                return None
+            reasons.append(f"cơ quan ban hành: {clean(hit)}")
+    return reasons
+
+
+def _instruction_passes(row: dict, filters: list[Filters]) -> list[str] | None:
+    reasons: list[str] = []
+    for f in filters:
+        if f.issuers:
+            director = match_key(row.get("director") or "")
+            hit = next((i for i in f.issuers if match_key(i) and match_key(i) in director), None)
+            if hit is None:
+                return None
+            reasons.append(f"người chỉ đạo: {clean(hit)}")
+    return reasons
+
+
+# ---------------------------------------------------------------- the ledger
+
+
+def delivered(db, ledger_name: str, recipient: str | None) -> set[tuple[str, str]]:
+    """Items already carried by a pending or sent outbox row of this digest to this recipient."""
+    if recipient is None:
+        return set()
+    rows = db.execute(
+        "SELECT di.item_type, di.item_key FROM delivered_items di JOIN deliveries d ON d.id = di.delivery_id "
+        "WHERE di.digest = ? AND di.recipient = ? AND d.status IN ('pending', 'sent')",
+        [ledger_name, recipient.lower()],
+    ).fetchall()
+    return {(t, k) for t, k in rows}
+
+
+# ---------------------------------------------------------------- the selection
+
+
+def select(config: Config | None, db, scope: Scope, now: datetime | None = None) -> Selection:
+    now = now or timeutil.now()
+    since = timeutil.iso(now - _timedelta(scope.max_age))
+    sel = Selection(since=since, until=timeutil.iso(now))
+    titles = source_titles(config)
+    done = delivered(db, scope.ledger_name, scope.recipient)
+    relevant = "AND relevant = 1" if scope.only_relevant else ""
+    passing: dict[int, list[str]] = {}  # article id -> reasons, for articles in the window
+
+    def article_ok(article: dict) -> list[str] | None:
+        if article["id"] not in passing:
+            if scope.only_relevant and not article["relevant"]:
+                passing[article["id"]] = None
+            else:
+                passing[article["id"]] = article_reasons(article, scope.filters, titles)
+        return passing[article["id"]]
+
+    if "stories" in scope.sections:
+        window = list(db.query(f"SELECT * FROM articles WHERE first_seen >= ? {relevant} ORDER BY first_seen, id",
+                               [since]))
+        story_reasons: dict[int, list[str]] = {}
+        for article in window:
+            reasons = article_ok(article)
+            sid = article["story_id"]
+            if reasons is not None and sid is not None and ("story", str(sid)) not in done:
+                story_reasons.setdefault(sid, reasons)
+        sel.stories = _stories(db, story_reasons, titles, since)
+        sel.provinces = _province_coverage(sel.stories)
+    for section, table, item_type in (("figures", "figures", "figure"), ("documents", "directives", "document"),
+                                      ("instructions", "instructions", "instruction")):
+        if section not in scope.sections:
+            continue
+        entries = []
+        for key, rows in _new_fact_rows(db, table, since).items():
+            if (item_type, key) in done:
+                continue
+            for row in rows:
+                reasons = article_ok(row["_article"])
+                if reasons is None:
+                    continue
+                extra = (_directive_passes(row, scope.filters) if table == "directives"
+                         else _instruction_passes(row, scope.filters) if table == "instructions" else [])
+                if extra is None:
+                    continue
+                entries.append(_fact_entry(row, extra + reasons, titles))
+                break
+        setattr(sel, section, entries)
+    if scope.with_health:
+        sel.health = source_health(config, db, now)
+    return sel
+
+
+def _timedelta(duration: str):
+    from datetime import timedelta
+
+    return timedelta(seconds=parse_duration_seconds(duration))
+
+
+def _stories(db, story_reasons: dict[int, list[str]], titles: dict[str, str], since: str) -> list[dict]:
+    """One entry per story: its first-published article is canonical; every portal that carried it is listed."""
+    from pipelines.stories import story_coverage
+
+    entries = []
+    for sid, reasons in story_reasons.items():
+        cover = story_coverage(db, sid)
+        first = db.execute("SELECT title, published, first_seen, text, source, url FROM articles WHERE url = ?",
+                           [cover["first_url"]]).fetchone() if cover["first_url"] else None
+        if first is None:
+            continue
+        title, published, first_seen, text, source, url = first
+        provinces = []
+        for member in cover["members"]:
+            place = NATIONAL if member["level"] == "national" else clean(member["province"]) or None
+            if place and place not in provinces and member["first_seen"] >= since:
+                provinces.append(place)
+        entries.append({
+            "story_id": sid,
+            "title": clean(title or cover["title"]) or "(không có tiêu đề)",
+            "date": display_date(published or first_seen),
+            "sort": published or first_seen,
+            "extract": extract_of(text),
+            "url": safe_url(url),
+            "source": titles.get(source, source),
+            "sources": [{"name": m["source"], "title": titles.get(m["source"], m["source"]), "url": safe_url(m["url"])}
+                        for m in cover["sources"]],
+            "portal_count": cover["count"],
+            "provinces": provinces,
+            "why": reasons,
+        })
+    entries.sort(key=lambda e: e["sort"], reverse=True)  # newest first, then widest coverage first
+    entries.sort(key=lambda e: -e["portal_count"])
+    return entries
+
+
+def _province_coverage(stories: Iterable[dict]) -> list[dict]:
+    counts: dict[str, int] = {}
+    for story in stories:
+        for place in story["provinces"]:
+            counts[place] = counts.get(place, 0) + 1
+    return [{"province": p, "stories": n} for p, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def _new_fact_rows(db, table: str, since: str) -> dict[str, list[dict]]:
+    """Rows of facts whose key was first seen (anywhere) since `since`, with their article, oldest first."""
+    rows: dict[str, list[dict]] = {}
+    query = (
+        f"SELECT t.*, a.id AS a_id FROM {table} t JOIN articles a ON a.id = t.article_id "
+        f"WHERE t.key IN (SELECT key FROM {table} GROUP BY key HAVING MIN(first_seen) >= ?) "
+        "ORDER BY t.first_seen, t.id"
+    )
+    found = list(db.query(query, [since]))
+    article_ids = sorted({r["a_id"] for r in found})
+    articles = {}
+    for i in range(0, len(article_ids), 500):
+        chunk = article_ids[i : i + 500]
+        for a in db.query(f"SELECT * FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+            articles[a["id"]] = a
+    for r in found:
+        r["_article"] = articles[r["a_id"]]
+        rows.setdefault(r["key"], []).append(r)
+    return rows
+
+
+def _fact_entry(row: dict, reasons: list[str], titles: dict[str, str]) -> dict:
+    article = row["_article"]
+    entry = {k: (clean(v) if isinstance(v, str) else v) for k, v in row.items() if not k.startswith("_")}
+    entry.update({
+        "key": row["key"],
+        "context": extract_of(row.get("context"), 220),
+        "article_title": clean(article["title"]),
+        "url": safe_url(article["url"]),
+        "source": titles.get(article["source"], article["source"]),
+        "date": display_date(row.get("date")) if row.get("date") else "",
+        "why": list(dict.fromkeys(reasons)),
+    })
+    return entry
+
+
+# ---------------------------------------------------------------- source health
+
+
+def source_health(config: Config | None, db, now: datetime | None = None) -> list[dict]:
+    """Sources whose last crawl failed, or with no new article for longer than `stale_after_days`."""
+    try:
+        from crawler import health  # the crawl owner's view, when it exists
+    except ImportError:
+        health = None
+    if health is not None and hasattr(health, "problems"):
+        return list(health.problems(config, db))
+    now = now or timeutil.now()
+    out = []
+    for source in config.sources if config else []:
+        if not source.enabled:
+            continue
+        last = db.execute("SELECT status, last_error, started FROM crawl_runs WHERE source = ? "
+                          "ORDER BY started DESC, id DESC LIMIT 1", [source.name]).fetchone()
+        if last is None:
+            continue
+        if last[0] == "failed":
+            out.append({"source": source.title, "problem": f"lần thu thập gần nhất lỗi ({clean(last[1] or '')[:120]})"})
+            continue
+        newest = db.execute("SELECT MAX(first_seen) FROM articles WHERE source = ?", [source.name]).fetchone()[0]
+        stale_since = timeutil.iso(now - _timedelta(f"{source.stale_after_days}d"))
+        if newest is None or newest < stale_since:
+            when = f"từ {display_date(newest)}" if newest else "chưa có tin nào"
+            out.append({"source": source.title, "problem": f"không có tin mới {when}"})
+    return out

@@ -1,0 +1,323 @@
+"""Digests end to end: articles written with `save_article` into a real SQLite file, mail to aiosmtpd."""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from crawler import timeutil
+from crawler.config import load_config
+from crawler.store import open_db, save_article
+from digests.runner import history, preview_digest, send_digest
+
+SOURCES_YAML = """\
+sources:
+  - name: chinhphu
+    title: Cổng TTĐT Chính phủ
+    level: national
+    start_urls: ["https://chinhphu.example.vn/tin"]
+  - name: danang
+    title: Cổng TTĐT TP Đà Nẵng
+    level: provincial
+    province: Đà Nẵng
+    start_urls: ["https://danang.example.vn/tin"]
+  - name: thanhhoa
+    title: Cổng TTĐT tỉnh Thanh Hóa
+    level: provincial
+    province: Thanh Hóa
+    start_urls: ["https://thanhhoa.example.vn/tin"]
+"""
+
+NATIONAL_TEXT = (
+    "Chiều 20/11, Thủ tướng chủ trì phiên họp của Ủy ban Quốc gia về chuyển đổi số, đánh giá kết quả "
+    "triển khai kinh tế số trong năm.\n\nTheo báo cáo, tỷ trọng kinh tế số ước đạt 18,3% GDP. "
+    "Thủ tướng yêu cầu các bộ, ngành hoàn thành việc kết nối cơ sở dữ liệu dân cư trước ngày 31/12/2026."
+)
+
+
+def national_article(n: int = 1, source: str = "chinhphu", level: str = "national", province: str | None = None):
+    """A national story; the same text under another source is a republication (same story)."""
+    return {
+        "url": f"https://{source}.example.vn/tin/phien-hop-uy-ban-quoc-gia-{n}.html",
+        "source": source, "level": level, "province": province,
+        "title": "Thủ tướng chủ trì phiên họp Ủy ban Quốc gia về chuyển đổi số",
+        "published": "2026-11-20T15:30:00+07:00",
+        "text": NATIONAL_TEXT,
+        "relevant": True, "keywords": ["chuyển đổi số", "kinh tế số"],
+        "content_hash": "hash-national",
+        "figures": [{"key": "kinh-te-so-gdp-2026", "kind": "percent", "value": 18.3, "unit": "%",
+                     "subject": "tỷ trọng kinh tế số trong GDP", "period": "năm 2026", "raw": "18,3%",
+                     "context": "Theo báo cáo, tỷ trọng kinh tế số ước đạt 18,3% GDP."}],
+        "directives": [{"key": "1131/QĐ-TTg", "number": "1131/QĐ-TTg", "type": "Quyết định",
+                        "issuer": "Thủ tướng Chính phủ", "year": 2026, "date": "2026-11-12",
+                        "title": "ban hành Chương trình chuyển đổi số quốc gia giai đoạn mới",
+                        "raw": "Quyết định số 1131/QĐ-TTg", "context": "Quyết định số 1131/QĐ-TTg ngày 12/11/2026"}],
+        "instructions": [{"key": "ttg-ket-noi-csdl-dan-cu", "director": "Thủ tướng", "verb": "yêu cầu",
+                          "directed": "các bộ, ngành", "action": "hoàn thành việc kết nối cơ sở dữ liệu dân cư",
+                          "deadline": "31/12/2026", "context": "Thủ tướng yêu cầu các bộ, ngành ..."}],
+    }
+
+
+def danang_article():
+    return {
+        "url": "https://danang.example.vn/tin/nen-tang-cong-dan-so.html",
+        "source": "danang", "level": "provincial", "province": "Đà Nẵng",
+        "title": "Đà Nẵng đưa nền tảng công dân số vào vận hành",
+        "published": "2026-11-19T09:00:00+07:00",
+        "text": ("Sáng 19/11, UBND thành phố Đà Nẵng đưa nền tảng công dân số vào vận hành chính thức.\n\n"
+                 "Đến nay thành phố có 712.400 tài khoản định danh điện tử mức 2 được kích hoạt. "
+                 "Kế hoạch số 215/KH-UBND đặt mục tiêu phủ sóng dịch vụ công trực tuyến toàn trình."),
+        "relevant": True, "keywords": ["công dân số"],
+        "content_hash": "hash-danang",
+        "figures": [{"key": "danang-dinh-danh-muc-2", "kind": "count", "value": 712400, "unit": "tài khoản",
+                     "subject": "tài khoản định danh điện tử mức 2", "period": "tháng 11/2026", "raw": "712.400 tài khoản",
+                     "context": "Đến nay thành phố có 712.400 tài khoản định danh điện tử mức 2 được kích hoạt."}],
+        "directives": [{"key": "215/KH-UBND", "number": "215/KH-UBND", "type": "Kế hoạch",
+                        "issuer": "UBND thành phố Đà Nẵng", "year": 2026, "date": None, "title": None,
+                        "raw": "Kế hoạch số 215/KH-UBND", "context": "Kế hoạch số 215/KH-UBND đặt mục tiêu ..."}],
+    }
+
+
+def thanhhoa_irrelevant():
+    return {
+        "url": "https://thanhhoa.example.vn/tin/le-hoi-bien.html",
+        "source": "thanhhoa", "level": "provincial", "province": "Thanh Hóa",
+        "title": "Thanh Hóa khai mạc lễ hội du lịch biển",
+        "published": "2026-11-18T08:00:00+07:00",
+        "text": "Tối 18/11, tỉnh Thanh Hóa khai mạc lễ hội du lịch biển với nhiều hoạt động văn hóa.",
+        "relevant": False, "keywords": [], "content_hash": "hash-lehoi",
+    }
+
+
+def thanhhoa_article(n: int, title: str = "Thanh Hóa số hóa hồ sơ thủ tục hành chính"):
+    return {
+        "url": f"https://thanhhoa.example.vn/tin/so-hoa-ho-so-{n}.html",
+        "source": "thanhhoa", "level": "provincial", "province": "Thanh Hóa",
+        "title": title, "published": "2026-11-21T10:00:00+07:00",
+        "text": f"Tỉnh Thanh Hóa đã số hóa thêm hồ sơ thủ tục hành chính trong đợt {n}, phục vụ chuyển đổi số.",
+        "relevant": True, "keywords": ["chuyển đổi số"], "content_hash": f"hash-thanhhoa-{n}",
+    }
+
+
+def write_config(directory: Path, smtp_port: int, digests: str, smtp_extra: str = "") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "sources.yaml").write_text(SOURCES_YAML, encoding="utf-8")
+    smtp = (f"smtp:\n  host: 127.0.0.1\n  port: {smtp_port}\n  sender: bantin@dxwatch.example.vn\n"
+            f"  unsubscribe: huy-dang-ky@dxwatch.example.vn\n  retry_backoff: 0.01\n  rate_per_minute: 6000\n"
+            + textwrap.indent(textwrap.dedent(smtp_extra), "  "))
+    (directory / "digests.yaml").write_text(smtp + textwrap.dedent(digests), encoding="utf-8")
+    return directory
+
+
+WEEKLY = """\
+digests:
+  - name: weekly
+    recipients:
+      - email: lanh.dao@example.vn
+        name: Anh Lãnh Đạo
+        admin: true
+      - email: danang@example.vn
+        levels: [national]
+        provinces: [Đà Nẵng]
+"""
+
+
+@pytest.fixture
+def world(tmp_path, smtp):
+    """A config dir, a database with three relevant stories (one republished) and one irrelevant article."""
+    config = load_config(write_config(tmp_path / "config", smtp.port, WEEKLY))
+    db = open_db(tmp_path / "data" / "dxwatch.db")
+    save_article(db, national_article())
+    save_article(db, national_article(2, source="thanhhoa", level="provincial", province="Thanh Hóa"))
+    save_article(db, danang_article())
+    save_article(db, thanhhoa_irrelevant())
+    return config, db
+
+
+def bodies(message):
+    return message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()
+
+
+def by_recipient(smtp) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for envelope, message in zip(smtp.envelopes, smtp.messages):
+        for rcpt in envelope.rcpt_tos:
+            out.setdefault(rcpt, []).append(message)
+    return out
+
+
+def test_digest_is_multipart_with_headers_subject_and_every_section(world, smtp):
+    config, db = world
+    summary = send_digest(config, db, "weekly")
+    assert summary["sent"] == 2 and summary["failed"] == 0 and summary["status"] == "done"
+    boss = by_recipient(smtp)["lanh.dao@example.vn"]
+    assert len(boss) == 1
+    message = boss[0]
+    assert message.get_content_type() == "multipart/alternative"
+    assert re.fullmatch(r"Bản tin chuyển đổi số tuần \d+/\d{4}: 2 tin mới, 2 số liệu, 2 văn bản, 1 chỉ đạo",
+                        message["Subject"])
+    assert re.fullmatch(r"<dxwatch\.[0-9a-f]{32}@dxwatch\.example\.vn>", message["Message-ID"])
+    assert message["Date"] and message["Content-Language"] == "vi"
+    assert message["List-Unsubscribe"] == "<mailto:huy-dang-ky@dxwatch.example.vn?subject=unsubscribe>"
+    assert "Anh Lãnh Đạo" in message["To"]
+    text, html = bodies(message)
+    for body in (text, html):
+        assert "Thủ tướng chủ trì phiên họp Ủy ban Quốc gia về chuyển đổi số" in body
+        assert body.count("Thủ tướng chủ trì phiên họp Ủy ban Quốc gia về chuyển đổi số") == 1  # one per story
+        assert "đăng trên 2 cổng" in body and "Cổng TTĐT tỉnh Thanh Hóa" in body
+        assert "Đà Nẵng đưa nền tảng công dân số vào vận hành" in body
+        assert "18,3%" in body and "712.400 tài khoản" in body
+        assert "1131/QĐ-TTg" in body and "215/KH-UBND" in body and "Thủ tướng Chính phủ" in body
+        assert "kết nối cơ sở dữ liệu dân cư" in body and "31/12/2026" in body
+        assert "lễ hội du lịch biển" not in body  # not relevant
+        assert "Vì sao" in body
+    assert "Theo địa phương" in html and "THEO ĐỊA PHƯƠNG" in text
+    assert re.search(r"Trung ương: 1 tin", text) and re.search(r"Thanh Hóa: 1 tin", text)
+    assert "https://chinhphu.example.vn/tin/phien-hop-uy-ban-quoc-gia-1.html" in html
+    assert 'class="story-title" style="font-size: 16px' in html  # CSS inlined
+    assert "max-width: 640px" in html and "http://" not in html.replace("http://www.w3.org", "")  # no external
+    assert "@media (prefers-color-scheme: dark)" in html
+
+
+def test_recipient_filters_say_why_and_keep_the_rest_out(world, smtp):
+    config, db = world
+    send_digest(config, db, "weekly")
+    message = by_recipient(smtp)["danang@example.vn"][0]
+    text, html = bodies(message)
+    assert "Đà Nẵng đưa nền tảng công dân số" in text
+    assert "Thủ tướng chủ trì phiên họp" in text  # national news is in
+    assert "địa phương: Đà Nẵng" in text and "tin cấp trung ương" in text
+    assert "Nguồn cần kiểm tra" not in text  # not an admin
+
+
+def test_nothing_twice_and_only_new_items_next_time(world, smtp):
+    config, db = world
+    send_digest(config, db, "weekly")
+    assert len(smtp.messages) == 2
+    again = send_digest(config, db, "weekly", run_key="2026-11-23T08:00:00+07:00")
+    assert again["sent"] == 0 and again["empty"] == 2
+    assert len(smtp.messages) == 2  # nothing new: skipped by default
+    save_article(db, thanhhoa_article(1))
+    third = send_digest(config, db, "weekly", run_key="2026-11-30T08:00:00+07:00")
+    assert third["sent"] == 1  # only the recipient whose filters let Thanh Hóa through
+    text, _ = bodies(by_recipient(smtp)["lanh.dao@example.vn"][-1])
+    assert "Thanh Hóa số hóa hồ sơ" in text and "Thủ tướng chủ trì" not in text and "18,3%" not in text
+    assert "1 tin mới, 0 số liệu, 0 văn bản" in by_recipient(smtp)["lanh.dao@example.vn"][-1]["Subject"]
+
+
+def test_one_run_key_is_delivered_once(world, smtp):
+    config, db = world
+    key = "2026-11-23T08:00:00+07:00"
+    first = send_digest(config, db, "weekly", run_key=key)
+    save_article(db, thanhhoa_article(2))  # even with something new, the same run does not send again
+    second = send_digest(config, db, "weekly", run_key=key)
+    assert first["run_id"] == second["run_id"] and second["sent"] == 0
+    assert len(smtp.messages) == 2
+
+
+def test_recipient_added_later_gets_recent_items(world, smtp, tmp_path):
+    config, db = world
+    send_digest(config, db, "weekly")
+    later = WEEKLY + "      - email: moi@example.vn\n"
+    config = load_config(write_config(tmp_path / "config", smtp.port, later))
+    summary = send_digest(config, db, "weekly", run_key="later")
+    assert summary["sent"] == 1
+    (newcomer,) = by_recipient(smtp)["moi@example.vn"]
+    assert "2 tin mới" in newcomer["Subject"]
+
+
+def test_max_age_keeps_old_items_out(world, smtp):
+    config, db = world
+    old = timeutil.ago(30 * 86400)
+    with db.conn:
+        db.execute("UPDATE articles SET first_seen = ? WHERE source = 'danang'", [old])
+        for table in ("figures", "directives", "instructions"):
+            db.execute(f"UPDATE {table} SET first_seen = ? WHERE article_id IN "
+                       "(SELECT id FROM articles WHERE source = 'danang')", [old])
+    send_digest(config, db, "weekly")
+    text, _ = bodies(by_recipient(smtp)["lanh.dao@example.vn"][0])
+    assert "Đà Nẵng đưa nền tảng" not in text and "712.400" not in text and "215/KH-UBND" not in text
+
+
+def test_filters_by_keyword_and_document_type(tmp_path, smtp):
+    digests = """\
+    digests:
+      - name: chon-loc
+        keywords: [công dân số]
+        document_types: [Kế hoạch]
+        recipients: [chuyen.vien@example.vn]
+    """
+    config = load_config(write_config(tmp_path / "config", smtp.port, digests))
+    db = open_db(tmp_path / "dxwatch.db")
+    save_article(db, national_article())
+    save_article(db, danang_article())
+    send_digest(config, db, "chon-loc")
+    (message,) = smtp.messages
+    text, _ = bodies(message)
+    assert "Đà Nẵng đưa nền tảng" in text and "Thủ tướng chủ trì" not in text
+    assert "215/KH-UBND" in text and "1131/QĐ-TTg" not in text
+    assert "từ khóa “công dân số”" in text and "loại văn bản: Kế hoạch" in text
+
+
+def test_when_empty_send_still_mails(tmp_path, smtp):
+    digests = """\
+    digests:
+      - name: luon-gui
+        when_empty: send
+        recipients: [a@example.vn]
+    """
+    config = load_config(write_config(tmp_path / "config", smtp.port, digests))
+    db = open_db(tmp_path / "dxwatch.db")
+    assert send_digest(config, db, "luon-gui")["sent"] == 1
+    text, _ = bodies(smtp.messages[0])
+    assert "Không có tin mới." in text and "0 tin mới, 0 số liệu, 0 văn bản" in smtp.messages[0]["Subject"]
+
+
+def test_preview_writes_html_and_records_nothing(world, smtp, tmp_path):
+    config, db = world
+    out = preview_digest(config, db, "weekly", tmp_path / "preview.html")
+    html = out.read_text(encoding="utf-8")
+    assert "Thủ tướng chủ trì phiên họp" in html and "đăng trên 2 cổng" in html
+    assert db.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0] == 0
+    assert not smtp.messages
+    personal = preview_digest(config, db, "weekly", tmp_path / "p2.html", recipient="danang@example.vn")
+    assert "địa phương: Đà Nẵng" in personal.read_text(encoding="utf-8")
+
+
+def test_sent_digests_are_archived_and_listed_in_history(world, smtp, tmp_path):
+    config, db = world
+    send_digest(config, db, "weekly")
+    archived = sorted((tmp_path / "data" / "digests").glob("weekly-*.html"))
+    assert len(archived) == 2
+    assert "Thủ tướng chủ trì phiên họp" in archived[0].read_text(encoding="utf-8")
+    (run,) = history(db)
+    assert run["digest"] == "weekly" and run["status"] == "done"
+    assert {d["status"] for d in run["deliveries"]} == {"sent"}
+    assert json.loads(run["deliveries"][0]["counts"])["stories"] == 2
+
+
+def test_hostile_portal_text_is_escaped(tmp_path, smtp):
+    digests = """\
+    digests:
+      - name: weekly
+        recipients: [a@example.vn]
+    """
+    config = load_config(write_config(tmp_path / "config", smtp.port, digests))
+    db = open_db(tmp_path / "dxwatch.db")
+    hostile = thanhhoa_article(9, title='<script>alert("x")</script><img src=x onerror=alert(1)> "CĐS" & dữ liệu')
+    hostile["text"] = "<b>đậm</b> <a href='javascript:alert(2)'>bấm</a> chuyển đổi số"
+    save_article(db, hostile)
+    sneaky = thanhhoa_article(10, title="Bài có liên kết lạ")
+    sneaky["url"] = "javascript:alert(3)"
+    save_article(db, sneaky)
+    send_digest(config, db, "weekly")
+    _, html = bodies(smtp.messages[0])
+    assert "<script" not in html and "<img" not in html and "<b>" not in html
+    assert "&lt;script&gt;" in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "&lt;a href='javascript:alert(2)'&gt;bấm&lt;/a&gt;" in html  # shown as text, not a link
+    assert "Bài có liên kết lạ" in html and "javascript:alert(3)" not in html  # unsafe link dropped
+    assert not re.search(r"<a[^>]+href=[\"']?\s*javascript", html, re.I)
