@@ -221,7 +221,8 @@ class PortalHandler(BaseHTTPRequestHandler):
         pass
 
     def _answer(self, send_body: bool) -> None:
-        found = self.routes.get(self.path)
+        # Like a real CMS, extra query parameters (tracking, Liferay's redirect=) still find the page.
+        found = self.routes.get(self.path) or self.routes.get(self.path.split("?")[0])
         if found is None:
             found, status = Response("<html><body><h1>404 - Không tìm thấy trang</h1></body></html>"
                                      .encode("utf-8")), 404
