@@ -45,7 +45,6 @@ def run_summary(stats: dict) -> dict:
         "articles_new": stats.get(STAT + "articles_new", 0),
         "articles_known": stats.get(STAT + "articles_known", 0),
         "articles_rejected": stats.get(STAT + "articles_rejected", 0),
-        "listing_without_articles": stats.get(STAT + "listing_without_articles", 0),
         "requests": stats.get("downloader/request_count", 0),
         "errors": errors,
     }
@@ -82,6 +81,12 @@ def _finish_run(db, run_id: int, summary: dict, status: str, last_error: str | N
         })
 
 
+def _quiet_scrapy_logs() -> None:
+    """A robots.txt that cannot be fetched is logged by Scrapy with a traceback; the same fault
+    reaches the spider's errback and is recorded in crawl_runs, so one line is enough."""
+    logging.getLogger("scrapy.downloadermiddlewares.robotstxt").setLevel(logging.CRITICAL)
+
+
 def run_crawl(config: Config, db_path, source_names: Iterable[str] | None = None,
               on_progress: ProgressCallback | None = None) -> list[dict]:
     """Crawl the sources and return one summary dict per source (also stored in `crawl_runs`)."""
@@ -95,6 +100,7 @@ def run_crawl(config: Config, db_path, source_names: Iterable[str] | None = None
     _close_abandoned_runs(db, config)
     settings = {**scrapy_settings(config.settings), "DXWATCH_DB_PATH": str(db_path)}
     process = CrawlerProcess(settings)
+    _quiet_scrapy_logs()
     runs: list[dict] = []
     for source in sources:
         run_id = db["crawl_runs"].insert({"source": source.name, "started": timeutil.iso(),
@@ -153,3 +159,42 @@ def run_alerts_after_crawl(config: Config, db) -> None:
         alerts.run_alerts(config, db)
     except Exception:  # the crawl's data is stored; an alert failure is reported, not fatal
         logger.exception("alerts: sending failed; the crawl's articles are stored")
+
+
+def dry_run(config: Config, source_name: str, article_limit: int = 5) -> dict:
+    """Crawl one source without touching the database: what was read, what was taken and why.
+
+    Returns `{"report": [...], "articles": [...], "rejected": [...], "summary": {...}}`; the first
+    `article_limit` article pages are fetched and extracted, the rest only listed.
+    """
+    from scrapy import signals
+    from scrapy.crawler import CrawlerProcess
+
+    from spiders.portal import PortalSpider
+
+    source = config.source(source_name)
+    process = CrawlerProcess(scrapy_settings(config.settings, dry_run=True))
+    _quiet_scrapy_logs()
+    crawler = process.create_crawler(PortalSpider)
+    articles: list[dict] = []
+    rejected: list[dict] = []
+
+    def scraped(item, **_kw):
+        if item.get("item_type", "article") == "article":
+            articles.append({k: item.get(k) for k in ("url", "title", "published", "author", "relevant",
+                                                      "keywords") if k in item or k == "url"})
+
+    def dropped(item, exception, **_kw):
+        rejected.append({"url": item.get("url"), "reason": str(exception)})
+
+    crawler.signals.connect(scraped, signal=signals.item_scraped, weak=False)
+    crawler.signals.connect(dropped, signal=signals.item_dropped, weak=False)
+    failures: list = []
+    process.crawl(crawler, source=source, dry_run=True, article_limit=article_limit).addErrback(
+        lambda failure: failures.append(failure.value))
+    process.start()
+    if failures:
+        raise failures[0]
+    stats = crawler.stats.get_stats()
+    return {"report": crawler.spider.report, "articles": articles, "rejected": rejected,
+            "summary": run_summary(stats)}

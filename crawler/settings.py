@@ -58,7 +58,7 @@ def scrapy_settings(crawl: CrawlSettings, dry_run: bool = False) -> dict:
         "CONCURRENT_REQUESTS": crawl.concurrent_requests,
         "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.per_domain_concurrency,
         "DOWNLOAD_DELAY": crawl.download_delay,
-        "RANDOMIZE_DOWNLOAD_DELAY": True,
+        "DOWNLOAD_DELAY_JITTER": 0.5,
         "AUTOTHROTTLE_ENABLED": True,
         "AUTOTHROTTLE_START_DELAY": max(crawl.download_delay, 0.0),
         "AUTOTHROTTLE_MAX_DELAY": 30.0,
@@ -73,6 +73,7 @@ def scrapy_settings(crawl: CrawlSettings, dry_run: bool = False) -> dict:
         # retries: 5xx, 429 (Retry-After honoured) and network faults, with backoff
         "RETRY_ENABLED": crawl.retry_times > 0,
         "RETRY_TIMES": crawl.retry_times,
+        "RETRY_GIVE_UP_LOG_LEVEL": "WARNING",
         "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408, 429],
         "DXWATCH_RETRY_BACKOFF": crawl.retry_backoff,
         "DXWATCH_RETRY_AFTER_MAX": 120.0,

@@ -33,32 +33,36 @@ def _attachments_module():
 
 def error_kind(failure) -> str:
     """A short name for what went wrong, used as the key of crawl_runs.errors."""
-    from scrapy.exceptions import IgnoreRequest
+    from scrapy import exceptions as scrapy_errors
     from scrapy.spidermiddlewares.httperror import HttpError
-    from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
+    from twisted.internet import error as tx
 
     exc = failure.value
+    kinds = (
+        ((scrapy_errors.CannotResolveHostError, tx.DNSLookupError), "dns"),
+        ((scrapy_errors.DownloadTimeoutError, tx.TimeoutError, tx.TCPTimedOutError), "timeout"),
+        ((scrapy_errors.DownloadConnectionRefusedError, tx.ConnectionRefusedError), "connection_refused"),
+        ((scrapy_errors.ResponseDataLossError,), "data_loss"),
+    )
     if isinstance(exc, HttpError):
         return f"http_{exc.response.status}"
-    if isinstance(exc, DNSLookupError):
-        return "dns"
-    if isinstance(exc, (TimeoutError, TCPTimedOutError)) or "timeout" in type(exc).__name__.lower():
-        return "timeout"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection_refused"
-    if isinstance(exc, IgnoreRequest):
-        text = str(exc).lower()
+    for types, kind in kinds:
+        if isinstance(exc, types):
+            return kind
+    text = str(exc).lower()
+    if isinstance(exc, scrapy_errors.IgnoreRequest):
         if "robots" in text:
             return "robots_disallowed"
         if "redirect" in text:
             return "too_many_redirects"
         return "ignored"
-    name = type(exc).__name__
-    if "SSL" in name or "TLS" in name or "certificate" in str(exc).lower():
+    if "ssl" in text or "tls" in text or "certificate" in text or "SSL" in type(exc).__name__:
         return "tls"
-    if "MaxSize" in name or "maxsize" in str(exc).lower():
+    if "maxsize" in text or "max size" in text or "larger than" in text:
         return "too_large"
-    return name.lower()
+    if "timeout" in text or "timed out" in text:
+        return "timeout"
+    return type(exc).__name__.lower()
 
 
 class PortalSpider(scrapy.Spider):
@@ -160,7 +164,7 @@ class PortalSpider(scrapy.Spider):
             return
         self._stat("listing_pages")
         if not candidates:
-            self._stat("listing_without_articles")
+            self._record_error("no_article_links", f"{response.url}: listing page {page_no} held no article links")
         requests, known_count = self._article_requests(candidates, f"listing page {page_no}")
         self._note("listing", response.url, f"page {page_no}: {len(candidates)} article links, "
                                             f"{known_count} already stored")

@@ -1,0 +1,74 @@
+"""Source health for admins: an OK / STALE / BROKEN verdict per source from its crawl runs.
+
+BROKEN: the last run failed (nothing answered), or it read listing pages but got no article from
+them (the portal's layout changed). STALE: no new article for `stale_after_days`. A verdict
+always comes with the reason, so the admin knows what to look at.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from crawler import timeutil
+from crawler.config import Config, Source
+
+OK, STALE, BROKEN, NEVER, DISABLED, RUNNING = "OK", "STALE", "BROKEN", "NOT CRAWLED", "DISABLED", "RUNNING"
+
+
+def _one(db, sql: str, params: list) -> dict | None:
+    rows = list(db.query(sql, params))
+    return rows[0] if rows else None
+
+
+def verdict(source: Source, last: dict | None, last_ok: dict | None, newest_article: str | None,
+            now: datetime) -> tuple[str, str]:
+    """`(verdict, reason)` for one source from its last finished run, last good run and newest article."""
+    if last is None:
+        return (DISABLED, "disabled in sources.yaml") if not source.enabled else (NEVER, "no crawl recorded yet")
+    errors = json.loads(last["errors"] or "{}")
+    found = last["articles_new"] + last["articles_known"]
+    if last["status"] == "failed":
+        return BROKEN, f"last run failed: {last['last_error'] or ', '.join(errors) or 'no entry point answered'}"
+    if last["listing_pages"] and not found:
+        if last["articles_rejected"]:
+            return BROKEN, (f"{last['articles_rejected']} pages taken as articles were rejected by extraction "
+                            "and none stored: the article layout changed?")
+        return BROKEN, "listing pages were read but held no article links: the layout changed?"
+    stale_after = timedelta(days=source.stale_after_days)
+    since = newest_article or (last_ok or {}).get("started")
+    if since and now - timeutil.parse_iso(since) > stale_after:
+        return STALE, f"no new article since {since[:10]} (stale_after_days: {source.stale_after_days})"
+    if last_ok and now - timeutil.parse_iso(last_ok["finished"] or last_ok["started"]) > stale_after:
+        return STALE, f"no successful crawl since {last_ok['started'][:10]}"
+    if last["status"] == "interrupted":
+        return OK, "last run was interrupted; its articles are kept"
+    return OK, "last run ok" + (f" with errors: {', '.join(f'{k} {v}' for k, v in errors.items())}" if errors else "")
+
+
+def source_status(db, config: Config, now: datetime | None = None) -> list[dict]:
+    """One row per configured source: verdict, reason, last success and the last run's numbers."""
+    now = now or timeutil.now()
+    rows = []
+    for source in config.sources:
+        last = _one(db, "SELECT * FROM crawl_runs WHERE source = ? AND status != 'running' "
+                        "ORDER BY started DESC, id DESC LIMIT 1", [source.name])
+        last_ok = _one(db, "SELECT * FROM crawl_runs WHERE source = ? AND status = 'ok' "
+                           "ORDER BY started DESC, id DESC LIMIT 1", [source.name])
+        running = _one(db, "SELECT id FROM crawl_runs WHERE source = ? AND status = 'running' LIMIT 1",
+                       [source.name])
+        newest = _one(db, "SELECT MAX(first_seen) AS t FROM articles WHERE source = ?", [source.name])
+        newest_article = newest["t"] if newest else None
+        state, reason = verdict(source, last, last_ok, newest_article, now)
+        if not source.enabled and last is not None:
+            state, reason = DISABLED, f"disabled in sources.yaml (was {state})"
+        rows.append({
+            "source": source.name, "verdict": state, "reason": reason, "running": bool(running),
+            "last_success": last_ok["finished"] if last_ok else None,
+            "last_run": last["started"] if last else None,
+            "newest_article": newest_article,
+            **{k: (last or {}).get(k) for k in ("status", "pages", "listing_pages", "articles_new",
+                                                 "articles_known", "articles_rejected", "last_error")},
+            "errors": json.loads((last or {}).get("errors") or "{}"),
+        })
+    return rows
