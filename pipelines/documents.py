@@ -9,12 +9,14 @@ administrative header block (issuing body, "Số: 2971/QĐ-UBND", "Thanh Hóa, n
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import zipfile
 from datetime import date
 
-from crawler.textnorm import match_key, normalize_text
+from crawler import timeutil
+from crawler.textnorm import match_key, normalize_text, strip_diacritics
 
 # Why a document has (or has no) text. Stored in documents.status.
 OK = "ok"
@@ -148,7 +150,23 @@ def _pdf_text(body: bytes, max_pages: int, max_chars: int) -> tuple[str, int, st
     text = "\n".join(texts)
     if not text.strip():
         return "", pages, SCANNED if has_images else EMPTY, None
-    return text, pages, OK, None
+    return reflow(text), pages, OK, None
+
+
+def reflow(text: str) -> str:
+    """Join the lines a PDF wrapped mid-sentence ("công tác văn" / "thư;"), so a sentence is one line
+    for the extractors. A line stays apart after a full stop, colon or semicolon, after a title in
+    capitals ("QUYẾT ĐỊNH"), and when it starts with a capital."""
+    lines: list[str] = []
+    for line in text.split("\n"):
+        line = line.strip()
+        previous = lines[-1] if lines else ""
+        if (line and line[0].islower() and previous and previous[-1] not in ".;:!?"
+                and not previous.isupper()):
+            lines[-1] = f"{previous} {line}"
+        else:
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def _has_images(page) -> bool:
@@ -428,9 +446,263 @@ CREATE TABLE IF NOT EXISTS document_urls (  -- every URL known to lead to a stor
 );
 
 CREATE TABLE IF NOT EXISTS document_links ( -- articles that link the file (citations by number: directives.key)
-    document_id INTEGER NOT NULL REFERENCES documents(id),
-    article_url TEXT NOT NULL,           -- joins article_urls.url, so the article may be stored later
+    document_url TEXT NOT NULL,          -- joins document_urls.url: recorded before the file is fetched
+    article_url TEXT NOT NULL,           -- joins article_urls.url: the article may be stored later
     first_seen TEXT NOT NULL,
-    PRIMARY KEY (document_id, article_url)
+    PRIMARY KEY (document_url, article_url)
 );
 """
+
+
+def read_document(item: dict, max_pages: int = DEFAULT_MAX_PAGES, max_chars: int = DEFAULT_MAX_CHARS) -> dict:
+    """Everything dxwatch learns from one downloaded attachment: text, header, figures, directives.
+
+    Pure (no database), so the pipeline can run it off the reactor thread. An item the spider
+    already marked (a file over the download limit) keeps its status and gets no text.
+    """
+    body = item.get("body") or b""
+    if item.get("status"):
+        extracted = {"format": claimed_format(item.get("content_type"), item.get("url", ""), item.get("filename"))
+                     or "unknown", "status": item["status"], "text": "", "pages": None, "error": item.get("error")}
+    else:
+        extracted = extract_document(body, item.get("content_type"), item.get("url", ""), item.get("filename"),
+                                     max_pages, max_chars)
+    record = {**extracted, "content_hash": hashlib.sha256(body).hexdigest() if body else None,
+              "bytes": len(body) if body else item.get("bytes"), "figures": [], "directives": []}
+    header = parse_header(extracted["text"]) if extracted["text"] else dict.fromkeys(
+        ("issuer", "number", "type", "place", "date", "subject"))
+    record.update(header, key=None, issuer_code=None)
+    if extracted["status"] != OK:
+        return record
+    from pipelines.directives import extract_directives
+    from pipelines.figures import extract_figures
+
+    record["figures"] = extract_figures(extracted["text"])
+    record["directives"] = extract_directives(extracted["text"])
+    if header["number"]:
+        _describe_itself(record)
+    return record
+
+
+def number_key(number: str, type_name: str | None = None) -> dict | None:
+    """The directive record the facts extractor makes of this number (its `key` joins directives.key)."""
+    from pipelines.directives import extract_directives
+
+    found = extract_directives(f"{type_name or 'Văn bản'} số {clean_number(number)}")
+    return found[0] if found else None
+
+
+def _describe_itself(record: dict) -> None:
+    """The document's own number becomes a directive carrying what its header says (date, subject),
+    which a mention in running text rarely has; the document is its own best source."""
+    own = number_key(record["number"], record["type"])
+    if own is None:
+        return
+    record["key"], record["issuer_code"] = own["key"], own.get("issuer")
+    record["type"] = record["type"] or own.get("type")
+    fields = {"date": record["date"], "title": record["subject"], "type": record["type"],
+              "year": own.get("year") or (int(record["date"][:4]) if record["date"] else None)}
+    for directive in record["directives"]:
+        if directive["key"] == own["key"]:
+            directive.update({k: v for k, v in fields.items() if v})
+            return
+    record["directives"].insert(0, {**own, **{k: v for k, v in fields.items() if v},
+                                    "raw": f"Số: {record['number']}", "context": record["subject"]})
+
+
+_DOCUMENT_COLUMNS = ("source", "format", "content_type", "filename", "label", "bytes", "content_hash", "status",
+                     "error", "pages", "number", "key", "type", "issuer", "issuer_code", "place", "date", "subject",
+                     "text", "etag", "last_modified", "crawl_run_id")
+
+
+def store_document(db, item: dict, record: dict) -> tuple[int, str]:
+    """Store a read document once, in one transaction. Returns `(document_id, outcome)`.
+
+    outcome: "new"; "changed" (same URL, different bytes: read again, new facts added);
+    "unchanged" (same bytes, or a failed re-fetch of a stored file: the stored text stays);
+    "alias" (the same bytes already stored under another URL).
+    """
+    now = timeutil.iso()
+    urls = [u for u in dict.fromkeys([item["url"], *item.get("aliases", [])]) if u]
+    row = {c: (item.get(c) if c in ("source", "content_type", "filename", "label", "etag", "last_modified",
+                                     "crawl_run_id") else record.get(c)) for c in _DOCUMENT_COLUMNS}
+    with db.conn:
+        found = db.execute(f"SELECT d.id, d.content_hash FROM document_urls u JOIN documents d ON d.id = u.document_id "
+                           f"WHERE u.url IN ({','.join('?' * len(urls))}) LIMIT 1", urls).fetchone()
+        if found is None and record["content_hash"]:
+            found = db.execute("SELECT id, content_hash FROM documents WHERE content_hash = ? LIMIT 1",
+                               [record["content_hash"]]).fetchone()
+            outcome = "alias" if found else "new"
+        else:
+            outcome = "unchanged" if found else "new"
+        if found is None:
+            document_id = db["documents"].insert({**row, "url": urls[0], "first_seen": now, "checked_at": now,
+                                                  "changed_at": now}).last_pk
+            _save_facts(db, document_id, record, now)
+        else:
+            document_id, stored_hash = found
+            if outcome == "unchanged" and record["content_hash"] and record["content_hash"] != stored_hash:
+                outcome = "changed"
+                db["documents"].update(document_id, {**row, "checked_at": now, "changed_at": now})
+                _save_facts(db, document_id, record, now)
+            else:
+                db["documents"].update(document_id, {"checked_at": now, **{k: item[k] for k in ("etag", "last_modified")
+                                                                             if item.get(k)}})
+        db.conn.executemany("INSERT OR IGNORE INTO document_urls (url, document_id) VALUES (?, ?)",
+                            [(u, document_id) for u in urls])
+        if item.get("cited_by"):
+            _link(db, urls[0], item["cited_by"], now)
+    return document_id, outcome
+
+
+def _link(db, document_url: str, article_url: str, now: str) -> None:
+    db.execute("INSERT OR IGNORE INTO document_links (document_url, article_url, first_seen) VALUES (?, ?, ?)",
+               [document_url, article_url, now])
+
+
+def record_links(db, links: list[tuple[str, str]]) -> None:
+    """`(document URL, article URL)` pairs, recorded when the article is read: before, or without, a fetch."""
+    now = timeutil.iso()
+    with db.conn:
+        for document_url, article_url in links:
+            _link(db, document_url, article_url, now)
+
+
+def stored_documents(db, urls: list[str]) -> dict[str, dict]:
+    """Which of these URLs lead to a stored document, with the validators for a conditional re-fetch."""
+    found: dict[str, dict] = {}
+    for i in range(0, len(urls), 500):
+        chunk = urls[i : i + 500]
+        for url, document_id, etag, last_modified in db.execute(
+            f"SELECT u.url, d.id, d.etag, d.last_modified FROM document_urls u JOIN documents d ON d.id = u.document_id "
+            f"WHERE u.url IN ({','.join('?' * len(chunk))})", chunk):
+            found[url] = {"id": document_id, "etag": etag, "last_modified": last_modified}
+    return found
+
+
+def mark_unchanged(db, url: str) -> None:
+    """A conditional re-fetch answered 304: the stored document is current."""
+    with db.conn:
+        db.execute("UPDATE documents SET checked_at = ? WHERE id = (SELECT document_id FROM document_urls WHERE url = ?)",
+                   [timeutil.iso(), url])
+
+
+def _save_facts(db, document_id: int, record: dict, seen: str) -> None:
+    """Figures and directives of a document, keys not yet recorded for it (a changed file adds, never repeats)."""
+    for table in ("figures", "directives"):
+        rows = record.get(table) or []
+        if not rows:
+            continue
+        columns = [c for c in db[table].columns_dict if c not in ("id", "article_id", "document_id", "first_seen")]
+        known = {r[0] for r in db.execute(f"SELECT key FROM {table} WHERE document_id = ?", [document_id])}
+        fresh = [r for r in rows if r.get("key") not in known]
+        db[table].insert_all([{**{c: r.get(c) for c in columns}, "document_id": document_id, "first_seen": seen}
+                              | ({"ambiguous": int(bool(r.get("ambiguous")))} if "ambiguous" in columns else {})
+                              for r in fresh])
+
+
+# ---------------------------------------------------------------- reading back
+
+_LISTED = ("id", "url", "source", "format", "status", "error", "pages", "number", "key", "type", "issuer",
+           "issuer_code", "place", "date", "subject", "first_seen", "changed_at")
+
+
+def document_for_number(db, number: str) -> dict | None:
+    """The stored document with this number ("2971/QĐ-UBND" as written or as directives.key has it)."""
+    own = number_key(number)
+    keys = list(dict.fromkeys([number, clean_number(number), *([own["key"]] if own else [])]))
+    marks = ",".join("?" * len(keys))
+    row = db.execute(f"SELECT {', '.join(_LISTED)} FROM documents WHERE key IN ({marks}) OR number IN ({marks}) "
+                     "ORDER BY status = 'ok' DESC, id LIMIT 1", keys + keys).fetchone()
+    return dict(zip(_LISTED, row)) if row else None
+
+
+def citing_articles(db, document_id: int) -> list[dict]:
+    """Articles that link the file or cite its number, oldest first, each once (`how`: link or number)."""
+    rows = db.execute(
+        """SELECT a.id, a.url, a.title, a.source, a.published, MIN(how) FROM (
+               SELECT u.article_id AS article_id, 'link' AS how FROM document_urls du
+                 JOIN document_links l ON l.document_url = du.url
+                 JOIN article_urls u ON u.url = l.article_url WHERE du.document_id = :id
+               UNION ALL
+               SELECT r.article_id, 'number' FROM directives r JOIN documents d ON d.key = r.key
+                 WHERE d.id = :id AND r.article_id IS NOT NULL
+           ) c JOIN articles a ON a.id = c.article_id GROUP BY a.id ORDER BY a.id""",
+        {"id": document_id},
+    ).fetchall()
+    return [dict(zip(("id", "url", "title", "source", "published", "how"), r)) for r in rows]
+
+
+def list_documents(db, type: str | None = None, issuer: str | None = None, since: str | None = None,
+                   until: str | None = None, source: str | None = None, status: str | None = None) -> list[dict]:
+    """Stored documents, newest signing date first, filtered as `dxwatch documents` offers.
+
+    `type` and `issuer` match without regard to case, diacritics or tone placement; `issuer` also
+    matches the code in the number ("UBND"); `since`/`until` bound the signing date (ISO dates).
+    """
+    rows = [dict(zip(_LISTED, r)) for r in db.execute(
+        f"SELECT {', '.join(_LISTED)} FROM documents ORDER BY date IS NULL, date DESC, id DESC")]
+
+    def fold(text: str | None) -> str:
+        return strip_diacritics(match_key(text or ""))
+
+    def keep(doc: dict) -> bool:
+        if type and fold(doc["type"]) != fold(type):
+            return False
+        if issuer and fold(issuer) not in fold(doc["issuer"]) and fold(issuer) != fold(doc["issuer_code"]):
+            return False
+        if (since or until) and not doc["date"]:
+            return False
+        if since and doc["date"] < since or until and doc["date"] > until:
+            return False
+        return (not source or doc["source"] == source) and (not status or doc["status"] == status)
+
+    return [d for d in rows if keep(d)]
+
+
+# ---------------------------------------------------------------- the Scrapy pipeline
+
+STAT = "dxwatch/documents_"
+
+
+class DocumentPipeline:
+    """Reads `item_type: "document"` items (spiders/attachments.py) and stores them; articles pass on.
+
+    Parsing a large PDF takes seconds, so it runs in a worker thread while the crawl goes on;
+    the database write stays on the reactor thread, one transaction per document.
+    """
+
+    def __init__(self, db_path: str | None, stats, max_pages: int, max_chars: int):
+        self.db_path, self.stats, self.max_pages, self.max_chars = db_path, stats, max_pages, max_chars
+        self.db = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        settings = crawler.settings
+        return cls(settings.get("DXWATCH_DB_PATH"), crawler.stats,
+                   settings.getint("DXWATCH_DOCUMENT_MAX_PAGES", DEFAULT_MAX_PAGES),
+                   settings.getint("DXWATCH_DOCUMENT_MAX_CHARS", DEFAULT_MAX_CHARS))
+
+    def open_spider(self, spider=None):
+        if self.db_path:
+            from crawler.store import open_db
+
+            self.db = open_db(self.db_path)
+
+    def close_spider(self, spider=None):
+        if self.db is not None:
+            self.db.conn.close()
+
+    async def process_item(self, item, spider=None):
+        if item.get("item_type") != "document" or self.db is None:
+            return item
+        from scrapy.utils.defer import maybe_deferred_to_future
+        from twisted.internet.threads import deferToThread
+
+        record = await maybe_deferred_to_future(deferToThread(read_document, item, self.max_pages, self.max_chars))
+        document_id, outcome = store_document(self.db, item, record)
+        self.stats.inc_value(STAT + outcome)
+        self.stats.inc_value(STAT + "status/" + record["status"])
+        item.pop("body", None)  # the bytes are stored as text; do not carry them through logs and signals
+        item.update(document_id=document_id, status=record["status"], outcome=outcome)
+        return item
