@@ -31,7 +31,7 @@ NUM_PERM = 128            # MinHash permutations
 BANDS, ROWS = 32, 4       # LSH: a pair with Jaccard 0.5 becomes a candidate with p = 0.87, 0.6 -> 0.99
 SEED = 1                  # fixed: signatures stored in the database must stay comparable
 MIN_SHINGLES = 20         # below this a body is too short to match on its own
-JACCARD_MIN = 0.45        # estimated Jaccard that makes two bodies one story
+JACCARD_MIN = 0.5         # estimated Jaccard that makes two bodies one story
 CONTAINMENT_MIN = 0.8     # ... or the share of the shorter body found in the longer one
 CONTAINMENT_MAX_RATIO = 2.5  # ... when the longer body is at most this many times the shorter
 CANDIDATE_LIMIT = 200     # bound on signatures verified per article (hot band keys)
