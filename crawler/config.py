@@ -177,6 +177,7 @@ class CrawlSettings(Strict):
     download_delay: float = Field(default=0.5, ge=0)
     download_timeout: int = Field(default=30, ge=1, le=600)
     max_page_bytes: int = Field(default=5_000_000, ge=10_000)
+    max_document_bytes: int = Field(default=20_000_000, ge=10_000)  # attachments (PDF, DOCX) over this: too_large
     retry_times: int = Field(default=3, ge=0, le=10)
     retry_backoff: float = Field(default=2.0, ge=0, le=300)  # seconds before the first retry, doubled after
     obey_robots: bool = True

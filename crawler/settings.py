@@ -25,6 +25,7 @@ PIPELINE_ORDER = {
     "pipelines.relevance.RelevancePipeline": 200,
     "pipelines.facts.FactsPipeline": 300,
     "pipelines.stories.StoryPipeline": 400,
+    "pipelines.documents.DocumentPipeline": 450,
     "pipelines.storage.StoragePipeline": 500,
 }
 
@@ -66,6 +67,7 @@ def scrapy_settings(crawl: CrawlSettings, dry_run: bool = False) -> dict:
         # limits
         "DOWNLOAD_TIMEOUT": crawl.download_timeout,
         "DOWNLOAD_MAXSIZE": crawl.max_page_bytes,
+        "DXWATCH_DOCUMENT_MAX_BYTES": crawl.max_document_bytes,
         "DOWNLOAD_WARNSIZE": max(crawl.max_page_bytes // 2, 1),
         "REDIRECT_MAX_TIMES": 10,
         "CLOSESPIDER_TIMEOUT": crawl.crawl_time_limit,
