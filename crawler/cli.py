@@ -433,6 +433,68 @@ def search_command(
     console.print(table if results else "no matches")
 
 
+# ---------------------------------------------------------------- documents
+
+
+@app.command()
+def documents(
+    number: Optional[str] = typer.Argument(None, help="A document number (2971/QĐ-UBND): show that document "
+                                           "and the articles that link or cite it."),
+    doc_type: Optional[str] = typer.Option(None, "--type", help="Only this type (Quyết định, Kế hoạch, Công văn...; "
+                                       "diacritics optional)."),
+    issuer: Optional[str] = typer.Option(None, "--issuer", help="Issuing body, part of its name or the code in "
+                                         "the number (UBND, BTTTT)."),
+    since: Optional[str] = typer.Option(None, "--since", help="Signed on or after this day (YYYY-MM-DD)."),
+    until: Optional[str] = typer.Option(None, "--until", help="Signed on or before this day (YYYY-MM-DD)."),
+    source: Optional[str] = typer.Option(None, "--source", help="Only documents linked from this source."),
+    status: Optional[str] = typer.Option(None, "--status", help="ok, scanned_no_text, empty, encrypted, corrupt, "
+                                         "too_large or unsupported."),
+    limit: int = typer.Option(50, "--limit", min=1, help="How many documents, newest signing date first."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per document instead of a table."),
+) -> None:
+    """Documents (PDF, Word, ODT, Excel) that articles link: number, type, issuer, date, trích yếu, status."""
+    from rich.text import Text
+
+    from crawler.search import parse_day
+    from pipelines.documents import STATUSES, citing_articles, document_for_number, list_documents
+
+    db = state.db()
+    if number is not None:
+        found = document_for_number(db, number)
+        if found is None:
+            err_console.print(f"no stored document numbered {number!r}", highlight=False, markup=False)
+            raise typer.Exit(1)
+        found["articles"] = citing_articles(db, found["id"])
+        if as_json:
+            typer.echo(json.dumps(found, ensure_ascii=False))
+            return
+        for field in ("number", "type", "issuer", "place", "date", "subject", "status", "error", "pages", "url"):
+            if found.get(field) is not None:
+                console.print(Text(f"{field}: {found[field]}"))
+        table = Table("how", "published", "title", "url")
+        for a in found["articles"]:
+            table.add_row(a["how"], Text((a["published"] or "")[:10]), Text(a["title"] or ""), Text(a["url"]))
+        console.print(table if found["articles"] else "no stored article links or cites it")
+        return
+    if status is not None and status not in STATUSES:
+        raise typer.BadParameter(f"use one of {', '.join(STATUSES)}", param_hint="--status")
+    try:
+        rows = list_documents(db, type=doc_type, issuer=issuer, since=parse_day(since, "--since"),
+                              until=parse_day(until, "--until"), source=source, status=status)[:limit]
+    except ValueError as exc:
+        err_console.print(f"error: {exc}", highlight=False, markup=False)
+        raise typer.Exit(2)
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row, ensure_ascii=False))
+        return
+    table = Table("date", "number", "type", "issuer", "trích yếu", "status", "url", show_lines=True)
+    for d in rows:
+        table.add_row(d["date"] or "", Text(d["number"] or ""), Text(d["type"] or ""), Text(d["issuer"] or ""),
+                      Text(d["subject"] or ""), d["status"], Text(d["url"]))
+    console.print(table if rows else "no documents")
+
+
 # ---------------------------------------------------------------- digests
 
 

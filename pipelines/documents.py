@@ -26,6 +26,7 @@ ENCRYPTED = "encrypted"       # a password is needed to read it
 CORRUPT = "corrupt"           # claims to be a document but cannot be parsed
 TOO_LARGE = "too_large"       # over the byte, page or unpacked-size limit; not parsed
 UNSUPPORTED = "unsupported"   # a format no maintained Python library reads (legacy .doc/.xls)
+STATUSES = (OK, SCANNED, EMPTY, ENCRYPTED, CORRUPT, TOO_LARGE, UNSUPPORTED)
 
 DEFAULT_MAX_PAGES = 500
 DEFAULT_MAX_CHARS = 2_000_000
