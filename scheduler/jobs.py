@@ -40,6 +40,7 @@ log = logging.getLogger("dxwatch.scheduler")
 
 CRAWL_COMMAND_ENV = "DXWATCH_CRAWL_COMMAND"  # replaces `python -m crawler` (tests run scripts)
 ALERTS_JOB_ID = "alerts"
+JOB_FUNCS = {"crawl": "scheduler.jobs:crawl_job", "digest": "scheduler.jobs:digest_job"}  # stored by reference
 
 
 # ---------------------------------------------------------------- the job model
@@ -64,7 +65,7 @@ class JobSpec:
 
     @property
     def func(self) -> str:
-        return "scheduler.jobs:crawl_job" if self.kind == "crawl" else "scheduler.jobs:digest_job"
+        return JOB_FUNCS[self.kind]
 
     @property
     def executor(self) -> str:

@@ -92,15 +92,20 @@ def record_run(db: sqlite_utils.Database, key: RunKey, outcome: str, detail: str
     return cursor.lastrowid
 
 
-def close_abandoned_runs(db: sqlite_utils.Database) -> int:
-    """Rows still `running` from a scheduler that died: mark them interrupted (we hold the lock)."""
+def close_abandoned_runs(db: sqlite_utils.Database) -> list[RunKey]:
+    """Rows still `running` from a scheduler that died: mark them interrupted (we hold the lock)
+    and return their keys, so an interrupted digest can be resumed with the same run key."""
     with db.conn:
-        cursor = db.conn.execute(
+        rows = db.conn.execute(
+            "SELECT id, job_id, kind, target, scheduled FROM job_runs WHERE outcome = 'running'"
+        ).fetchall()
+        db.conn.executemany(
             "UPDATE job_runs SET outcome = 'interrupted', finished = ?, "
-            "detail = 'the scheduler stopped before this run finished' WHERE outcome = 'running'",
-            (timeutil.iso(),),
+            "detail = 'the scheduler stopped before this run finished' WHERE id = ?",
+            [(timeutil.iso(), row[0]) for row in rows],
         )
-    return cursor.rowcount
+    return [RunKey(job_id, kind, target, timeutil.parse_iso(scheduled) if scheduled else None)
+            for _, job_id, kind, target, scheduled in rows]
 
 
 def last_runs(db: sqlite_utils.Database) -> dict[str, dict]:

@@ -26,12 +26,14 @@ from apscheduler.events import (
     EVENT_JOB_MAX_INSTANCES,
     EVENT_JOB_MISSED,
 )
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.date import DateTrigger
 
 from crawler import timeutil
 from crawler.config import Config, ConfigError, load_config
 from scheduler import runs
-from scheduler.jobs import ContextExecutor, JobSpec, desired_jobs, open_database, trigger_signature
+from scheduler.jobs import JOB_FUNCS, ContextExecutor, JobSpec, desired_jobs, open_database, trigger_signature
 from scheduler.jobstore import SQLiteJobStore
 from scheduler.lock import SchedulerLock
 from scheduler.runs import RunKey
@@ -79,11 +81,13 @@ class Service:
                 runs.ensure_tables(db)
                 abandoned = runs.close_abandoned_runs(db)
             if abandoned:
-                log.warning("runs left by a stopped scheduler marked interrupted", extra={"count": abandoned})
+                log.warning("runs left by a stopped scheduler marked interrupted",
+                            extra={"jobs": [key.job_id for key in abandoned]})
             self.scheduler = self._build_scheduler(self.config)
             self.scheduler.start(paused=True)
             try:
                 self.reconcile(self.config)
+                self._resume_interrupted_digests(abandoned)
                 due = self._due_job_ids()
                 self._install_signal_handlers()
                 log.info("scheduler started", extra={"jobs": len(self.scheduler.get_jobs()), "due": len(due),
@@ -100,7 +104,8 @@ class Service:
     def _build_scheduler(self, config: Config) -> BackgroundScheduler:
         scheduler = BackgroundScheduler(
             timezone=timeutil.VN,
-            jobstores={"default": SQLiteJobStore(self.db_path)},
+            # "default" mirrors the config; "volatile" holds one-off resumptions
+            jobstores={"default": SQLiteJobStore(self.db_path), "volatile": MemoryJobStore()},
             executors={
                 "crawls": ContextExecutor(self, config.settings.max_parallel_crawls),
                 "digests": ContextExecutor(self, 1),
@@ -187,7 +192,7 @@ class Service:
     def reconcile(self, config: Config) -> dict[str, list[str]]:
         """Make the stored jobs match the config. An unchanged job keeps its stored next run time
         (that is how missed runs survive a restart); a changed schedule is recomputed from now."""
-        existing = {job.id: job for job in self.scheduler.get_jobs()}
+        existing = {job.id: job for job in self.scheduler.get_jobs(jobstore="default")}
         changes: dict[str, list[str]] = {"added": [], "changed": [], "removed": []}
         for spec in desired_jobs(config):
             job = existing.pop(spec.id, None)
@@ -215,6 +220,24 @@ class Service:
             log.info("jobs reconciled with the config", extra={k: v for k, v in changes.items() if v})
         return changes
 
+    def _resume_interrupted_digests(self, abandoned: list[RunKey]) -> None:
+        """A digest run cut short by a crash runs again with its own fire time, hence its own run
+        key: recipients already served are not sent it twice, the rest get it."""
+        configured = {spec.target for spec in desired_jobs(self.config) if spec.kind == "digest"}
+        now = timeutil.now()
+        for key in abandoned:
+            if key.kind != "digest" or key.scheduled is None or key.target not in configured:
+                continue
+            if (now - key.scheduled).total_seconds() > self.digest_grace:
+                log.warning("interrupted digest is past the grace period; not resumed",
+                            extra={"job": key.job_id, "scheduled": key.scheduled_iso})
+                continue
+            self.scheduler.add_job(JOB_FUNCS["digest"],
+                                   trigger=DateTrigger(run_date=key.scheduled, timezone=timeutil.VN),
+                                   args=[key.target], id=f"{key.job_id}@{key.scheduled_iso}", jobstore="volatile",
+                                   executor="digests", misfire_grace_time=self.digest_grace)
+            log.info("resuming an interrupted digest", extra={"job": key.job_id, "scheduled": key.scheduled_iso})
+
     def _job_options(self, spec: JobSpec) -> dict:
         return {
             "executor": spec.executor,
@@ -228,7 +251,7 @@ class Service:
 
     def _on_event(self, event) -> None:
         """Record the runs that never reached a job function (skipped, missed) and settle `--once`."""
-        job_id = event.job_id
+        job_id = event.job_id.partition("@")[0]  # a resumed digest run is "digest:<name>@<fire time>"
         kind, _, target = job_id.partition(":")
         if event.code == EVENT_JOB_MAX_INSTANCES:
             for scheduled in event.scheduled_run_times:
@@ -241,7 +264,7 @@ class Service:
         elif event.code == EVENT_JOB_ERROR:
             log.error("job raised", extra={"job": job_id, "error": repr(event.exception)})
         with self._settled:
-            self._settled_jobs.add(job_id)
+            self._settled_jobs.add(event.job_id)
             self._settled.notify_all()
 
     def _record(self, key: RunKey, outcome: str, detail: str) -> None:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -70,11 +70,15 @@ def write_sources(config_dir: Path, entries: list[str], time_limit: int = 10, pa
 class Scheduler:
     """One `dxwatch schedule run` child process with its stderr in a file."""
 
-    def __init__(self, tmp_path: Path, config_dir: Path, db: Path, *extra: str, once: bool = False):
+    def __init__(self, tmp_path: Path, config_dir: Path, db: Path, *extra: str, once: bool = False,
+                 fake_crawls: bool = True):
         script = tmp_path / "fake_crawl.py"
         script.write_text(FAKE_CRAWL, encoding="utf-8")
         self.stderr_path = tmp_path / f"scheduler-{time.monotonic_ns()}.err"
-        env = {**os.environ, "DXWATCH_CRAWL_COMMAND": f"{sys.executable} {script}"}
+        env = {**os.environ}
+        env.pop("DXWATCH_CRAWL_COMMAND", None)
+        if fake_crawls:
+            env["DXWATCH_CRAWL_COMMAND"] = f"{sys.executable} {script}"
         command = [sys.executable, "-m", "crawler", "--config", str(config_dir), "--db", str(db),
                    "schedule", "run", "--kill-grace", "1", *(["--once"] if once else []), *extra]
         self._stderr = open(self.stderr_path, "wb")
@@ -165,7 +169,8 @@ def test_digest_run_key_is_claimed_once(db_path):
     runs.finish_run(db, other, "failed", "SMTP 451")
     retry = runs.start_run(db, RunKey("digest:tuan", "digest", "tuan", datetime(2026, 11, 30, 8, 0, tzinfo=timeutil.VN)))
     assert retry is not None, "a failed run may be tried again with the same key"
-    assert runs.close_abandoned_runs(db) == 1
+    assert runs.close_abandoned_runs(db) == [RunKey("digest:tuan", "digest", "tuan",
+                                                    datetime(2026, 11, 30, 8, 0, tzinfo=timeutil.VN))]
     assert runs.last_runs(db)["digest:tuan"]["outcome"] == "interrupted"
 
 
@@ -217,6 +222,21 @@ def test_schedule_list_shows_every_job_then_outcomes_after_once(tmp_path):
     with Scheduler(tmp_path, config_dir, db, once=True) as second:
         assert second.wait() == 0
     assert outcomes(db, "crawl:an-giang") == ["ok"], "nothing was due the second time"
+
+
+def test_once_crawls_a_loopback_portal_with_the_real_crawl_command(tmp_path, portal):
+    from test_crawl import paged_site, write_config
+
+    paged_site(portal, count=4, per_page=2)
+    config_dir, db = tmp_path / "config", tmp_path / "dxwatch.db"
+    write_config(config_dir, [{"name": "lao-cai", "start_urls": [portal.url("/tin-tuc/chuyen-doi-so.html")],
+                               "schedule": "every 1h"}])
+    with Scheduler(tmp_path, config_dir, db, once=True, fake_crawls=False) as once:
+        assert once.wait(timeout=180) == 0
+    assert outcomes(db, "crawl:lao-cai") == ["ok"], (tmp_path / "logs" / "crawl-lao-cai.log").read_text()
+    assert query(db, "SELECT COUNT(*) FROM articles WHERE source = 'lao-cai'") == [(4,)]
+    assert query(db, "SELECT status FROM crawl_runs WHERE source = 'lao-cai'") == [("ok",)]
+    assert (tmp_path / "logs" / "crawl-lao-cai.log").stat().st_size > 0, "the crawl's own output is kept"
 
 
 # ---------------------------------------------------------------- the long-running scheduler
@@ -383,3 +403,26 @@ def test_a_digest_missed_beyond_the_grace_period_is_recorded_not_sent(tmp_path, 
         assert late.wait() == 0
     assert outcomes(db, "digest:nhanh") == ["missed"]
     assert smtp.messages == []
+
+
+def test_a_digest_cut_short_by_a_crash_is_resumed_with_its_run_key(tmp_path, smtp):
+    pytest.importorskip("digests.runner")
+    from crawler.store import open_db
+
+    config_dir, db_path = tmp_path / "config", tmp_path / "dxwatch.db"
+    write_digest_config(config_dir, smtp.port, "0 8 * * mon")
+    fire = timeutil.now().replace(microsecond=0) - timedelta(minutes=5)
+    db = open_db(db_path)
+    runs.ensure_tables(db)
+    runs.start_run(db, RunKey("digest:nhanh", "digest", "nhanh", fire))  # what a killed scheduler leaves
+    old = runs.start_run(db, RunKey("digest:nhanh", "digest", "nhanh", fire - timedelta(days=2)))
+    db.conn.close()
+    with Scheduler(tmp_path, config_dir, db_path, "--digest-grace", "1h", once=True) as once:
+        assert once.wait() == 0
+    rows = query(db_path, "SELECT scheduled, outcome FROM job_runs ORDER BY id")
+    assert rows == [(timeutil.iso(fire), "interrupted"), (timeutil.iso(fire - timedelta(days=2)), "interrupted"),
+                    (timeutil.iso(fire), "ok")], "resumed within the grace period only"
+    assert old and len(smtp.messages) == 1
+    with Scheduler(tmp_path, config_dir, db_path, "--digest-grace", "1h", once=True) as again:
+        assert again.wait() == 0
+    assert len(smtp.messages) == 1
