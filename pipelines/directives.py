@@ -80,7 +80,9 @@ NAMED_REF = re.compile(
 _STOP_WORDS = (
     "và|của|được|đã|có|là|để|với|trong|theo|số|năm|ngày|thì|cho|tại|đến|từ|nhằm|này|khi|mà|sẽ|cũng|"
     "vừa|chính thức|hiện hành|quy định|đang|do|về việc|trên|như|nhưng|hoặc|đối với|ban hành|mới|cùng|"
-    "nêu|tới|sau|trước|giai đoạn|thì|bị|gồm|các|những|đều|lần"
+    "nêu|tới|sau|trước|giai đoạn|thì|bị|gồm|các|những|đều|lần|công nhận|thay thế|sửa đổi|bổ sung|xác định|"
+    "nêu rõ|yêu cầu|đặt ra|tạo|mở ra|cho phép|nghiêm cấm|áp dụng|điều chỉnh|hướng dẫn|có hiệu lực|ghi nhận|"
+    "khẳng định|tiếp tục|đi vào|ra đời|quy|giúp|không|trở thành|lần đầu|đầu tiên|hết"
 )
 NAMED_LAW = re.compile(
     r"(?<!\w)(?P<name>Bộ luật|Luật)\s+(?P<title>[A-ZĐÀ-Ỹ][\wÀ-ỹ]*(?:\s+(?!(?:" + _STOP_WORDS + r")(?!\w))"

@@ -116,11 +116,11 @@ _MASKS = [
         (r"(?<![\d.,])0\d{9,10}(?!\d)", 0),
         (r"(?<![\d.,])1[89]00[\s.]?\d{3,4}(?:[\s.]?\d{2,4})?", 0),
         (r"(?:đường dây nóng|hotline|tổng đài|số điện thoại|fax)\s*(?:[^\d\n.;]{0,40}?)\d[\d\s.]*\d"
-         r"(?:\s*(?:hoặc|,|và|/)\s*\d[\d\s.]*\d)*", _I),
+         r"(?:\s*(?:hoặc|,|và|/)\s*\d[\d\s.]*\d)*(?=\s*(?:$|[^\w\s]|hoặc|và|để|của|trong|hay|miễn phí|\())", _I),
         # legal parts, ordinals, levels, tech tokens
         (r"(?:Điều|khoản|điểm|Mục|Chương|Phụ lục|Tiết|Phần)\s+\d+[a-zđ]?(?![\d.,%])", _I),
         (r"(?:khóa|khoá)\s+(?:[IVXLC]+\b|\d+)", _I),
-        (r"(?<!đứng )(?<!xếp )(?<!hạng )thứ\s+\d+(?![\d/])", _I),
+        (r"(?<!đứng )(?<!xếp )(?<!hạng )(?<!trí )thứ\s+\d+(?![\d/])", _I),
         (r"(?m)^\s*(?:\d{1,2}|[IVX]{1,4}|[a-zđ])\s*[.)]\s", 0),
         (r"\(\d{1,2}\)|\b\d{1,2}\)\s", 0),
         (r"(?:mức độ|cấp độ|level)\s+\d(?![\d/.,])", _I),
@@ -171,7 +171,7 @@ _INT = r"(?:\d{1,3}(?:\.\d{3})+|\d{1,5})"
 RATIO = re.compile(rf"(?<![\w.,/:{MASK}-])(?P<a>{_INT})\s?/\s?(?P<b>{_INT})(?![\w/]|[.,]\d)")
 RANK = re.compile(
     r"(?P<prefix>(?:đứng|xếp|xếp hạng|giữ|vươn lên|tụt xuống|leo lên|lên|xuống)\s+(?:ở\s+)?(?:vị trí\s+|hạng\s+)?"
-    r"(?:thứ\s+)?|(?:hạng|vị trí)\s+(?:thứ\s+)?)(?P<a>\d{1,3})(?:\s?/\s?(?P<b>\d{1,3}))?(?![\d.,%]|\s*(?:bậc|lần|điểm))",
+    r"(?:thứ\s+)?|(?:hạng|vị trí)\s+(?:thứ\s+)?)(?P<a>\d{1,3})(?:\s?/\s?(?P<b>\d{1,3}))?(?!\d|[.,]\d|\s*(?:%|bậc|lần|điểm))",
     re.IGNORECASE,
 )
 TARGET = re.compile(
@@ -186,7 +186,7 @@ _QUALIFIER = re.compile(
     re.IGNORECASE,
 )
 _CHANGE = re.compile(
-    r"(?<!\w)(?P<verb>tăng\s+trưởng|tăng|giảm|gấp|cao\s+gấp|lớn\s+gấp|thấp\s+hơn)\s+(?:thêm\s+|bình\s+quân\s+|được\s+|lên\s+|xuống\s+)?"
+    r"(?<!\w)(?P<verb>tăng\s+trưởng|tăng|giảm|gấp|cao\s+gấp|lớn\s+gấp|thấp\s+hơn|vượt)\s+(?:thêm\s+|bình\s+quân\s+|được\s+|lên\s+|xuống\s+)?"
     r"(?:(?:vào\s+)?(?:khoảng|gần|hơn|trên|dưới|xấp xỉ|ít nhất|tới|đến)\s+)?$",
     re.IGNORECASE,
 )
@@ -197,6 +197,8 @@ _FUNCTION_WORDS = {
     "hay", "cũng", "sẽ", "đang", "vẫn", "bị", "do", "như", "nên", "vào", "ra", "lên", "xuống", "tới",
     "còn", "chỉ", "mới", "nay", "qua", "gồm", "bao", "hết", "nữa", "rồi", "thêm",
 }
+# Units written with capitals that still follow a count ("500 TB", "120 MW").
+_UPPERCASE_UNITS = {"TB", "GB", "MB", "PB", "MW", "KW", "kW", "GW", "Mbps", "Gbps", "GHz", "CPU", "DN", "Km", "MHz"}
 _TIME_UNITS = {"năm", "tháng", "ngày", "tuần", "giờ", "phút", "giây", "quý", "buổi", "đêm", "thập", "kỳ"}
 # Two-syllable nouns kept whole as a unit; other units are their first syllable.
 _COMPOUND_UNITS = {
@@ -444,7 +446,7 @@ def _read_figure(m: re.Match, masked: str) -> dict | None:
         return None
     if re.fullmatch(r"(?:19|20)\d{2}", num) and not num2:
         return None  # a year standing alone
-    if phrase[0].isupper():
+    if phrase[0].isupper() and phrase.split()[0] not in _UPPERCASE_UNITS:
         return None  # "Quận 1", "HN 1": a name or code, not a count
     return {**base, "kind": "count", "unit": _unit_of(phrase), "subject": phrase}
 

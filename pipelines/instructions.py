@@ -15,18 +15,20 @@ import re
 from crawler.textnorm import match_key, normalize_text
 from pipelines.directives import sentence_spans
 
+# "Bộ Khoa học và Công nghệ", "Sở Tài chính": capitalised word, lower-case word, optionally "và" and again.
+_MINISTRY = (r"(?:Bộ|Sở)\s+[A-ZĐ][\wÀ-ỹ]*(?:\s+[a-zđà-ỹ][\wÀ-ỹ]*)?"
+             r"(?:\s+và\s+[A-ZĐ][\wÀ-ỹ]*(?:\s+[a-zđà-ỹ][\wÀ-ỹ]*)?)?")
 _NAME = r"(?:\s+[A-ZĐ][\wÀ-ỹ]*(?:\s+[A-ZĐ][\wÀ-ỹ]*){1,3})"
 DIRECTOR = re.compile(
     r"(?<!\w)(?:Phó\s+)?(?:"
     r"Thủ tướng(?:\s+Chính phủ)?|Tổng Bí thư|Chủ tịch nước|Chủ tịch Quốc hội|"
     r"Chủ tịch(?:\s+(?:UBND|Ủy ban nhân dân|HĐND|Hội đồng nhân dân))(?:\s+(?:tỉnh|thành phố|huyện|xã|phường))?|"
-    r"Bí thư(?:\s+(?:Tỉnh ủy|Thành ủy|Huyện ủy|Đảng ủy))?|Bộ trưởng(?:\s+Bộ(?:\s+[A-ZĐ][\wÀ-ỹ]*(?:\s+(?:và\s+)?[\wÀ-ỹ]+){0,4}))?|"
-    r"Thứ trưởng(?:\s+Bộ(?:\s+[A-ZĐ][\wÀ-ỹ]*(?:\s+(?:và\s+)?[\wÀ-ỹ]+){0,4}))?|Giám đốc Sở(?:\s+[A-ZĐ][\wÀ-ỹ]*(?:\s+[\wÀ-ỹ]+){0,4})?|"
+    r"Bí thư(?:\s+(?:Tỉnh ủy|Thành ủy|Huyện ủy|Đảng ủy))?|Bộ trưởng(?:\s+{_MINISTRY})?|Thứ trưởng(?:\s+{_MINISTRY})?|"
+    r"Giám đốc(?:\s+{_MINISTRY}|\s+Sở)?|"
     r"Chính phủ|Văn phòng Chính phủ|Bộ Chính trị|Ban Bí thư|Thường trực Tỉnh ủy|Ban Thường vụ Tỉnh ủy|"
     r"(?:UBND|Ủy ban nhân dân)\s+(?:tỉnh|thành phố|huyện|xã)|Ban Chỉ đạo(?:\s+(?:CĐS|chuyển đổi số))?(?:\s+(?:tỉnh|thành phố|quốc gia))?|"
-    r"Ủy ban Quốc gia về chuyển đổi số|Bộ\s+(?:Thông tin và Truyền thông|Khoa học và Công nghệ|Công an|Nội vụ|Tài chính)|"
-    r"Sở\s+(?:Thông tin và Truyền thông|Khoa học và Công nghệ|Nội vụ)"
-    rf"){_NAME}?"
+    r"Ủy ban Quốc gia về chuyển đổi số|{_MINISTRY}"
+    r"){_NAME}?".replace("{_MINISTRY}", _MINISTRY).replace("{_NAME}", _NAME)
 )
 VERB = re.compile(
     r"(?<!\w)(?P<verb>yêu cầu|đề nghị|giao nhiệm vụ|giao trách nhiệm|giao|chỉ đạo|phân công|chỉ thị|đôn đốc)(?!\w)",
@@ -44,7 +46,8 @@ _ACTION_START = re.compile(
     r"hoàn thành|nghiên cứu|phối hợp|chủ động|quyết liệt|sớm|nâng cao|tiếp tục|bảo đảm|đảm bảo|tổ chức|hoàn thiện|"
     r"làm tốt|quan tâm|vào cuộc|trong việc|theo dõi|kiểm tra|khắc phục|thúc đẩy|phát huy|ưu tiên|quyết tâm|"
     r"cụ thể|lãnh đạo|chỉ đạo|tham mưu|hướng dẫn|đề xuất|báo cáo|nghiêm túc|kịp thời|rà|bố trí|dứt điểm|"
-    r"trong quá trình|trong thời gian)(?!\w)|:",
+    r"trong quá trình|trong thời gian|quán triệt|nắm bắt|lưu ý|khai thác|giải quyết|hỗ trợ|cung cấp|cập nhật|"
+    r"số hóa|đưa|xử lý|làm sạch|hướng tới|nghiêm|khẩn|thường xuyên|khuyến khích|tích cực|đổi mới)(?!\w)|:",
     re.IGNORECASE,
 )
 _ADDRESSEE = re.compile(

@@ -1,0 +1,141 @@
+"""Precision and recall of figure, directive and instruction extraction on the annotated set.
+
+`python bench/facts_eval.py` prints a table per kind; `tests/test_facts_eval.py` checks the targets
+(precision >= 0.95 and recall >= 0.92 for figures and document references) with `evaluate()`.
+The set is in tests/facts_eval/ (sentences written for dxwatch, annotated by hand).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections import Counter
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from crawler.textnorm import match_key  # noqa: E402
+from pipelines.directives import extract_directives, extract_instructions  # noqa: E402
+from pipelines.figures import extract_figures  # noqa: E402
+
+EVAL_DIR = ROOT / "tests" / "facts_eval"
+
+
+def load(name: str) -> list[dict]:
+    return yaml.safe_load((EVAL_DIR / name).read_text(encoding="utf-8"))
+
+
+def _gold_figure(spec: str) -> dict:
+    kind, *values = spec.split()
+    return {"kind": kind, "value": float(values[0]), "value2": float(values[1]) if len(values) > 1 else None}
+
+
+def _same_number(a: float | None, b: float | None) -> bool:
+    return a is None or (b is not None and math.isclose(a, b, rel_tol=1e-9))
+
+
+def _figure_matches(gold: dict, got: dict) -> bool:
+    return (gold["kind"] == got["kind"] and _same_number(gold["value"], got["value"])
+            and _same_number(gold["value2"], got.get("value2")))
+
+
+def _directive_matches(gold: dict, got: dict) -> bool:
+    return gold["key"] == got["key"] and gold.get("kind", got["kind"]) == got["kind"]
+
+
+def _instruction_matches(gold: dict, got: dict) -> bool:
+    if gold["verb"] != got["verb"] or match_key(gold["director"]) not in match_key(got["director"] or ""):
+        return False
+    return "directed" not in gold or match_key(gold["directed"] or "") == match_key(got["directed"] or "")
+
+
+class Tally:
+    """True positives, false positives and false negatives per kind, with the misses kept for reading."""
+
+    def __init__(self) -> None:
+        self.tp, self.fp, self.fn = Counter(), Counter(), Counter()
+        self.errors: list[str] = []
+
+    def add(self, text: str, gold: list[dict], got: list[dict], matches, kind_of) -> None:
+        unmatched = list(got)
+        for g in gold:
+            hit = next((p for p in unmatched if matches(g, p)), None)
+            if hit is not None:
+                unmatched.remove(hit)
+                self.tp[kind_of(g)] += 1
+            else:
+                self.fn[kind_of(g)] += 1
+                self.errors.append(f"MISSED {g} in: {text}")
+        for p in unmatched:
+            self.fp[kind_of(p)] += 1
+            self.errors.append(f"EXTRA {_brief(p)} in: {text}")
+
+    def scores(self, kinds=None) -> tuple[float, float, int]:
+        kinds = kinds or set(self.tp) | set(self.fp) | set(self.fn)
+        tp = sum(self.tp[k] for k in kinds)
+        fp = sum(self.fp[k] for k in kinds)
+        fn = sum(self.fn[k] for k in kinds)
+        precision = tp / (tp + fp) if tp + fp else 1.0
+        recall = tp / (tp + fn) if tp + fn else 1.0
+        return precision, recall, tp + fn
+
+    def rows(self) -> list[tuple[str, float, float, int]]:
+        kinds = sorted(set(self.tp) | set(self.fp) | set(self.fn))
+        return [(k, *self.scores({k})) for k in kinds] + [("ALL", *self.scores())]
+
+
+def _brief(fact: dict) -> str:
+    fields = ("kind", "value", "value2", "unit", "key", "director", "verb", "directed")
+    return str({k: fact[k] for k in fields if fact.get(k) is not None})
+
+
+def evaluate() -> dict[str, Tally]:
+    figures, directives, instructions = Tally(), Tally(), Tally()
+    for entry in load("figures.yaml"):
+        figures.add(entry["text"], [_gold_figure(s) for s in entry["figures"]], extract_figures(entry["text"]),
+                    _figure_matches, lambda f: f["kind"])
+    for entry in load("directives.yaml"):
+        directives.add(entry["text"], entry["directives"], extract_directives(entry["text"]),
+                       _directive_matches, lambda d: d["kind"])
+    for entry in load("instructions.yaml"):
+        instructions.add(entry["text"], entry["instructions"], extract_instructions(entry["text"]),
+                         _instruction_matches, lambda i: i["verb"])
+    return {"figures": figures, "directives": directives, "instructions": instructions}
+
+
+def field_accuracy() -> dict[str, tuple[int, int]]:
+    """For directives found: how often date, issuer and type agree with the annotation, when annotated."""
+    right, total = Counter(), Counter()
+    for entry in load("directives.yaml"):
+        got = extract_directives(entry["text"])
+        for g in entry["directives"]:
+            hit = next((p for p in got if _directive_matches(g, p)), None)
+            if hit is None:
+                continue
+            for field in ("date", "issuer", "type", "title"):
+                if field in g:
+                    total[field] += 1
+                    right[field] += str(g[field]) == str(hit.get(field))
+    return {f: (right[f], total[f]) for f in total}
+
+
+def main() -> None:
+    show_errors = "-v" in sys.argv
+    results = evaluate()
+    for name, tally in results.items():
+        print(f"\n{name}")
+        print(f"  {'kind':<16}{'precision':>10}{'recall':>10}{'gold':>8}")
+        for kind, p, r, n in tally.rows():
+            print(f"  {kind:<16}{p:>10.3f}{r:>10.3f}{n:>8}")
+        if show_errors:
+            for line in tally.errors:
+                print("   ", line)
+    print("\ndirective fields (right/annotated):",
+          ", ".join(f"{f} {r}/{t}" for f, (r, t) in sorted(field_accuracy().items())))
+
+
+if __name__ == "__main__":
+    main()
