@@ -112,14 +112,18 @@ class SMTPSink:
     Failure modes for delivery tests: `data_replies` are answered to DATA, in order, before it
     accepts again (None accepts one message), e.g. ["451 4.3.0 Try later", None, "554 5.6.0 No"];
     `rcpt_replies` maps an address to its RCPT TO answer (e.g. "550 5.1.1 No such user").
-    Pass `port` to bring a server back on the port of one that was stopped.
+    Pass `port` to bring a server back on the port of one that was stopped; `login=(user, password)`
+    requires AUTH (over plain TCP: loopback only). `peers` holds the client address of each accepted
+    message, so a test can see whether one connection was reused.
     """
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, login: tuple[str, str] | None = None):
         from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult
 
         self.messages: list = []
         self.envelopes: list = []
+        self.peers: list = []
         self.data_replies: list = []
         self.rcpt_replies: dict[str, str] = {}
         sink = self
@@ -138,11 +142,17 @@ class SMTPSink:
                     if reply:
                         return reply
                 sink.envelopes.append(envelope)
+                sink.peers.append(session.peer)
                 sink.messages.append(message_from_bytes(envelope.content, policy=policy.default))
                 return "250 OK"
 
+        def authenticate(server, session, envelope, mechanism, auth_data):
+            given = (auth_data.login.decode(), auth_data.password.decode())
+            return AuthResult(success=given == login, handled=False)
+
         self.port = port or free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        auth = {"auth_required": True, "auth_require_tls": False, "authenticator": authenticate} if login else {}
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, **auth)
 
     def __enter__(self) -> "SMTPSink":
         self.controller.start()

@@ -1,0 +1,136 @@
+"""Exactly-once delivery against a real aiosmtpd: retries, permanent failures, outages, auth, headers."""
+
+from __future__ import annotations
+
+from email import policy
+from email.parser import BytesParser
+
+import pytest
+from servers import SMTPSink, free_port
+from test_digest import by_recipient, danang_article, national_article, write_config
+
+from crawler.config import load_config
+from crawler.store import open_db, save_article
+from digests.runner import history, send_digest
+
+THREE = """\
+digests:
+  - name: weekly
+    recipients: [mot@example.vn, hai@example.vn, ba@example.vn]
+"""
+
+
+def setup(tmp_path, port, digests=THREE, smtp_extra="retries: 1\n"):
+    config = load_config(write_config(tmp_path / "config", port, digests, smtp_extra))
+    db = open_db(tmp_path / "data" / "dxwatch.db")
+    save_article(db, national_article())
+    save_article(db, danang_article())
+    return config, db
+
+
+def statuses(db) -> dict[str, str]:
+    return {r[0]: r[1] for r in db.execute("SELECT recipient, status FROM deliveries ORDER BY id")}
+
+
+def test_one_connection_is_reused_for_every_recipient(tmp_path, smtp):
+    config, db = setup(tmp_path, smtp.port)
+    assert send_digest(config, db, "weekly")["sent"] == 3
+    assert len(smtp.messages) == 3 and len(set(smtp.peers)) == 1
+    assert len({m["Message-ID"] for m in smtp.messages}) == 3
+
+
+def test_transient_error_is_retried_with_the_same_message(tmp_path, smtp):
+    config, db = setup(tmp_path, smtp.port)
+    smtp.data_replies = ["451 4.3.0 Thử lại sau"]
+    summary = send_digest(config, db, "weekly")
+    assert summary["sent"] == 3 and summary["pending"] == 0
+    assert sorted(by_recipient(smtp)) == ["ba@example.vn", "hai@example.vn", "mot@example.vn"]
+    attempts = dict(db.execute("SELECT recipient, attempts FROM deliveries").fetchall())
+    assert attempts["mot@example.vn"] == 2 and attempts["hai@example.vn"] == 1
+
+
+def test_permanent_failure_is_recorded_not_retried_and_its_items_come_back(tmp_path, smtp):
+    config, db = setup(tmp_path, smtp.port)
+    smtp.rcpt_replies = {"hai@example.vn": "550 5.1.1 Hộp thư không tồn tại"}
+    summary = send_digest(config, db, "weekly")
+    assert summary["sent"] == 2 and summary["failed"] == 1
+    row = db.execute("SELECT status, attempts, last_error FROM deliveries WHERE recipient = 'hai@example.vn'").fetchone()
+    assert row[0] == "failed" and row[1] == 1 and "550" in row[2]
+    smtp.rcpt_replies.clear()  # the address is fixed: its items were never delivered, so they come back
+    again = send_digest(config, db, "weekly", run_key="next")
+    assert again["sent"] == 1
+    assert len(by_recipient(smtp)["hai@example.vn"]) == 1 and "2 tin mới" in by_recipient(smtp)["hai@example.vn"][0]["Subject"]
+    assert db.execute("SELECT attempts FROM deliveries WHERE status = 'failed'").fetchone()[0] == 1  # not retried
+
+
+def test_server_failing_mid_run_then_back_delivers_each_message_once(tmp_path, smtp):
+    config, db = setup(tmp_path, smtp.port)
+    smtp.data_replies = [None] + ["421 4.3.2 Máy chủ đang bảo trì"] * 20
+    first = send_digest(config, db, "weekly", run_key="2026-11-23T08:00:00+07:00")
+    assert first["sent"] == 1 and first["pending"] == 2 and first["status"] == "incomplete"
+    assert len(smtp.messages) == 1
+    smtp.data_replies.clear()  # the server is back
+    resumed = send_digest(config, db, "weekly", run_key="2026-11-23T08:00:00+07:00")
+    assert resumed["sent"] == 2 and resumed["status"] == "done"
+    later = send_digest(config, db, "weekly", run_key="2026-11-30T08:00:00+07:00")
+    assert later["sent"] == 0 and later["empty"] == 3
+    received = by_recipient(smtp)
+    assert {k: len(v) for k, v in received.items()} == {"mot@example.vn": 1, "hai@example.vn": 1, "ba@example.vn": 1}
+    assert all("2 tin mới" in m["Subject"] for m in smtp.messages)
+
+
+def test_server_down_leaves_the_outbox_pending_and_the_next_run_sends_it(tmp_path):
+    port = free_port()
+    config, db = setup(tmp_path, port)
+    down = send_digest(config, db, "weekly", run_key="monday")
+    assert down["sent"] == 0 and down["pending"] == 3 and "127.0.0.1" in down["error"]
+    stored = {r[0]: r[1] for r in db.execute("SELECT recipient, message_id FROM deliveries")}
+    with SMTPSink(port=port) as sink:
+        back = send_digest(config, db, "weekly", run_key="tuesday")
+    assert back["sent"] == 3 and back["empty"] == 3  # monday's rows went out; tuesday had nothing new
+    assert {r: m["Message-ID"] for r, ms in by_recipient(sink).items() for m in ms} == stored
+    assert len(sink.messages) == 3
+    runs = {r["run_key"]: r["status"] for r in history(db)}
+    assert runs == {"monday": "incomplete", "tuesday": "done"}
+
+
+def test_transient_errors_give_up_after_many_attempts(tmp_path, smtp):
+    config, db = setup(tmp_path, smtp.port, digests="digests:\n  - name: weekly\n    recipients: [mot@example.vn]\n",
+                       smtp_extra="retries: 0\n")
+    smtp.data_replies = ["452 4.2.2 Hộp thư đầy"] * 50
+    for run in range(10):
+        send_digest(config, db, "weekly", run_key=f"run-{run}")
+    row = db.execute("SELECT status, attempts, last_error FROM deliveries").fetchone()
+    assert row[0] == "failed" and row[1] == 10 and "gave up after 10 attempts" in row[2]
+    assert not smtp.messages
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_login_uses_the_password_from_the_environment(tmp_path, monkeypatch):
+    with SMTPSink(login=("bantin", "mật-khẩu-đúng")) as sink:
+        config, db = setup(tmp_path, sink.port, smtp_extra="username: bantin\npassword_env: DXWATCH_TEST_SMTP_PASSWORD\n")
+        monkeypatch.setenv("DXWATCH_TEST_SMTP_PASSWORD", "sai")
+        refused = send_digest(config, db, "weekly", run_key="a")
+        assert refused["sent"] == 0 and refused["pending"] == 3 and "login refused" in refused["error"]
+        assert not sink.messages
+        monkeypatch.setenv("DXWATCH_TEST_SMTP_PASSWORD", "mật-khẩu-đúng")
+        assert send_digest(config, db, "weekly", run_key="b")["sent"] == 3
+
+
+def test_config_and_content_cannot_inject_headers(tmp_path, smtp):
+    digests = """\
+    digests:
+      - name: weekly
+        title: "Bản tin\\r\\nBcc: spy@evil.example"
+        recipients:
+          - email: mot@example.vn
+            name: "Chị Hoa\\nBcc: spy@evil.example"
+    """
+    config, db = setup(tmp_path, smtp.port, digests=digests)
+    assert send_digest(config, db, "weekly")["sent"] == 1
+    (envelope,) = smtp.envelopes
+    assert envelope.rcpt_tos == ["mot@example.vn"]
+    message = BytesParser(policy=policy.default).parsebytes(envelope.content)
+    assert message["Bcc"] is None
+    assert "\n" not in message["Subject"] and message["Subject"].startswith("Bản tin Bcc: spy@evil.example tuần")
+    assert message["To"].addresses[0].addr_spec == "mot@example.vn"
