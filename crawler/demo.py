@@ -392,8 +392,8 @@ def run_demo(config: Config, db_path: Path, console) -> dict:
     digests = config.digests_file.digests
     previews = {}
     with ExitStack() as stack:
-        sites = stack.enter_context(serve_portals(config, anchor))
         sink = stack.enter_context(outbox_server(config, outbox))
+        sites = stack.enter_context(serve_portals(config, anchor))
         console.print(f"Demo portals: {', '.join(s.base for s in sites.values())}", highlight=False)
         crawl(config.directory, db_path)
         after = article_count(db_path)
