@@ -296,7 +296,8 @@ def schedule_run(
     kill_grace: float = typer.Option(10.0, "--kill-grace", min=0,
                                      help="Seconds a crawl gets after SIGTERM (time limit, shutdown) before SIGKILL."),
 ) -> None:
-    """The long-running scheduler: crawls each source and sends each digest on its schedule."""
+    """The long-running scheduler: crawls each source and sends each digest on its schedule.
+    With --once the exit code is 1 when a run failed or timed out."""
     from crawler.config import parse_schedule
     from scheduler.lock import SchedulerAlreadyRunning
     from scheduler.service import Service, setup_logging
@@ -315,6 +316,8 @@ def schedule_run(
     except SchedulerAlreadyRunning as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
+    if once and service.failed_runs:
+        raise typer.Exit(1)  # for cron: a crawl or digest failed (details in `schedule list`)
 
 
 # ---------------------------------------------------------------- demo

@@ -63,6 +63,7 @@ class Service:
         self._reload = threading.Event()
         self._settled = threading.Condition()
         self._settled_jobs: set[str] = set()
+        self.failed_runs: list[str] = []  # job ids whose run failed or timed out (`--once` exit code)
         self.scheduler: BackgroundScheduler | None = None
 
     @contextmanager
@@ -263,6 +264,8 @@ class Service:
             log.warning("run missed", extra={"job": job_id, "scheduled": timeutil.iso(event.scheduled_run_time)})
         elif event.code == EVENT_JOB_ERROR:
             log.error("job raised", extra={"job": job_id, "error": repr(event.exception)})
+        if event.code == EVENT_JOB_ERROR or (event.code == EVENT_JOB_EXECUTED and event.retval in ("failed", "timeout")):
+            self.failed_runs.append(job_id)
         with self._settled:
             self._settled_jobs.add(event.job_id)
             self._settled.notify_all()
