@@ -55,8 +55,8 @@ def run_status(summary: dict, finish_reason: str | None) -> str:
         return "interrupted"
     if finish_reason not in FINISHED_OK:
         return "failed"
-    if summary["errors"] and summary["listing_pages"] == 0 and summary["not_modified"] == 0 \
-            and summary["articles_new"] == 0:
+    if summary["listing_pages"] == 0 and summary["not_modified"] == 0 and summary["articles_new"] == 0 \
+            and (summary["errors"] or summary["pages"] == 0):
         return "failed"  # not one entry point answered
     return "ok"
 

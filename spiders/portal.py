@@ -95,7 +95,9 @@ class PortalSpider(scrapy.Spider):
 
     def _entry_request(self, url: str, callback, **meta) -> scrapy.Request:
         headers = {} if self.dry_run else self.state.request_headers(url)
-        return scrapy.Request(url, callback=callback, errback=self.on_error, headers=headers,
+        # dont_filter: a redirect loop then ends at REDIRECT_MAX_TIMES with an error we record,
+        # instead of vanishing in the duplicate filter; max_pages bounds pagination cycles
+        return scrapy.Request(url, callback=callback, errback=self.on_error, headers=headers, dont_filter=True,
                               meta={"state_url": url, "handle_httpstatus_list": [304], **meta})
 
     def _known(self, urls: list[str]) -> set[str]:
