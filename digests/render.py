@@ -36,10 +36,17 @@ class Rendered:
     text: str
 
 
-def counts_phrase(counts: dict[str, int]) -> str:
-    """"12 tin mới, 8 số liệu, 3 văn bản" (+ ", 2 chỉ đạo" when there are instructions)."""
-    phrase = f"{counts['stories']} tin mới, {counts['figures']} số liệu, {counts['documents']} văn bản"
-    return phrase + (f", {counts['instructions']} chỉ đạo" if counts.get("instructions") else "")
+_LABELS = (("stories", "tin mới"), ("figures", "số liệu"), ("documents", "văn bản"), ("instructions", "chỉ đạo"))
+
+
+def counts_phrase(counts: dict[str, int], only_found: bool = False) -> str:
+    """"12 tin mới, 8 số liệu, 3 văn bản" (+ ", 2 chỉ đạo" when there are instructions).
+
+    `only_found` (alerts) names only what was found: "2 văn bản".
+    """
+    parts = [f"{counts.get(key, 0)} {label}" for key, label in _LABELS
+             if counts.get(key) or (not only_found and key != "instructions")]
+    return ", ".join(parts)
 
 
 def week_label(moment: datetime) -> str:
@@ -49,7 +56,7 @@ def week_label(moment: datetime) -> str:
 
 def subject_for(title: str, counts: dict[str, int], moment: datetime, alert_rule: str | None = None) -> str:
     if alert_rule:
-        return clean(f"Cảnh báo {alert_rule}: {counts_phrase(counts)}")
+        return clean(f"Cảnh báo {alert_rule}: {counts_phrase(counts, only_found=True)}")
     return clean(f"{title} {week_label(moment)}: {counts_phrase(counts)}")
 
 
@@ -62,7 +69,7 @@ def render(selection: Selection, *, title: str, moment: datetime | None = None, 
         "title": clean(f"Cảnh báo: {alert_rule}") if alert_rule else clean(title),
         "heading_note": week_label(moment) if not alert_rule else display_date(timeutil.iso(moment)),
         "period": f"{display_date(selection.since)} – {display_date(selection.until)}",
-        "summary": counts_phrase(counts),
+        "summary": counts_phrase(counts, only_found=bool(alert_rule)),
         "counts": counts,
         "sel": selection,
         "recipient_name": clean(recipient_name) if recipient_name else None,

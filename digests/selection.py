@@ -169,6 +169,8 @@ def _directive_passes(row: dict, filters: list[Filters]) -> list[str] | None:
 def _instruction_passes(row: dict, filters: list[Filters]) -> list[str] | None:
     reasons: list[str] = []
     for f in filters:
+        if f.document_types:
+            return None  # an instruction is not a document of any type
         if f.issuers:
             director = match_key(row.get("director") or "")
             hit = next((i for i in f.issuers if match_key(i) and match_key(i) in director), None)

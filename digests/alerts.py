@@ -1,0 +1,43 @@
+"""Instant alerts: after each crawl, one email per (rule, recipient) with the new matching items.
+
+An alert rule is a small digest: its own filters, the sections named in `items`, and a short
+`max_age` so a new rule or recipient is not flooded with older items. It shares the outbox and
+the ledger with digests under the name "alert:<rule>", so each item reaches each recipient of
+a rule at most once, and an alert that could not be sent is retried on the next check.
+"""
+
+from __future__ import annotations
+
+from crawler import timeutil
+from crawler.config import Config
+from digests import delivery
+from digests.runner import as_db, queue_recipient, run_summary, smtp_settings, start_run
+
+ITEM_SECTIONS = {"articles": ("stories",), "figures": ("figures",), "directives": ("documents", "instructions")}
+
+
+def ledger_name(rule_name: str) -> str:
+    return f"alert:{rule_name}"
+
+
+def run_alerts(config: Config, db) -> dict:
+    """Check every alert rule now; returns `{rule: summary}` (rules with nothing to do are left out)."""
+    db = as_db(db)
+    rules = config.digests_file.alerts if config.digests_file else []
+    results = {}
+    for rule in rules:
+        name = ledger_name(rule.name)
+        sections = tuple(dict.fromkeys(s for item in rule.items for s in ITEM_SECTIONS[item]))
+        run = start_run(db, name, "alert", timeutil.now().isoformat())  # microseconds: one run per check
+        for recipient in rule.recipients:
+            queue_recipient(config, db, run, ledger_name=name, title=rule.name, filters=[rule], recipient=recipient,
+                            max_age=rule.max_age, only_relevant=rule.only_relevant, sections=sections,
+                            alert_rule=rule.name)
+        queued = db.execute("SELECT COUNT(*) FROM deliveries WHERE run_id = ?", [run["id"]]).fetchone()[0]
+        if not queued:  # nothing new: a check that found nothing leaves no run behind
+            with db.conn:
+                db.conn.execute("DELETE FROM digest_runs WHERE id = ?", [run["id"]])
+        sent = delivery.deliver_outstanding(smtp_settings(config), db, name)  # also earlier alerts left pending
+        if queued or any(sent[k] for k in ("sent", "failed", "pending")):
+            results[rule.name] = run_summary(db, run, sent) if queued else {"digest": name, **sent}
+    return results
