@@ -9,6 +9,7 @@ run on a later day sees the same URLs (nothing new, nothing sent twice).
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 import sys
 import threading
@@ -17,6 +18,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.utils import format_datetime
+from html import unescape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator
@@ -175,6 +177,9 @@ class Response:
     content_type: str = "text/html; charset=utf-8"
 
 
+_HREF = re.compile(r'<a\s[^>]*?href="(/[^"]*)"')
+
+
 def build_routes(site: Site, visitors: int = 1_205_331) -> dict[str, Response]:
     """Every page of one site, rendered once: listing pages, articles, print views, feeds, robots."""
     env = _page_env()
@@ -195,6 +200,12 @@ def build_routes(site: Site, visitors: int = 1_205_331) -> dict[str, Response]:
         if article.print_path:
             html = env.get_template(f"{site.template}/print.html").render(**common, article=article)
             routes[article.print_path] = Response(html.encode("utf-8"))
+    linked = {unescape(h).split("#")[0] for r in list(routes.values()) for h in _HREF.findall(r.body.decode())}
+    for path in sorted(p for p in linked if p and p.split("?")[0] not in routes and p not in routes):
+        # menu entries (other sections, the home page) answer like a real portal: a category page
+        html = env.get_template(f"{site.template}/listing.html").render(
+            **{**common, "page_count": 1}, items=[], page=1, page_paths={1: path})
+        routes[path.split("?")[0]] = Response(html.encode("utf-8"))
     if "rss" in site.urls:
         xml = env.get_template("rss.xml").render(**common, items=newest)
         routes[site.urls["rss"]] = Response(xml.encode("utf-8"), "application/rss+xml; charset=utf-8")

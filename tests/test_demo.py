@@ -93,6 +93,16 @@ def test_every_article_is_reachable_from_the_paginated_listing(served):
         assert len(seen_listing) >= 2, f"{site.name} should be paginated"
 
 
+def test_every_internal_link_answers_like_a_real_portal(served):
+    for site in served.values():
+        pages = [site.listing_path(1)] + [a.path for a in site.articles[:2]]
+        links = {href.split("#")[0] for path in pages
+                 for href in lxml_html.fromstring(fetch(site.base + path)[1]).xpath("//a/@href")
+                 if href.startswith("/")}
+        for link in links:
+            assert fetch(site.base + link)[0] == 200, (site.name, link)
+
+
 def test_article_pages_carry_their_facts_and_the_traps(served):
     for site in served.values():
         for article in site.articles:
