@@ -270,7 +270,9 @@ def schedule_list(
     from rich.table import Column
 
     table = Table(Column("job", no_wrap=True), "schedule", Column("next run (+07:00)", no_wrap=True), Column("last run", no_wrap=True),
-                  "outcome", "detail", caption="* not registered yet: the time a scheduler started now would give")
+                  "outcome", "detail")
+    if any(row["next_run_planned"] for row in rows):
+        table.caption = "* not registered yet: the time a scheduler started now would give"
     for row in rows:
         table.add_row(row["job"], row["schedule"], _short_time(row["next_run"], row["next_run_planned"]),
                       _short_time(row["last_run"]) if row["last_run"] else "never",
