@@ -378,13 +378,18 @@ def crawl(config_dir: Path, db_path: Path) -> None:
         raise DemoError(f"the crawl failed (exit code {result.returncode}); see its output above")
 
 
+def print_portals(sites: dict[str, Site], console) -> None:
+    for site in sites.values():
+        console.print(f"  {site.name:<14} {site.base}{site.listing_path(1)}  "
+                      f"({site.template}, {len(site.articles)} articles)", highlight=False, soft_wrap=True)
+
+
 def serve_forever(config: Config, db_path: Path, console) -> None:
     anchor = demo_anchor(db_path.parent, db_path)
     with serve_portals(config, anchor) as sites:
-        for site in sites.values():
-            console.print(f"[bold]{site.title}[/]  {site.base}{site.listing_path(1)}  "
-                          f"({len(site.articles)} bài)", highlight=False)
-        console.print("Demo portals are up; press Ctrl-C to stop.")
+        console.print(f"Demo portals (articles dated in the days before {vn_date(anchor)}):")
+        print_portals(sites, console)
+        console.print("Serving; press Ctrl-C to stop.")
         try:
             while True:
                 time.sleep(3600)
@@ -405,7 +410,8 @@ def run_demo(config: Config, db_path: Path, console) -> dict:
     with ExitStack() as stack:
         sink = stack.enter_context(outbox_server(config, outbox))
         sites = stack.enter_context(serve_portals(config, anchor))
-        console.print(f"Demo portals: {', '.join(s.base for s in sites.values())}", highlight=False)
+        console.print("Demo portals:")
+        print_portals(sites, console)
         crawl(config.directory, db_path)
         after = article_count(db_path)
         from crawler.store import open_db
@@ -428,5 +434,5 @@ def run_demo(config: Config, db_path: Path, console) -> dict:
             console.print(f"                 {path.name}", highlight=False)
     else:
         console.print(f"Mail delivered:  nothing new since the last run, no email sent "
-                      f"(earlier messages are in {outbox}/)", highlight=False)
+                      f"(earlier messages are in {outbox}/)", highlight=False, soft_wrap=True)
     return summary
