@@ -72,6 +72,11 @@ def sources_list() -> None:
     console.print(table)
 
 
+def _table_console() -> Console:
+    """The terminal console, or one wide enough that piped tables keep whole URLs on one line."""
+    return console if console.is_terminal else Console(width=1000)
+
+
 @sources_app.command("status")
 def sources_status() -> None:
     """Health of every source: OK / STALE / BROKEN with the reason, last success and last run's numbers."""
@@ -89,7 +94,7 @@ def sources_status() -> None:
                       *(str(row[k]) if row[k] is not None else "-"
                         for k in ("pages", "articles_new", "articles_known", "articles_rejected")),
                       errors, row["reason"])
-    console.print(table)
+    _table_console().print(table)
 
 
 @sources_app.command("test")
@@ -110,8 +115,8 @@ def sources_test(
             taken.add_row(entry["url"], entry["detail"])
         elif entry["kind"] != "article-skipped":
             read.add_row(entry["kind"], entry["url"], entry["detail"])
-    console.print(read)
-    console.print(taken)
+    _table_console().print(read)
+    _table_console().print(taken)
     skipped = sum(1 for e in result["report"] if e["kind"] == "article-skipped")
     if skipped:
         console.print(f"{skipped} more article links not fetched (--limit {limit})")
@@ -119,7 +124,7 @@ def sources_test(
     for article in result["articles"]:
         extracted.add_row(article["url"], article.get("title") or "-", article.get("published") or "-",
                           article.get("author") or "-")
-    console.print(extracted)
+    _table_console().print(extracted)
     for rejected in result["rejected"]:
         console.print(f"[yellow]rejected[/] {rejected['url']}: {rejected['reason']}", highlight=False)
     summary = result["summary"]
@@ -185,7 +190,7 @@ def crawl(
         errors = ", ".join(f"{k} {v}" for k, v in sorted(r["errors"].items())) or "-"
         table.add_row(r["source"], r["status"], str(r["pages"]), str(r["articles_new"]), str(r["articles_known"]),
                       str(r["articles_rejected"]), errors, (r["last_error"] or "")[:80])
-    console.print(table)
+    _table_console().print(table)
     if any(r["status"] == "failed" for r in results):
         raise typer.Exit(1)
 

@@ -1,0 +1,81 @@
+"""`dxwatch sources status` verdicts and the `sources test` dry run, against loopback portals."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from crawler import timeutil
+from crawler.config import load_config
+from crawler.health import source_status
+from crawler.store import open_db
+from servers import Page
+from test_crawl import article_html, article_path, crawl, listing_html, paged_site, run_dxwatch, write_config
+
+
+def test_sources_test_is_a_dry_run_that_explains_itself(portal, tmp_path, db_path):
+    paged_site(portal, count=4, per_page=2)
+    cfg = write_config(tmp_path / "cfg", [{"name": "laocai", "start_urls": [portal.url("/tin-tuc/chuyen-doi-so.html")]}])
+    result = run_dxwatch(cfg, db_path, "sources", "test", "laocai", "--limit", "1")
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert not db_path.exists()  # nothing written, not even an empty database
+    assert "/tin-tuc/chuyen-doi-so.html?page=2" in out and "next-page link 'trang sau'" in out
+    assert "slug with a numeric id" in out  # why a URL was taken as an article
+    assert "Lào Cai đẩy mạnh chuyển đổi số" in out  # the first article's extracted title
+    assert "2025-10-01T08:00:00+07:00" in out
+    assert "3 more article links not fetched" in out
+    assert portal.requests_to(article_path(1)) == 0
+
+
+def test_sources_test_unknown_source_is_a_config_error(tmp_path, db_path):
+    cfg = write_config(tmp_path / "cfg", [{"name": "laocai", "start_urls": ["http://127.0.0.1:9/"]}])
+    result = run_dxwatch(cfg, db_path, "sources", "test", "khong-co")
+    assert result.returncode == 2 and "no source named 'khong-co'" in result.stderr
+
+
+def test_status_verdicts_ok_broken_layout_rejected_dead_and_stale(portal, tmp_path, db_path):
+    paged_site(portal, count=2, per_page=2)
+    # a portal whose layout changed: the listing still answers but links no article any more
+    portal.routes["/doi-giao-dien/danh-sach"] = Page(listing_html([], extra="<div id='app'></div>"))
+    # a portal whose article pages no longer hold an article (a JavaScript shell)
+    shell = "/vo-rong/tin-tuc/trang-chi-co-khung-giao-dien-rong-1234.html"
+    portal.routes["/vo-rong/danh-sach"] = Page(listing_html([shell]))
+    portal.routes[shell] = Page("<html><body><div id='root'></div><script>app()</script></body></html>")
+    cfg = write_config(tmp_path / "cfg", [
+        {"name": "tot", "start_urls": [portal.url("/tin-tuc/chuyen-doi-so.html")]},
+        {"name": "doi-giao-dien", "start_urls": [portal.url("/doi-giao-dien/danh-sach")]},
+        {"name": "vo-rong", "start_urls": [portal.url("/vo-rong/danh-sach")]},
+        {"name": "chet", "start_urls": ["http://127.0.0.1:9/tin-tuc/"]},
+        {"name": "moi", "start_urls": [portal.url("/moi/")], "enabled": False},
+    ], retry_times=0)
+    crawl(cfg, db_path)
+    out = run_dxwatch(cfg, db_path, "sources", "status").stdout
+    config = load_config(cfg)
+    rows = {r["source"]: r for r in source_status(open_db(db_path), config)}
+    assert rows["tot"]["verdict"] == "OK" and rows["tot"]["articles_new"] == 2
+    assert rows["doi-giao-dien"]["verdict"] == "BROKEN" and "layout" in rows["doi-giao-dien"]["reason"]
+    assert rows["vo-rong"]["verdict"] == "BROKEN" and "rejected by extraction" in rows["vo-rong"]["reason"]
+    assert rows["chet"]["verdict"] == "BROKEN" and "connection_refused" in rows["chet"]["reason"]
+    assert rows["moi"]["verdict"] == "DISABLED"
+    for name in ("tot", "doi-giao-dien", "vo-rong", "chet", "BROKEN", "OK"):
+        assert name in out
+    # three weeks later with nothing new, the good source is STALE (stale_after_days defaults to 14)
+    later = {r["source"]: r for r in source_status(open_db(db_path), config, now=timeutil.now() + timedelta(days=21))}
+    assert later["tot"]["verdict"] == "STALE" and "no new article since" in later["tot"]["reason"]
+
+
+def test_status_of_a_source_never_crawled(tmp_path, db_path):
+    cfg = write_config(tmp_path / "cfg", [{"name": "laocai", "start_urls": ["http://127.0.0.1:9/"]}])
+    rows = source_status(open_db(db_path), load_config(cfg))
+    assert rows[0]["verdict"] == "NOT CRAWLED" and rows[0]["last_success"] is None
+
+
+def test_a_second_good_run_clears_broken(portal, tmp_path, db_path):
+    portal.routes["/ds"] = Page("tam dung", status=503)
+    cfg = write_config(tmp_path / "cfg", [{"name": "laocai", "start_urls": [portal.url("/ds")]}], retry_times=0)
+    crawl(cfg, db_path)
+    assert source_status(open_db(db_path), load_config(cfg))[0]["verdict"] == "BROKEN"
+    portal.routes["/ds"] = Page(listing_html([article_path(1)]))
+    portal.routes[article_path(1)] = Page(article_html(1))
+    crawl(cfg, db_path)
+    assert source_status(open_db(db_path), load_config(cfg))[0]["verdict"] == "OK"
