@@ -475,28 +475,28 @@ def read_document(item: dict, max_pages: int = DEFAULT_MAX_PAGES, max_chars: int
     record.update(header, key=None, issuer_code=None)
     if extracted["status"] != OK:
         return record
-    from pipelines.directives import extract_directives
-    from pipelines.figures import extract_figures
+    from pipelines.facts import article_facts
 
-    record["figures"] = extract_figures(extracted["text"])
-    record["directives"] = extract_directives(extracted["text"])
+    facts = article_facts(None, extracted["text"], item.get("province"))  # same keys as articles' facts
+    record["figures"], record["directives"] = facts["figures"], facts["directives"]
     if header["number"]:
-        _describe_itself(record)
+        _describe_itself(record, item.get("province"))
     return record
 
 
-def number_key(number: str, type_name: str | None = None) -> dict | None:
-    """The directive record the facts extractor makes of this number (its `key` joins directives.key)."""
-    from pipelines.directives import extract_directives
+def number_key(number: str, type_name: str | None = None, province: str | None = None) -> dict | None:
+    """The directive record the facts stage makes of this number: its `key` is the one in
+    directives.key (a province's own numbering, "2971/QĐ-UBND (Thanh Hóa)", carries the province)."""
+    from pipelines.facts import article_facts
 
-    found = extract_directives(f"{type_name or 'Văn bản'} số {clean_number(number)}")
+    found = article_facts(None, f"{type_name or 'Văn bản'} số {clean_number(number)}", province)["directives"]
     return found[0] if found else None
 
 
-def _describe_itself(record: dict) -> None:
+def _describe_itself(record: dict, province: str | None) -> None:
     """The document's own number becomes a directive carrying what its header says (date, subject),
     which a mention in running text rarely has; the document is its own best source."""
-    own = number_key(record["number"], record["type"])
+    own = number_key(record["number"], record["type"], province)
     if own is None:
         return
     record["key"], record["issuer_code"] = own["key"], own.get("issuer")
@@ -527,6 +527,7 @@ def store_document(db, item: dict, record: dict) -> tuple[int, str]:
     urls = [u for u in dict.fromkeys([item["url"], *item.get("aliases", [])]) if u]
     row = {c: (item.get(c) if c in ("source", "content_type", "filename", "label", "etag", "last_modified",
                                      "crawl_run_id") else record.get(c)) for c in _DOCUMENT_COLUMNS}
+    row["text"] = row["text"] or None  # NULL: nothing could be read (see status), not an empty document
     with db.conn:
         found = db.execute(f"SELECT d.id, d.content_hash FROM document_urls u JOIN documents d ON d.id = u.document_id "
                            f"WHERE u.url IN ({','.join('?' * len(urls))}) LIMIT 1", urls).fetchone()
@@ -608,13 +609,15 @@ _LISTED = ("id", "url", "source", "format", "status", "error", "pages", "number"
            "issuer_code", "place", "date", "subject", "first_seen", "changed_at")
 
 
-def document_for_number(db, number: str) -> dict | None:
-    """The stored document with this number ("2971/QĐ-UBND" as written or as directives.key has it)."""
-    own = number_key(number)
-    keys = list(dict.fromkeys([number, clean_number(number), *([own["key"]] if own else [])]))
+def document_for_number(db, number: str, province: str | None = None) -> dict | None:
+    """The stored document with this number: as written ("2971/QĐ-UBND"), or a directives.key
+    ("2971/QĐ-UBND (Thanh Hóa)"); `province` picks among provinces that reuse a local number."""
+    owns = [number_key(number, province=p) for p in dict.fromkeys([province, None])]
+    keys = list(dict.fromkeys([number, clean_number(number), *(own["key"] for own in owns if own)]))
     marks = ",".join("?" * len(keys))
+    preferred = next((own["key"] for own in owns if own), number)
     row = db.execute(f"SELECT {', '.join(_LISTED)} FROM documents WHERE key IN ({marks}) OR number IN ({marks}) "
-                     "ORDER BY status = 'ok' DESC, id LIMIT 1", keys + keys).fetchone()
+                     "ORDER BY key = ? DESC, status = 'ok' DESC, id LIMIT 1", [*keys, *keys, preferred]).fetchone()
     return dict(zip(_LISTED, row)) if row else None
 
 

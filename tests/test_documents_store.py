@@ -10,13 +10,14 @@ from pipelines.documents import (
     TOO_LARGE, citing_articles, document_for_number, list_documents, read_document, record_links, store_document,
     stored_documents,
 )
-from pipelines.directives import extract_directives
+from pipelines.facts import article_facts
 
 BASE = "http://127.0.0.1:8000"
 
 
 def _item(url: str, body: bytes, **extra) -> dict:
-    return {"item_type": "document", "source": "thanhhoa", "url": url, "aliases": [], "body": body,
+    return {"item_type": "document", "source": "thanhhoa", "province": "Thanh Hóa", "url": url, "aliases": [],
+            "body": body,
             "content_type": "application/pdf", "cited_by": None, "crawl_run_id": None, **extra}
 
 
@@ -27,7 +28,7 @@ def _store(db, url: str, body: bytes, **extra):
 
 def _article(db, url: str, text: str) -> int:
     item = {"url": url, "source": "thanhhoa", "level": "provincial", "province": "Thanh Hóa",
-            "title": text[:60], "text": text, "directives": extract_directives(text), "figures": []}
+            "title": text[:60], "text": text, **article_facts(None, text, "Thanh Hóa")}
     return save_article(db, item)[0]
 
 
@@ -43,10 +44,10 @@ def test_document_is_stored_with_its_header_and_its_own_facts(db):
     assert outcome == "new"
     row = db["documents"].get(document_id)
     assert (row["status"], row["format"], row["number"], row["key"], row["type"], row["issuer_code"], row["date"]) == \
-        ("ok", "pdf", "2971/QĐ-UBND", "2971/QĐ-UBND", "Quyết định", "UBND", "2023-08-22")
+        ("ok", "pdf", "2971/QĐ-UBND", "2971/QĐ-UBND (Thanh Hóa)", "Quyết định", "UBND", "2023-08-22")
     assert row["subject"].startswith("Về việc phê duyệt Kế hoạch chuyển đổi số")
     own = db.execute("SELECT date, title, article_id FROM directives WHERE document_id = ? AND key = ?",
-                     [document_id, "2971/QĐ-UBND"]).fetchall()
+                     [document_id, "2971/QĐ-UBND (Thanh Hóa)"]).fetchall()
     assert own == [("2023-08-22", row["subject"], None)]  # the header's date, which running text lacks
     cited = {r[0] for r in db.execute("SELECT key FROM directives WHERE document_id = ?", [document_id])}
     assert {"30/2020/NĐ-CP", "749/QĐ-TTg"} <= cited
@@ -84,9 +85,9 @@ def test_unreadable_files_are_recorded_without_facts(db):
     broken, _ = _store(db, f"{BASE}/broken.pdf", docgen.corrupt_pdf_bytes())
     huge, _ = _store(db, f"{BASE}/huge.pdf", b"", status=TOO_LARGE, error="expected size 30000000 > 20000000")
     statuses = {r["id"]: (r["status"], r["text"], r["content_hash"]) for r in db["documents"].rows}
-    assert statuses[scanned][:2] == ("scanned_no_text", "")
+    assert statuses[scanned][:2] == ("scanned_no_text", None)
     assert statuses[broken][0] == "corrupt"
-    assert statuses[huge] == (TOO_LARGE, "", None)
+    assert statuses[huge] == (TOO_LARGE, None, None)
     assert db.execute("SELECT COUNT(*) FROM figures WHERE document_id IS NOT NULL").fetchone()[0] == 0
 
 
@@ -100,10 +101,18 @@ def test_document_for_number_and_the_articles_that_cite_it(db):
                          "UBND tỉnh đã ban hành Quyết định số 2971/QĐ-UBND ngày 22/8/2023 về chuyển đổi số.")
     _article(db, f"{BASE}/tin-tuc/khac-789.html", "Hội nghị bàn về Quyết định số 300/QĐ-UBND.")
 
-    for asked in ("2971/QĐ-UBND", "2971/QD-UBND", "2971 /QĐ-UBND"):
+    for asked in ("2971/QĐ-UBND", "2971/QD-UBND", "2971 /QĐ-UBND", "2971/QĐ-UBND (Thanh Hóa)"):
         found = document_for_number(db, asked)
         assert found is not None and found["id"] == document_id and found["url"] == url
     assert document_for_number(db, "300/QĐ-UBND") is None
+
+    # another province's decision with the same number is another document
+    other = docgen.OfficialDocument(**{**docgen.DECISION.__dict__, "issuer_lines": ["ỦY BAN NHÂN DÂN", "TỈNH NGHỆ AN"],
+                                       "place_date": "Nghệ An, ngày 02 tháng 10 năm 2023"})
+    other_id, outcome = _store(db, f"{BASE}/nghean/qd-2971.pdf", docgen.pdf_bytes(other), province="Nghệ An")
+    assert outcome == "new" and db["documents"].get(other_id)["key"] == "2971/QĐ-UBND (Nghệ An)"
+    assert document_for_number(db, "2971/QĐ-UBND", province="Nghệ An")["id"] == other_id
+    assert document_for_number(db, "2971/QĐ-UBND (Thanh Hóa)")["id"] == document_id
 
     citing = citing_articles(db, document_id)
     assert [(c["url"], c["how"]) for c in citing] == [(linking, "link"), (f"{BASE}/tin-tuc/trien-khai-456.html",
