@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Iterable
 
 from crawler import timeutil
@@ -20,6 +20,8 @@ from crawler.config import Config, Filters, parse_duration_seconds
 from crawler.textnorm import match_key, normalize_text
 
 SECTIONS = ("stories", "figures", "documents", "instructions")
+_FACT_SECTIONS = (("figures", "figures", "figure"), ("documents", "directives", "document"),
+                  ("instructions", "instructions", "instruction"))
 EXTRACT_CHARS = 280
 NATIONAL = "Trung ương"
 _PROVINCE_PREFIX = re.compile(r"^(tỉnh|thành phố|tp\.?)\s+")
@@ -226,33 +228,33 @@ def select(config: Config | None, db, scope: Scope, now: datetime | None = None)
                 story_reasons.setdefault(sid, reasons)
         sel.stories = _stories(db, story_reasons, titles, since)
         sel.provinces = _province_coverage(sel.stories)
-    for section, table, item_type in (("figures", "figures", "figure"), ("documents", "directives", "document"),
-                                      ("instructions", "instructions", "instruction")):
-        if section not in scope.sections:
-            continue
-        entries = []
-        for key, rows in _new_fact_rows(db, table, since).items():
-            if (item_type, key) in done:
-                continue
-            for row in rows:
-                reasons = article_ok(row["_article"])
-                if reasons is None:
+    wanted = [(section, table, item_type) for section, table, item_type in _FACT_SECTIONS if section in scope.sections]
+    if wanted:
+        from pipelines.facts import new_facts
+
+        facts = new_facts(db, since, only_relevant=scope.only_relevant)
+        articles = _articles_by_id(db, {a["id"] for _, table, _ in wanted for f in facts[table] for a in f["articles"]})
+        for section, table, item_type in wanted:
+            entries = []
+            for fact in facts[table]:
+                if (item_type, fact["key"]) in done:
                     continue
-                extra = (_directive_passes(row, scope.filters) if table == "directives"
-                         else _instruction_passes(row, scope.filters) if table == "instructions" else [])
+                extra = (_directive_passes(fact, scope.filters) if table == "directives"
+                         else _instruction_passes(fact, scope.filters) if table == "instructions" else [])
                 if extra is None:
                     continue
-                entries.append(_fact_entry(row, extra + reasons, titles))
-                break
-        setattr(sel, section, entries)
+                for mention in fact["articles"]:
+                    reasons = article_ok(articles[mention["id"]])
+                    if reasons is not None:
+                        entries.append(_fact_entry(fact, articles[mention["id"]], extra + reasons, titles))
+                        break
+            setattr(sel, section, entries)
     if scope.with_health:
         sel.health = source_health(config, db, now)
     return sel
 
 
-def _timedelta(duration: str):
-    from datetime import timedelta
-
+def _timedelta(duration: str) -> timedelta:
     return timedelta(seconds=parse_duration_seconds(duration))
 
 
@@ -300,37 +302,25 @@ def _province_coverage(stories: Iterable[dict]) -> list[dict]:
     return [{"province": p, "stories": n} for p, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
-def _new_fact_rows(db, table: str, since: str) -> dict[str, list[dict]]:
-    """Rows of facts whose key was first seen (anywhere) since `since`, with their article, oldest first."""
-    rows: dict[str, list[dict]] = {}
-    query = (
-        f"SELECT t.*, a.id AS a_id FROM {table} t JOIN articles a ON a.id = t.article_id "
-        f"WHERE t.key IN (SELECT key FROM {table} GROUP BY key HAVING MIN(first_seen) >= ?) "
-        "ORDER BY t.first_seen, t.id"
-    )
-    found = list(db.query(query, [since]))
-    article_ids = sorted({r["a_id"] for r in found})
-    articles = {}
-    for i in range(0, len(article_ids), 500):
-        chunk = article_ids[i : i + 500]
+def _articles_by_id(db, ids: set[int]) -> dict[int, dict]:
+    found, ids = {}, sorted(ids)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
         for a in db.query(f"SELECT * FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk):
-            articles[a["id"]] = a
-    for r in found:
-        r["_article"] = articles[r["a_id"]]
-        rows.setdefault(r["key"], []).append(r)
-    return rows
+            found[a["id"]] = a
+    return found
 
 
-def _fact_entry(row: dict, reasons: list[str], titles: dict[str, str]) -> dict:
-    article = row["_article"]
-    entry = {k: (clean(v) if isinstance(v, str) else v) for k, v in row.items() if not k.startswith("_")}
+def _fact_entry(fact: dict, article: dict, reasons: list[str], titles: dict[str, str]) -> dict:
+    """The fact as first mentioned, linked to the first article that passes this recipient's filters."""
+    entry = {k: (clean(v) if isinstance(v, str) else v) for k, v in fact.items() if k != "articles"}
     entry.update({
-        "key": row["key"],
-        "context": extract_of(row.get("context"), 220),
+        "key": fact["key"],
+        "context": extract_of(fact.get("context"), 220),
         "article_title": clean(article["title"]),
         "url": safe_url(article["url"]),
         "source": titles.get(article["source"], article["source"]),
-        "date": display_date(row.get("date")) if row.get("date") else "",
+        "date": display_date(fact.get("date")) if fact.get("date") else "",
         "why": list(dict.fromkeys(reasons)),
     })
     return entry
@@ -339,29 +329,16 @@ def _fact_entry(row: dict, reasons: list[str], titles: dict[str, str]) -> dict:
 # ---------------------------------------------------------------- source health
 
 
+_VERDICT_LABELS = {"BROKEN": "lỗi", "STALE": "lâu không có tin mới"}
+
+
 def source_health(config: Config | None, db, now: datetime | None = None) -> list[dict]:
-    """Sources whose last crawl failed, or with no new article for longer than `stale_after_days`."""
-    try:
-        from crawler import health  # the crawl owner's view, when it exists
-    except ImportError:
-        health = None
-    if health is not None and hasattr(health, "problems"):
-        return list(health.problems(config, db))
-    now = now or timeutil.now()
-    out = []
-    for source in config.sources if config else []:
-        if not source.enabled:
-            continue
-        last = db.execute("SELECT status, last_error, started FROM crawl_runs WHERE source = ? "
-                          "ORDER BY started DESC, id DESC LIMIT 1", [source.name]).fetchone()
-        if last is None:
-            continue
-        if last[0] == "failed":
-            out.append({"source": source.title, "problem": f"lần thu thập gần nhất lỗi ({clean(last[1] or '')[:120]})"})
-            continue
-        newest = db.execute("SELECT MAX(first_seen) FROM articles WHERE source = ?", [source.name]).fetchone()[0]
-        stale_since = timeutil.iso(now - _timedelta(f"{source.stale_after_days}d"))
-        if newest is None or newest < stale_since:
-            when = f"từ {display_date(newest)}" if newest else "chưa có tin nào"
-            out.append({"source": source.title, "problem": f"không có tin mới {when}"})
-    return out
+    """Broken and stale sources (crawler.health), for the admin footer."""
+    if config is None:
+        return []
+    from crawler.health import source_status
+
+    titles = source_titles(config)
+    return [{"source": titles.get(row["source"], row["source"]),
+             "problem": f"{_VERDICT_LABELS[row['verdict']]} ({clean(row['reason'])[:160]})"}
+            for row in source_status(db, config, now) if row["verdict"] in _VERDICT_LABELS]

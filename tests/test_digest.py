@@ -321,3 +321,16 @@ def test_hostile_portal_text_is_escaped(tmp_path, smtp):
     assert "&lt;a href='javascript:alert(2)'&gt;bấm&lt;/a&gt;" in html  # shown as text, not a link
     assert "Bài có liên kết lạ" in html and "javascript:alert(3)" not in html  # unsafe link dropped
     assert not re.search(r"<a[^>]+href=[\"']?\s*javascript", html, re.I)
+
+
+def test_admins_get_a_footer_on_broken_sources(world, smtp):
+    config, db = world
+    with db.conn:
+        db.execute("INSERT INTO crawl_runs (source, started, finished, status, last_error) VALUES (?, ?, ?, ?, ?)",
+                   ["danang", timeutil.ago(3600), timeutil.ago(3500), "failed", "TimeoutError: không phản hồi"])
+    send_digest(config, db, "weekly")
+    admin_text, admin_html = bodies(by_recipient(smtp)["lanh.dao@example.vn"][0])
+    assert "Nguồn cần kiểm tra" in admin_text and "Nguồn cần kiểm tra" in admin_html
+    assert re.search(r"Cổng TTĐT TP Đà Nẵng: lỗi \(.*không phản hồi", admin_text)
+    officer_text, _ = bodies(by_recipient(smtp)["danang@example.vn"][0])
+    assert "Nguồn cần kiểm tra" not in officer_text

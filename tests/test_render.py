@@ -1,0 +1,85 @@
+"""The digest in a real browser: headless Chromium at desktop and phone widths, no horizontal overflow.
+
+Skips where Debian's `chromium` is not installed. `DXWATCH_UPDATE_SCREENSHOT=1` also writes the
+desktop-width screenshot shown in the README (docs/digest-screenshot.png).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+from test_digest import WEEKLY, danang_article, national_article, thanhhoa_article, write_config
+
+from crawler.config import load_config
+from crawler.store import open_db, save_article
+from digests.runner import preview_digest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+# Headless Chromium will not make a window narrower than 500px, so the digest is measured inside an
+# iframe of the width under test.
+HOST = """<!DOCTYPE html><html><body style="margin:0">
+<iframe id="mail" width="{width}" height="900" style="border:0" srcdoc="{srcdoc}"></iframe>
+<script>
+const frame = document.getElementById("mail");
+frame.addEventListener("load", () => {{
+  const doc = frame.contentDocument;
+  document.body.setAttribute("data-overflow", String(doc.documentElement.scrollWidth - frame.contentWindow.innerWidth));
+  document.body.setAttribute("data-viewport", String(frame.contentWindow.innerWidth));
+}});
+</script></body></html>"""
+
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+
+
+def chromium(*args: str, cwd: Path) -> str:
+    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
+               "--disable-dev-shm-usage", f"--user-data-dir={cwd / 'profile'}", *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=cwd)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+@pytest.fixture
+def preview(tmp_path) -> Path:
+    config = load_config(write_config(tmp_path / "config", 2525, WEEKLY))
+    db = open_db(tmp_path / "dxwatch.db")
+    save_article(db, national_article())
+    save_article(db, national_article(2, source="thanhhoa", level="provincial", province="Thanh Hóa"))
+    save_article(db, danang_article())
+    long_one = thanhhoa_article(3, title="Hệ thống " + "Thanhhoadientuchinhquyenso" * 4 + " vận hành")
+    long_one["url"] = "https://thanhhoa.example.vn/tin/" + "a" * 300 + ".html"
+    save_article(db, long_one)
+    save_article(db, thanhhoa_article(4))
+    return preview_digest(config, db, "weekly", tmp_path / "preview.html")
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_no_horizontal_overflow(preview, tmp_path, width):
+    host = tmp_path / f"host-{width}.html"
+    host.write_text(HOST.format(width=width, srcdoc=html.escape(preview.read_text(encoding="utf-8"), quote=True)),
+                    encoding="utf-8")
+    dom = chromium("--window-size=1400,1000", "--dump-dom", host.as_uri(), cwd=tmp_path)
+    viewport = int(re.search(r'data-viewport="(\d+)"', dom).group(1))
+    overflow = int(re.search(r'data-overflow="(-?\d+)"', dom).group(1))
+    assert viewport == width
+    assert overflow <= 0, f"{overflow}px wider than a {width}px screen"
+
+
+def test_screenshot_at_desktop_width(preview, tmp_path):
+    shot = tmp_path / "digest.png"
+    chromium("--window-size=760,1800", f"--screenshot={shot}", preview.as_uri(), cwd=tmp_path)
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    assert (width, height) == (760, 1800) and len(data) > 20_000  # a rendered page, not a blank one
+    if os.environ.get("DXWATCH_UPDATE_SCREENSHOT"):
+        shutil.copy(shot, DOCS / "digest-screenshot.png")
