@@ -498,10 +498,14 @@ def documents(
         for row in rows:
             typer.echo(json.dumps(row, ensure_ascii=False))
         return
-    table = Table("date", "number", "type", "issuer", "trích yếu", "status", "url", show_lines=True)
+    from rich.table import Column
+
+    table = Table("signed", "document", "issuer", "trích yếu", "status", Column("url", overflow="fold"),
+                  show_lines=True)
     for d in rows:
-        table.add_row(d["date"] or "", Text(d["number"] or ""), Text(d["type"] or ""), Text(d["issuer"] or ""),
-                      Text(d["subject"] or ""), d["status"], Text(d["url"]))
+        name = "\n".join(x for x in (d["number"], d["type"]) if x) or d["filename"] or d["label"] or ""
+        table.add_row(d["date"] or "", Text(name), Text(d["issuer"] or ""), Text(d["subject"] or ""), d["status"],
+                      Text(d["url"]))
     console.print(table if rows else "no documents")
 
 

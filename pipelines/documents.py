@@ -605,8 +605,8 @@ def _save_facts(db, document_id: int, record: dict, seen: str) -> None:
 
 # ---------------------------------------------------------------- reading back
 
-_LISTED = ("id", "url", "source", "format", "status", "error", "pages", "number", "key", "type", "issuer",
-           "issuer_code", "place", "date", "subject", "first_seen", "changed_at")
+_LISTED = ("id", "url", "source", "format", "filename", "label", "status", "error", "pages", "number", "key", "type",
+           "issuer", "issuer_code", "place", "date", "subject", "first_seen", "changed_at")
 
 
 def document_for_number(db, number: str, province: str | None = None) -> dict | None:
