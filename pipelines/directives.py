@@ -213,7 +213,9 @@ def _title_after(text: str, end: int) -> str | None:
         return None
     title = m.group("title").strip().rstrip(",")
     # A following reference is not part of the subject.
-    cut = re.search(r"\s(?:" + _NAME + r")\s+(?:số\s*)?\d+[a-z]?\s?[/-]", title)
+    # A following reference or the sentence's own verb ("... có hiệu lực từ") is not part of the subject.
+    cut = re.search(r"\s(?:" + _NAME + r")\s+(?:số\s*)?\d+[a-z]?\s?[/-]|\s(?:có hiệu lực|được|đã|là|sẽ|đang|vừa|"
+                    r"nhằm|thì|cũng|bị|tiếp tục)(?!\w)", title)
     return title[: cut.start()].strip() if cut else title
 
 

@@ -104,7 +104,7 @@ _MASKS = [
         (r"(?:ngày|hôm|sáng|chiều|tối|đêm|trưa)\s*\d{1,2}(?!\d)(?:\s*[/-]\s*\d{1,2}(?!\d))?(?:\s*[/-]\s*\d{2,4})?"
          r"(?!\s*(?:%|[.,]\d))", _I),
         (r"(?<![\w.,])\d{1,2}\s+tháng\s+\d{1,2}(?:\s*,?\s*năm\s+\d{4})?", _I),
-        (r"\d{1,2}\s+tháng\s+(?:đầu|cuối)\s+năm(?:\s+(?:19|20)\d{2})?", _I),
+        (r"(?:\d{1,2}|ba|sáu|chín|mười một|mười)\s+tháng\s+(?:đầu|cuối)\s+năm(?:\s+(?:19|20)\d{2})?", _I),
         (r"tháng\s+\d{1,2}(?!\d)(?:\s*[/-]\s*\d{4}|\s+năm\s+\d{4})?", _I),
         (r"quý\s+(?:[IV]+|\d)\b(?:\s*[/-]\s*\d{4}|\s+năm\s+\d{4})?", _I),
         (r"(?<![\w.,])(?:19|20)\d{2}\s*(?:-|–|đến|tới)\s*(?:19|20)\d{2}(?!\d)", _I),
@@ -112,7 +112,7 @@ _MASKS = [
         (r"(?:thế kỷ|thế kỉ)\s+(?:[IVXL]+|\d+)", _I),
         # phone numbers and hotlines
         (r"\(0\d{2,3}\)\s*\d{3,4}[\s.]?\d{3,4}", 0),
-        (r"(?<![\d.,])0\d{2,3}[\s.]\d{3}[\s.]?\d{3,4}(?!\d)", 0),
+        (r"(?<![\d.,])0\d{2,3}[\s.]\d{3,4}[\s.]?\d{3,4}(?!\d)", 0),
         (r"(?<![\d.,])0\d{9,10}(?!\d)", 0),
         (r"(?<![\d.,])1[89]00[\s.]?\d{3,4}(?:[\s.]?\d{2,4})?", 0),
         (r"(?:đường dây nóng|hotline|tổng đài|số điện thoại|fax)\s*(?:[^\d\n.;]{0,40}?)\d[\d\s.]*\d"
@@ -197,6 +197,10 @@ _FUNCTION_WORDS = {
     "hay", "cũng", "sẽ", "đang", "vẫn", "bị", "do", "như", "nên", "vào", "ra", "lên", "xuống", "tới",
     "còn", "chỉ", "mới", "nay", "qua", "gồm", "bao", "hết", "nữa", "rồi", "thêm",
 }
+# A duration is a figure when it is what changed ("rút ngắn từ 30 ngày xuống còn 10 ngày") or an
+# average ("bình quân 1,5 ngày"); "trong 2 ngày" is just how long something lasts.
+_DURATION_CHANGE = re.compile(r"(?<!\w)(?:từ|xuống còn|còn|rút ngắn(?: được)?|giảm|tiết kiệm(?: được)?|chỉ mất|bình quân)\s*$",
+                              re.IGNORECASE)
 # Units written with capitals that still follow a count ("500 TB", "120 MW").
 _UPPERCASE_UNITS = {"TB", "GB", "MB", "PB", "MW", "KW", "kW", "GW", "Mbps", "Gbps", "GHz", "CPU", "DN", "Km", "MHz"}
 _TIME_UNITS = {"năm", "tháng", "ngày", "tuần", "giờ", "phút", "giây", "quý", "buổi", "đêm", "thập", "kỳ"}
@@ -219,8 +223,9 @@ _TRAILING_VERBS = re.compile(
     re.IGNORECASE,
 )
 _LEADING_CONNECTORS = re.compile(r"^(?:và|trong đó|đồng thời|với|theo đó|còn|riêng|tuy nhiên|ngoài ra)\s+", re.IGNORECASE)
+_MONTHS_SPELLED = r"(?:\d{1,2}|ba|sáu|chín|mười một|mười)"
 PERIOD = re.compile(
-    r"(?:\d{1,2}\s+tháng\s+(?:đầu|cuối)\s+năm(?:\s+(?:19|20)\d{2})?|quý\s+[IV]+(?:\s*[/-]\s*\d{4}|\s+năm\s+\d{4})?"
+    r"(?:" + _MONTHS_SPELLED + r"\s+tháng\s+(?:đầu|cuối)\s+năm(?:\s+(?:19|20)\d{2})?|quý\s+[IV]+(?:\s*[/-]\s*\d{4}|\s+năm\s+\d{4})?"
     r"|tháng\s+\d{1,2}\s*[/-]\s*\d{4}|tháng\s+\d{1,2}\s+năm\s+\d{4}|giai đoạn\s+\d{4}\s*[-–]\s*\d{4}"
     r"|(?:đến|tới)\s+(?:hết\s+|cuối\s+)?năm\s+\d{4}|năm\s+(?:19|20)\d{2}|(?<![\w.,/])(?:19|20)\d{2}(?=\s+(?:đạt|là|:)))",
     re.IGNORECASE,
@@ -277,7 +282,7 @@ def _subject_before(masked: str, sentence_start: int, start: int) -> str:
         clause = _TRAILING_VERBS.sub("", " " + clause).strip()
     clause = _LEADING_CONNECTORS.sub("", clause)
     words = [w for w in clause.split() if not re.fullmatch(r"[\d.,%/]+", w)]
-    return " ".join(words[-8:])
+    return " ".join(words[-12:])
 
 
 def _period(text: str, sentence: tuple[int, int], start: int) -> str | None:
@@ -346,6 +351,9 @@ def extract_figures(text: str) -> list[dict]:
             fig["subject"] = (_subject_before(masked, sentence[0], start) or _noun_phrase(masked, end)
                               or _previous_subject(found, sentence, start))
         fig["period"] = _period(text, sentence, start)
+        if fig["kind"] in {"count", "ratio"} and fig["unit"]:
+            unit = re.match(r"\s+" + r"\s+".join(map(re.escape, fig["unit"].split())), text[end:], re.IGNORECASE)
+            end += unit.end() if unit else 0  # "52 nhiệm vụ", not "52"
         fig["raw"] = text[start:end].strip()
         fig["context"] = sentence_at(text, spans, start)
         fig["key"] = _key(fig)
@@ -442,6 +450,8 @@ def _read_figure(m: re.Match, masked: str) -> dict | None:
     document = _is_document_word(_words_after(masked, m.end()))
     if document:
         return {**base, "kind": "count", "unit": document.lower(), "subject": document}
+    if head in _TIME_UNITS and (_DURATION_CHANGE.search(before) or "," in num):
+        return {**base, "kind": "count", "unit": head, "subject": phrase}  # "giảm từ 30 ngày xuống còn 10 ngày"
     if not head or head in _FUNCTION_WORDS or head in _TIME_UNITS:
         return None
     if re.fullmatch(r"(?:19|20)\d{2}", num) and not num2:

@@ -30,14 +30,14 @@ DIRECTOR = re.compile(
     r"Ủy ban Quốc gia về chuyển đổi số|{_MINISTRY}"
     r"){_NAME}?".replace("{_MINISTRY}", _MINISTRY).replace("{_NAME}", _NAME)
 )
+# Lower case, or capitalised at the start of a sentence; "Chỉ thị" with a capital is a document.
 VERB = re.compile(
-    r"(?<!\w)(?P<verb>yêu cầu|đề nghị|giao nhiệm vụ|giao trách nhiệm|giao|chỉ đạo|phân công|chỉ thị|đôn đốc)(?!\w)",
-    re.IGNORECASE,
+    r"(?<!\w)(?P<verb>(?i:yêu cầu|đề nghị|giao nhiệm vụ|giao trách nhiệm|giao|chỉ đạo|phân công|đôn đốc)|chỉ thị)(?!\w)"
 )
 # Words before the verb that make it a noun or a passive, not a directive being given.
 _NOT_DIRECTING = re.compile(
     r"(?:được|theo|với|các|những|đáp ứng|là|của|nhiệm vụ|công tác|sự|việc|trong|nhận|thực hiện|vào|có|này|"
-    r"lãnh đạo,|lãnh đạo và|lãnh đạo|quyết liệt|đã)\s*$",
+    r"lãnh đạo,|lãnh đạo và|lãnh đạo|quyết liệt|đã|\d)\s*$",
     re.IGNORECASE,
 )
 _AFTER_NOUN = re.compile(r"^\s*(?:của|đặt ra|nêu|trên|tại|này|đó|quyết liệt|sát sao)\b", re.IGNORECASE)
@@ -96,13 +96,13 @@ def extract_instructions(text: str) -> list[dict]:
                 continue
             near = [d for d in directors if d.end() <= v.start() and v.start() - d.end() <= 45
                     and "," not in sentence[d.end():v.start()] and not VERB.search(sentence[d.end():v.start()])]
+            directed, action = _split_directed(sentence[v.end():])
             if near:
                 director = _clean(near[-1].group(0))
-            elif last_director and _LEAD_IN.match(before):
-                director = last_director
+            elif last_director and (_LEAD_IN.match(before) or (directed and re.search(r"[,;]\s*$", before))):
+                director = last_director  # "..., giao Bộ X chủ trì": the speaker of the sentence before
             else:
                 continue
-            directed, action = _split_directed(sentence[v.end():])
             action = _clean(action)
             if len(action) < 8 and not directed:
                 continue

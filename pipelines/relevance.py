@@ -104,17 +104,27 @@ def score_relevance(title: str | None, text: str | None, url: str | None,
 
 
 class RelevancePipeline:
-    """Scrapy item pipeline: fills `relevant`, `relevance_score`, `keywords` on article items."""
+    """Scrapy item pipeline: fills `relevant`, `relevance_score`, `keywords` on article items.
+
+    Extra topic keywords come from `item["extra_keywords"]`, else from the crawling source's
+    `keywords:` in sources.yaml.
+    """
+
+    def __init__(self, crawler=None):
+        self.crawler = crawler
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls()
+        return cls(crawler)
+
+    def _source_keywords(self) -> list[str]:
+        source = getattr(getattr(self.crawler, "spider", None), "source", None)
+        return list(getattr(source, "keywords", None) or [])
 
     def process_item(self, item, spider=None):
         if item.get("item_type", "article") != "article":
             return item
-        relevant, score, keywords = score_relevance(
-            item.get("title"), item.get("text"), item.get("url"), item.get("extra_keywords") or ()
-        )
+        extra = item.get("extra_keywords") or self._source_keywords()
+        relevant, score, keywords = score_relevance(item.get("title"), item.get("text"), item.get("url"), extra)
         item["relevant"], item["relevance_score"], item["keywords"] = relevant, score, keywords
         return item

@@ -1,0 +1,40 @@
+"""The annotated evaluation set (tests/facts_eval/) meets the precision and recall targets."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+import facts_eval  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def results():
+    return facts_eval.evaluate()
+
+
+def test_the_set_is_large_enough():
+    figures = sum(len(e["figures"]) for name in ("figures.yaml", "figures_heldout.yaml") for e in facts_eval.load(name))
+    directives = sum(len(e["directives"]) for e in facts_eval.load("directives.yaml"))
+    traps = sum(1 for e in facts_eval.load("figures.yaml") if not e["figures"])
+    assert figures >= 200 and directives >= 80 and traps >= 30
+
+
+@pytest.mark.parametrize("name", ["figures", "figures (held-out)", "directives"])
+def test_targets(results, name):
+    precision, recall, _ = results[name].scores()
+    assert precision >= 0.95, results[name].errors
+    assert recall >= 0.92, results[name].errors
+
+
+def test_every_kind_is_covered(results):
+    assert {"percent", "change", "pp", "money", "count", "ratio", "rank", "multiplier", "target"} <= set(
+        results["figures"].tp)
+    assert {"normative", "administrative", "official_letter", "party", "law", "named"} <= set(results["directives"].tp)
+
+
+def test_directive_fields_are_right_where_annotated():
+    for field, (right, total) in facts_eval.field_accuracy().items():
+        assert total and right / total >= 0.95, field
