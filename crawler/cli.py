@@ -563,14 +563,15 @@ def digest_history(limit: int = typer.Option(20, "--limit", help="How many runs,
 
     from digests.runner import history
 
-    table = Table("run", "recipient", "delivery", "tin/số liệu/văn bản/chỉ đạo", "attempts", "sent / error / archive",
-                  show_lines=True)
+    table = Table("run", "recipient", "delivery", "items", "attempts", "sent / error / archive", show_lines=True,
+                  caption="items: tin / số liệu / văn bản / chỉ đạo; archives are next to the database file")
     for run in history(state.db(), limit):
         label = Text(f"#{run['id']} {run['digest']} ({run['status']})\n{run['run_key']}")
         for i, d in enumerate(run["deliveries"] or [{}]):
             counts = json.loads(d.get("counts") or "{}")
             numbers = "/".join(str(counts.get(k, 0)) for k in ("stories", "figures", "documents", "instructions"))
-            outcome = "\n".join(x for x in (d.get("sent_at"), d.get("last_error"), d.get("archive")) if x)
+            sent = _short_time(d["sent_at"]) if d.get("sent_at") else None
+            outcome = "\n".join(x for x in (sent, d.get("last_error"), d.get("archive")) if x)
             table.add_row(label if i == 0 else "", Text(d.get("recipient", "")), d.get("status", ""),
                           numbers if counts else "", str(d.get("attempts", "")), Text(outcome))
     console.print(table)

@@ -135,9 +135,8 @@ def _archive(db, row: dict) -> str | None:
     message = BytesParser(policy=policy.default).parsebytes(row["message"])
     html = message.get_body(("html",))
     name = f"{row['digest'].replace(':', '-')}-run{row['run_id']}-{row['id']}.html"
-    path = folder / name
-    path.write_text(html.get_content() if html is not None else "", encoding="utf-8")
-    return str(path)
+    (folder / name).write_text(html.get_content() if html is not None else "", encoding="utf-8")
+    return f"digests/{name}"  # relative to the database's folder
 
 
 # ---------------------------------------------------------------- sending

@@ -297,6 +297,7 @@ def test_sent_digests_are_archived_and_listed_in_history(world, smtp, tmp_path):
     (run,) = history(db)
     assert run["digest"] == "weekly" and run["status"] == "done"
     assert {d["status"] for d in run["deliveries"]} == {"sent"}
+    assert sorted(tmp_path / "data" / d["archive"] for d in run["deliveries"]) == archived
     assert json.loads(run["deliveries"][0]["counts"])["stories"] == 2
 
 
