@@ -463,6 +463,7 @@ def documents(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per document instead of a table."),
 ) -> None:
     """Documents (PDF, Word, ODT, Excel) that articles link: number, type, issuer, date, trích yếu, status."""
+    from rich.table import Column
     from rich.text import Text
 
     from crawler.search import parse_day
@@ -481,7 +482,7 @@ def documents(
         for field in ("number", "type", "issuer", "place", "date", "subject", "status", "error", "pages", "url"):
             if found.get(field) is not None:
                 console.print(Text(f"{field}: {found[field]}"))
-        table = Table("how", "published", "title", "url")
+        table = Table("how", "published", "title", Column("url", overflow="fold"))
         for a in found["articles"]:
             table.add_row(a["how"], Text((a["published"] or "")[:10]), Text(a["title"] or ""), Text(a["url"]))
         console.print(table if found["articles"] else "no stored article links or cites it")
@@ -498,8 +499,6 @@ def documents(
         for row in rows:
             typer.echo(json.dumps(row, ensure_ascii=False))
         return
-    from rich.table import Column
-
     table = Table("signed", "document", "issuer", "trích yếu", "status", Column("url", overflow="fold"),
                   show_lines=True)
     for d in rows:
