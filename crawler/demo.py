@@ -426,13 +426,15 @@ def run_demo(config: Config, db_path: Path, console) -> dict:
                "outbox": outbox, "db": db_path}
     console.print(f"\nDatabase:        {db_path}  ({after} articles, {after - before} new in this run)",
                   highlight=False)
+    if not digests:
+        console.print(f"No digest in {config.directory / 'digests.yaml'}: nothing to preview or send.")
     for name, path in previews.items():
         console.print(f"Digest preview:  {path}  ({name})", highlight=False)
     if sent:
         console.print(f"Mail delivered:  {len(sent)} message(s) saved in {outbox}/", highlight=False)
         for path in sent:
             console.print(f"                 {path.name}", highlight=False)
-    else:
+    elif digests:
         console.print(f"Mail delivered:  nothing new since the last run, no email sent "
                       f"(earlier messages are in {outbox}/)", highlight=False, soft_wrap=True)
     return summary
