@@ -203,13 +203,16 @@ def crawl_job(source: str) -> str:
         run_id = runs.start_run(db, key)
     output = service.log_dir / f"crawl-{source}.log"
     log.info("crawl started", extra={"job": key.job_id, "scheduled": key.scheduled_iso})
+    started = timeutil.iso()
     try:
         outcome, detail = run_child(crawl_command(config, service.db_path, source), output,
                                     config.settings.crawl_time_limit, service.stopping, service.kill_grace)
     except Exception as exc:  # noqa: BLE001 - the row must not stay `running`
         outcome, detail = "failed", f"{type(exc).__name__}: {exc}"
     with service.database() as db:
-        runs.finish_run(db, run_id, outcome, detail)
+        if outcome in ("ok", "failed"):
+            detail = "; ".join(filter(None, [crawl_summary(db, source, started), detail]))
+        runs.finish_run(db, run_id, outcome, detail or None)
     level = logging.INFO if outcome == "ok" else logging.WARNING
     log.log(level, "crawl finished", extra={"job": key.job_id, "outcome": outcome, "detail": detail})
     if outcome in ("ok", "failed") and has_alerts(config) and not service.stopping.is_set():
@@ -243,6 +246,21 @@ def run_child(command: list[str], output: Path, time_limit: float, stop: threadi
     if code == 0:
         return "ok", None
     return "failed", f"exit code {code}: {_last_line(output) or 'no output'} (output in {output})"
+
+
+def crawl_summary(db, source: str, since: str) -> str | None:
+    """The crawl's own numbers from its `crawl_runs` row, for `schedule list`."""
+    if "crawl_runs" not in db.table_names():
+        return None
+    row = db.execute(
+        "SELECT status, pages, articles_new, articles_known, last_error FROM crawl_runs "
+        "WHERE source = ? AND started >= ? ORDER BY id DESC LIMIT 1", [source, since]
+    ).fetchone()
+    if not row:
+        return None
+    status, pages, new, known, last_error = row
+    summary = f"{status}: {pages} pages, {new} new, {known} known"
+    return f"{summary}, last error: {last_error[:200]}" if last_error else summary
 
 
 def _stop_group(child: subprocess.Popen, kill_grace: float) -> None:

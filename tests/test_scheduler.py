@@ -236,6 +236,8 @@ def test_once_crawls_a_loopback_portal_with_the_real_crawl_command(tmp_path, por
     assert outcomes(db, "crawl:lao-cai") == ["ok"], (tmp_path / "logs" / "crawl-lao-cai.log").read_text()
     assert query(db, "SELECT COUNT(*) FROM articles WHERE source = 'lao-cai'") == [(4,)]
     assert query(db, "SELECT status FROM crawl_runs WHERE source = 'lao-cai'") == [("ok",)]
+    detail = query(db, "SELECT detail FROM job_runs WHERE job_id = 'crawl:lao-cai'")[0][0]
+    assert detail.startswith("ok: ") and "4 new, 0 known" in detail
     assert (tmp_path / "logs" / "crawl-lao-cai.log").stat().st_size > 0, "the crawl's own output is kept"
 
 
@@ -292,6 +294,16 @@ def test_sigint_also_exits_zero(tmp_path):
     with Scheduler(tmp_path, config_dir, db) as scheduler:
         wait_until(lambda: "ok" in outcomes(db, "crawl:writer"), what="the first crawl")
         assert scheduler.stop(signal.SIGINT) == 0
+
+
+def test_an_invalid_config_at_start_is_one_line_and_exit_code_2(tmp_path):
+    config_dir, db = tmp_path / "config", tmp_path / "dxwatch.db"
+    write_sources(config_dir, [source_entry("an-giang", "mỗi sáng thứ hai")])
+    with Scheduler(tmp_path, config_dir, db) as scheduler:
+        assert scheduler.wait() == 2
+        error = scheduler.stderr_path.read_text(encoding="utf-8")
+    assert "sources.yaml:10: sources[0].schedule: not a schedule" in error and "Traceback" not in error
+    assert not query(db, "SELECT id FROM scheduler_jobs")
 
 
 def test_second_scheduler_on_the_same_database_is_refused(tmp_path):
