@@ -10,14 +10,25 @@ not stored a second time: snippets are cut from `articles.text`.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable
 
-from crawler.textnorm import match_key, normalize_text, strip_diacritics, tone_key
+from crawler.textnorm import match_key, normalize_text, tone_key
 
 TITLE_WEIGHT = 4.0  # bm25 weight of a title hit against a body hit
 _WORD = re.compile(r"\w")
+_COMBINING = re.compile("[\u0300-\u036f]")
+
+
+def fold(text: str) -> str:
+    """Vietnamese without diacritics ("chuyển đổi số" -> "chuyen doi so"), one character per character.
+
+    Same result as textnorm.strip_diacritics on Vietnamese, with the marks removed by one regex
+    instead of a per-character loop: it runs on every stored body.
+    """
+    return _COMBINING.sub("", unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D")))
 
 
 @dataclass(frozen=True)
@@ -39,7 +50,7 @@ def parse_query(query: str) -> list[Phrase]:
         key = match_key(part).strip()
         if not _WORD.search(key):
             continue
-        folded = strip_diacritics(key)
+        folded = fold(key)
         phrases.append(Phrase(folded, True) if folded == key else Phrase(key, False))
     if not phrases:
         raise ValueError("the query has no words to search for")
@@ -50,7 +61,7 @@ def index_article(db, article_id: int, title: str | None, text: str | None) -> N
     """Add one article to the index (the store calls it inside the article's transaction)."""
     title_key, body_key = match_key(title or ""), match_key(text or "")
     db.execute("INSERT INTO articles_fts (rowid, title, body, title_folded, body_folded) VALUES (?, ?, ?, ?, ?)",
-               [article_id, title_key, body_key, strip_diacritics(title_key), strip_diacritics(body_key)])
+               [article_id, title_key, body_key, fold(title_key), fold(body_key)])
 
 
 def index_missing(db) -> int:
@@ -114,7 +125,7 @@ def snippet(text: str, phrases: list[Phrase], width: int = 200) -> str:
     """About `width` characters of the body around the first phrase found (the start when none is)."""
     text = normalize_text(text).replace("\n\n", " ")
     key = tone_key(text.lower())
-    folded = strip_diacritics(key)
+    folded = fold(key)
     start = 0
     if len(key) == len(text) == len(folded):  # the keys keep character positions: find the phrase
         hits = [(folded if p.folded else key).find(p.text) for p in phrases]
