@@ -48,7 +48,7 @@ class Article:
     key: str
     seq: int
     title: str
-    lead: str
+    lead: str | None
     paragraphs: list[str]
     published: datetime
     author: str | None
@@ -58,10 +58,17 @@ class Article:
     copy_of: str | None = None
 
     def fields(self) -> dict[str, str]:
+        """Placeholders of the site's URL formats: the CMS families put dates and ids in their URLs."""
         p = self.published
-        return {"slug": self.key, "Slug": "-".join(w.capitalize() for w in self.key.split("-")), "id": str(self.seq),
-                "suffix": hashlib.md5(self.key.encode()).hexdigest()[:6], "y": str(p.year), "m": str(p.month), "d": str(p.day),
-                "ts": p.strftime("%y%m%d%H%M%S"), "seq": f"{self.seq:03d}"}
+        return {
+            "slug": self.key,
+            "Slug": "-".join(w.capitalize() for w in self.key.split("-")),  # SharePoint page names
+            "suffix": hashlib.md5(self.key.encode()).hexdigest()[:6],
+            "id": str(self.seq),
+            "seq": f"{self.seq:03d}",
+            "y": str(p.year), "m": str(p.month), "d": str(p.day),  # no zero padding, like portal/Pages
+            "ts": p.strftime("%y%m%d%H%M%S"),  # the timestamp-id CMS
+        }
 
     @property
     def path(self) -> str:
@@ -85,7 +92,6 @@ class Site:
     urls: dict
     per_page: int
     base: str = ""
-    extra: dict = field(default_factory=dict)
     articles: list[Article] = field(default_factory=list)
 
     def listing_path(self, page: int) -> str:
@@ -115,6 +121,17 @@ def site_files() -> list[Path]:
     return sorted(SITES_DIR.glob("*.yaml"))
 
 
+def _resolve_copy(entry: dict, by_key: dict[str, dict]) -> tuple[dict, list[str]]:
+    """A republication: the original's fields under the entry's own, its text edited as the entry says."""
+    original = by_key[entry["copy_of"]]
+    body = {**original, **{k: v for k, v in entry.items() if k != "paragraphs"}}
+    paragraphs = list(original["paragraphs"])
+    for old, new in entry.get("replace", []):
+        paragraphs = [p.replace(old, new) for p in paragraphs]
+    paragraphs = paragraphs[: entry["keep"]] if "keep" in entry else paragraphs
+    return body, paragraphs + entry.get("paragraphs", [])
+
+
 def load_sites(anchor: date, bases: dict[str, str] | None = None) -> dict[str, Site]:
     """Every demo site with its articles dated relative to `anchor`; `bases` maps site name to base URL."""
     text_env = Environment(undefined=StrictUndefined, keep_trailing_newline=False)
@@ -127,21 +144,11 @@ def load_sites(anchor: date, bases: dict[str, str] | None = None) -> dict[str, S
     sites: dict[str, Site] = {}
     for name, data in raw_sites.items():
         sites[name] = Site(name=name, title=data["title"], template=data["template"], urls=data["urls"],
-                           per_page=data.get("per_page", 5), base=(bases or {}).get(name, ""),
-                           extra=data.get("extra", {}))
+                           per_page=data.get("per_page", 5), base=(bases or {}).get(name, ""))
     by_key: dict[str, dict] = {f"{n}/{a['key']}": a for n, d in raw_sites.items() for a in d["articles"]}
     for name, data in raw_sites.items():
         for seq, entry in enumerate(data["articles"], start=1):
-            body = entry
-            if "copy_of" in entry:
-                body = {**by_key[entry["copy_of"]], **{k: v for k, v in entry.items() if k != "paragraphs"}}
-                paragraphs = list(by_key[entry["copy_of"]]["paragraphs"])
-                for old, new in entry.get("replace", []):
-                    paragraphs = [p.replace(old, new) for p in paragraphs]
-                paragraphs = paragraphs[: entry["keep"]] if "keep" in entry else paragraphs
-                paragraphs += entry.get("paragraphs", [])
-            else:
-                paragraphs = entry["paragraphs"]
+            body, paragraphs = _resolve_copy(entry, by_key) if "copy_of" in entry else (entry, entry["paragraphs"])
             hh, mm, ss = (int(x) for x in str(entry["time"]).split(":"))
             day = anchor - timedelta(days=entry["days_ago"])
             published = datetime(day.year, day.month, day.day, hh, mm, ss, tzinfo=timeutil.VN)
