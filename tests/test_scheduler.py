@@ -279,6 +279,10 @@ def test_sigterm_stops_cleanly_with_the_database_intact(tmp_path):
         assert time.monotonic() - started < 10
         messages = scheduler.messages()
     assert "scheduler stopped" in messages
+    logged = [json.loads(line) for line in (tmp_path / "logs" / "scheduler.log").read_text(encoding="utf-8").splitlines()]
+    assert [e["message"] for e in logged] == messages, "the log file holds the same structured lines as stderr"
+    assert {"job": "crawl:hang", "outcome": "interrupted"}.items() <= next(
+        e for e in logged if e["message"] == "crawl finished" and e["job"] == "crawl:hang").items()
     assert query(db, "PRAGMA integrity_check") == [("ok",)]
     assert outcomes(db, "crawl:hang") == ["interrupted"]
     assert not query(db, "SELECT id FROM job_runs WHERE outcome = 'running'")
