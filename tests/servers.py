@@ -113,11 +113,13 @@ class SMTPSink:
     accepts again (None accepts one message), e.g. ["451 4.3.0 Try later", None, "554 5.6.0 No"];
     `rcpt_replies` maps an address to its RCPT TO answer (e.g. "550 5.1.1 No such user").
     Pass `port` to bring a server back on the port of one that was stopped; `login=(user, password)`
-    requires AUTH (over plain TCP: loopback only). `peers` holds the client address of each accepted
-    message, so a test can see whether one connection was reused.
+    requires AUTH; `tls="starttls"` (required before MAIL) or `tls="tls"` (implicit) with `ssl_context`
+    serves TLS. `peers` holds the client address of each accepted message, so a test can see whether
+    one connection was reused.
     """
 
-    def __init__(self, port: int | None = None, login: tuple[str, str] | None = None):
+    def __init__(self, port: int | None = None, login: tuple[str, str] | None = None,
+                 tls: str | None = None, ssl_context=None):
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import AuthResult
 
@@ -151,8 +153,12 @@ class SMTPSink:
             return AuthResult(success=given == login, handled=False)
 
         self.port = port or free_port()
-        auth = {"auth_required": True, "auth_require_tls": False, "authenticator": authenticate} if login else {}
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, **auth)
+        options = {"auth_required": True, "auth_require_tls": False, "authenticator": authenticate} if login else {}
+        if tls == "starttls":
+            options.update(tls_context=ssl_context, require_starttls=True)
+        elif tls == "tls":
+            options.update(ssl_context=ssl_context)
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, **options)
 
     def __enter__(self) -> "SMTPSink":
         self.controller.start()
