@@ -9,6 +9,7 @@ The executor hands each run its scheduled time and the running service through `
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 import os
 import shlex
@@ -335,7 +336,8 @@ def digest_job(name: str) -> str:
 
 
 def _summary(result) -> str | None:
-    return None if result is None else str(result)[:500]
+    """What send_digest/run_alerts returned, as JSON for the `detail` column."""
+    return None if result is None else json.dumps(result, ensure_ascii=False, default=str)[:1000]
 
 
 @contextmanager

@@ -241,6 +241,29 @@ def test_once_crawls_a_loopback_portal_with_the_real_crawl_command(tmp_path, por
     assert (tmp_path / "logs" / "crawl-lao-cai.log").stat().st_size > 0, "the crawl's own output is kept"
 
 
+def test_alerts_are_checked_after_a_crawl(tmp_path, portal, smtp):
+    from test_crawl import paged_site, write_config
+
+    paged_site(portal, count=2, per_page=2)
+    config_dir, db = tmp_path / "config", tmp_path / "dxwatch.db"
+    write_config(config_dir, [{"name": "hue", "start_urls": [portal.url("/tin-tuc/chuyen-doi-so.html")]}])
+    (config_dir / "digests.yaml").write_text(textwrap.dedent(
+        f"""\
+        smtp: {{host: 127.0.0.1, port: {smtp.port}, sender: dxwatch@example.org}}
+        alerts:
+          - name: tin-moi
+            items: [articles]
+            recipients: [truc-ban@example.org]
+        """), encoding="utf-8")
+    with Scheduler(tmp_path, config_dir, db, once=True, fake_crawls=False) as once:
+        assert once.wait(timeout=180) == 0
+    assert outcomes(db, "crawl:hue") == ["ok"]
+    assert outcomes(db, "alerts") == ["ok"]
+    assert len(smtp.messages) == 1 and smtp.messages[0]["To"] == "truc-ban@example.org"
+    listed = {row["job"]: row for row in map(json.loads, cli(config_dir, db, "schedule", "list", "--json").stdout.splitlines())}
+    assert listed["alerts"]["schedule"] == "after each crawl" and listed["alerts"]["last_outcome"] == "ok"
+
+
 # ---------------------------------------------------------------- the long-running scheduler
 
 
