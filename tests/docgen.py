@@ -237,7 +237,10 @@ def zip_bomb_docx(unpacked: int) -> bytes:
     import zipfile
 
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+    chunk = b" " * 1_000_000
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr("word/document.xml", b" " * unpacked)
+        with archive.open("word/document.xml", "w", force_zip64=True) as member:
+            for _ in range(unpacked // len(chunk)):
+                member.write(chunk)
     return out.getvalue()

@@ -160,7 +160,7 @@ def test_legacy_word_file_is_recorded_unsupported():
 
 
 def test_zip_bomb_is_refused_before_parsing():
-    extracted = extract_document(docgen.zip_bomb_docx(250_000_000), url="http://127.0.0.1/bom.docx")
+    extracted = extract_document(docgen.zip_bomb_docx(210_000_000), url="http://127.0.0.1/bom.docx")
     assert extracted["status"] == TOO_LARGE and "unpacks" in extracted["error"]
 
 
@@ -184,3 +184,94 @@ def test_password_protected_pdf():
     writer.write(readable)
     extracted = extract_document(readable.getvalue())
     assert extracted["status"] == OK and "2971/QĐ-UBND" in extracted["text"]
+
+
+# ---------------------------------------------------------------- hostile input never raises
+
+import functools  # noqa: E402
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=2048), st.sampled_from([None, "application/pdf", "application/msword", "text/html"]),
+       st.sampled_from(["http://127.0.0.1/a.pdf", "http://127.0.0.1/b.docx", "http://127.0.0.1/tai-ve?id=1"]))
+def test_any_bytes_give_a_status_never_an_exception(body, content_type, url):
+    extracted = extract_document(body, content_type, url)
+    assert extracted["status"] in {OK, EMPTY, CORRUPT, UNSUPPORTED, TOO_LARGE, ENCRYPTED, SCANNED}
+
+
+@functools.cache
+def _letter_pdf() -> bytes:
+    return docgen.pdf_bytes(docgen.LETTER)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(min_size=1, max_size=64), st.integers(min_value=0, max_value=20000))
+def test_a_real_pdf_with_damage_anywhere_never_raises(noise, position):
+    whole = _letter_pdf()
+    position = position % len(whole)
+    damaged = whole[:position] + noise + whole[position + len(noise):]
+    assert extract_document(damaged, "application/pdf")["status"] in {OK, EMPTY, CORRUPT, SCANNED, ENCRYPTED}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=400))
+def test_parse_header_accepts_any_text(text):
+    assert set(parse_header(text)) == {"issuer", "number", "type", "place", "date", "subject"}
+
+
+# ---------------------------------------------------------------- links on an article page
+
+
+def _page(body: str, url: str = "https://thanhhoa.gov.vn/tin-tuc/bai-1.html"):
+    from scrapy.http import HtmlResponse
+
+    return HtmlResponse(url, body=f"<html><body>{body}</body></html>".encode(), encoding="utf-8")
+
+
+def test_document_links_on_an_article_page():
+    from spiders.attachments import document_links
+
+    page = _page(
+        "<a href='/files/QD%202971.PDF'>Quyết định</a>"
+        "<a href='/files/QD%202971.PDF#trang=2'>cùng tệp</a>"
+        "<a href='/VanBan/DownloadFile.aspx?id=7'>Tải về</a>"
+        "<a href='/van-ban/chi-tiet-99.html'>Văn bản</a>"
+        "<a href='/tin-tuc/bai-2.html'>Tin liên quan</a>"
+        "<a href='https://tailieu.example.org/x.pdf'>Nơi khác</a>"
+        "<a href='https://sotttt.thanhhoa.gov.vn/upload/ke-hoach.docx'>Kế hoạch</a>"
+        "<iframe src='/pdfjs/web/viewer.html?file=%2Ffiles%2Fphu-luc.pdf'></iframe>"
+        "<a href='javascript:void(0)'>Tải về</a>")
+    links = dict(document_links(page, {"thanhhoa.gov.vn"}))
+    assert list(links) == [
+        "https://thanhhoa.gov.vn/files/QD%202971.PDF",
+        "https://thanhhoa.gov.vn/VanBan/DownloadFile.aspx?id=7",
+        "https://thanhhoa.gov.vn/van-ban/chi-tiet-99.html",
+        "https://sotttt.thanhhoa.gov.vn/upload/ke-hoach.docx",
+        "https://thanhhoa.gov.vn/pdfjs/web/viewer.html?file=%2Ffiles%2Fphu-luc.pdf",
+    ]
+    assert links["https://thanhhoa.gov.vn/VanBan/DownloadFile.aspx?id=7"] == "Tải về"
+    files_only = [url for url, _ in document_links(page, {"thanhhoa.gov.vn"}, files_only=True)]
+    assert "https://thanhhoa.gov.vn/VanBan/DownloadFile.aspx?id=7" not in files_only and len(files_only) == 3
+
+
+def test_file_name_from_content_disposition_or_url():
+    from scrapy.http import Response
+
+    from spiders.attachments import _filename
+
+    named = Response("https://thanhhoa.gov.vn/DownloadFile.aspx?id=7", headers={
+        "Content-Disposition": "attachment; filename*=UTF-8''K%E1%BA%BF%20ho%E1%BA%A1ch%20176.pdf"})
+    assert _filename(named) == "Kế hoạch 176.pdf"
+    assert _filename(Response("https://thanhhoa.gov.vn/files/qd%202971.pdf")) == "qd 2971.pdf"
+
+
+def test_document_pipeline_passes_articles_through_untouched():
+    import asyncio
+
+    from pipelines.documents import DocumentPipeline
+
+    pipeline = DocumentPipeline(None, stats=None, max_pages=10, max_chars=1000)
+    article = {"item_type": "article", "url": "https://thanhhoa.gov.vn/tin-tuc/bai-1.html", "html": "<p>x</p>"}
+    assert asyncio.run(pipeline.process_item(dict(article))) == article
