@@ -351,10 +351,7 @@ def extract_figures(text: str) -> list[dict]:
             fig["subject"] = (_subject_before(masked, sentence[0], start) or _noun_phrase(masked, end)
                               or _previous_subject(found, sentence, start))
         fig["period"] = _period(text, sentence, start)
-        if fig["kind"] in {"count", "ratio"} and fig["unit"]:
-            unit = re.match(r"\s+" + r"\s+".join(map(re.escape, fig["unit"].split())), text[end:], re.IGNORECASE)
-            end += unit.end() if unit else 0  # "52 nhiệm vụ", not "52"
-        fig["raw"] = text[start:end].strip()
+        fig["raw"] = text[start:end].strip()  # the number as written, with %, scale and currency; the noun is `unit`
         fig["context"] = sentence_at(text, spans, start)
         fig["key"] = _key(fig)
         found.append((start, fig))

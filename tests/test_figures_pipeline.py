@@ -22,7 +22,7 @@ def item(url, text, title="Kết quả chuyển đổi số", province="Thanh H�
 def test_pipeline_fills_facts_and_passes_other_items_through():
     pipeline = FactsPipeline.from_crawler(get_crawler())
     out = pipeline.process_item(item("https://a.gov.vn/1", ARTICLE))
-    assert [f["raw"] for f in out["figures"]] == ["52 nhiệm vụ", "46,2%"]
+    assert [(f["raw"], f["unit"]) for f in out["figures"]] == [("52", "nhiệm vụ"), ("46,2%", "%")]
     assert [d["key"] for d in out["directives"]] == ["1845/QĐ-UBND (Thanh Hóa)"]
     assert out["directives"][0]["number"] == "1845/QĐ-UBND"
     assert out["instructions"][0]["directed"] == "Sở Nội vụ"
