@@ -216,7 +216,9 @@ def crawl_job(source: str) -> str:
         runs.finish_run(db, run_id, outcome, detail or None)
     level = logging.INFO if outcome == "ok" else logging.WARNING
     log.log(level, "crawl finished", extra={"job": key.job_id, "outcome": outcome, "detail": detail})
-    if outcome in ("ok", "failed") and has_alerts(config) and not service.stopping.is_set():
+    # `dxwatch crawl` checks alerts itself when it ends normally; this check also covers a crawl
+    # stopped at its time limit, whose stored articles would otherwise wait for the next crawl
+    if outcome != "interrupted" and has_alerts(config) and not service.stopping.is_set():
         check_alerts(service, config)
     return outcome
 
