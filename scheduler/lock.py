@@ -19,7 +19,7 @@ class SchedulerAlreadyRunning(Exception):
 
 
 def lock_path(db_path: Path | str) -> Path:
-    db_path = Path(db_path)
+    db_path = Path(db_path).resolve()  # one lock however the database path is spelled (symlinks, ../)
     return db_path.with_name(db_path.name + ".scheduler.lock")
 
 
