@@ -101,23 +101,31 @@ def _figures_tally(*names: str) -> Tally:
     return tally
 
 
+def _directives_tally(*names: str) -> Tally:
+    tally = Tally()
+    for name in names:
+        for entry in load(name):
+            tally.add(entry["text"], entry["directives"], extract_directives(entry["text"]),
+                      _directive_matches, lambda d: d["kind"])
+    return tally
+
+
 def evaluate() -> dict[str, Tally]:
     """Tallies for the whole set; "figures (held-out)" is the part written after tuning, shown apart."""
     figures, directives, instructions = _figures_tally("figures.yaml", "figures_heldout.yaml"), Tally(), Tally()
-    for entry in load("directives.yaml"):
-        directives.add(entry["text"], entry["directives"], extract_directives(entry["text"]),
-                       _directive_matches, lambda d: d["kind"])
+    directives = _directives_tally("directives.yaml", "directives_heldout.yaml")
     for entry in load("instructions.yaml"):
         instructions.add(entry["text"], entry["instructions"], extract_instructions(entry["text"]),
                          _instruction_matches, lambda i: i["verb"])
     return {"figures": figures, "figures (held-out)": _figures_tally("figures_heldout.yaml"),
-            "directives": directives, "instructions": instructions}
+            "directives": directives, "directives (held-out)": _directives_tally("directives_heldout.yaml"),
+            "instructions": instructions}
 
 
 def field_accuracy() -> dict[str, tuple[int, int]]:
     """For directives found: how often date, issuer and type agree with the annotation, when annotated."""
     right, total = Counter(), Counter()
-    for entry in load("directives.yaml"):
+    for entry in load("directives.yaml") + load("directives_heldout.yaml"):
         got = extract_directives(entry["text"])
         for g in entry["directives"]:
             hit = next((p for p in got if _directive_matches(g, p)), None)

@@ -78,7 +78,7 @@ NAMED_REF = re.compile(
 )
 # "Luật Giao dịch điện tử", "Bộ luật Dân sự": a capitalised name after the type, until a stop word.
 _STOP_WORDS = (
-    "và|của|được|đã|có|là|để|với|trong|theo|số|năm|ngày|thì|cho|tại|đến|từ|nhằm|này|khi|mà|sẽ|cũng|"
+    r"và|của|được|đã|có|là|để|với|trong|theo|số(?=\s*:?\s*\d)|năm|ngày|thì|cho|tại|đến|từ|nhằm|này|khi|mà|sẽ|cũng|"
     "vừa|chính thức|hiện hành|quy định|đang|do|về việc|trên|như|nhưng|hoặc|đối với|ban hành|mới|cùng|"
     "nêu|tới|sau|trước|giai đoạn|thì|bị|gồm|các|những|đều|lần|công nhận|thay thế|sửa đổi|bổ sung|xác định|"
     "nêu rõ|yêu cầu|đặt ra|tạo|mở ra|cho phép|nghiêm cấm|áp dụng|điều chỉnh|hướng dẫn|có hiệu lực|ghi nhận|"
@@ -237,7 +237,9 @@ def _mention(kind_fields: dict, raw: str, start: int, end: int, match_date: dict
 
 def _law_name_before(text: str, num_start: int) -> re.Match | None:
     window_start = max(0, num_start - 120)
-    for law in NAMED_LAW.finditer(text, window_start, num_start):
+    for law in NAMED_LAW.finditer(text, window_start):
+        if law.start() >= num_start:
+            break
         if re.fullmatch(r"\s*(?:số\s*:?\s*)?", text[law.end():num_start], re.IGNORECASE):
             return law
     return None
