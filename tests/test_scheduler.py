@@ -338,8 +338,9 @@ def test_second_scheduler_on_the_same_database_is_refused(tmp_path):
     write_sources(config_dir, [source_entry("writer", "every 1h")])
     with Scheduler(tmp_path, config_dir, db) as first:
         wait_until(lambda: "crawl:writer" in stored_jobs(db), what="the first scheduler to start")
-        for once in (False, True):
-            with Scheduler(tmp_path, config_dir, db, once=once) as second:
+        (tmp_path / "alias").symlink_to(tmp_path)
+        for once, same_db in ((False, db), (True, tmp_path / "alias" / "dxwatch.db")):
+            with Scheduler(tmp_path, config_dir, same_db, once=once) as second:
                 assert second.wait() == 1
                 error = second.stderr_path.read_text(encoding="utf-8")
             assert "another scheduler is already running" in error
