@@ -17,6 +17,7 @@ import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from email import message_from_bytes, policy
 from email.utils import format_datetime
 from html import unescape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -405,7 +406,7 @@ def serve_forever(config: Config, db_path: Path, console) -> None:
 
 
 def run_demo(config: Config, db_path: Path, console) -> dict:
-    """Serve the portals, crawl, preview and deliver every digest; return what happened."""
+    """Serve the portals, crawl (alert rules fire after it), preview and send every digest; return what happened."""
     from digests import runner
 
     data_dir = db_path.parent
@@ -440,7 +441,9 @@ def run_demo(config: Config, db_path: Path, console) -> dict:
     if sent:
         console.print(f"Mail delivered:  {len(sent)} message(s) saved in {outbox}/", highlight=False)
         for path in sent:
-            console.print(f"                 {path.name}", highlight=False)
+            message = message_from_bytes(path.read_bytes(), policy=policy.default)
+            console.print(f"                 {path.name}  to {message['To']}: {message['Subject']}",
+                          highlight=False, soft_wrap=True)
     elif digests:
         console.print(f"Mail delivered:  nothing new since the last run, no email sent "
                       f"(earlier messages are in {outbox}/)", highlight=False, soft_wrap=True)

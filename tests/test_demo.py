@@ -217,7 +217,8 @@ def test_demo_delivers_a_digest_that_matches_the_portals_then_nothing_twice(tmp_
     outbox = tmp_path / "data" / "outbox"
     mails = sorted(outbox.glob("*.eml"))
     config = load_config(config_dir, need_digests=True)
-    assert len(mails) == len(config.digests_file.digests[0].recipients)
+    (alert,) = config.digests_file.alerts
+    assert len(mails) == len(config.digests_file.digests[0].recipients) + len(alert.recipients)
     assert (tmp_path / "data" / "digest-preview.html").stat().st_size > 1000
 
     anchor = date.fromisoformat((tmp_path / "data" / demo.ANCHOR_FILE).read_text().strip())
@@ -241,6 +242,10 @@ def test_demo_delivers_a_digest_that_matches_the_portals_then_nothing_twice(tmp_
     assert len(found) >= len(figures) * 0.8, sorted(set(figures) - set(found))
     assert re.search(r"đăng trên 4 cổng", body, re.IGNORECASE), "the republished national story"
     _, provincial = received[provincial_only.email]
+    _, alerted = received[alert.recipients[0].email]
+    wanted = {d for d in directives if re.search(r"/(QĐ|CT)-", d)}
+    assert wanted and all(d in alerted for d in wanted), sorted(d for d in wanted if d not in alerted)
+    assert "186/NQ-CP" not in alerted, "the alert rule asks for Quyết định and Chỉ thị only"
     assert "Kinh tế số ước chiếm 18,3% GDP" not in provincial
     assert "Điện Biên: tỷ lệ hồ sơ trực tuyến toàn trình đạt 68,5%" in provincial
 
