@@ -32,7 +32,6 @@ from digests.render import Rendered
 
 MAX_ATTEMPTS = 10            # transient failures across runs before a row is given up as failed
 SENDING_LEASE_SECONDS = 900  # a row left in `sending` this long belonged to a sender that died
-CARRYING_STATUSES = ("pending", "sending", "sent")
 _HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
@@ -110,7 +109,7 @@ def _claim(db, delivery_id: int) -> dict | None:
             [timeutil.iso(), delivery_id, stale])
     if cur.rowcount != 1:
         return None  # another sender has it
-    return dict(next(db.query("SELECT * FROM deliveries WHERE id = ?", [delivery_id])))
+    return list(db.query("SELECT * FROM deliveries WHERE id = ?", [delivery_id]))[0]  # list: no open cursor
 
 
 def _record(db, delivery_id: int, status: str, error: str | None = None, **extra) -> None:

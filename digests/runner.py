@@ -53,7 +53,8 @@ def start_run(db, ledger_name: str, kind: str, run_key: str) -> dict:
     with db.conn:
         db.conn.execute("INSERT OR IGNORE INTO digest_runs (digest, kind, run_key, started) VALUES (?, ?, ?, ?)",
                         [ledger_name, kind, run_key, timeutil.iso()])
-    return dict(next(db.query("SELECT * FROM digest_runs WHERE digest = ? AND run_key = ?", [ledger_name, run_key])))
+    # list(), not next(): a half-read cursor would keep an old snapshot open into the next transaction
+    return list(db.query("SELECT * FROM digest_runs WHERE digest = ? AND run_key = ?", [ledger_name, run_key]))[0]
 
 
 def finish_run(db, run_id: int) -> str:

@@ -24,6 +24,7 @@ _FACT_SECTIONS = (("figures", "figures", "figure"), ("documents", "directives", 
                   ("instructions", "instructions", "instruction"))
 EXTRACT_CHARS = 280
 NATIONAL = "Trung ương"
+CARRYING = ("pending", "sending", "sent")  # outbox statuses whose items count as delivered
 _PROVINCE_PREFIX = re.compile(r"^(tỉnh|thành phố|tp\.?)\s+")
 _SAFE_URL = re.compile(r"^https?://", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
@@ -186,13 +187,13 @@ def _instruction_passes(row: dict, filters: list[Filters]) -> list[str] | None:
 
 
 def delivered(db, ledger_name: str, recipient: str | None) -> set[tuple[str, str]]:
-    """Items already carried by a pending or sent outbox row of this digest to this recipient."""
+    """Items carried by an outbox row of this digest to this recipient that is not failed."""
     if recipient is None:
         return set()
     rows = db.execute(
         "SELECT di.item_type, di.item_key FROM delivered_items di JOIN deliveries d ON d.id = di.delivery_id "
-        "WHERE di.digest = ? AND di.recipient = ? AND d.status IN ('pending', 'sent')",
-        [ledger_name, recipient.lower()],
+        f"WHERE di.digest = ? AND di.recipient = ? AND d.status IN ({','.join('?' * len(CARRYING))})",
+        [ledger_name, recipient.lower(), *CARRYING],
     ).fetchall()
     return {(t, k) for t, k in rows}
 

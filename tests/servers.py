@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip as _gzip
 import socket
 import threading
@@ -111,7 +112,9 @@ class SMTPSink:
 
     Failure modes for delivery tests: `data_replies` are answered to DATA, in order, before it
     accepts again (None accepts one message), e.g. ["451 4.3.0 Try later", None, "554 5.6.0 No"];
-    `rcpt_replies` maps an address to its RCPT TO answer (e.g. "550 5.1.1 No such user").
+    `rcpt_replies` maps an address to its RCPT TO answer (e.g. "550 5.1.1 No such user");
+    `accept_delays` are seconds to wait, in order, after keeping a message and before answering 250
+    (a client that times out then cannot know the message was kept).
     Pass `port` to bring a server back on the port of one that was stopped; `login=(user, password)`
     requires AUTH; `tls="starttls"` (required before MAIL) or `tls="tls"` (implicit) with `ssl_context`
     serves TLS. `peers` holds the client address of each accepted message, so a test can see whether
@@ -128,6 +131,7 @@ class SMTPSink:
         self.peers: list = []
         self.data_replies: list = []
         self.rcpt_replies: dict[str, str] = {}
+        self.accept_delays: list[float] = []
         sink = self
 
         class Handler:
@@ -146,6 +150,8 @@ class SMTPSink:
                 sink.envelopes.append(envelope)
                 sink.peers.append(session.peer)
                 sink.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+                if sink.accept_delays:
+                    await asyncio.sleep(sink.accept_delays.pop(0))
                 return "250 OK"
 
         def authenticate(server, session, envelope, mechanism, auth_data):

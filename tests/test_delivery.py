@@ -183,3 +183,49 @@ def test_starttls_refuses_an_untrusted_certificate(tmp_path, monkeypatch):
         summary = send_digest(config, db, "weekly")
     assert summary["sent"] == 0 and summary["pending"] == 3 and "CERTIFICATE_VERIFY_FAILED" in summary["error"]
     assert not sink.messages
+
+
+def test_a_timeout_after_data_resends_the_same_message_id(tmp_path, smtp):
+    config, db = setup(tmp_path, smtp.port, digests="digests:\n  - name: weekly\n    recipients: [mot@example.vn]\n",
+                       smtp_extra="timeout: 0.5\n")
+    smtp.accept_delays = [2.0]  # the server keeps the first copy but answers too late
+    summary = send_digest(config, db, "weekly")
+    assert summary["sent"] == 1
+    first, second = smtp.messages
+    assert first["Message-ID"] == second["Message-ID"]  # a mail client shows one message
+    assert db.execute("SELECT attempts FROM deliveries").fetchone()[0] == 2
+
+
+def test_a_message_left_sending_by_a_dead_sender_is_sent_by_the_next_run(tmp_path, smtp):
+    from crawler import timeutil
+
+    config, db = setup(tmp_path, smtp.port, digests="digests:\n  - name: weekly\n    recipients: [mot@example.vn]\n")
+    smtp.rcpt_replies = {"mot@example.vn": "451 4.3.0 later"}
+    send_digest(config, db, "weekly", run_key="a")
+    with db.conn:  # as if a sender had claimed it and died
+        db.execute("UPDATE deliveries SET status = 'sending', attempted_at = ?", [timeutil.ago(3600)])
+    smtp.rcpt_replies.clear()
+    assert send_digest(config, db, "weekly", run_key="b")["sent"] == 1
+    assert len(smtp.messages) == 1
+
+
+def test_two_runs_at_once_never_carry_the_same_item(tmp_path, smtp):
+    import threading
+
+    config, db = setup(tmp_path, smtp.port)
+    results = []
+
+    def run(key):
+        results.append(send_digest(config, open_db(tmp_path / "data" / "dxwatch.db"), "weekly", run_key=key))
+
+    threads = [threading.Thread(target=run, args=(f"at-once-{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(results) == 2
+    assert {k: len(v) for k, v in by_recipient(smtp).items()} == {"mot@example.vn": 1, "hai@example.vn": 1,
+                                                                  "ba@example.vn": 1}
+    carried = db.execute("SELECT recipient, item_type, item_key, COUNT(*) FROM delivered_items "
+                         "GROUP BY recipient, item_type, item_key HAVING COUNT(*) > 1").fetchall()
+    assert carried == []
