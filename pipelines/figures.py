@@ -199,10 +199,10 @@ _FUNCTION_WORDS = {
 }
 # A duration is a figure when it is what changed ("rút ngắn từ 30 ngày xuống còn 10 ngày") or an
 # average ("bình quân 1,5 ngày"); "trong 2 ngày" is just how long something lasts.
-_DURATION_CHANGE = re.compile(r"(?<!\w)(?:từ|xuống còn|còn|rút ngắn(?: được)?|giảm|tiết kiệm(?: được)?|chỉ mất|bình quân)\s*$",
+_DURATION_CHANGE = re.compile(r"(?<!\w)(?:từ|xuống(?:\s+còn|\s+dưới)?|còn|rút ngắn(?: được)?|giảm|tiết kiệm(?: được)?|chỉ mất|bình quân)\s*$",
                               re.IGNORECASE)
 # Units written with capitals that still follow a count ("500 TB", "120 MW").
-_UPPERCASE_UNITS = {"TB", "GB", "MB", "PB", "MW", "KW", "kW", "GW", "Mbps", "Gbps", "GHz", "CPU", "DN", "Km", "MHz"}
+_UPPERCASE_UNIT = re.compile(r"[kKMGTP]?(?:B|bit|bps|W|Wh|Hz)|Mbit|Gbit|Km|CPU|DN")
 _TIME_UNITS = {"năm", "tháng", "ngày", "tuần", "giờ", "phút", "giây", "quý", "buổi", "đêm", "thập", "kỳ"}
 # Two-syllable nouns kept whole as a unit; other units are their first syllable.
 _COMPOUND_UNITS = {
@@ -265,7 +265,9 @@ def _unit_of(phrase: str) -> str | None:
     three = " ".join(words[:3]).lower()
     if three in _COMPOUND_UNITS:
         return three
-    return two if two in _COMPOUND_UNITS else words[0].lower()
+    if two in _COMPOUND_UNITS:
+        return two
+    return words[0] if _UPPERCASE_UNIT.fullmatch(words[0]) else words[0].lower()
 
 
 def _subject_before(masked: str, sentence_start: int, start: int) -> str:
@@ -443,6 +445,9 @@ def _read_figure(m: re.Match, masked: str) -> dict | None:
         return {**base, "kind": "count", "unit": "lần", "subject": phrase}
     if scale:
         return {**base, "kind": "count", "unit": _unit_of(phrase), "subject": phrase or None}
+    if "," in num and (head == "điểm" or not head or head in _FUNCTION_WORDS):
+        # "đạt 0,5921 điểm", "điểm trung bình là 0,6514": an index score, not a count
+        return {**base, "kind": "score", "unit": "điểm" if head == "điểm" else None}
     # A bare number counts something only when a noun follows it.
     document = _is_document_word(_words_after(masked, m.end()))
     if document:
@@ -453,7 +458,7 @@ def _read_figure(m: re.Match, masked: str) -> dict | None:
         return None
     if re.fullmatch(r"(?:19|20)\d{2}", num) and not num2:
         return None  # a year standing alone
-    if phrase[0].isupper() and phrase.split()[0] not in _UPPERCASE_UNITS:
+    if phrase[0].isupper() and not _UPPERCASE_UNIT.fullmatch(phrase.split()[0]):
         return None  # "Quận 1", "HN 1": a name or code, not a count
     return {**base, "kind": "count", "unit": _unit_of(phrase), "subject": phrase}
 
