@@ -74,7 +74,7 @@ def sniff_format(body: bytes) -> str | None:
                     return "xlsx"
                 if "mimetype" in names and archive.read("mimetype").strip() == b"application/vnd.oasis.opendocument.text":
                     return "odt"
-        except (zipfile.BadZipFile, OSError, KeyError):
+        except Exception:  # noqa: BLE001 - a damaged or hostile archive is simply no document we know
             return None
         return "zip"
     lowered = head.lstrip().lower()
@@ -145,7 +145,7 @@ def _pdf_text(body: bytes, max_pages: int, max_chars: int) -> tuple[str, int, st
         texts.append(page_text)
         size += len(page_text)
         if not page_text.strip() and not has_images:
-            has_images = _has_images(page)
+            has_images = len(page.images) > 0  # image ids only (forms and inline images included), not decoded
         if size > max_chars:
             break
     text = "\n".join(texts)
@@ -168,14 +168,6 @@ def reflow(text: str) -> str:
         else:
             lines.append(line)
     return "\n".join(lines)
-
-
-def _has_images(page) -> bool:
-    resources = page.get("/Resources")
-    xobjects = resources.get_object().get("/XObject") if resources else None
-    if not xobjects:
-        return False
-    return any(xobjects[name].get_object().get("/Subtype") == "/Image" for name in xobjects.get_object())
 
 
 def _docx_text(body: bytes, max_pages: int, max_chars: int) -> tuple[str, None, str, None]:
@@ -283,8 +275,9 @@ _NUMBER = re.compile(
 _PLACE_DATE = re.compile(r",\s*ngày\s*(?P<d>\d{1,2})\s*tháng\s*(?P<m>\d{1,2})\s*năm\s*(?P<y>(?:19|20)\d{2})",
                          re.IGNORECASE)
 _SUBJECT_PREFIX = re.compile(r"^(?:V/v|Về\s+việc)\b", re.IGNORECASE)
-_BODY_START = re.compile(r"^(?:Căn\s+cứ|Kính\s+gửi|Theo\s+đề\s+nghị|Xét\s+đề\s+nghị|Thực\s+hiện|Nơi\s+nhận)",
-                         re.IGNORECASE)
+_BODY_START = re.compile(r"^(?:Căn\s+cứ|Kính\s+gửi|Theo\s+đề\s+nghị|Xét\s+đề\s+nghị|Nơi\s+nhận)", re.IGNORECASE)
+# Opens a body paragraph, or the trích yếu of a plan ("KẾ HOẠCH / Thực hiện Nghị quyết số 57-NQ/TW...").
+_BODY_OR_SUBJECT = re.compile(r"^Thực\s+hiện\b", re.IGNORECASE)
 _RULE = re.compile(r"^[\s_\-–—=*.·]*$")
 HEADER_LINES = 30
 
@@ -301,7 +294,7 @@ def parse_header(text: str) -> dict:
     issuer_parts: list[str] = []
     subject_parts: list[str] | None = None
     for segment in segments:
-        if _BODY_START.match(segment):
+        if _BODY_START.match(segment) or (_BODY_OR_SUBJECT.match(segment) and subject_parts != []):
             break
         rest = segment
         found = _PLACE_DATE.search(rest)

@@ -9,7 +9,8 @@ import pytest
 
 import docgen
 from pipelines.documents import (
-    CORRUPT, EMPTY, ENCRYPTED, OK, SCANNED, TOO_LARGE, UNSUPPORTED, clean_number, extract_document, parse_header,
+    CORRUPT, EMPTY, ENCRYPTED, OK, SCANNED, STATUSES, TOO_LARGE, UNSUPPORTED, clean_number, extract_document,
+    parse_header,
 )
 
 WRITERS = {"pdf": docgen.pdf_bytes, "docx": docgen.docx_bytes, "odt": docgen.odt_bytes}
@@ -77,6 +78,15 @@ def test_old_tone_placement_and_decomposed_text_are_read_the_same():
     assert header["place"] == "Khánh Hoà"
     assert header["issuer"] == "UỶ BAN NHÂN DÂN TỈNH KHÁNH HOÀ"
     assert header["subject"] == "Chuyển đổi số năm 2024"
+
+
+def test_plan_whose_subject_starts_like_a_body_paragraph():
+    text = ("ỦY BAN NHÂN DÂN\nTỈNH LAI CHÂU\nSố: 45/KH-UBND\nLai Châu, ngày 10 tháng 02 năm 2025\nKẾ HOẠCH\n"
+            "Thực hiện Nghị quyết số 57-NQ/TW ngày 22/12/2024 của Bộ Chính trị\nI. MỤC ĐÍCH, YÊU CẦU\n"
+            "Thực hiện có hiệu quả các nhiệm vụ.")
+    header = parse_header(text)
+    assert header["type"] == "Kế hoạch" and header["number"] == "45/KH-UBND"
+    assert header["subject"] == "Thực hiện Nghị quyết số 57-NQ/TW ngày 22/12/2024 của Bộ Chính trị"
 
 
 def test_impossible_date_is_dropped_not_invented():
@@ -198,7 +208,7 @@ from hypothesis import given, settings, strategies as st  # noqa: E402
        st.sampled_from(["http://127.0.0.1/a.pdf", "http://127.0.0.1/b.docx", "http://127.0.0.1/tai-ve?id=1"]))
 def test_any_bytes_give_a_status_never_an_exception(body, content_type, url):
     extracted = extract_document(body, content_type, url)
-    assert extracted["status"] in {OK, EMPTY, CORRUPT, UNSUPPORTED, TOO_LARGE, ENCRYPTED, SCANNED}
+    assert extracted["status"] in set(STATUSES)
 
 
 @functools.cache
@@ -212,7 +222,7 @@ def test_a_real_pdf_with_damage_anywhere_never_raises(noise, position):
     whole = _letter_pdf()
     position = position % len(whole)
     damaged = whole[:position] + noise + whole[position + len(noise):]
-    assert extract_document(damaged, "application/pdf")["status"] in {OK, EMPTY, CORRUPT, SCANNED, ENCRYPTED}
+    assert extract_document(damaged, "application/pdf")["status"] in set(STATUSES)
 
 
 @settings(max_examples=200, deadline=None)
