@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
+SIGNED = datetime(2023, 8, 22, 9, 0, tzinfo=timezone.utc)
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/dejavu/DejaVuSans.ttf",
@@ -103,6 +105,7 @@ def _pdf():
     from fpdf import FPDF
 
     pdf = FPDF(format="A4")
+    pdf.set_creation_date(SIGNED)  # same document, same bytes: the store tells changes by their hash
     pdf.add_font("dejavu", fname=font_path())
     pdf.set_font("dejavu", size=11)
     pdf.set_auto_page_break(True, margin=15)
@@ -150,6 +153,7 @@ def scanned_pdf_bytes() -> bytes:
     from fpdf import FPDF
 
     pdf = FPDF(format="A4")
+    pdf.set_creation_date(SIGNED)
     pdf.add_page()
     pdf.image(io.BytesIO(png.getvalue()), x=0, y=0, w=210)
     return bytes(pdf.output())
