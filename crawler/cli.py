@@ -296,7 +296,7 @@ def schedule_run(
     once: bool = typer.Option(False, "--once", help="Run every job that is due, then exit (for cron)."),
     log_file: Optional[Path] = typer.Option(
         None, "--log-file", envvar="DXWATCH_LOG_FILE",
-        help="Rotating JSON-lines log, also used for crawl output [default: logs/ next to the database]."),
+        help="Rotating JSON-lines log; crawl output goes next to it (default: logs/scheduler.log next to the database)."),
     digest_grace: str = typer.Option(
         "12h", "--digest-grace", envvar="DXWATCH_DIGEST_GRACE",
         help="A digest missed while the scheduler was down is sent late only within this period."),

@@ -113,9 +113,9 @@ def _text_of(el) -> str:
 # ---------------------------------------------------------------- title
 
 _TITLE_SEPARATORS = re.compile(r"\s+[-|–—:»«]\s+|\s*\|\s*")
-_SITE_NAME = re.compile(r"cổng\s+thông\s+tin|trang\s+thông\s+tin|cổng\s+tt|portal|\.gov\.vn|\.vn\b|báo\s+điện\s+tử"
+_SITE_NAME = re.compile(r"cổng\s+thông\s+tin|trang\s+thông\s+tin|cổng\s+tt|cổng\s+ttđt|portal|\.gov\.vn|\.vn\b|báo\s+điện\s+tử"
                         r"|^(?:sở|ubnd|ủy\s+ban|uỷ\s+ban|bộ)\s", re.IGNORECASE)
-_SITE_MARKS = re.compile(r"logo|brand|site-?name|banner|header-?title|top-?bar", re.IGNORECASE)
+_SITE_MARKS = re.compile(r"logo|brand|site-?name|site-?title|banner|masthead|top-?bar", re.IGNORECASE)
 
 
 def _meta(root, *keys: str) -> str | None:
@@ -148,11 +148,15 @@ def _strip_site(title: str, site: str | None) -> str:
 
 def _is_site_heading(el) -> bool:
     for node in [el, *el.iterancestors()]:
-        if node.tag in {"header", "nav", "a"} and node is not el or node.tag == "footer":
+        if node.tag in {"nav", "footer"} or (node.tag == "a" and node is not el):
             return True
         if _SITE_MARKS.search(f"{node.get('class', '')} {node.get('id', '')}"):
             return True
     return False
+
+
+def _is_site_name(text: str, site: str | None) -> bool:
+    return bool(_SITE_NAME.search(text)) or (site is not None and match_key(text) == match_key(site))
 
 
 def find_title(root, selector: str | None = None):
@@ -169,8 +173,10 @@ def find_title(root, selector: str | None = None):
     for ref in refs:
         ref_keys.add(match_key(ref))
         ref_keys.add(match_key(_strip_site(ref, site)))
-        ref_keys.update(match_key(part) for part in _TITLE_SEPARATORS.split(ref) if len(part.split()) >= 3)
-    headings = root.xpath("//h1|//h2|//h3|//*[contains(@class,'title') and not(self::a) and not(self::body)]")
+        ref_keys.update(match_key(part) for part in _TITLE_SEPARATORS.split(ref)
+                        if len(part.split()) >= 3 and not _is_site_name(part, site))
+    headings = [*root.iter("h1"), *root.xpath("//h2|//h3|//*[contains(@class,'title') and not(self::a) and "
+                                              "not(self::body) and not(self::h1)]")]
     for el in headings:
         text = _text_of(el)
         if text and match_key(text) in ref_keys and not _is_site_heading(el):
@@ -214,6 +220,7 @@ LIST_HEADINGS = frozenset(match_key(h) for h in (
     "Lịch phát sóng", "Bình luận", "Ý kiến bạn đọc", "Gửi bình luận", "Gửi ý kiến", "Viết bình luận",
     "Thống kê truy cập", "Truy cập", "Lượt truy cập", "Liên kết website", "Chia sẻ", "Chia sẻ bài viết",
     "Tags", "Từ khóa", "Các bài đã đăng", "Tin tức khác", "Thông tin cần biết", "Video", "Thư viện ảnh",
+    "Những tin mới hơn", "Những tin cũ hơn", "Tin cùng loại", "Tin xem nhiều", "Bài đọc nhiều",
 ))
 
 
@@ -249,6 +256,43 @@ def _strip_furniture(root, title_el) -> None:
         title_el.drop_tree()
 
 
+_LEAD_MARKS = re.compile(r"sapo|lead|hometext|summary|chapeau|tom-?tat|excerpt|intro|description", re.IGNORECASE)
+_CONTENT_BLOCKS = frozenset("p div table ul ol h1 h2 h3 h4 h5 h6 section article blockquote figure".split())
+LEAD_WINDOW = 6
+
+
+def _lead(root, title_el) -> str | None:
+    """The sapo printed between the headline and the body, which trafilatura often leaves out."""
+    if title_el is None:
+        return None
+    seen = 0
+    for el in title_el.itersiblings():
+        seen += 1
+        if seen > LEAD_WINDOW:
+            break
+        if isinstance(el.tag, str) and _LEAD_MARKS.search(f"{el.get('class', '')} {el.get('id', '')}"):
+            text = _text_of(el)
+            return text if len(text) >= 40 else None
+    return None
+
+
+def _unwrap_layout(root) -> None:
+    """Layout tables and figures as plain blocks, so image captions stay in the text as paragraphs
+    and a page laid out with tables is not read as one data table."""
+    for table in list(root.iter("table")):
+        cells = table.xpath(".//td|.//th")
+        columns = max((len(row.xpath("./td|./th")) for row in table.xpath(".//tr")), default=0)
+        holds_blocks = any(isinstance(d.tag, str) and d.tag in _CONTENT_BLOCKS for c in cells for d in c.iterdescendants())
+        if holds_blocks or columns <= 1:
+            for el in [table, *table.iterdescendants()]:
+                if el.tag in {"table", "tbody", "thead", "tfoot", "tr", "td", "th"}:
+                    el.tag = "div"
+    for figure in list(root.iter("figure")):
+        figure.tag = "div"
+        for caption in figure.iter("figcaption"):
+            caption.tag = "p"
+
+
 # ---------------------------------------------------------------- text cleaning
 
 _MEDIA_EXT = r"(?:jpe?g|png|gif|webp|bmp|tiff?|svg|mp4|mp3|m4a|avi|mov|wmv|flv|webm|mkv|3gp)"
@@ -267,6 +311,7 @@ _FURNITURE_LINE = re.compile(
     r"nghe đọc bài|đọc bài|tải về|bình luận|thích|like|share)\s*[:|/,·•]?\s*)+"
     r"|(?:mã xác nhận|nhập mã|họ và tên|họ tên|địa chỉ email|nội dung bình luận)\s*:?.*"
     r"|(?:bạn còn|còn)\s*\d+\s*/\s*\d+\s*ký tự.*"
+    r"|(?:click|bấm|nhấn) (?:vào )?để đánh giá.*|tổng số điểm của bài viết.*|đánh giá bài viết.*"
     r")$",
     re.IGNORECASE,
 )
@@ -303,7 +348,7 @@ _CREDIT = re.compile(r"^[(\[]?\s*(?:nguồn(?:\s+tin)?|theo)\s*[:\-]?\s*(?P<cred
                      re.IGNORECASE)
 _BYLINE_PREFIX = re.compile(
     r"^(?:(?:tin|bài|ảnh|video|clip)(?:\s*(?:,|và|-|/)\s*(?:ảnh|bài|video|clip))*|tác giả|phóng viên|nhóm pv|"
-    r"người viết|thực hiện|bài viết|biên tập)\s*:\s*", re.IGNORECASE)
+    r"tác giả bài viết|người viết|thực hiện|bài viết|biên tập)\s*:\s*", re.IGNORECASE)
 _BYLINE_SUFFIX = re.compile(r"\s*[-–]?\s*\(\s*(?:t/h|th|tổng hợp|tổng hợp|lược dịch|theo [^)]{2,60})\s*\)\s*$",
                             re.IGNORECASE)
 _NAME_JOINERS = re.compile(r"\s*(?:,|;|\s-\s|\s–\s|\svà\s|&)\s*")
@@ -419,8 +464,13 @@ def extract_article_or_raise(html, url: str | None, selectors=None, feed_publish
     published = dates.find_published(root, url, selector=chosen.get("date"), title_element=title_el,
                                      feed_published=feed_published)
     page_author = _author_from_page(root, chosen.get("author"))
+    lead = _lead(root, title_el)
     _strip_furniture(root, title_el)
-    paragraphs = clean_paragraphs(_body_text(root, url, chosen.get("body")).split("\n"), title)
+    _unwrap_layout(root)
+    lines = _body_text(root, url, chosen.get("body")).split("\n")
+    if lead and match_key(lead) not in {match_key(line) for line in lines}:
+        lines.insert(0, lead)
+    paragraphs = clean_paragraphs(lines, title)
     paragraphs, byline, credit = split_byline(paragraphs)
     author = page_author or byline
     if author and paragraphs and match_key(paragraphs[-1]) == match_key(author):
