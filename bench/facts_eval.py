@@ -138,6 +138,42 @@ def field_accuracy() -> dict[str, tuple[int, int]]:
     return {f: (right[f], total[f]) for f in total}
 
 
+def speed(rounds: int = 5) -> dict[str, float]:
+    """Seconds per article for facts and relevance, against trafilatura extraction of the same article.
+
+    Articles are the evaluation sentences joined 20 at a time (about 2-3 KB each, like a portal news
+    item); the best of `rounds` runs is kept for each stage.
+    """
+    import html
+    import time
+
+    import trafilatura
+
+    from pipelines.facts import article_facts
+    from pipelines.relevance import score_relevance
+
+    sentences = [e["text"] for name in ("figures.yaml", "figures_heldout.yaml", "directives.yaml",
+                                        "instructions.yaml") for e in load(name)]
+    articles = [" ".join(sentences[i:i + 20]) for i in range(0, len(sentences), 20)]
+    pages = ["<html><body><nav>Trang chủ | Tin tức</nav><article><h1>Tin chuyển đổi số</h1>"
+             + "".join(f"<p>{html.escape(s)}</p>" for s in sentences[i:i + 20])
+             + "</article><footer>Cổng thông tin điện tử</footer></body></html>" for i in range(0, len(sentences), 20)]
+
+    def best(work) -> float:
+        times = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            work()
+            times.append(time.perf_counter() - start)
+        return min(times) / len(articles)
+
+    extraction = best(lambda: [trafilatura.extract(p) for p in pages])
+    facts = best(lambda: [article_facts("Tin chuyển đổi số", a, "Thanh Hóa") for a in articles])
+    relevance = best(lambda: [score_relevance("Tin chuyển đổi số", a, "https://x.gov.vn/chuyen-doi-so/1") for a in articles])
+    return {"articles": len(articles), "chars": sum(map(len, articles)) / len(articles),
+            "extraction": extraction, "facts": facts, "relevance": relevance}
+
+
 def main() -> None:
     show_errors = "-v" in sys.argv
     results = evaluate()
@@ -151,6 +187,11 @@ def main() -> None:
                 print("   ", line)
     print("\ndirective fields (right/annotated):",
           ", ".join(f"{f} {r}/{t}" for f, (r, t) in sorted(field_accuracy().items())))
+    s = speed()
+    print(f"\nspeed per article ({s['articles']} articles of {s['chars']:.0f} characters, best of 5):")
+    print(f"  trafilatura extraction (baseline) {s['extraction'] * 1000:7.2f} ms")
+    for stage in ("facts", "relevance"):
+        print(f"  {stage:<33}{s[stage] * 1000:7.2f} ms  = {s[stage] / s['extraction']:.2f} x extraction")
 
 
 if __name__ == "__main__":

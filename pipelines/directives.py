@@ -11,6 +11,7 @@ here so `from pipelines.directives import extract_instructions` keeps working.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -62,14 +63,16 @@ _DATE = (r"(?P<date>\s*,?\s*(?:\(?\s*)?(?i:ban\s+hành\s+|ký\s+)?(?i:ngày)\s*(
          r"(?P<m>\d{1,2})\s*(?:[/.-]|\s+(?i:năm)\s+)\s*(?P<y>(?:19|20)\d{2})(?!\d))?")
 _PARTY_TYPES = r"(?i:NQ|CTr|CT|QĐ|QD|KH|KL|HD|TB|QC|QyĐ|BC|TTr|ĐA|CV)"
 _PARTY_ISSUERS = r"(?:TW|TƯ|TU|HU|QU|ĐUK|ĐU|BCĐTW|VPTW|BCT|BBT|BTGTW|BTCTW|UBKTTW|BCSĐ|[A-ZĐ]{2,}TW)"
-_NAME_PREFIX = rf"(?:(?P<name>{_NAME})\s+(?:(?i:số)\s*:?\s*)?|(?i:số)\s*:?\s*)?"
+# The number is found first and the spelled-out name looked for just before it: a regex that starts
+# with an optional name would try every name at every position of the text.
+NAME_BEFORE = re.compile(rf"(?:(?P<name>{_NAME})\s+(?:(?i:số)\s*:?\s*)?|(?i:số)\s*:?\s*)$")
 
 PARTY_REF = re.compile(
-    rf"{_NAME_PREFIX}(?<![\w/.,-])(?P<num>\d{{1,4}})\s?-?\s?(?P<type>{_PARTY_TYPES})\s?/\s?"
+    rf"(?<![\w/.,-])(?P<num>\d{{1,4}})\s?-?\s?(?P<type>{_PARTY_TYPES})\s?/\s?"
     rf"(?P<issuer>{_PARTY_ISSUERS})(?![\w/-]){_DATE}"
 )
 STATE_REF = re.compile(
-    rf"{_NAME_PREFIX}(?<![\w/.,-])(?P<num>\d{{1,5}}[a-z]?)\s?/\s?(?:(?P<year>(?:19|20)\d{{2}})\s?/\s?)?"
+    rf"(?<![\w/.,-])(?P<num>\d{{1,5}}[a-z]?)\s?/\s?(?:(?P<year>(?:19|20)\d{{2}})\s?/\s?)?"
     rf"(?P<sym>{_SYM})(?![\w/]|-\w){_DATE}"
 )
 NAMED_REF = re.compile(
@@ -235,6 +238,13 @@ def _mention(kind_fields: dict, raw: str, start: int, end: int, match_date: dict
     return Reference(start, end, fields)
 
 
+def _name_before(text: str, num_start: int) -> tuple[int, str | None]:
+    """Where a mention starts and its spelled-out name: "Quyết định số 749/QĐ-TTg" starts at "Quyết"."""
+    window_start = max(0, num_start - 40)
+    m = NAME_BEFORE.search(text[window_start:num_start])
+    return (window_start + m.start(), m.group("name")) if m else (num_start, None)
+
+
 def _law_name_before(text: str, num_start: int) -> re.Match | None:
     window_start = max(0, num_start - 120)
     for law in NAMED_LAW.finditer(text, window_start):
@@ -249,8 +259,13 @@ def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
     return any(s < end and start < e for s, e in spans)
 
 
-def find_references(text: str) -> list[Reference]:
-    """Every document reference in normalised text, in order, with spans; no context yet."""
+@functools.lru_cache(maxsize=32)
+def find_references(text: str) -> tuple[Reference, ...]:
+    """Every document reference in normalised text, in order, with spans; no context yet.
+
+    Cached: figures mask these spans and directives report them, for the same text, one after the other.
+    Callers copy `fields` before changing anything.
+    """
     found: list[Reference] = []
     taken: list[tuple[int, int]] = []
 
@@ -259,19 +274,20 @@ def find_references(text: str) -> list[Reference]:
         taken.append((ref.start, ref.end))
 
     for m in PARTY_REF.finditer(text):
+        start, name = _name_before(text, m.start())
         abbr, doc_type = _canonical_type(m.group("type"))
         issuer = m.group("issuer").upper().replace("TƯ", "TW")
         number = f"{_pad(m.group('num'))}-{abbr}/{issuer}"
-        name = _doc_name(m.group("name"))
+        name = _doc_name(name)
         add(_mention({"number": number, "type": name or doc_type, "issuer": issuer, "kind": "party"},
-                     m.group(0), m.start(), m.end(), m.groupdict(), text))
+                     text[start:m.end()], start, m.end(), m.groupdict(), text))
     for m in STATE_REF.finditer(text):
         if _overlaps(taken, m.start(), m.end()):
             continue
-        fields = _classify_state(m.group("num"), m.group("year"), m.group("sym"), m.group("name"))
+        start, name = _name_before(text, m.start())
+        fields = _classify_state(m.group("num"), m.group("year"), m.group("sym"), name)
         if fields is None:
             continue
-        start = m.start()
         if fields["kind"] == "law" and fields["type"] in {None, "Luật", "Bộ luật"}:
             # "Luật Giao dịch điện tử số 20/2023/QH15": the law's name is part of this mention.
             law = _law_name_before(text, m.start("num"))
@@ -298,7 +314,7 @@ def find_references(text: str) -> list[Reference]:
         add(_mention({"number": key, "type": m.group("name"), "kind": "named", "title": title},
                      m.group(0), m.start(), m.end(), {}, text))
     found.sort(key=lambda r: r.start)
-    return found
+    return tuple(found)
 
 
 def extract_directives(text: str) -> list[dict]:

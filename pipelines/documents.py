@@ -568,10 +568,10 @@ def stored_documents(db, urls: list[str]) -> dict[str, dict]:
     found: dict[str, dict] = {}
     for i in range(0, len(urls), 500):
         chunk = urls[i : i + 500]
-        for url, document_id, etag, last_modified in db.execute(
-            f"SELECT u.url, d.id, d.etag, d.last_modified FROM document_urls u JOIN documents d ON d.id = u.document_id "
-            f"WHERE u.url IN ({','.join('?' * len(chunk))})", chunk):
-            found[url] = {"id": document_id, "etag": etag, "last_modified": last_modified}
+        for url, document_id, status, etag, last_modified in db.execute(
+            f"SELECT u.url, d.id, d.status, d.etag, d.last_modified FROM document_urls u "
+            f"JOIN documents d ON d.id = u.document_id WHERE u.url IN ({','.join('?' * len(chunk))})", chunk):
+            found[url] = {"id": document_id, "status": status, "etag": etag, "last_modified": last_modified}
     return found
 
 

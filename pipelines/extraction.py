@@ -15,6 +15,7 @@ import hashlib
 import re
 
 import trafilatura
+from trafilatura.utils import load_html
 from lxml import etree
 from lxml import html as lxml_html
 from scrapy.exceptions import DropItem
@@ -78,9 +79,11 @@ def decode_html(data: bytes, declared: str | None = None) -> str:
 
 def _parse(html: str):
     try:
-        root = lxml_html.document_fromstring(html)
-    except (ValueError, etree.ParserError) as exc:
+        root = load_html(html)  # trafilatura's own parser settings: the same tree plain trafilatura sees
+    except (ValueError, TypeError, etree.LxmlError) as exc:
         raise NoArticle("unparseable", f"not parseable as HTML ({exc})") from None
+    if root is None:
+        raise NoArticle("unparseable", "not parseable as HTML")
     depth = 0
     for event, _ in etree.iterwalk(root, events=("start", "end")):
         depth += 1 if event == "start" else -1
@@ -219,7 +222,7 @@ LIST_HEADINGS = frozenset(match_key(h) for h in (
     "Tin cũ hơn", "Tin đọc nhiều", "Đọc nhiều nhất", "Tin nổi bật", "Tin tức liên quan", "Xem thêm", "Đọc thêm",
     "Lịch phát sóng", "Bình luận", "Ý kiến bạn đọc", "Gửi bình luận", "Gửi ý kiến", "Viết bình luận",
     "Thống kê truy cập", "Truy cập", "Lượt truy cập", "Liên kết website", "Chia sẻ", "Chia sẻ bài viết",
-    "Tags", "Từ khóa", "Các bài đã đăng", "Tin tức khác", "Thông tin cần biết", "Video", "Thư viện ảnh",
+    "Tags", "Từ khóa", "Các bài đã đăng", "Tin tức khác", "Thông tin cần biết", "Thư viện ảnh",
     "Những tin mới hơn", "Những tin cũ hơn", "Tin cùng loại", "Tin xem nhiều", "Bài đọc nhiều",
 ))
 
@@ -228,10 +231,17 @@ def _heading_key(text: str) -> str:
     return match_key(text).rstrip(" :.-»>").strip()
 
 
+PROSE_CHARS = 150
+
+
+def _has_prose(el) -> bool:
+    """Whether a block holds a real paragraph: furniture is made of short strings (links, counts, labels)."""
+    return any(len(chunk.strip()) > PROSE_CHARS for chunk in el.itertext())
+
+
 def _strip_furniture(root, title_el) -> None:
     """Remove what is never article text, in place; the headline's own ancestors are kept."""
     keep = set(title_el.iterancestors()) | {title_el} if title_el is not None else set()
-    total = len(_text_of(root.find("body") if root.find("body") is not None else root)) or 1
     for el in list(root.iter(*_DROP_TAGS)):
         if el not in keep and el.getparent() is not None:
             el.drop_tree()
@@ -239,7 +249,7 @@ def _strip_furniture(root, title_el) -> None:
         if not isinstance(el.tag, str) or el in keep or el.getparent() is None or el.tag in {"html", "body"}:
             continue
         marks = f"{el.get('class', '')} {el.get('id', '')}".strip()
-        if marks and _FURNITURE_MARKS.search(marks) and len(_text_of(el)) < 0.4 * total:
+        if marks and _FURNITURE_MARKS.search(marks) and not _has_prose(el):
             el.drop_tree()
     for el in list(root.iter()):
         if not isinstance(el.tag, str) or el.getparent() is None or el in keep:
@@ -291,6 +301,8 @@ def _unwrap_layout(root) -> None:
         figure.tag = "div"
         for caption in figure.iter("figcaption"):
             caption.tag = "p"
+    for el in root.xpath("//*[contains(@class, 'caption') or contains(@class, 'image_desc')]"):
+        el.attrib.pop("class")  # trafilatura discards "caption" classes; an article's own captions stay
 
 
 # ---------------------------------------------------------------- text cleaning

@@ -89,9 +89,10 @@ def _fold(word: str) -> str:
 # ---------------------------------------------------------------- masking what is never a figure
 
 _I = re.IGNORECASE
+# (pattern, flags[, a substring the text must contain for the pattern to be worth running])
 _MASKS = [
-    re.compile(p, f)
-    for p, f in [
+    (re.compile(p, f), needle[0] if needle else "")
+    for p, f, *needle in [
         (r"https?://\S+|www\.\S+|[\w.+-]+@[\w-]+\.[\w.]+", 0),
         (r"[\w-]+\.(?:jpe?g|png|gif|webp|mp4|mov|pdf|docx?|xlsx?|zip|rar)\b\S*", _I),
         (r"\b(?:GMT|UTC)\s*[+-]\s*\d{1,2}", _I),
@@ -132,7 +133,7 @@ _MASKS = [
         (r"(?<!\w)số\s+\d+[A-Za-z]?(?:/\d+)?(?=\s+(?:đường\s+|phố\s+)?[A-ZĐ])", 0),
         # the portal's own counters and furniture
         (r"(?:hôm nay|hôm qua|tuần này|tháng này|năm nay|tất cả|tổng cộng|lượt truy cập|số lượt truy cập|lượt xem|"
-         r"đang truy cập|đang online|online|lượt thích|bình luận|lượt đọc|lượt tải|views?)\s*:\s*[\d.,]+", _I),
+         r"đang truy cập|đang online|online|lượt thích|bình luận|lượt đọc|lượt tải|views?)\s*:\s*[\d.,]+", _I, ":"),
         (r"(?m)^\s*[\d.,]+\s*(?:bình luận|lượt xem|lượt thích|lượt chia sẻ|lượt đọc|views?|comments?)?\s*$", _I),
         (r"(?:trang|ảnh|hình|video|clip|biểu đồ|bảng|slide)\s+\d+(?:\s*/\s*\d+)?(?![\d.,%])", _I),
         (r"\b[A-Z]{1,4}\s?\d{1,3}(?=\.(?:jpe?g|png))", 0),
@@ -151,9 +152,10 @@ def mask_non_figures(text: str) -> str:
 
     for ref in find_references(text):
         blank(ref.start, ref.end)
-    for pattern in _MASKS:
-        for m in pattern.finditer(text):
-            blank(m.start(), m.end())
+    for pattern, needle in _MASKS:
+        if needle in text:
+            for m in pattern.finditer(text):
+                blank(m.start(), m.end())
     return "".join(chars)
 
 
@@ -174,6 +176,7 @@ RANK = re.compile(
     r"(?:thứ\s+)?|(?:hạng|vị trí)\s+(?:thứ\s+)?)(?P<a>\d{1,3})(?:\s?/\s?(?P<b>\d{1,3}))?(?!\d|[.,]\d|\s*(?:%|bậc|lần|điểm))",
     re.IGNORECASE,
 )
+_HAS_TARGET = re.compile(r"/\s*(?:mục tiêu|kế hoạch|chỉ tiêu)", re.IGNORECASE)
 TARGET = re.compile(
     rf"(?P<a>{_NUMBER})\s+(?P<unit>[^\d/\n{MASK}]{{1,40}}?)\s*/\s*(?:mục tiêu|kế hoạch|chỉ tiêu)\s+(?P<b>{_NUMBER})"
     r"(?:\s+(?P=unit))?",
@@ -367,7 +370,7 @@ def extract_figures(text: str) -> list[dict]:
             continue
         emit(m.start("a"), m.end(), {"kind": "rank", "value": float(a), "value2": float(b) if b else None,
                                      "unit": "hạng"})
-    for m in TARGET.finditer(masked):
+    for m in TARGET.finditer(masked) if _HAS_TARGET.search(masked) else ():
         if not free(m.start(), m.end()):
             continue
         a, b = parse_vn_number(m.group("a")), parse_vn_number(m.group("b"))

@@ -50,12 +50,20 @@ THRESHOLD = 5.0  # one core term in the title (4 x 3) or in the body with suppor
 
 
 def _term_pattern(term: str, lookahead: str) -> re.Pattern:
+    # Starts with the literal (no lookbehind) so `re` can scan for it fast; `_count` checks the left edge.
     body = r"\s+".join(re.escape(match_key(w)) for w in term.split())
-    return re.compile(rf"(?<!\w){body}(?!\w){lookahead}")
+    return re.compile(rf"{body}(?!\w){lookahead}")
+
+
+def _count(pattern: re.Pattern, text: str) -> int:
+    """Matches that start at a word boundary."""
+    return sum(1 for m in pattern.finditer(text) if m.start() == 0 or not text[m.start() - 1].isalnum())
 
 
 _COMPILED = [(t, w, _term_pattern(t, la)) for t, w, la in TERMS]
-_COMPILED_ABBR = [(t, w, re.compile(rf"(?<!\w){re.escape(t)}(?!\w)")) for t, w in ABBREVIATIONS]
+# A term can only match where its first word occurs: a substring test skips most patterns cheaply.
+_FIRST_WORD = {t: match_key(t.split()[0]) for t, _, _ in TERMS}
+_COMPILED_ABBR = [(t, w, re.compile(rf"{re.escape(t)}(?!\w)")) for t, w in ABBREVIATIONS]
 
 
 def _hits(text: str, extra: list[tuple[str, float, re.Pattern]]) -> dict[str, int]:
@@ -66,11 +74,15 @@ def _hits(text: str, extra: list[tuple[str, float, re.Pattern]]) -> dict[str, in
     nfc = normalize_text(text)
     counts: dict[str, int] = {}
     for term, _, pattern in [*_COMPILED, *extra]:
-        n = len(pattern.findall(keyed))
+        if term in _FIRST_WORD and _FIRST_WORD[term] not in keyed:
+            continue
+        n = _count(pattern, keyed)
         if n:
             counts[term] = n
     for term, _, pattern in _COMPILED_ABBR:
-        n = len(pattern.findall(nfc))
+        if term not in nfc:
+            continue
+        n = _count(pattern, nfc)
         if n:
             counts[term] = n
     return counts
