@@ -399,14 +399,14 @@ def stories(
         for m in coverage["members"]:
             table.add_row(Text((m["published"] or "")[:16].replace("T", " ")), Text(m["source"]),
                           Text(m["level"] or ""), Text(m["province"] or ""), Text(m["title"] or ""), Text(m["url"]))
-        console.print(table)
+        _table_console().print(table)
         return
     table = Table("story", "first published", "title", "portals", "coverage")
     for coverage in found:
         when = coverage["first_published"] or coverage["first_seen"]
         table.add_row(str(coverage["story_id"]), Text(when[:16].replace("T", " ")), Text(coverage["title"] or ""),
                       str(coverage["count"]), Text(_coverage_line(coverage)))
-    console.print(table if found else "no stories yet")
+    _table_console().print(table if found else "no stories yet")
 
 
 @app.command("search")
@@ -440,7 +440,7 @@ def search_command(
         when = row["published"] or row["first_seen"]
         table.add_row(Text(when[:16].replace("T", " ")), Text(row["source"]),
                       Text(f"{row['title'] or ''}\n{row['url']}"), str(row["story"] or ""), Text(row["snippet"]))
-    console.print(table if results else "no matches")
+    _table_console().print(table if results else "no matches")
 
 
 # ---------------------------------------------------------------- documents

@@ -186,7 +186,7 @@ PURPOSES = ["nhằm nâng cao chất lượng phục vụ người dân.", "góp
             "để kịp thời tháo gỡ khó khăn, vướng mắc.", "làm cơ sở nhân rộng trong thời gian tới."]
 
 
-def _slots(rng: random.Random) -> dict:
+def random_slots(rng: random.Random) -> dict:
     return {"p": rng.choice(PROVINCES), "d": f"{rng.randint(1, 28)}/{rng.randint(1, 12)}",
             "n": f"{rng.randint(120, 9_800):,}".replace(",", "."), "m": rng.randint(3, 90),
             "x": f"{rng.randint(20, 98)},{rng.randint(1, 9)}", "y": rng.randint(5, 60), "who": rng.choice(LEADERS)}
@@ -232,7 +232,7 @@ def edited_share(original: str, copy: str) -> float:
     return edits / len(a)
 
 
-def _edit_once(rng: random.Random, sentences: list[str]) -> list[str]:
+def edit_once(rng: random.Random, sentences: list[str]) -> list[str]:
     sentences = list(sentences)
     op = rng.choice(["add", "delete", "synonym", "synonym", "replace", "cut_lead", "credit"])
     if op == "add":
@@ -265,7 +265,7 @@ def edited_copy(rng: random.Random, sentences: list[str], original: str, target:
         share = edited_share(original, text)
         if share >= target - 0.02:
             return text, share
-        current = _edit_once(rng, current)
+        current = edit_once(rng, current)
     return text, share
 
 
@@ -283,7 +283,7 @@ def evaluation_set(seed: int = 7, stories_per_topic: int = 10) -> list[Sample]:
         for index in range(stories_per_topic):
             # index % 3 == 1: the same event as the previous story (same province, date, figures)
             # written up independently; index % 3 == 2: quotes two sentences of the previous story.
-            slots = siblings[-1][0] if siblings and index % 3 == 1 else _slots(rng)
+            slots = siblings[-1][0] if siblings and index % 3 == 1 else random_slots(rng)
             title, sentences = _story(rng, topic, slots)
             if siblings and index % 3 == 2:
                 sentences = sentences[:2] + rng.sample(siblings[-1][1][1:], 2) + sentences[2:]
