@@ -3,7 +3,7 @@
 PortalSpider calls `document_requests(spider, response, item)` on every article page. A file is
 fetched once: a URL already stored is not asked again, except conditionally (ETag /
 Last-Modified) when the server gave validators, so a changed file is read again and an unchanged
-one costs a 304. Links are recorded as the article is read, so forty articles linking one file
+one costs a 304 (a file that was over the size limit is asked again: the limit may have changed). Links are recorded as the article is read, so forty articles linking one file
 are forty links to one document however the requests interleave. Files over the size limit are
 cut off by Scrapy and recorded `too_large`; robots.txt applies as to every request.
 """
@@ -91,9 +91,9 @@ def document_requests(spider, response, item: dict | None, depth: int = 0) -> li
         headers = {}
         if url in stored:
             known = stored[url]
-            if not (known["etag"] or known["last_modified"]):
+            if not (known["etag"] or known["last_modified"]) and known["status"] != TOO_LARGE:
                 _stat(spider, "known")
-                continue
+                continue  # a file over the limit is asked again: the limit may have been raised
             headers = {k: v for k, v in (("If-None-Match", known["etag"]),
                                          ("If-Modified-Since", known["last_modified"])) if v}
         _stat(spider, "requested")

@@ -138,8 +138,11 @@ def test_recrawl_asks_known_files_conditionally_and_reads_changed_ones(site):
                                                                   "application/octet-stream")
     portal.routes[article_path(4)] = Page(article_with_links(4, [
         ("/files/qd-2971.pdf", "Quyết định 2971"), ("/files/cv-1234.docx", "Công văn"),
+        ("/files/hong.pdf", "Tệp lỗi"), ("/files/rat-lon.pdf", "Phụ lục lớn"),
         ("/VanBan/DownloadFile.aspx?id=7", "Tải về")]))
     portal.routes[LISTING] = Page(listing_html([article_path(n) for n in (4, 1, 2, 3)]))
+    write_config(config, [{"name": "thanhhoa", "start_urls": [portal.url(LISTING)]}],
+                 max_document_bytes=MAX_BYTES * 10)  # the admin raised the limit
     result = crawl(config, db_path)
     assert result.returncode == 0, result.stderr[-2000:]
     second = documents_by_path(db_path, portal)
@@ -148,6 +151,9 @@ def test_recrawl_asks_known_files_conditionally_and_reads_changed_ones(site):
     assert len(qd_requests) == 2 and qd_requests[1].headers.get("if-none-match") == '"qd-v1"'  # answered 304
     assert second["/files/qd-2971.pdf"]["text"] == first["/files/qd-2971.pdf"]["text"]
     assert portal.requests_to("/files/cv-1234.docx") == 1  # no validators: fetched once, never again
+    assert portal.requests_to("/files/hong.pdf") == 1
+    assert portal.requests_to("/files/rat-lon.pdf") == 2  # over the old limit: asked again, and now read
+    assert second["/files/rat-lon.pdf"]["status"] == "corrupt"  # a PDF start padded with zeros
     changed = second["/VanBan/DownloadFile.aspx?id=7"]
     assert "Phấn đấu 100% xã" in changed["text"] and changed["etag"] == '"ctr-v2"'
     assert changed["changed_at"] > changed["first_seen"] or changed["content_hash"] != \
@@ -158,6 +164,7 @@ def test_recrawl_asks_known_files_conditionally_and_reads_changed_ones(site):
     linked = {r["document_url"].removeprefix(portal.base)
               for r in db.query("SELECT document_url FROM document_links WHERE article_url = ?",
                                 [portal.url(article_path(4))])}
-    assert linked == {"/files/qd-2971.pdf", "/files/cv-1234.docx", "/VanBan/DownloadFile.aspx?id=7"}
+    assert linked == {"/files/qd-2971.pdf", "/files/cv-1234.docx", "/files/hong.pdf", "/files/rat-lon.pdf",
+                      "/VanBan/DownloadFile.aspx?id=7"}
     listed = run_dxwatch(config, db_path, "documents", "--type", "chuong trinh", "--json")
     assert [json.loads(line)["number"] for line in listed.stdout.splitlines()] == ["257-CTr/TU"]
