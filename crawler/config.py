@@ -368,6 +368,8 @@ def _raise_validation(path: Path, exc: ValidationError, lines: dict[tuple, int],
         msg = "required key is missing"
     elif "input" in err and not isinstance(err["input"], (dict, list)) and err["type"] != "value_error":
         msg += f" (got {err['input']!r})"
+        if isinstance(err["input"], bool) and err["type"] == "string_type":
+            msg += "; YAML reads yes/no/on/off as true/false: put the value in quotes"
     raise ConfigError(path, line, _dotted(full), msg) from None
 
 

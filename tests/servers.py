@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gzip as _gzip
 import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,6 +27,9 @@ class Page:
     content_type: str = "text/html; charset=utf-8"
     delay: float = 0.0            # seconds before answering
     gzip: bool = False            # send Content-Encoding: gzip
+    encoding: str | None = None   # a Content-Encoding header for a body already encoded (bombs)
+    drip: float = 0.0             # seconds between 1 KB chunks of the body (slow-drip servers)
+    reset_after: int | None = None  # send this many body bytes, then reset the connection
 
     def payload(self) -> bytes:
         data = self.body.encode("utf-8") if isinstance(self.body, str) else self.body
@@ -71,14 +75,31 @@ class PortalServer:
                 self.send_response(page.status)
                 if page.content_type:
                     self.send_header("Content-Type", page.content_type)
-                if page.gzip:
-                    self.send_header("Content-Encoding", "gzip")
+                if page.gzip or page.encoding:
+                    self.send_header("Content-Encoding", page.encoding or "gzip")
                 for k, v in page.headers.items():
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                if send_body:
-                    self.wfile.write(data)
+                if not send_body:
+                    return
+                if page.reset_after is not None:
+                    self.wfile.write(data[: page.reset_after])
+                    self.wfile.flush()
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.connection.close()
+                    self.close_connection = True
+                    return
+                if page.drip:
+                    try:
+                        for start in range(0, len(data), 1024):
+                            self.wfile.write(data[start : start + 1024])
+                            self.wfile.flush()
+                            time.sleep(page.drip)
+                    except OSError:  # the client gave up on us: that is the point of the test
+                        self.close_connection = True
+                    return
+                self.wfile.write(data)
 
             def do_GET(self):
                 self._answer(True)

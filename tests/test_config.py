@@ -133,3 +133,8 @@ def test_cli_exits_2_with_one_clear_line(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "sources.yaml:8: sources[0].level" in proc.stderr.replace("\n", "")
+
+
+def test_yaml_boolean_words_get_a_hint_to_quote(tmp_path):
+    err = error_for(tmp_path, GOOD_SOURCES.replace("name: thanh-hoa", "name: off"))
+    assert err.key == "sources[1].name" and "quotes" in err.message
