@@ -168,3 +168,51 @@ def test_recrawl_asks_known_files_conditionally_and_reads_changed_ones(site):
                       "/VanBan/DownloadFile.aspx?id=7"}
     listed = run_dxwatch(config, db_path, "documents", "--type", "chuong trinh", "--json")
     assert [json.loads(line)["number"] for line in listed.stdout.splitlines()] == ["257-CTr/TU"]
+
+
+# ---------------------------------------------------------------- the spider hooks, without a crawl
+
+
+@pytest.fixture
+def spider(tmp_path):
+    from scrapy.utils.test import get_crawler
+
+    from crawler.config import Source
+    from spiders.portal import PortalSpider
+
+    source = Source(name="mst", title="Bộ KH&CN", level="national", start_urls=["https://mst.gov.vn/tin-tuc"],
+                    documents=["https://mst.gov.vn/van-ban?trang=1"])
+    crawler = get_crawler(PortalSpider, {"DXWATCH_DOCUMENT_MAX_BYTES": 123_456})
+    spider = PortalSpider.from_crawler(crawler, source=source, db_path=str(tmp_path / "dxwatch.db"))
+    crawler.spider = spider
+    crawler.stats.open_spider()
+    yield spider
+    spider.db.conn.close()
+
+
+def test_document_listing_pages_lead_to_their_files(spider):
+    from scrapy.http import HtmlResponse
+
+    from pipelines.documents import read_document, store_document
+    from spiders.attachments import document_listing_requests, parse_document_listing
+
+    (listing,) = document_listing_requests(spider, spider.source)
+    assert listing.url == "https://mst.gov.vn/van-ban?trang=1"
+    # two files are stored already: one with an ETag, one without
+    for path, etag in (("/files/tt-13.pdf", '"v7"'), ("/files/cv-cu.pdf", None)):
+        item = {"url": f"https://mst.gov.vn{path}", "body": docgen.pdf_bytes(docgen.LETTER) + path.encode(),
+                "source": "mst", "etag": etag}
+        store_document(spider.db, item, read_document(item))
+    page = HtmlResponse(listing.url, request=listing, encoding="utf-8", body=(
+        "<table><tr><td>13/2017/TT-BTTTT</td><td><a href='/files/tt-13.pdf'>Tải về</a></td></tr>"
+        "<tr><td>Công văn cũ</td><td><a href='/files/cv-cu.pdf'>Tải về</a></td></tr>"
+        "<tr><td>57-NQ/TW</td><td><a href='/files/nq-57.pdf'>Tải về</a></td></tr>"
+        "<tr><td>Ngoài</td><td><a href='https://vanban.example.org/x.pdf'>Tải về</a></td></tr></table>").encode())
+    requests = {r.url: r for r in parse_document_listing(spider, page)}
+
+    assert set(requests) == {"https://mst.gov.vn/files/tt-13.pdf", "https://mst.gov.vn/files/nq-57.pdf"}
+    assert requests["https://mst.gov.vn/files/tt-13.pdf"].headers.get("If-None-Match") == b'"v7"'
+    fresh = requests["https://mst.gov.vn/files/nq-57.pdf"]
+    assert b"If-None-Match" not in fresh.headers and fresh.meta["download_maxsize"] == 123_456
+    assert fresh.meta["cited_by"] is None  # a listing page cites nothing
+    assert spider.db["document_links"].count == 0
