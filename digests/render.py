@@ -17,6 +17,7 @@ from crawler import timeutil
 from digests.selection import Selection, clean, display_date
 
 TEMPLATES = Path(__file__).parent / "templates"
+FULL_STORIES = 15  # stories shown with extract and reasons; the rest are listed by title, never dropped
 
 _env = Environment(
     loader=FileSystemLoader(str(TEMPLATES)),
@@ -26,7 +27,7 @@ _env = Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
-_inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+_inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False, minify_css=True)
 
 
 @dataclass
@@ -75,6 +76,7 @@ def render(selection: Selection, *, title: str, moment: datetime | None = None, 
         "recipient_name": clean(recipient_name) if recipient_name else None,
         "unsubscribe": unsubscribe,
         "is_alert": bool(alert_rule),
+        "full_stories": FULL_STORIES,
         "max_province": max((p["stories"] for p in selection.provinces), default=1),
     }
     html = _inliner.inline(_env.get_template("digest.html.j2").render(context))

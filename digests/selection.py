@@ -101,7 +101,7 @@ def display_date(value: str | None) -> str:
 
 def extract_of(text: str | None, limit: int = EXTRACT_CHARS) -> str:
     """The opening of the article, cut at a word boundary."""
-    body = clean(text).split("\n\n", 1)[0] if text else ""
+    body = clean(text.split("\n\n", 1)[0]) if text else ""
     if len(body) <= limit:
         return body
     cut = body[:limit].rsplit(" ", 1)[0]
@@ -139,7 +139,8 @@ def _article_reasons(article: dict, f: Filters, haystack: str, titles: dict[str,
 
 def article_reasons(article: dict, filters: list[Filters], titles: dict[str, str]) -> list[str] | None:
     """Every filter must pass; the reasons say which keyword or filter matched."""
-    haystack = match_key(f"{article.get('title') or ''}\n{article.get('text') or ''}")
+    needs_text = any(f.keywords for f in filters)  # folding a whole article is the costly part
+    haystack = match_key(f"{article.get('title') or ''}\n{article.get('text') or ''}") if needs_text else ""
     reasons: list[str] = []
     for f in filters:
         got = _article_reasons(article, f, haystack, titles)

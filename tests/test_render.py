@@ -49,21 +49,24 @@ def chromium(*args: str, cwd: Path) -> str:
 
 
 @pytest.fixture
-def preview(tmp_path) -> Path:
+def week(tmp_path):
+    """A config and a database with a week of stories, figures and directives."""
     config = load_config(write_config(tmp_path / "config", 2525, WEEKLY))
     db = open_db(tmp_path / "dxwatch.db")
     save_article(db, national_article())
     save_article(db, national_article(2, source="thanhhoa", level="provincial", province="Thanh Hóa"))
     save_article(db, danang_article())
-    long_one = thanhhoa_article(3, title="Hệ thống " + "Thanhhoadientuchinhquyenso" * 4 + " vận hành")
-    long_one["url"] = "https://thanhhoa.example.vn/tin/" + "a" * 300 + ".html"
-    save_article(db, long_one)
     save_article(db, thanhhoa_article(4))
-    return preview_digest(config, db, "weekly", tmp_path / "preview.html")
+    return config, db
 
 
 @pytest.mark.parametrize("width", [1280, 375])
-def test_no_horizontal_overflow(preview, tmp_path, width):
+def test_no_horizontal_overflow(week, tmp_path, width):
+    config, db = week
+    long_one = thanhhoa_article(3, title="Hệ thống " + "Thanhhoadientuchinhquyenso" * 4 + " vận hành")
+    long_one["url"] = "https://thanhhoa.example.vn/tin/" + "a" * 300 + ".html"
+    save_article(db, long_one)  # one unbreakable word and a very long link
+    preview = preview_digest(config, db, "weekly", tmp_path / "preview.html")
     host = tmp_path / f"host-{width}.html"
     host.write_text(HOST.format(width=width, srcdoc=html.escape(preview.read_text(encoding="utf-8"), quote=True)),
                     encoding="utf-8")
@@ -74,12 +77,13 @@ def test_no_horizontal_overflow(preview, tmp_path, width):
     assert overflow <= 0, f"{overflow}px wider than a {width}px screen"
 
 
-def test_screenshot_at_desktop_width(preview, tmp_path):
+def test_screenshot_at_desktop_width(week, tmp_path):
+    preview = preview_digest(*week, "weekly", tmp_path / "preview.html")
     shot = tmp_path / "digest.png"
-    chromium("--window-size=760,1800", f"--screenshot={shot}", preview.as_uri(), cwd=tmp_path)
+    chromium("--window-size=760,1500", f"--screenshot={shot}", preview.as_uri(), cwd=tmp_path)
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
-    assert (width, height) == (760, 1800) and len(data) > 20_000  # a rendered page, not a blank one
+    assert (width, height) == (760, 1500) and len(data) > 20_000  # a rendered page, not a blank one
     if os.environ.get("DXWATCH_UPDATE_SCREENSHOT"):
         shutil.copy(shot, DOCS / "digest-screenshot.png")
