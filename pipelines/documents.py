@@ -630,13 +630,18 @@ def citing_articles(db, document_id: int) -> list[dict]:
     return [dict(zip(("id", "url", "title", "source", "published", "how"), r)) for r in rows]
 
 
-def list_documents(db, type: str | None = None, issuer: str | None = None, since: str | None = None,
+def list_documents(db, doc_type: str | None = None, issuer: str | None = None, since: str | None = None,
                    until: str | None = None, source: str | None = None, status: str | None = None) -> list[dict]:
     """Stored documents, newest signing date first, filtered as `dxwatch documents` offers.
 
-    `type` and `issuer` match without regard to case, diacritics or tone placement; `issuer` also
-    matches the code in the number ("UBND"); `since`/`until` bound the signing date (ISO dates).
+    `doc_type` and `issuer` match without regard to case, diacritics or tone placement; `doc_type`
+    may be the abbreviation of the number ("QĐ", "KH"), `issuer` the code in it ("UBND");
+    `since`/`until` bound the signing date (ISO dates).
     """
+    from pipelines.directives import TYPE_ABBREVIATIONS
+
+    if doc_type:
+        doc_type = TYPE_ABBREVIATIONS.get(doc_type.strip().upper(), (None, doc_type))[1]
     rows = [dict(zip(_LISTED, r)) for r in db.execute(
         f"SELECT {', '.join(_LISTED)} FROM documents ORDER BY date IS NULL, date DESC, id DESC")]
 
@@ -644,7 +649,7 @@ def list_documents(db, type: str | None = None, issuer: str | None = None, since
         return strip_diacritics(match_key(text or ""))
 
     def keep(doc: dict) -> bool:
-        if type and fold(doc["type"]) != fold(type):
+        if doc_type and fold(doc["type"]) != fold(doc_type):
             return False
         if issuer and fold(issuer) not in fold(doc["issuer"]) and fold(issuer) != fold(doc["issuer_code"]):
             return False

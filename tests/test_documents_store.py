@@ -127,8 +127,10 @@ def test_list_documents_filters(db):
     _store(db, f"{BASE}/scan.pdf", docgen.scanned_pdf_bytes())
 
     assert [d["number"] for d in list_documents(db)] == ["1234/STTTT-CĐS", "2971/QĐ-UBND", "257-CTr/TU", None]
-    assert [d["number"] for d in list_documents(db, type="quyet dinh")] == ["2971/QĐ-UBND"]
-    assert [d["number"] for d in list_documents(db, type="Công văn")] == ["1234/STTTT-CĐS"]
+    assert [d["number"] for d in list_documents(db, doc_type="quyet dinh")] == ["2971/QĐ-UBND"]
+    assert [d["number"] for d in list_documents(db, doc_type="Công văn")] == ["1234/STTTT-CĐS"]
+    assert [d["number"] for d in list_documents(db, doc_type="qd")] == ["2971/QĐ-UBND"]
+    assert [d["number"] for d in list_documents(db, doc_type="CTr")] == ["257-CTr/TU"]
     assert [d["number"] for d in list_documents(db, issuer="Thanh Hoá")] == ["2971/QĐ-UBND", "257-CTr/TU"]
     assert [d["number"] for d in list_documents(db, issuer="stttt")] == ["1234/STTTT-CĐS"]
     assert [d["number"] for d in list_documents(db, since="2022-01-01")] == ["1234/STTTT-CĐS", "2971/QĐ-UBND"]
