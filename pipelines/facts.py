@@ -113,3 +113,35 @@ def new_facts(db, since: str | datetime, until: str | datetime | None = None,
             facts.append({"key": key, **head, "first_seen": first, "mentions": len(articles), "articles": articles})
         out[table] = facts
     return out
+
+
+def since_moment(value: str) -> str:
+    """`--since` as an ISO moment: a duration back from now ("36h", "7d", "2w") or a day ("2025-10-31")."""
+    from datetime import date
+
+    from crawler.config import parse_duration_seconds
+
+    try:
+        return timeutil.ago(parse_duration_seconds(value))
+    except ValueError:
+        pass
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"--since takes a duration (36h, 7d, 2w) or a day (2025-10-31), not {value!r}") from None
+    return timeutil.iso(datetime(day.year, day.month, day.day, tzinfo=timeutil.VN))
+
+
+def describe(table: str, fact: dict) -> str:
+    """One line a reader understands without the article: "percent 46.2 % · tỷ lệ hồ sơ ... · Năm 2024"."""
+    if table == "figures":
+        value = f"{fact['value']:,.6g}" + (f"–{fact['value2']:,.6g}" if fact.get("value2") is not None else "")
+        if fact["kind"] in {"ratio", "rank", "target"} and fact.get("value2") is not None:
+            value = f"{fact['value']:g}/{fact['value2']:g}"
+        parts = [f"{fact['kind']} {value} {fact.get('unit') or ''}".strip(), fact.get("subject"), fact.get("period")]
+    elif table == "directives":
+        parts = [fact.get("number"), fact.get("type") if fact.get("type") not in (fact.get("number") or "") else None,
+                 fact.get("date"), fact.get("title")]
+    else:
+        parts = [fact.get("director"), fact.get("verb"), fact.get("directed"), fact.get("action"), fact.get("deadline")]
+    return " · ".join(str(p) for p in parts if p)

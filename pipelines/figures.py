@@ -15,6 +15,8 @@ from decimal import Decimal, InvalidOperation
 from crawler.textnorm import match_key, normalize_text
 from pipelines.directives import find_references, sentence_at, sentence_spans
 
+FIELDS = ("key", "kind", "value", "value2", "unit", "subject", "period", "qualifier", "direction", "ambiguous",
+          "raw", "context")
 MASK = "\ue000"  # a private-use character: not a word character, never in portal text
 
 SCALES = {
@@ -287,7 +289,7 @@ def _subject_before(masked: str, sentence_start: int, start: int) -> str:
         clause = _TRAILING_VERBS.sub("", " " + clause).strip()
     clause = _LEADING_CONNECTORS.sub("", clause)
     words = [w for w in clause.split() if not re.fullmatch(r"[\d.,%/]+", w)]
-    return " ".join(words[-12:])
+    return " ".join(words[-16:])
 
 
 def _period(text: str, sentence: tuple[int, int], start: int) -> str | None:
@@ -359,7 +361,7 @@ def extract_figures(text: str) -> list[dict]:
         fig["raw"] = text[start:end].strip()  # the number as written, with %, scale and currency; the noun is `unit`
         fig["context"] = sentence_at(text, spans, start)
         fig["key"] = _key(fig)
-        found.append((start, fig))
+        found.append((start, {field: fig[field] for field in FIELDS}))
 
     def prefix(start: int, size: int = 40) -> str:
         return masked[max(0, start - size):start]

@@ -1,0 +1,46 @@
+"""`dxwatch facts`: new facts from a real database, text extraction, and clear errors."""
+
+import json
+import subprocess
+import sys
+
+from crawler.store import open_db, save_article
+from pipelines.facts import FactsPipeline
+
+TEXT = ("Năm 2024, tỷ lệ hồ sơ trực tuyến toàn trình đạt 46,2%. Theo Quyết định số 1845/QĐ-UBND ngày 12/7/2024, "
+        "Chủ tịch UBND tỉnh yêu cầu Sở Nội vụ khẩn trương rà soát quy trình.")
+
+
+def dxwatch(*args, db=None, stdin=None):
+    cmd = [sys.executable, "-m", "crawler", *(["--db", str(db)] if db else []), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, input=stdin, timeout=120)
+
+
+def test_lists_new_facts_with_their_articles(db_path):
+    db = open_db(db_path)
+    for n, text in ((1, TEXT), (2, "Cổng thông tin tỉnh bạn đưa tin. " + TEXT)):
+        save_article(db, FactsPipeline().process_item(
+            {"source": "tinh", "url": f"https://a.gov.vn/{n}", "title": f"Tin {n}", "text": text, "relevant": True}))
+    result = dxwatch("facts", "--since", "1d", "--json", db=db_path)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    directive = next(r for r in rows if r["table"] == "directives")
+    assert (directive["key"], directive["mentions"]) == ("1845/QĐ-UBND", 2)
+    assert [a["url"] for a in directive["articles"]] == ["https://a.gov.vn/1", "https://a.gov.vn/2"]
+    assert {r["table"] for r in rows} == {"figures", "directives", "instructions"}
+    table = dxwatch("facts", "--kind", "directives", db=db_path)
+    assert "1845/QĐ-UBND" in table.stdout and "46,2" not in table.stdout
+
+
+def test_extracts_from_text_or_standard_input():
+    result = dxwatch("facts", "--text", "-", "--kind", "figures", stdin=TEXT)
+    assert result.returncode == 0, result.stderr
+    [figure] = json.loads(result.stdout)["figures"]
+    assert (figure["kind"], figure["value"], figure["period"]) == ("percent", 46.2, "Năm 2024")
+
+
+def test_bad_options_are_clear_errors(db_path):
+    result = dxwatch("facts", "--since", "yesterday", db=db_path)
+    assert result.returncode == 2 and "--since takes a duration" in result.stderr
+    result = dxwatch("facts", "--kind", "people", db=db_path)
+    assert result.returncode == 2 and "figures, directives or instructions" in result.stderr
