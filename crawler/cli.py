@@ -388,26 +388,25 @@ def stories(
         for coverage in found:
             typer.echo(json.dumps(coverage, ensure_ascii=False))
         return
-    out = _table_console()
     if story is not None:
         coverage = found[0]
-        out.print(Text(f"story {coverage['story_id']}: {coverage['title']}", style="bold"))
-        out.print(Text(f"carried by {coverage['count']} portals ({coverage['article_count']} articles); "
-                       f"first: {coverage['first_source']}, stored first {coverage['first_seen']}"))
+        console.print(Text(f"story {coverage['story_id']}: {coverage['title']}", style="bold"))
+        console.print(Text(f"carried by {coverage['count']} portals ({coverage['article_count']} articles); "
+                           f"first: {coverage['first_source']}, stored first {coverage['first_seen']}"))
         from rich.table import Column
 
         table = Table("published", "source", "level", "province", "title", Column("url", overflow="fold"))
         for m in coverage["members"]:
             table.add_row(Text((m["published"] or "")[:16].replace("T", " ")), Text(m["source"]),
                           Text(m["level"] or ""), Text(m["province"] or ""), Text(m["title"] or ""), Text(m["url"]))
-        out.print(table)
+        _table_console().print(table)
         return
     table = Table("story", "first published", "title", "portals", "coverage")
     for coverage in found:
         when = coverage["first_published"] or coverage["first_seen"]
         table.add_row(str(coverage["story_id"]), Text(when[:16].replace("T", " ")), Text(coverage["title"] or ""),
                       str(coverage["count"]), Text(_coverage_line(coverage)))
-    out.print(table if found else "no stories yet")
+    _table_console().print(table if found else "no stories yet")
 
 
 @app.command("search")
@@ -507,50 +506,6 @@ def documents(
         table.add_row(d["date"] or "", Text(name), Text(d["issuer"] or ""), Text(d["subject"] or ""), d["status"],
                       Text(d["url"]))
     console.print(table if rows else "no documents")
-
-
-# ---------------------------------------------------------------- facts
-
-
-@app.command()
-def facts(
-    since: str = typer.Option("7d", "--since", help="First seen since this long ago (36h, 7d, 2w) or this day "
-                              "(YYYY-MM-DD)."),
-    kind: list[str] = typer.Option([], "--kind", help="figures, directives or instructions (repeatable; default all)."),
-    relevant: bool = typer.Option(False, "--relevant", help="Only from articles on the digital-transformation topic."),
-    text: Optional[str] = typer.Option(None, "--text", help="Extract from this text instead of listing the database "
-                                       "('-' reads standard input); prints JSON, stores nothing."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per fact instead of tables."),
-) -> None:
-    """New figures, directives and instructions: each fact once, with how many articles cite it."""
-    from rich.text import Text
-
-    from pipelines.facts import article_facts, describe, new_facts, since_moment
-
-    tables = kind or ["figures", "directives", "instructions"]
-    for k in tables:
-        if k not in {"figures", "directives", "instructions"}:
-            raise typer.BadParameter("use figures, directives or instructions", param_hint="--kind")
-    if text is not None:
-        found = article_facts(None, sys.stdin.read() if text == "-" else text)
-        typer.echo(json.dumps({k: found[k] for k in tables}, ensure_ascii=False, indent=1))
-        return
-    try:
-        moment = since_moment(since)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--since") from None
-    found = new_facts(state.db(), moment, only_relevant=relevant)
-    for k in tables:
-        if as_json:
-            for fact in found[k]:
-                typer.echo(json.dumps({"table": k, **fact}, ensure_ascii=False))
-            continue
-        table = Table("first seen", k, "articles", "first article", title=f"new {k} since {moment[:16]}")
-        for fact in found[k]:
-            first = fact["articles"][0]
-            table.add_row(fact["first_seen"][:16].replace("T", " "), Text(describe(k, fact)),
-                          str(fact["mentions"]), Text(f"{first['title'] or ''}\n{first['url']}"))
-        _table_console().print(table if found[k] else f"no new {k} since {moment[:16]}")
 
 
 # ---------------------------------------------------------------- digests
