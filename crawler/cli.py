@@ -508,6 +508,50 @@ def documents(
     console.print(table if rows else "no documents")
 
 
+# ---------------------------------------------------------------- facts
+
+
+@app.command()
+def facts(
+    since: str = typer.Option("7d", "--since", help="First seen since this long ago (36h, 7d, 2w) or this day "
+                              "(YYYY-MM-DD)."),
+    kind: list[str] = typer.Option([], "--kind", help="figures, directives or instructions (repeatable; default all)."),
+    relevant: bool = typer.Option(False, "--relevant", help="Only from articles on the digital-transformation topic."),
+    text: Optional[str] = typer.Option(None, "--text", help="Extract from this text instead of listing the database "
+                                       "('-' reads standard input); prints JSON, stores nothing."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per fact instead of tables."),
+) -> None:
+    """New figures, directives and instructions: each fact once, with how many articles cite it."""
+    from rich.text import Text
+
+    from pipelines.facts import article_facts, describe, new_facts, since_moment
+
+    tables = kind or ["figures", "directives", "instructions"]
+    for k in tables:
+        if k not in {"figures", "directives", "instructions"}:
+            raise typer.BadParameter("use figures, directives or instructions", param_hint="--kind")
+    if text is not None:
+        found = article_facts(None, sys.stdin.read() if text == "-" else text)
+        typer.echo(json.dumps({k: found[k] for k in tables}, ensure_ascii=False, indent=1))
+        return
+    try:
+        moment = since_moment(since)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--since") from None
+    found = new_facts(state.db(), moment, only_relevant=relevant)
+    for k in tables:
+        if as_json:
+            for fact in found[k]:
+                typer.echo(json.dumps({"table": k, **fact}, ensure_ascii=False))
+            continue
+        table = Table("first seen", k, "articles", "first article", title=f"new {k} since {moment[:16]}")
+        for fact in found[k]:
+            first = fact["articles"][0]
+            table.add_row(fact["first_seen"][:16].replace("T", " "), Text(describe(k, fact)),
+                          str(fact["mentions"]), Text(f"{first['title'] or ''}\n{first['url']}"))
+        _table_console().print(table if found[k] else f"no new {k} since {moment[:16]}")
+
+
 # ---------------------------------------------------------------- digests
 
 
