@@ -81,6 +81,22 @@ def _finish_run(db, run_id: int, summary: dict, status: str, last_error: str | N
         })
 
 
+def spider_class(source: Source):
+    """PortalSpider, or for a `tls_insecure` source a subclass that accepts legacy TLS.
+
+    Scrapy never verifies certificate chains (the incomplete chains common on gov.vn do not stop
+    a crawl); `tls_insecure` also lowers OpenSSL's security level, for servers that still offer
+    only old ciphers or small DH keys. Each source has its own Crawler, so this stays per source.
+    """
+    from spiders.portal import PortalSpider
+
+    if not source.tls_insecure:
+        return PortalSpider
+    logger.warning("%s: tls_insecure: accepting legacy TLS ciphers and keys for this source", source.name)
+    return type("InsecureTLSPortalSpider", (PortalSpider,),
+                {"custom_settings": {"DOWNLOADER_CLIENT_TLS_CIPHERS": "DEFAULT:@SECLEVEL=0"}})
+
+
 def _quiet_scrapy_logs() -> None:
     """A robots.txt that cannot be fetched is logged by Scrapy with a traceback; the same fault
     reaches the spider's errback and is recorded in crawl_runs, so one line is enough."""
@@ -92,8 +108,6 @@ def run_crawl(config: Config, db_path, source_names: Iterable[str] | None = None
     """Crawl the sources and return one summary dict per source (also stored in `crawl_runs`)."""
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
-
-    from spiders.portal import PortalSpider
 
     sources = select_sources(config, source_names)
     db = open_db(db_path)
@@ -108,7 +122,7 @@ def run_crawl(config: Config, db_path, source_names: Iterable[str] | None = None
         db.conn.commit()
         run = {"source": source.name, "run_id": run_id, "crawler": None, "failure": None}
         runs.append(run)
-        crawler = process.create_crawler(PortalSpider)
+        crawler = process.create_crawler(spider_class(source))
         run["crawler"] = crawler
         if on_progress is not None:
             def report(*_args, _name=source.name, _crawler=crawler, **_kw):
@@ -170,12 +184,10 @@ def dry_run(config: Config, source_name: str, article_limit: int = 5) -> dict:
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
-    from spiders.portal import PortalSpider
-
     source = config.source(source_name)
     process = CrawlerProcess(scrapy_settings(config.settings, dry_run=True))
     _quiet_scrapy_logs()
-    crawler = process.create_crawler(PortalSpider)
+    crawler = process.create_crawler(spider_class(source))
     articles: list[dict] = []
     rejected: list[dict] = []
 

@@ -196,3 +196,35 @@ def test_export_after_crawl_has_the_contract_fields(portal, tmp_path, db_path):
     assert len(rows) == 2
     assert {"url", "source", "title", "published", "text", "relevant", "story"} <= set(rows[0])
     assert "Chuyển đổi số" not in rows[0]["text"]  # the menu is not part of the body
+
+
+def test_server_that_keeps_its_etag_after_a_change_loses_its_conditional_requests(portal, tmp_path, db_path):
+    """A lying ETag hides changes only until the daily full fetch; then the URL is never asked conditionally."""
+    prefix = "/tin-tuc/chuyen-doi-so.html"
+    shown = {"ids": [0, 1, 2]}
+
+    def listing(request):
+        if request.headers.get("if-none-match") == '"v1"':
+            return Page("", status=304, headers={"ETag": '"v1"'})
+        return Page(listing_html([article_path(i) for i in shown["ids"]]), headers={"ETag": '"v1"'})
+
+    portal.routes[prefix] = listing
+    for i in range(6):
+        portal.routes[article_path(i)] = Page(article_html(i))
+    cfg = write_config(tmp_path / "cfg", [{"name": "laocai", "start_urls": [portal.url(prefix)]}])
+    assert crawl(cfg, db_path).returncode == 0
+    shown["ids"] = [3, 0, 1, 2]
+    assert crawl(cfg, db_path).returncode == 0
+    assert len(stored_urls(db_path)) == 3  # hidden behind the unchanged ETag, for now
+    db = sqlite_utils.Database(db_path)
+    db.execute("UPDATE http_state SET checked_at = ?", ["2020-01-01T00:00:00+07:00"])  # a day (or more) later
+    db.conn.commit()
+    assert crawl(cfg, db_path).returncode == 0
+    assert portal.url(article_path(3)) in stored_urls(db_path)
+    state = next(db.query("SELECT * FROM http_state WHERE url = ?", [portal.url(prefix)]))
+    assert state["validators_unreliable"] == 1
+    shown["ids"] = [4, 3, 0, 1, 2]
+    del portal.log[:]
+    assert crawl(cfg, db_path).returncode == 0
+    assert "if-none-match" not in [r for r in portal.log if r.path == prefix][0].headers
+    assert portal.url(article_path(4)) in stored_urls(db_path)
