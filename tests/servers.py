@@ -99,7 +99,10 @@ class PortalServer:
                     except OSError:  # the client gave up on us: that is the point of the test
                         self.close_connection = True
                     return
-                self.wfile.write(data)
+                try:
+                    self.wfile.write(data)
+                except OSError:  # the client went away (a crawl killed or a download cut at its limit)
+                    self.close_connection = True
 
             def do_GET(self):
                 self._answer(True)
@@ -193,6 +196,39 @@ class SMTPSink:
 
     def __exit__(self, *exc) -> None:
         self.controller.stop()
+
+
+def self_signed(directory):
+    """A certificate for 127.0.0.1 written to `directory`, and a server context using it.
+
+    Clients trust it through the SSL_CERT_FILE environment variable (as they would a private CA).
+    """
+    import datetime
+    import ipaddress
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "dxwatch test SMTP")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                                                        x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = directory / "smtp.crt", directory / "smtp.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    return cert_file, context
 
 
 def free_port() -> int:
