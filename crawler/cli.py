@@ -388,25 +388,26 @@ def stories(
         for coverage in found:
             typer.echo(json.dumps(coverage, ensure_ascii=False))
         return
+    out = _table_console()
     if story is not None:
         coverage = found[0]
-        console.print(Text(f"story {coverage['story_id']}: {coverage['title']}", style="bold"))
-        console.print(Text(f"carried by {coverage['count']} portals ({coverage['article_count']} articles); "
-                           f"first: {coverage['first_source']}, stored first {coverage['first_seen']}"))
+        out.print(Text(f"story {coverage['story_id']}: {coverage['title']}", style="bold"))
+        out.print(Text(f"carried by {coverage['count']} portals ({coverage['article_count']} articles); "
+                       f"first: {coverage['first_source']}, stored first {coverage['first_seen']}"))
         from rich.table import Column
 
         table = Table("published", "source", "level", "province", "title", Column("url", overflow="fold"))
         for m in coverage["members"]:
             table.add_row(Text((m["published"] or "")[:16].replace("T", " ")), Text(m["source"]),
                           Text(m["level"] or ""), Text(m["province"] or ""), Text(m["title"] or ""), Text(m["url"]))
-        _table_console().print(table)
+        out.print(table)
         return
     table = Table("story", "first published", "title", "portals", "coverage")
     for coverage in found:
         when = coverage["first_published"] or coverage["first_seen"]
         table.add_row(str(coverage["story_id"]), Text(when[:16].replace("T", " ")), Text(coverage["title"] or ""),
                       str(coverage["count"]), Text(_coverage_line(coverage)))
-    _table_console().print(table if found else "no stories yet")
+    out.print(table if found else "no stories yet")
 
 
 @app.command("search")
