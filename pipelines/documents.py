@@ -258,7 +258,7 @@ TYPE_NAMES = (
     "Công điện", "Quy chế", "Quy định", "Phương án", "Thông cáo", "Giấy mời", "Pháp lệnh", "Bộ luật",
     "Luật", "Lệnh", "Dự án", "Biên bản",
 )
-_TYPE_BY_KEY = {match_key(name): name for name in TYPE_NAMES}
+_TYPE_BY_KEY = {match_key(name).replace(" ", ""): name for name in TYPE_NAMES}  # "Q U Y Ế T  Đ Ị N H" too
 _CAPS_TITLED = {"Luật", "Bộ luật", "Pháp lệnh"}  # "LUẬT / GIAO DỊCH ĐIỆN TỬ": the title is in capitals too
 
 _MOTTOS = re.compile(
@@ -308,7 +308,7 @@ def parse_header(text: str) -> dict:
             rest = (rest[: number.start()] + rest[number.end():]).strip()
         if not rest:
             continue
-        type_name = _TYPE_BY_KEY.get(match_key(rest.rstrip(":")))
+        type_name = _TYPE_BY_KEY.get(match_key(rest.rstrip(":")).replace(" ", ""))
         if type_name and rest.isupper() and not header["type"]:
             header["type"] = type_name
             subject_parts = []

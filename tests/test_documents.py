@@ -89,6 +89,17 @@ def test_plan_whose_subject_starts_like_a_body_paragraph():
     assert header["subject"] == "Thực hiện Nghị quyết số 57-NQ/TW ngày 22/12/2024 của Bộ Chính trị"
 
 
+def test_signature_stamp_and_letter_spaced_title_of_a_signed_pdf():
+    text = ("Ký bởi: Ủy ban Nhân dân tỉnh Bắc Ninh\nCơ quan: Tỉnh Bắc Ninh\n"
+            "Thời gian ký: 07.10.2025 16:15:52 +07:00\nỦY BAN NHÂN DÂN\nTỈNH BẮC NINH\nSố: 1502/QĐ-UBND\n"
+            "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc\nBắc Ninh, ngày 07 tháng 10 năm 2025\n"
+            "Q U Y Ế T  Đ Ị N H\nBan hành Quy chế quản lý nền tảng số của tỉnh\nCHỦ TỊCH ỦY BAN NHÂN DÂN TỈNH")
+    header = parse_header(text)
+    assert header == {"issuer": "ỦY BAN NHÂN DÂN TỈNH BẮC NINH", "number": "1502/QĐ-UBND", "type": "Quyết định",
+                      "place": "Bắc Ninh", "date": "2025-10-07",
+                      "subject": "Ban hành Quy chế quản lý nền tảng số của tỉnh"}
+
+
 def test_impossible_date_is_dropped_not_invented():
     header = parse_header("UBND TỈNH NGHỆ AN\nSố: 88/TB-UBND\nNghệ An, ngày 31 tháng 02 năm 2024\nTHÔNG BÁO")
     assert header["date"] is None and header["number"] == "88/TB-UBND" and header["type"] == "Thông báo"
