@@ -80,6 +80,7 @@ def scrapy_settings(crawl: CrawlSettings, dry_run: bool = False) -> dict:
         "DXWATCH_RETRY_BACKOFF": crawl.retry_backoff,
         "DXWATCH_RETRY_AFTER_MAX": 120.0,
         "DOWNLOADER_MIDDLEWARES": {
+            "spiders.guard.SiteGuardMiddleware": 50,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "spiders.middlewares.BackoffRetryMiddleware": 550,
             "spiders.middlewares.RetryDelayMiddleware": 560,

@@ -38,6 +38,8 @@ def error_kind(failure) -> str:
     from twisted.internet import error as tx
 
     exc = failure.value
+    if getattr(exc, "kind", None):  # spiders.guard.RefusedRequest names its own kind
+        return exc.kind
     kinds = (
         ((scrapy_errors.CannotResolveHostError, tx.DNSLookupError), "dns"),
         ((scrapy_errors.DownloadTimeoutError, tx.TimeoutError, tx.TCPTimedOutError), "timeout"),
@@ -80,6 +82,7 @@ class PortalSpider(scrapy.Spider):
         self.state = HttpState(self.db, source.name)
         self.failed_articles = 0
         self.articles_requested = 0
+        self.queued: set[str] = set()
         self.last_error: str | None = None
         self.report: list[dict] = []  # what `sources test` shows
         self.attachments = _attachments_module() if source.follow_attachments else None
@@ -109,6 +112,9 @@ class PortalSpider(scrapy.Spider):
         known = self._known(lookup)
         requests, known_count = [], 0
         for c in candidates:
+            if c["url"] in self.queued:  # already asked for in this run (listing and feed overlap)
+                continue
+            self.queued.add(c["url"])
             if c["url"] in known or c["raw"] in known:
                 known_count += 1
                 continue
