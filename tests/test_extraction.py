@@ -98,10 +98,11 @@ def test_selectors_from_source_config():
         (bytes(range(256)) * 64, "binary"),
         ("<p>" + "a" * 8_100_000, "too_large"),
         ("<html><body><ul><li><a href='/a'>Tin một</a></li></ul></body></html>", "no_text"),
-        ("<div>" * 50_000 + "chữ", "no_text"),
+        ("<html><body>" + "<div>" * 50_000 + "chữ", "too_deep"),
+        ("<div>" * 50_000 + "chữ", "unparseable"),
         (portal_page()[:600], "no_text"),
     ],
-    ids=["empty", "none", "binary", "enormous", "listing", "deeply-nested", "truncated"],
+    ids=["empty", "none", "binary", "enormous", "listing", "deeply-nested", "nested-fragment", "truncated"],
 )
 def test_malformed_pages_are_a_clear_no_article(page, reason):
     with pytest.raises(NoArticle) as caught:

@@ -1,0 +1,229 @@
+"""Extraction quality and speed: dxwatch against plain trafilatura on the same pages, in one run.
+
+1. The annotated Vietnamese corpus (tests/extraction_corpus/): token precision/recall/F1 of the
+   body, exact title, exact date-time, author accuracy, pages with boilerplate or with repeated
+   paragraphs. Targets: F1 >= 0.97, title and date-time 100%, author >= 95%, no repeated paragraphs.
+2. The public article-extraction benchmark under ../shared/benchmarks/article-extraction/ when
+   present (its own metric: 4-gram shingles of \\w+ tokens): dxwatch must not score below trafilatura.
+3. Seconds per page for both, as a ratio measured in the same run.
+
+Run: `.venv/bin/python bench/extraction_eval.py` (or `make bench`); `--markdown` prints the table
+for BENCHMARKS.md. Exits 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import re
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import trafilatura
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from crawler.textnorm import normalize_text  # noqa: E402
+from pipelines.extraction import extract_article  # noqa: E402
+
+CORPUS = REPO / "tests" / "extraction_corpus"
+PUBLIC = REPO.parent / "shared" / "benchmarks" / "article-extraction"
+TARGETS = {"f1": 0.97, "title": 1.0, "published": 1.0, "author": 0.95, "repeated": 0}
+_TOKEN = re.compile(r"\w+")
+
+# Furniture that must never reach the body: counters, comment prompts, lists, share bars, media names.
+BOILERPLATE = re.compile(
+    r"truy cập|hôm nay:|hôm qua:|tất cả:|bình luận|bấm vào đây|tin cùng chuyên mục|xem tin theo ngày|tin liên quan|"
+    r"tin mới|các tin khác|tin khác|bài viết liên quan|những tin|lịch phát sóng|lượt xem|chia sẻ|in bài|gửi email|"
+    r"phóng to|đánh giá bài viết|từ khóa:|mã xác nhận|\.(?:jpe?g|png|mp4)\b",
+    re.IGNORECASE,
+)
+
+
+# ---------------------------------------------------------------- extractors under test
+
+
+def run_dxwatch(html: str, url: str | None) -> dict:
+    art = extract_article(html, url) or {}
+    return {"title": art.get("title"), "published": art.get("published"), "author": art.get("author"),
+            "text": art.get("text") or "", "paragraphs": (art.get("text") or "").split("\n\n")}
+
+
+def run_trafilatura(html: str, url: str | None) -> dict:
+    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False,
+                                      include_tables=True, deduplicate=False)
+    if doc is None:
+        return {"title": None, "published": None, "author": None, "text": "", "paragraphs": []}
+    text = doc.text or ""
+    return {"title": doc.title, "published": doc.date, "author": doc.author, "text": text,
+            "paragraphs": [p for p in text.split("\n") if p.strip()]}
+
+
+def plain_text(html: str, url: str | None) -> str:
+    return trafilatura.extract(html, url=url, include_comments=False, include_tables=True, deduplicate=False) or ""
+
+
+EXTRACTORS = {"dxwatch": run_dxwatch, "trafilatura": run_trafilatura}
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def token_prf(found: str, gold: str) -> tuple[float, float]:
+    """Precision and recall of the bag of \\w+ tokens (lower-cased, NFC)."""
+    got = Counter(_TOKEN.findall(normalize_text(found).lower()))
+    want = Counter(_TOKEN.findall(normalize_text(gold).lower()))
+    overlap = sum((got & want).values())
+    precision = overlap / sum(got.values()) if got else (1.0 if not want else 0.0)
+    recall = overlap / sum(want.values()) if want else 1.0
+    return precision, recall
+
+
+def shingle_prf(found: str, gold: str, n: int = 4) -> tuple[float, float]:
+    """The public benchmark's metric: precision and recall over 4-gram shingles of \\w+ tokens."""
+
+    def shingles(text: str) -> Counter:
+        tokens = _TOKEN.findall(text or "")
+        return Counter(tuple(tokens[i:i + n]) for i in range(max(0, len(tokens) - n + 1)))
+
+    got, want = shingles(found), shingles(gold)
+    overlap = sum((got & want).values())
+    precision = overlap / sum(got.values()) if got else (1.0 if not want else 0.0)
+    recall = overlap / sum(want.values()) if want else 1.0
+    return precision, recall
+
+
+def f1(precision: float, recall: float) -> float:
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def same(a, b) -> bool:
+    return normalize_text(a or "") == normalize_text(b or "")
+
+
+def repeated(paragraphs: list[str]) -> bool:
+    keys = [normalize_text(p).lower() for p in paragraphs if len(p.strip()) >= 20]
+    return len(keys) != len(set(keys))
+
+
+def has_boilerplate(text: str, gold_text: str) -> bool:
+    return any(m.group(0).lower() not in gold_text.lower() for m in BOILERPLATE.finditer(text))
+
+
+# ---------------------------------------------------------------- evaluations
+
+
+def load_corpus() -> list[dict]:
+    rows = [json.loads(line) for line in (CORPUS / "gold.jsonl").read_text(encoding="utf-8").splitlines()]
+    for row in rows:
+        row["html"] = (CORPUS / "pages" / row["file"]).read_text(encoding="utf-8")
+    return rows
+
+
+def evaluate_corpus(rows: list[dict]) -> dict:
+    report = {}
+    for name, run in EXTRACTORS.items():
+        ps, rs, title, published, author, boiler, rep, misses = [], [], 0, 0, 0, 0, 0, []
+        started = time.perf_counter()
+        outputs = [run(row["html"], row["url"]) for row in rows]
+        seconds = time.perf_counter() - started
+        for row, out in zip(rows, outputs):
+            p, r = token_prf(out["text"], row["text"])
+            ps.append(p)
+            rs.append(r)
+            checks = {"title": same(out["title"], row["title"]), "published": out["published"] == row["published"],
+                      "author": same(out["author"], row["author"])}
+            title += checks["title"]
+            published += checks["published"]
+            author += checks["author"]
+            boiler += has_boilerplate(out["text"], row["text"])
+            rep += repeated(out["paragraphs"])
+            if name == "dxwatch" and (not all(checks.values()) or f1(p, r) < 0.97):
+                misses.append({"file": row["file"], **{k: out[k] for k, ok in checks.items() if not ok},
+                               "f1": round(f1(p, r), 3)})
+        n = len(rows)
+        precision, recall = sum(ps) / n, sum(rs) / n
+        report[name] = {"pages": n, "precision": precision, "recall": recall, "f1": f1(precision, recall),
+                        "title": title / n, "published": published / n, "author": author / n,
+                        "boilerplate": boiler, "repeated": rep, "ms_per_page": 1000 * seconds / n,
+                        "misses": misses}
+    return report
+
+
+def evaluate_public() -> dict | None:
+    if not (PUBLIC / "ground-truth.json").is_file():
+        return None
+    truth = json.loads((PUBLIC / "ground-truth.json").read_text(encoding="utf-8"))
+    pages = []
+    for key, gold in sorted(truth.items()):
+        path = PUBLIC / "html" / f"{key}.html.gz"
+        if path.is_file():
+            pages.append((gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace"), gold))
+    report = {}
+    for name, run in (("dxwatch", lambda h, u: run_dxwatch(h, u)["text"]), ("trafilatura", plain_text)):
+        started = time.perf_counter()
+        texts = [run(html, gold.get("url")) for html, gold in pages]
+        seconds = time.perf_counter() - started
+        scores = [shingle_prf(text, gold["articleBody"]) for text, (_, gold) in zip(texts, pages)]
+        precision = sum(p for p, _ in scores) / len(scores)
+        recall = sum(r for _, r in scores) / len(scores)
+        report[name] = {"pages": len(pages), "precision": precision, "recall": recall,
+                        "f1": f1(precision, recall), "ms_per_page": 1000 * seconds / len(pages)}
+    return report
+
+
+def failures(corpus: dict, public: dict | None) -> list[str]:
+    ours = corpus["dxwatch"]
+    out = [f"{k} {ours[k]:.3f} < {v}" for k, v in TARGETS.items() if k != "repeated" and ours[k] < v]
+    if ours["repeated"] > TARGETS["repeated"]:
+        out.append(f"{ours['repeated']} pages with repeated paragraphs")
+    if public and public["dxwatch"]["f1"] < public["trafilatura"]["f1"]:
+        out.append(f"public benchmark F1 {public['dxwatch']['f1']:.4f} below trafilatura {public['trafilatura']['f1']:.4f}")
+    return out
+
+
+def markdown(corpus: dict, public: dict | None) -> str:
+    lines = [f"Annotated Vietnamese corpus ({corpus['dxwatch']['pages']} pages, 11 portal layouts):", "",
+             "| extractor | body P | body R | body F1 | title | date-time | author | pages with boilerplate "
+             "| pages with repeated paragraphs | ms/page |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, r in corpus.items():
+        lines.append(f"| {name} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | {r['title']:.0%} | "
+                     f"{r['published']:.0%} | {r['author']:.0%} | {r['boilerplate']} | {r['repeated']} | "
+                     f"{r['ms_per_page']:.1f} |")
+    ratio = corpus["dxwatch"]["ms_per_page"] / corpus["trafilatura"]["ms_per_page"]
+    lines += ["", f"dxwatch takes {ratio:.2f}x the time of trafilatura with metadata per corpus page."]
+    if public:
+        lines += ["", f"Public article-extraction benchmark ({public['dxwatch']['pages']} pages, 4-gram shingles):", "",
+                  "| extractor | P | R | F1 | ms/page |", "|---|---|---|---|---|"]
+        for name, r in public.items():
+            lines.append(f"| {name} | {r['precision']:.4f} | {r['recall']:.4f} | {r['f1']:.4f} | {r['ms_per_page']:.1f} |")
+        ratio = public["dxwatch"]["ms_per_page"] / public["trafilatura"]["ms_per_page"]
+        lines += ["", f"dxwatch takes {ratio:.2f}x the time of plain trafilatura per public page."]
+    else:
+        lines += ["", "Public benchmark: ../shared/benchmarks/article-extraction/ not present, skipped."]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--markdown", action="store_true", help="print the BENCHMARKS.md table only")
+    parser.add_argument("--no-public", action="store_true", help="skip the public benchmark")
+    args = parser.parse_args()
+    corpus = evaluate_corpus(load_corpus())
+    public = None if args.no_public else evaluate_public()
+    print(markdown(corpus, public))
+    if not args.markdown:
+        for miss in corpus["dxwatch"]["misses"]:
+            print("miss:", json.dumps(miss, ensure_ascii=False))
+    missed = failures(corpus, public)
+    for line in missed:
+        print("TARGET MISSED:", line)
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

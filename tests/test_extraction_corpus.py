@@ -1,0 +1,49 @@
+"""The extraction targets on the annotated corpus (tests/extraction_corpus/), as bench/extraction_eval.py measures them."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+EVAL_PATH = Path(__file__).resolve().parents[1] / "bench" / "extraction_eval.py"
+
+
+@pytest.fixture(scope="module")
+def evaluation():
+    spec = importlib.util.spec_from_file_location("extraction_eval", EVAL_PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = module.load_corpus()
+    return module, rows, module.evaluate_corpus(rows)
+
+
+def test_corpus_is_big_and_varied_enough(evaluation):
+    _, rows, _ = evaluation
+    assert len(rows) >= 40 and len({r["layout"] for r in rows}) >= 8
+    assert all(r["title"] and r["text"] and r["published"] for r in rows)
+
+
+def test_targets_hold_on_the_corpus(evaluation):
+    module, _, report = evaluation
+    ours = report["dxwatch"]
+    assert ours["f1"] >= 0.97, ours["misses"]
+    assert ours["title"] == 1.0 and ours["published"] == 1.0, ours["misses"]
+    assert ours["author"] >= 0.95, ours["misses"]
+    assert ours["repeated"] == 0 and ours["boilerplate"] == 0
+
+
+def test_dxwatch_beats_plain_trafilatura_on_the_corpus(evaluation):
+    _, _, report = evaluation
+    assert report["dxwatch"]["f1"] > report["trafilatura"]["f1"]
+    assert report["dxwatch"]["published"] > report["trafilatura"]["published"]
+
+
+def test_metric_can_fail():
+    """The body metric is not trivially 1: furniture and missing paragraphs both cost."""
+    module = importlib.util.module_from_spec(spec := importlib.util.spec_from_file_location("ev", EVAL_PATH))
+    spec.loader.exec_module(module)
+    gold = "Một hai ba bốn năm.\n\nSáu bảy tám chín mười."
+    assert module.token_prf(gold, gold) == (1.0, 1.0)
+    precision, recall = module.token_prf("Một hai ba bốn năm.\n\nTin cùng chuyên mục", gold)
+    assert precision < 1 and recall == 0.5
+    assert module.repeated(["Một đoạn văn đủ dài để đếm lặp lại.", "Một đoạn văn đủ dài để đếm lặp lại."])
