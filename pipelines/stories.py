@@ -83,8 +83,8 @@ def shingles(text: str | None) -> np.ndarray:
     """Distinct 32-bit hashes of the runs of SHINGLE_SIZE syllables of the matching key of a body.
 
     Tone placement is unified per distinct syllable (cached) rather than over the whole text, and a
-    run's hash is mixed from its syllables' hashes with numpy: a third of the cost of match_key
-    plus hashing every shingle string.
+    run's hash is mixed from its syllables' hashes with numpy: about half the cost of match_key
+    plus hashing every shingle string with datasketch's default hash.
     """
     syllables = _SYLLABLE.findall(normalize_text(text).lower())
     hashes = np.array([_syllable_hash(s) for s in syllables], dtype=np.uint64)

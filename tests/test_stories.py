@@ -142,3 +142,20 @@ def test_pipeline_sets_content_hash_and_signature():
     item = StoryPipeline().process_item(article("tinh-a", "https://a.gov.vn/1", ANNOUNCEMENT))
     assert item["content_hash"] == stories.content_hash(item["text"])
     assert item["story_signature"].matchable
+
+
+def test_a_copy_keeping_less_than_half_of_the_original_is_the_same_story_by_containment():
+    whole = stories.item_signature({"text": "\n\n".join(ANNOUNCEMENT)})
+    cut = stories.item_signature({"text": "\n\n".join(ANNOUNCEMENT[1:3])})  # lead and ending cut
+    jaccard, containment = stories.similarity(whole, cut)
+    assert jaccard < stories.JACCARD_MIN and containment >= stories.CONTAINMENT_MIN
+    assert stories.same_story(whole, cut) > 0
+    unrelated = stories.item_signature({"text": "\n\n".join(OTHER_STORY)})
+    assert stories.same_story(whole, unrelated) == 0
+
+
+def test_verbatim_copies_add_no_band_rows(db):
+    for n in range(5):
+        store(db, article(f"tinh-{n}", f"https://{n}.gov.vn/1", ANNOUNCEMENT))
+    assert db.execute("SELECT COUNT(*) FROM story_bands").fetchone()[0] == stories.BANDS
+    assert db.execute("SELECT COUNT(DISTINCT story_id) FROM articles").fetchone()[0] == 1
