@@ -160,7 +160,7 @@ def _progress_reporter():
 
     def log_line(name: str, numbers: dict) -> None:
         now = time.monotonic()
-        if now - last.get(name, 0) >= 10:
+        if now - last.setdefault(name, now) >= 10:
             last[name] = now
             print(f"crawl {name}: {numbers['pages']} pages, {numbers['articles_new']} new, "
                   f"{numbers['articles_known']} known", file=sys.stderr, flush=True)

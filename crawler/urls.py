@@ -22,6 +22,8 @@ TRACKING_PARAMS = re.compile(
 # A slug decoration next to a real identifier (SharePoint "Trang": ?nid=123&title=slug.html).
 DECORATION_PARAMS = {"title"}
 IDENTIFYING_PARAMS = {"nid", "id", "p", "docid", "itemid", "newsid", "articleid"}
+# Liferay asset links carry the listing they were clicked from (?inheritRedirect=true&redirect=/...).
+LIFERAY_BACKLINK_PARAMS = {"inheritredirect", "redirect"}
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -33,6 +35,8 @@ def canonical_url(url: str) -> str:
     drop = {k for k in names if TRACKING_PARAMS.match(k)}
     if any(k.lower() in IDENTIFYING_PARAMS for k in names):
         drop |= {k for k in names if k.lower() in DECORATION_PARAMS}
+    if "/-/" in parts.path or "/w/" in parts.path:
+        drop |= {k for k in names if k.lower() in LIFERAY_BACKLINK_PARAMS}
     if drop:
         url = url_query_cleaner(url, sorted(drop), remove=True, keep_fragments=False)
     url = canonicalize_url(url, keep_fragments=False)

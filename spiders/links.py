@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import yaml
 
@@ -141,10 +141,11 @@ def _hrefs(response, selector: str) -> list[str]:
 
 
 def _absolute(response, href: str) -> str | None:
+    """The absolute URL of a link, without its fragment (never sent to the server)."""
     href = (href or "").strip()
     if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
         return None
-    return response.urljoin(href)
+    return urldefrag(response.urljoin(href))[0]
 
 
 def article_links(response, rules: LinkRules) -> list[tuple[str, str, str]]:

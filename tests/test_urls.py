@@ -24,6 +24,9 @@ from spiders.middlewares import repaired_encoding, retry_after_seconds
     ("https://dienbien.gov.vn/portal/pages/print.aspx?p=77", "https://dienbien.gov.vn/portal/pages/print.aspx?p=77"),
     ("http://a.gov.vn:80/x.html", "http://a.gov.vn/x.html"),
     ("https://a.gov.vn/tin#:~:text=chuyển", "https://a.gov.vn/tin"),
+    ("https://danang.gov.vn/web/guest/-/cong-bo-du-lieu-mo?inheritRedirect=true&redirect=%2Fweb%2Fguest",
+     "https://danang.gov.vn/web/guest/-/cong-bo-du-lieu-mo"),
+    ("https://a.gov.vn/dang-nhap?redirect=%2Ftin", "https://a.gov.vn/dang-nhap?redirect=%2Ftin"),
 ])
 def test_canonical_url(raw, expected):
     assert canonical_url(raw) == expected
