@@ -47,7 +47,8 @@ Route = Union[Page, Callable[[Request], Page]]
 
 
 class PortalServer:
-    def __init__(self, routes: dict[str, Route] | None = None, robots: str | None = "User-agent: *\nAllow: /\n"):
+    def __init__(self, routes: dict[str, Route] | None = None, robots: str | None = "User-agent: *\nAllow: /\n",
+                 ssl_context=None):
         self.routes: dict[str, Route] = dict(routes or {})
         if robots is not None and "/robots.txt" not in self.routes:
             self.routes["/robots.txt"] = Page(robots, content_type="text/plain")
@@ -112,8 +113,10 @@ class PortalServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
+        if ssl_context is not None:  # HTTPS, e.g. with `self_signed(...)`'s context
+            self.httpd.socket = ssl_context.wrap_socket(self.httpd.socket, server_side=True)
         self.port = self.httpd.server_address[1]
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.base = f"{'https' if ssl_context else 'http'}://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def url(self, path: str) -> str:

@@ -1,4 +1,5 @@
-"""Redirects that leave the source: to another host, or to an internal address from a public source."""
+"""Network faults beyond those in test_crawl_faults.py: redirects that leave the source (to another
+host, or to an internal address from a public source) and TLS, broken or self-signed."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import pytest
 import sqlite_utils
 
-from servers import Page
+from servers import Page, PortalServer, self_signed
 from spiders.guard import is_internal_host, refusal
 from test_crawl import article_html, article_path, crawl, last_runs, listing_html, write_config
 
@@ -46,3 +47,21 @@ def test_public_and_own_addresses_are_allowed():
     # a source that is itself on loopback (the demo, the tests) may stay there
     assert refusal("http://127.0.0.1:8701/a", {"127.0.0.1"}, redirected=False) is None
     assert not is_internal_host("8.8.8.8") and is_internal_host("[::ffff:127.0.0.1]")
+
+
+def test_tls_handshake_failure_is_recorded_and_a_self_signed_portal_is_crawled(portal, tmp_path, db_path):
+    """Scrapy does not verify chains (incomplete chains are common on gov.vn); a handshake that fails
+    (here: TLS spoken to a plain HTTP server) is a recorded `tls` error that stops no other source."""
+    _, context = self_signed(tmp_path)
+    with PortalServer(ssl_context=context) as secure:
+        secure.routes["/danh-sach"] = Page(listing_html([article_path(3)]))
+        secure.routes[article_path(3)] = Page(article_html(3))
+        portal.routes["/danh-sach"] = Page(listing_html([article_path(4)]))
+        broken = f"https://127.0.0.1:{portal.port}/danh-sach"
+        cfg = write_config(tmp_path / "cfg", [{"name": "https-ok", "start_urls": [secure.url("/danh-sach")]},
+                                              {"name": "tls-broken", "start_urls": [broken]}], retry_times=0)
+        crawl(cfg, db_path)
+    runs = last_runs(db_path)
+    assert runs["https-ok"]["status"] == "ok" and runs["https-ok"]["articles_new"] == 1
+    assert runs["tls-broken"]["status"] == "failed"
+    assert set(json.loads(runs["tls-broken"]["errors"])) <= {"tls", "connection_lost", "data_loss"}, runs["tls-broken"]
