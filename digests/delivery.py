@@ -20,7 +20,6 @@ from datetime import datetime
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.parser import BytesParser
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -71,8 +70,12 @@ def build_message(smtp: SMTPSettings, recipient: Recipient, rendered: Rendered, 
 
 
 def enqueue(db, run_id: int, ledger_name: str, recipient: str, *, message: EmailMessage | None,
-            counts: dict, items: list[tuple[str, str]]) -> int:
-    """Write one outbox row and its ledger (inside the caller's transaction). No message: `empty`."""
+            counts: dict, items: list[tuple[str, str]], html: str | None = None) -> int:
+    """Write one outbox row and its ledger (inside the caller's transaction). No message: `empty`.
+
+    `html`, the message's HTML, is archived under `digests/` at once, so the archive shows what
+    each outbox row holds whatever becomes of it (`digest history` tells sent from failed).
+    """
     row = {
         "run_id": run_id, "digest": ledger_name, "recipient": recipient.lower(),
         "status": "pending" if message is not None else "empty",
@@ -89,6 +92,9 @@ def enqueue(db, run_id: int, ledger_name: str, recipient: str, *, message: Email
         "VALUES (?, ?, ?, ?, ?)",
         [(delivery_id, ledger_name, recipient.lower(), t, k) for t, k in items],
     )
+    if html is not None:
+        archived = _archive(db, f"{ledger_name.replace(':', '-')}-run{run_id}-{delivery_id}.html", html)
+        db.conn.execute("UPDATE deliveries SET archive = ? WHERE id = ?", [archived, delivery_id])
     return delivery_id
 
 
@@ -126,15 +132,12 @@ def archive_dir(db) -> Path | None:
     return Path(row[2]).parent / "digests" if row and row[2] else None
 
 
-def _archive(db, row: dict) -> str | None:
+def _archive(db, name: str, html: str) -> str | None:
     folder = archive_dir(db)
     if folder is None:
         return None
     folder.mkdir(parents=True, exist_ok=True)
-    message = BytesParser(policy=policy.default).parsebytes(row["message"])
-    html = message.get_body(("html",))
-    name = f"{row['digest'].replace(':', '-')}-run{row['run_id']}-{row['id']}.html"
-    (folder / name).write_text(html.get_content() if html is not None else "", encoding="utf-8")
+    (folder / name).write_text(html, encoding="utf-8")
     return f"digests/{name}"  # relative to the database's folder
 
 
@@ -218,6 +221,37 @@ class Sender:
         self.client = None
 
 
+async def _send_one(sender: Sender, smtp: SMTPSettings, db, row: dict) -> tuple[str, str | None]:
+    """Send one claimed row, retrying transient errors; record and return `(status, run-stopping error)`."""
+    attempts = row["attempts"]
+    for retry in range(smtp.retries + 1):
+        try:
+            await sender.send(row["recipient"], row["message"])
+        except SMTPUnavailable as exc:
+            _record(db, row["id"], "pending", str(exc))
+            return "pending", str(exc)
+        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+            attempts += 1
+            error = _describe(exc)
+            if _classify(exc) == "permanent":
+                _record(db, row["id"], "failed", error)
+                return "failed", None
+            if attempts >= MAX_ATTEMPTS:
+                _record(db, row["id"], "failed", f"gave up after {attempts} attempts: {error}")
+                return "failed", None
+            if retry == smtp.retries:
+                _record(db, row["id"], "pending", error)
+                return "pending", error if sender.client is None else None  # cannot even connect: stop
+            with db.conn:
+                db.conn.execute("UPDATE deliveries SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                                [error, row["id"]])
+            await asyncio.sleep(smtp.retry_backoff * (2**retry))
+        else:
+            _record(db, row["id"], "sent", None, sent_at=timeutil.iso())
+            return "sent", None
+    raise AssertionError("unreachable: the last retry always returns")
+
+
 async def _deliver(smtp: SMTPSettings, db, ids: list[int]) -> dict:
     sender = Sender(smtp)
     summary = {"sent": 0, "failed": 0, "pending": 0, "error": None}
@@ -227,43 +261,9 @@ async def _deliver(smtp: SMTPSettings, db, ids: list[int]) -> dict:
                 summary["pending"] += 1
                 continue
             row = _claim(db, delivery_id)
-            if row is None:
-                continue
-            attempts = row["attempts"]
-            for retry in range(smtp.retries + 1):
-                try:
-                    await sender.send(row["recipient"], row["message"])
-                except SMTPUnavailable as exc:
-                    summary["error"] = str(exc)
-                    _record(db, delivery_id, "pending", str(exc))
-                    summary["pending"] += 1
-                    break
-                except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
-                    attempts += 1
-                    error = _describe(exc)
-                    if _classify(exc) == "permanent":
-                        _record(db, delivery_id, "failed", error)
-                        summary["failed"] += 1
-                        break
-                    if attempts >= MAX_ATTEMPTS:
-                        _record(db, delivery_id, "failed", f"gave up after {attempts} attempts: {error}")
-                        summary["failed"] += 1
-                        break
-                    if retry == smtp.retries:
-                        _record(db, delivery_id, "pending", error)
-                        summary["pending"] += 1
-                        if sender.client is None:
-                            summary["error"] = error  # cannot even connect: stop trying this run
-                        break
-                    db.execute("UPDATE deliveries SET attempts = attempts + 1, last_error = ? WHERE id = ?",
-                               [error, delivery_id])
-                    db.conn.commit()
-                    await asyncio.sleep(smtp.retry_backoff * (2**retry))
-                else:
-                    row["id"] = delivery_id
-                    _record(db, delivery_id, "sent", None, sent_at=timeutil.iso(), archive=_archive(db, row))
-                    summary["sent"] += 1
-                    break
+            if row is not None:
+                status, summary["error"] = await _send_one(sender, smtp, db, row)
+                summary[status] += 1
     finally:
         await sender.close()
     return summary

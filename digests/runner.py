@@ -92,7 +92,7 @@ def queue_recipient(config: Config, db, run: dict, *, ledger_name: str, title: s
         message_id = delivery.message_id_for(ledger_name, run["run_key"], recipient.email, smtp.sender)
         message = delivery.build_message(smtp, recipient, rendered, message_id, now)
         delivery.enqueue(db, run["id"], ledger_name, recipient.email, message=message,
-                         counts=selection.counts, items=selection.ledger_items())
+                         counts=selection.counts, items=selection.ledger_items(), html=rendered.html)
         return "pending"
 
 

@@ -17,7 +17,7 @@ from typing import Iterable
 
 from crawler import timeutil
 from crawler.config import Config, Filters, parse_duration_seconds
-from crawler.textnorm import match_key, normalize_text
+from crawler.textnorm import match_key, nfc
 
 SECTIONS = ("stories", "figures", "documents", "instructions")
 _FACT_SECTIONS = (("figures", "figures", "figure"), ("documents", "directives", "document"),
@@ -75,8 +75,11 @@ class Selection:
 
 
 def clean(text: str | None) -> str:
-    """Portal text for display: normalised, no control characters (they could break headers or layout)."""
-    return _CONTROL.sub(" ", normalize_text(text))
+    """Portal text for display: NFC, no control characters (they could break headers or layout).
+
+    Stored text was normalised at ingestion (`normalize_text`); this only makes display safe.
+    """
+    return _CONTROL.sub(" ", nfc(text)).strip() if text else ""
 
 
 def safe_url(url: str | None) -> str | None:

@@ -6,7 +6,7 @@ from email import policy
 from email.parser import BytesParser
 
 import pytest
-from servers import SMTPSink, free_port
+from servers import SMTPSink, free_port, self_signed
 from test_digest import by_recipient, danang_article, national_article, write_config
 
 from crawler.config import load_config
@@ -134,36 +134,6 @@ def test_config_and_content_cannot_inject_headers(tmp_path, smtp):
     assert message["Bcc"] is None
     assert "\n" not in message["Subject"] and message["Subject"].startswith("Bản tin Bcc: spy@evil.example tuần")
     assert message["To"].addresses[0].addr_spec == "mot@example.vn"
-
-
-def self_signed(tmp_path):
-    """A certificate for 127.0.0.1, trusted by the client through SSL_CERT_FILE (how a private CA is added)."""
-    import datetime
-    import ipaddress
-    import ssl
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "dxwatch test SMTP")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                                                        x509.DNSName("localhost")]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_file, key_file = tmp_path / "smtp.crt", tmp_path / "smtp.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert_file, key_file)
-    return cert_file, context
 
 
 @pytest.mark.parametrize("security", ["starttls", "tls"])
