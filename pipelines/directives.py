@@ -11,6 +11,7 @@ here so `from pipelines.directives import extract_instructions` keeps working.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from dataclasses import dataclass
@@ -113,11 +114,24 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+CONTEXT_LIMIT = 600  # a "sentence" longer than this (a table flattened into text) is cut around the fact
+
+
+def sentence_of(spans: list[tuple[int, int]], pos: int) -> tuple[int, int]:
+    """The (start, end) of the sentence containing `pos`; spans are sorted, so bisect."""
+    i = bisect.bisect_right(spans, (pos, float("inf"))) - 1
+    if i >= 0 and spans[i][0] <= pos < spans[i][1]:
+        return spans[i]
+    return (pos, pos)
+
+
 def sentence_at(text: str, spans: list[tuple[int, int]], pos: int) -> str:
-    for s, e in spans:
-        if s <= pos < e:
-            return text[s:e].strip()
-    return ""
+    s, e = sentence_of(spans, pos)
+    if e - s > CONTEXT_LIMIT:
+        s = max(s, pos - CONTEXT_LIMIT // 2)
+        e = min(e, s + CONTEXT_LIMIT)
+        return "… " + text[s:e].strip() + " …"
+    return text[s:e].strip()
 
 
 # ---------------------------------------------------------------- parsing helpers

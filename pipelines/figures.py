@@ -9,12 +9,14 @@ ratios and plain figures are read from what is left (../shared/domain/vietnam.md
 
 from __future__ import annotations
 
+import bisect
 import re
 from decimal import Decimal, InvalidOperation
 
 from crawler.textnorm import match_key, normalize_text
-from pipelines.directives import find_references, sentence_at, sentence_spans
+from pipelines.directives import find_references, sentence_at, sentence_of, sentence_spans
 
+MAX_FIGURES = 1000  # more than this in one text is a data table flattened into prose, not news
 FIELDS = ("key", "kind", "value", "value2", "unit", "subject", "period", "qualifier", "direction", "ambiguous",
           "raw", "context")
 MASK = "\ue000"  # a private-use character: not a word character, never in portal text
@@ -95,8 +97,11 @@ _I = re.IGNORECASE
 _MASKS = [
     (re.compile(p, f), needle[0] if needle else "")
     for p, f, *needle in [
-        (r"https?://\S+|www\.\S+|[\w.+-]+@[\w-]+\.[\w.]+", 0),
-        (r"[\w-]+\.(?:jpe?g|png|gif|webp|mp4|mov|pdf|docx?|xlsx?|zip|rar)\b\S*", _I),
+        # bounded repeats after a left edge: an unbounded `[\w.]+@` retries from every character of a long run
+        (r"https?://\S+", 0, "://"),
+        (r"www\.\S+", 0, "www."),
+        (r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}\.[\w.]{1,63}", 0, "@"),
+        (r"(?<![\w-])[\w-]{1,120}\.(?:jpe?g|png|gif|webp|mp4|mov|pdf|docx?|xlsx?|zip|rar)\b\S*", _I, "."),
         (r"\b(?:GMT|UTC)\s*[+-]\s*\d{1,2}", _I),
         # times
         (r"(?<!\d)\d{1,2}:\d{2}(?::\d{2})?(?:\s*(?:SA|CH|AM|PM)\b)?", _I),
@@ -275,9 +280,12 @@ def _unit_of(phrase: str) -> str | None:
     return words[0] if _UPPERCASE_UNIT.fullmatch(words[0]) else words[0].lower()
 
 
+_NUMERIC_WORD = re.compile(r"[\d.,%/]+")
+
+
 def _subject_before(masked: str, sentence_start: int, start: int) -> str:
     """The clause before a figure, minus verbs and qualifiers: "tỷ lệ hồ sơ trực tuyến toàn trình"."""
-    clause = masked[sentence_start:start]
+    clause = masked[max(sentence_start, start - 160):start]
     breaks = list(_CLAUSE_BREAK.finditer(clause))
     if breaks:
         clause = clause[breaks[-1].end():]
@@ -288,29 +296,35 @@ def _subject_before(masked: str, sentence_start: int, start: int) -> str:
         previous = clause
         clause = _TRAILING_VERBS.sub("", " " + clause).strip()
     clause = _LEADING_CONNECTORS.sub("", clause)
-    words = [w for w in clause.split() if not re.fullmatch(r"[\d.,%/]+", w)]
+    words = [w for w in clause.split() if not _NUMERIC_WORD.fullmatch(w)]
     return " ".join(words[-16:])
 
 
-def _period(text: str, sentence: tuple[int, int], start: int) -> str | None:
-    """The period of the sentence a figure is in, nearest before it; a baseline ("so với năm 2023") is not one."""
+def _periods(text: str, sentence: tuple[int, int]) -> list[tuple[int, str]]:
+    """(position, words) of each period stated in a sentence; a baseline ("so với năm 2023") is not one."""
     s, e = sentence
-    before, after = None, None
+    out = []
     for m in PERIOD.finditer(text, s, e):
-        if _BASELINE.search(text[max(s, m.start() - 25):m.start()]):
-            continue
-        if m.start() < start:
-            before = m
-        elif after is None:
-            after = m
-    chosen = before or after
-    return re.sub(r"\s+", " ", chosen.group(0)).strip() if chosen else None
+        if not _BASELINE.search(text[max(s, m.start() - 25):m.start()]):
+            out.append((m.start(), re.sub(r"\s+", " ", m.group(0)).strip()))
+    return out
 
 
-def _previous_subject(found: list[tuple[int, dict]], sentence: tuple[int, int], start: int) -> str | None:
-    """"chiếm 83,48%" after "1,488 triệu hồ sơ": the figure measures what the sentence already named."""
-    earlier = [(pos, f) for pos, f in found if sentence[0] <= pos < start and f.get("subject")]
-    return max(earlier, key=lambda pair: pair[0])[1]["subject"] if earlier else None
+def _period(periods: list[tuple[int, str]], start: int) -> str | None:
+    """The period nearest before the figure in its sentence, else the first after it."""
+    i = bisect.bisect_left(periods, (start, ""))
+    if i > 0:
+        return periods[i - 1][1]
+    return periods[0][1] if periods else None
+
+
+def _previous_subject(subjects: list[tuple[int, str]], start: int) -> str | None:
+    """"chiếm 83,48%" after "1,488 triệu hồ sơ": the figure measures what its sentence already named.
+
+    `subjects` holds (position, subject) of the figures read so far in the sentence, sorted.
+    """
+    i = bisect.bisect_left(subjects, (start, ""))
+    return subjects[i - 1][1] if i > 0 else None
 
 
 def _fmt(value: float | None) -> str:
@@ -323,13 +337,6 @@ def _key(f: dict) -> str:
     return "|".join([f["kind"], _fmt(f["value"]), _fmt(f.get("value2")), f.get("unit") or "", subject, period])
 
 
-def _sentence_of(spans: list[tuple[int, int]], pos: int) -> tuple[int, int]:
-    for s, e in spans:
-        if s <= pos < e:
-            return s, e
-    return 0, 0
-
-
 # ---------------------------------------------------------------- extraction
 
 
@@ -340,15 +347,19 @@ def extract_figures(text: str) -> list[dict]:
         return []
     masked = mask_non_figures(text)
     spans = sentence_spans(text)
-    taken: list[tuple[int, int]] = []
+    taken = bytearray(len(text))  # 1 where a figure was already read
     found: list[tuple[int, dict]] = []
+    periods: dict[tuple[int, int], list[tuple[int, str]]] = {}
+    subjects: dict[tuple[int, int], list[tuple[int, str]]] = {}
 
     def free(a: int, b: int) -> bool:
-        return not any(s < b and a < e for s, e in taken)
+        return not any(taken[a:b])
 
     def emit(start: int, end: int, fig: dict) -> None:
-        taken.append((start, end))
-        sentence = _sentence_of(spans, start)
+        taken[start:end] = b"\x01" * (end - start)
+        sentence = sentence_of(spans, start)
+        if sentence not in periods:
+            periods[sentence] = _periods(text, sentence)
         fig.setdefault("value2", None)
         fig.setdefault("unit", None)
         fig.setdefault("qualifier", None)
@@ -356,8 +367,10 @@ def extract_figures(text: str) -> list[dict]:
         fig.setdefault("ambiguous", False)
         if not fig.get("subject"):
             fig["subject"] = (_subject_before(masked, sentence[0], start) or _noun_phrase(masked, end)
-                              or _previous_subject(found, sentence, start))
-        fig["period"] = _period(text, sentence, start)
+                              or _previous_subject(subjects.get(sentence, []), start))
+        if fig["subject"]:
+            bisect.insort(subjects.setdefault(sentence, []), (start, fig["subject"]))
+        fig["period"] = _period(periods[sentence], start)
         fig["raw"] = text[start:end].strip()  # the number as written, with %, scale and currency; the noun is `unit`
         fig["context"] = sentence_at(text, spans, start)
         fig["key"] = _key(fig)
@@ -367,12 +380,16 @@ def extract_figures(text: str) -> list[dict]:
         return masked[max(0, start - size):start]
 
     for m in RANK.finditer(masked):
+        if len(found) >= MAX_FIGURES:
+            break
         a, b = int(m.group("a")), m.group("b")
         if b is not None and (int(b) == 0 or a > int(b)):
             continue
         emit(m.start("a"), m.end(), {"kind": "rank", "value": float(a), "value2": float(b) if b else None,
                                      "unit": "hạng"})
     for m in TARGET.finditer(masked) if _HAS_TARGET.search(masked) else ():
+        if len(found) >= MAX_FIGURES:
+            break
         if not free(m.start(), m.end()):
             continue
         a, b = parse_vn_number(m.group("a")), parse_vn_number(m.group("b"))
@@ -381,6 +398,8 @@ def extract_figures(text: str) -> list[dict]:
             emit(m.start(), m.end(), {"kind": "target", "value": a[0], "value2": b[0], "unit": unit,
                                       "subject": m.group("unit").strip(), "ambiguous": a[1] or b[1]})
     for m in RATIO.finditer(masked):
+        if len(found) >= MAX_FIGURES:
+            break
         if not free(m.start(), m.end()):
             continue
         a, b = parse_vn_number(m.group("a")), parse_vn_number(m.group("b"))
@@ -398,6 +417,8 @@ def extract_figures(text: str) -> list[dict]:
                                   "subject": phrase or None,
                                   "qualifier": qualifier.group(0).strip().lower() if qualifier else None})
     for m in FIGURE.finditer(masked):
+        if len(found) >= MAX_FIGURES:
+            break
         if not free(m.start(), m.end()):
             continue
         fig = _read_figure(m, masked)

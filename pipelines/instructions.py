@@ -13,7 +13,7 @@ import hashlib
 import re
 
 from crawler.textnorm import match_key, normalize_text
-from pipelines.directives import sentence_spans
+from pipelines.directives import CONTEXT_LIMIT, sentence_spans
 
 # "Bộ Khoa học và Công nghệ", "Sở Tài chính": capitalised word, lower-case word, optionally "và" and again.
 _MINISTRY = (r"(?:Bộ|Sở)\s+[A-ZĐ][\wÀ-ỹ]*(?:\s+[a-zđà-ỹ][\wÀ-ỹ]*)?"
@@ -116,7 +116,7 @@ def extract_instructions(text: str) -> list[dict]:
                 "directed": directed,
                 "action": action[:400] or None,
                 "deadline": deadline.group(0) if deadline else None,
-                "context": sentence,
+                "context": sentence if len(sentence) <= CONTEXT_LIMIT else sentence[:CONTEXT_LIMIT] + " …",
             })
             last_director = director
             break  # one instruction per sentence: later verbs belong to its action

@@ -238,3 +238,16 @@ def test_seed_article(shared_dir):
     assert not {205171, 2971, 3853} & {f["value"] for f in figures}      # the counter, document numbers
     assert not [f for f in figures if f["kind"] == "count" and f["value"] in {2022, 2023, 2024}]  # years
     assert not [f for f in figures if f["raw"].startswith(("10:", "28/12", "09/01"))]  # times, dates
+
+
+@pytest.mark.parametrize("text", [
+    "1" * 20000,                          # one endless number
+    "1." * 10000,
+    "a" * 20000 + "@",                    # an address pattern that could retry from every character
+    "12/QĐ-" + "A-" * 10000,              # an endless document symbol
+    "5% " * 3000,                         # thousands of figures in one "sentence"
+])
+def test_pathological_text_is_handled(text):
+    figures = extract_figures(text)
+    assert len(figures) <= 1000
+    assert all(len(f["context"]) <= 610 for f in figures)  # a table flattened into one sentence is cut
