@@ -16,6 +16,7 @@ sidebar lists on gov.vn pages, so the date comes from the first of these that an
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -147,15 +148,23 @@ def parse_date_text(text: str | None) -> FoundDate | None:
     found = sorted(_candidates(text), key=lambda pair: pair[0])
     if found:
         return found[0][1]
-    if not re.search(r"(?<!\d)(?:19|20)\d\d(?!\d)", text):
+    if not (_YEAR.search(text) and _MONTH_WORD.search(text)):
         return None
-    import dateparser
-
-    parsed = dateparser.parse(text, languages=["vi", "en"], settings=_DATEPARSER_SETTINGS)
+    parsed = _dateparser().get_date_data(text).date_obj
     if parsed is None or not _plausible(parsed.day, parsed.month, parsed.year):
         return None
     has_time = bool(_TIME.search(text))
     return FoundDate(parsed.astimezone(timeutil.VN), has_time)
+
+
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+_MONTH_WORD = re.compile(r"tháng", re.IGNORECASE)  # numeric forms are ours; dateparser reads "Tháng Một 09, 2024"
+@functools.cache
+def _dateparser():
+    """One parser for the process: building dateparser's language data costs far more than a parse."""
+    from dateparser.date import DateDataParser
+
+    return DateDataParser(languages=["vi"], settings=_DATEPARSER_SETTINGS)
 
 
 _DATEPARSER_SETTINGS = {

@@ -26,6 +26,7 @@ from pipelines import dates
 MAX_PAGE_CHARS = 8_000_000
 MAX_DEPTH = 200
 MIN_TEXT_CHARS = 150
+_TOO_DEEP = "boolean(/" + "/*" * MAX_DEPTH + ")"
 
 
 class NoArticle(Exception):
@@ -37,6 +38,9 @@ class NoArticle(Exception):
 
 
 # ---------------------------------------------------------------- input checks
+
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\ufffd]")
 
 
 def _page_text(html) -> str:
@@ -55,7 +59,7 @@ def _page_text(html) -> str:
     if len(html) > MAX_PAGE_CHARS:
         raise NoArticle("too_large", f"page of {len(html):,} characters is larger than {MAX_PAGE_CHARS:,}")
     sample = html[:65536]
-    controls = sum(1 for c in sample if c < " " and c not in "\t\n\r\f") + sample.count("\ufffd")
+    controls = len(_CONTROL_CHARS.findall(sample))
     if "\x00" in sample or controls > len(sample) * 0.05:
         raise NoArticle("binary", "binary content, not an HTML page")
     return html
@@ -84,11 +88,8 @@ def _parse(html: str):
         raise NoArticle("unparseable", f"not parseable as HTML ({exc})") from None
     if root is None:
         raise NoArticle("unparseable", "not parseable as HTML")
-    depth = 0
-    for event, _ in etree.iterwalk(root, events=("start", "end")):
-        depth += 1 if event == "start" else -1
-        if depth > MAX_DEPTH:
-            raise NoArticle("too_deep", f"HTML nested deeper than {MAX_DEPTH} levels")
+    if root.xpath(_TOO_DEEP):
+        raise NoArticle("too_deep", f"HTML nested deeper than {MAX_DEPTH} levels")
     return root
 
 
@@ -232,6 +233,20 @@ def _heading_key(text: str) -> str:
 
 
 PROSE_CHARS = 150
+LIST_HEADING_CHARS = 40
+_HEADING_TAGS = ("h2", "h3", "h4", "h5", "h6", "p", "div", "span", "strong", "b", "header", "li", "a")
+
+
+def _short_text(el, limit: int) -> str | None:
+    """The element's text when it is at most `limit` characters (None otherwise), cheaply."""
+    total, parts = 0, []
+    for chunk in el.itertext():
+        total += len(chunk)
+        if total > limit * 3:
+            return None
+        parts.append(chunk)
+    text = normalize_text(" ".join(parts))
+    return text if len(text) <= limit else None
 
 
 def _has_prose(el) -> bool:
@@ -245,19 +260,16 @@ def _strip_furniture(root, title_el) -> None:
     for el in list(root.iter(*_DROP_TAGS)):
         if el not in keep and el.getparent() is not None:
             el.drop_tree()
-    for el in list(root.iter()):
-        if not isinstance(el.tag, str) or el in keep or el.getparent() is None or el.tag in {"html", "body"}:
+    for el in root.xpath("//body//*[@class or @id]"):
+        if el in keep or el.getparent() is None:
             continue
-        marks = f"{el.get('class', '')} {el.get('id', '')}".strip()
-        if marks and _FURNITURE_MARKS.search(marks) and not _has_prose(el):
+        if _FURNITURE_MARKS.search(f"{el.get('class', '')} {el.get('id', '')}") and not _has_prose(el):
             el.drop_tree()
-    for el in list(root.iter()):
-        if not isinstance(el.tag, str) or el.getparent() is None or el in keep:
+    for el in list(root.iter(*_HEADING_TAGS)):
+        if el.getparent() is None or el in keep or len(el) > 2:
             continue
-        if len(el) > 2 or el.tag in {"body", "html"}:
-            continue
-        text = _text_of(el)
-        if text and len(text) < 40 and _heading_key(text) in LIST_HEADINGS:
+        text = _short_text(el, LIST_HEADING_CHARS)
+        if text and _heading_key(text) in LIST_HEADINGS:
             parent = el.getparent()
             for sibling in [el, *el.itersiblings()]:
                 if sibling not in keep:
@@ -348,17 +360,17 @@ REPEATED_PARAGRAPH_CHARS = 100
 def clean_paragraphs(lines, title: str | None) -> list[str]:
     """The article's paragraphs in order, without furniture, date lines, the title again, or
     repeated sections (see `drop_repeats`)."""
-    title_key = match_key(title) if title else None
+    title_key = title.casefold() if title else None
     out: list[str] = []
     for raw in lines:
         line = _MEDIA_TAIL.sub("", normalize_text(raw)).strip()
         if not line:
             continue
-        if _heading_key(line) in LIST_HEADINGS and len(line) < 40:
+        if len(line) <= LIST_HEADING_CHARS and _heading_key(line) in LIST_HEADINGS:
             if out:
                 break  # a related-news list starts: the article is over
             continue
-        if match_key(line) == title_key or _is_furniture_line(line) or dates.date_line(line):
+        if line.casefold() == title_key or _is_furniture_line(line) or dates.date_line(line):
             continue
         out.append(line)
     return drop_repeats(out)
@@ -367,7 +379,7 @@ def clean_paragraphs(lines, title: str | None) -> list[str]:
 def drop_repeats(paragraphs: list[str]) -> list[str]:
     """Drop a paragraph seen before when it is long or starts a run of repeated paragraphs (a print
     copy, a repeated block); short lines may repeat on purpose (a schedule, a recipe)."""
-    keys = [match_key(p) for p in paragraphs]
+    keys = [p.casefold() for p in paragraphs]
     first_at: dict[str, int] = {}
     out, i = [], 0
     while i < len(paragraphs):
@@ -457,6 +469,8 @@ def split_byline(paragraphs: list[str]) -> tuple[list[str], str | None, str | No
 
 
 _AUTHOR_MARKS = re.compile(r"author|tac-?gia|byline|writer|nguoi-?viet", re.IGNORECASE)
+_AUTHOR_XPATH = "//*[" + " or ".join(f"contains(@{attr}, '{word}')" for attr in ("class", "id") for word in (
+    "author", "Author", "tac", "Tac", "byline", "Byline", "writer", "nguoi")) + "]"
 
 
 def _author_from_page(root, selector: str | None) -> str | None:
@@ -468,8 +482,8 @@ def _author_from_page(root, selector: str | None) -> str | None:
         found = parse_byline(_text_of(el) or el.get("content") or "")
         if found:
             return found
-    for el in root.iter():
-        if isinstance(el.tag, str) and _AUTHOR_MARKS.search(f"{el.get('class', '')} {el.get('id', '')}"):
+    for el in root.xpath(_AUTHOR_XPATH):
+        if _AUTHOR_MARKS.search(f"{el.get('class', '')} {el.get('id', '')}"):
             found = parse_byline(_text_of(el))
             if found:
                 return found
