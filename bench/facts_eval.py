@@ -170,8 +170,22 @@ def speed(rounds: int = 5) -> dict[str, float]:
     extraction = best(lambda: [trafilatura.extract(p) for p in pages])
     facts = best(lambda: [article_facts("Tin chuyển đổi số", a, "Thanh Hóa") for a in articles])
     relevance = best(lambda: [score_relevance("Tin chuyển đổi số", a, "https://x.gov.vn/chuyen-doi-so/1") for a in articles])
+    normal_per_kb = facts / (sum(map(len, articles)) / len(articles) / 1000)
+    hostile = {
+        "one 20,000-digit number": "1" * 20000,
+        "'1.' x 20,000": "1." * 20000,
+        "endless document symbol": "12/QĐ-" + "A-" * 20000,
+        "'5% ' x 20,000 (one sentence)": "5% " * 20000,
+        "seed-like article x 20": " ".join(articles) * 4,
+    }
+    per_kb = {}
+    for name, text in hostile.items():
+        start = time.perf_counter()
+        article_facts(None, text)
+        per_kb[name] = (time.perf_counter() - start) / (len(text) / 1000)
     return {"articles": len(articles), "chars": sum(map(len, articles)) / len(articles),
-            "extraction": extraction, "facts": facts, "relevance": relevance}
+            "extraction": extraction, "facts": facts, "relevance": relevance,
+            "normal_per_kb": normal_per_kb, "hostile_per_kb": per_kb}
 
 
 def main() -> None:
@@ -192,6 +206,9 @@ def main() -> None:
     print(f"  trafilatura extraction (baseline) {s['extraction'] * 1000:7.2f} ms")
     for stage in ("facts", "relevance"):
         print(f"  {stage:<33}{s[stage] * 1000:7.2f} ms  = {s[stage] / s['extraction']:.2f} x extraction")
+    print(f"\nfacts on hostile text, per KB, against the articles above ({s['normal_per_kb'] * 1000:.2f} ms/KB):")
+    for name, per_kb in s["hostile_per_kb"].items():
+        print(f"  {name:<33}{per_kb * 1000:7.2f} ms/KB = {per_kb / s['normal_per_kb']:.1f} x")
 
 
 if __name__ == "__main__":

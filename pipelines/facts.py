@@ -14,8 +14,9 @@ from pipelines.directives import extract_directives
 from pipelines.figures import extract_figures
 from pipelines.instructions import extract_instructions
 
-# Issuers whose numbering is per province: "2971/QĐ-UBND" of two provinces are two documents.
-LOCAL_ISSUERS = {"UBND", "HĐND", "TU", "HU", "ĐU", "QU", "BCĐ"}
+# Issuers whose numbering is per province: "2971/QĐ-UBND", "55/2025/NQ-HĐND" or "05-NQ/TU" of two
+# provinces are two documents. Sở (department) codes start with S: STTTT, SKHCN, SNV.
+LOCAL_ISSUERS = {"UBND", "HĐND", "TU", "HU", "ĐU", "QU", "BCĐ", "VP"}
 
 
 def _local(issuer: str | None) -> bool:
@@ -43,7 +44,7 @@ def article_facts(title: str | None, text: str | None, province: str | None = No
     directives = [d for p in parts for d in extract_directives(p)]
     if province:
         for d in directives:
-            if d["kind"] in {"administrative", "official_letter"} and _local(d.get("issuer")):
+            if d["kind"] not in {"law", "named"} and _local(d.get("issuer")):
                 d["key"] = f"{d['key']} ({province})"
     instructions = extract_instructions(text or "")
     return {"figures": _merge_by_key(figures), "directives": _merge_by_key(directives),

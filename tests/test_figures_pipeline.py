@@ -42,10 +42,13 @@ def test_title_figures_are_not_counted_twice():
 
 
 def test_local_document_numbers_are_scoped_to_the_province_national_ones_are_not():
-    text = "Quyết định số 1845/QĐ-UBND và Quyết định số 749/QĐ-TTg."
+    text = ("Quyết định số 1845/QĐ-UBND, Nghị quyết số 55/2025/NQ-HĐND, Nghị quyết số 05-NQ/TU, "
+            "Quyết định số 749/QĐ-TTg, Nghị định số 30/2020/NĐ-CP và Nghị quyết số 57-NQ/TW.")
     keys_a = [d["key"] for d in article_facts(None, text, "Thanh Hóa")["directives"]]
     keys_b = [d["key"] for d in article_facts(None, text, "Ninh Bình")["directives"]]
-    assert keys_a[0] != keys_b[0] and keys_a[1] == keys_b[1] == "749/QĐ-TTg"
+    assert keys_a[:3] == ["1845/QĐ-UBND (Thanh Hóa)", "55/2025/NQ-HĐND (Thanh Hóa)", "05-NQ/TU (Thanh Hóa)"]
+    assert keys_b[:3] == ["1845/QĐ-UBND (Ninh Bình)", "55/2025/NQ-HĐND (Ninh Bình)", "05-NQ/TU (Ninh Bình)"]
+    assert keys_a[3:] == keys_b[3:] == ["749/QĐ-TTg", "30/2020/NĐ-CP", "57-NQ/TW"]
 
 
 def test_new_facts_groups_mentions_and_reports_what_is_new(db_path):
