@@ -85,7 +85,7 @@ def sources_status() -> None:
     cfg = state.config()
     colours = {"OK": "green", "STALE": "yellow", "BROKEN": "bold red"}
     table = Table("source", "verdict", "last success", "last run", "pages", "new", "known", "rejected",
-                  "errors", "reason")
+                  "errors", "revisit", "reason")
     for row in source_status(state.db(), cfg):
         colour = colours.get(row["verdict"], "dim")
         errors = ", ".join(f"{k} {v}" for k, v in sorted(row["errors"].items())) or "-"
@@ -93,7 +93,7 @@ def sources_status() -> None:
                       f"{(row['last_run'] or '-')[:16]} {row['status'] or ''}".strip(),
                       *(str(row[k]) if row[k] is not None else "-"
                         for k in ("pages", "articles_new", "articles_known", "articles_rejected")),
-                      errors, row["reason"])
+                      errors, row["revisit"], row["reason"])
     _table_console().print(table)
 
 

@@ -2,7 +2,8 @@
 
 BROKEN: the last run failed (nothing answered), or it read listing pages but got no article from
 them (the portal's layout changed). STALE: no new article for `stale_after_days`. A verdict
-always comes with the reason, so the admin knows what to look at.
+always comes with the reason, so the admin knows what to look at. The revisit interval adapts a
+source's crawl frequency to how often it publishes, never more often than its schedule.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 from datetime import datetime, timedelta
 
 from crawler import timeutil
-from crawler.config import Config, Source
+from crawler.config import Config, Source, parse_schedule
 
 OK, STALE, BROKEN, NEVER, DISABLED, RUNNING = "OK", "STALE", "BROKEN", "NOT CRAWLED", "DISABLED", "RUNNING"
 
@@ -46,6 +47,59 @@ def verdict(source: Source, last: dict | None, last_ok: dict | None, newest_arti
     return OK, "last run ok" + (f" with errors: {', '.join(f'{k} {v}' for k, v in errors.items())}" if errors else "")
 
 
+# ---------------------------------------------------------------- revisit intervals
+
+RHYTHM_WINDOW = timedelta(days=60)
+MIN_ARTICLES_FOR_RHYTHM = 3
+MAX_REVISIT = timedelta(days=1)  # however quiet a portal is, look at least daily (unless configured rarer)
+VISITS_PER_ARTICLE = 4           # poll about four times per typical gap between two articles
+
+
+def revisit_interval(db, source: Source, now: datetime | None = None) -> tuple[int, str]:
+    """`(seconds, why)` worth waiting between crawls of `source`.
+
+    The configured schedule is the most frequent it is ever crawled; a source that publishes
+    rarely (from its articles' dates over the last 60 days) is visited less often, up to daily.
+    Cron schedules are kept as they are.
+    """
+    kind, value = parse_schedule(source.effective_schedule)
+    if kind != "interval":
+        return 0, "cron schedule: crawled as scheduled"
+    now = now or timeutil.now()
+    since = timeutil.iso(now - RHYTHM_WINDOW)
+    row = _one(db, "SELECT COUNT(*) AS n, MIN(COALESCE(published, first_seen)) AS oldest FROM articles "
+                   "WHERE source = ? AND COALESCE(published, first_seen) >= ?", [source.name, since])
+    count = row["n"] if row else 0
+    if count < MIN_ARTICLES_FOR_RHYTHM:
+        return value, f"configured ({source.effective_schedule}); too few articles to learn a rhythm"
+    gap = (now - timeutil.parse_iso(row["oldest"])).total_seconds() / count
+    adaptive = min(gap / VISITS_PER_ARTICLE, MAX_REVISIT.total_seconds())
+    if adaptive <= value:
+        return value, f"configured ({source.effective_schedule})"
+    return int(adaptive), f"publishes about every {_human(gap)} ({count} articles in 60 days)"
+
+
+def crawl_due(db, source: Source, now: datetime | None = None) -> tuple[bool, str]:
+    """Whether a scheduled crawl of `source` is worth running now, given its revisit interval."""
+    now = now or timeutil.now()
+    seconds, why = revisit_interval(db, source, now)
+    last = _one(db, "SELECT started FROM crawl_runs WHERE source = ? AND status = 'ok' "
+                    "ORDER BY started DESC LIMIT 1", [source.name])
+    if not seconds or last is None:
+        return True, why
+    waited = (now - timeutil.parse_iso(last["started"])).total_seconds()
+    if waited >= seconds * 0.95:  # a scheduler tick a little early still counts
+        return True, why
+    return False, f"next crawl useful in {_human(seconds - waited)}: {why}"
+
+
+def _human(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{seconds:.0f}s"
+
+
 def source_status(db, config: Config, now: datetime | None = None) -> list[dict]:
     """One row per configured source: verdict, reason, last success and the last run's numbers."""
     now = now or timeutil.now()
@@ -62,8 +116,10 @@ def source_status(db, config: Config, now: datetime | None = None) -> list[dict]
         state, reason = verdict(source, last, last_ok, newest_article, now)
         if not source.enabled and last is not None:
             state, reason = DISABLED, f"disabled in sources.yaml (was {state})"
+        revisit, revisit_why = revisit_interval(db, source, now)
         rows.append({
             "source": source.name, "verdict": state, "reason": reason, "running": bool(running),
+            "revisit": _human(revisit) if revisit else "cron", "revisit_reason": revisit_why,
             "last_success": last_ok["finished"] if last_ok else None,
             "last_run": last["started"] if last else None,
             "newest_article": newest_article,

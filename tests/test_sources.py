@@ -79,3 +79,38 @@ def test_a_second_good_run_clears_broken(portal, tmp_path, db_path):
     portal.routes[article_path(1)] = Page(article_html(1))
     crawl(cfg, db_path)
     assert source_status(open_db(db_path), load_config(cfg))[0]["verdict"] == "OK"
+
+
+def _articles(db, source: str, days_ago: list[float]) -> None:
+    now = timeutil.now()
+    db["articles"].insert_all([{"url": f"http://127.0.0.1:9/{source}/{i}", "source": source,
+                                "published": timeutil.iso(now - timedelta(days=d)), "first_seen": timeutil.iso(now)}
+                               for i, d in enumerate(days_ago)])
+    db.conn.commit()
+
+
+def test_revisit_interval_follows_the_publishing_rhythm_within_the_schedule(tmp_path, db_path):
+    from crawler.health import crawl_due, revisit_interval
+
+    cfg = write_config(tmp_path / "cfg", [
+        {"name": "weekly", "start_urls": ["http://127.0.0.1:9/a"], "schedule": "every 1h"},
+        {"name": "busy", "start_urls": ["http://127.0.0.1:9/b"], "schedule": "every 1h"},
+        {"name": "new", "start_urls": ["http://127.0.0.1:9/c"], "schedule": "every 2h"},
+        {"name": "cron", "start_urls": ["http://127.0.0.1:9/d"], "schedule": "0 8 * * mon"},
+    ])
+    config = load_config(cfg)
+    db = open_db(db_path)
+    _articles(db, "weekly", [1, 8, 15, 22, 29, 36, 43, 50])   # one a week
+    _articles(db, "busy", [i / 8 for i in range(60)])         # eight a day
+    _articles(db, "new", [1])
+    seconds = {s.name: revisit_interval(db, s)[0] for s in config.sources}
+    assert seconds["weekly"] == 86400                 # a weekly portal: daily, not hourly
+    assert seconds["busy"] == 3600                    # never more often than the schedule
+    assert seconds["new"] == 7200                     # too little history: as configured
+    assert seconds["cron"] == 0
+    db["crawl_runs"].insert({"source": "weekly", "started": timeutil.ago(3 * 3600), "status": "ok"})
+    db.conn.commit()
+    due, why = crawl_due(db, config.source("weekly"))
+    assert not due and "publishes about every" in why
+    assert crawl_due(db, config.source("weekly"), now=timeutil.now() + timedelta(hours=22))[0]
+    assert crawl_due(db, config.source("busy"))[0]
