@@ -123,7 +123,8 @@ def evaluate() -> dict[str, Tally]:
 
 
 def field_accuracy() -> dict[str, tuple[int, int]]:
-    """For directives found: how often date, issuer and type agree with the annotation, when annotated."""
+    """For facts found: how often the annotated fields agree (directives: date, issuer, type, title;
+    instructions: deadline)."""
     right, total = Counter(), Counter()
     for entry in load("directives.yaml") + load("directives_heldout.yaml"):
         got = extract_directives(entry["text"])
@@ -135,6 +136,13 @@ def field_accuracy() -> dict[str, tuple[int, int]]:
                 if field in g:
                     total[field] += 1
                     right[field] += str(g[field]) == str(hit.get(field))
+    for entry in load("instructions.yaml"):
+        got = extract_instructions(entry["text"])
+        for g in entry["instructions"]:
+            hit = next((p for p in got if _instruction_matches(g, p)), None)
+            if hit is not None and "deadline" in g:
+                total["deadline"] += 1
+                right["deadline"] += g["deadline"] == hit["deadline"]
     return {f: (right[f], total[f]) for f in total}
 
 
@@ -199,7 +207,7 @@ def main() -> None:
         if show_errors:
             for line in tally.errors:
                 print("   ", line)
-    print("\ndirective fields (right/annotated):",
+    print("\nfields of facts found (right/annotated):",
           ", ".join(f"{f} {r}/{t}" for f, (r, t) in sorted(field_accuracy().items())))
     s = speed()
     print(f"\nspeed per article ({s['articles']} articles of {s['chars']:.0f} characters, best of 5):")

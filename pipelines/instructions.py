@@ -47,13 +47,16 @@ _ACTION_START = re.compile(
     r"làm tốt|quan tâm|vào cuộc|trong việc|theo dõi|kiểm tra|khắc phục|thúc đẩy|phát huy|ưu tiên|quyết tâm|"
     r"cụ thể|lãnh đạo|chỉ đạo|tham mưu|hướng dẫn|đề xuất|báo cáo|nghiêm túc|kịp thời|rà|bố trí|dứt điểm|"
     r"trong quá trình|trong thời gian|quán triệt|nắm bắt|lưu ý|khai thác|giải quyết|hỗ trợ|cung cấp|cập nhật|"
-    r"số hóa|đưa|xử lý|làm sạch|hướng tới|nghiêm|khẩn|thường xuyên|khuyến khích|tích cực|đổi mới)(?!\w)|:",
+    r"số hóa|đưa|xử lý|làm sạch|hướng tới|nghiêm|khẩn|thường xuyên|khuyến khích|tích cực|đổi mới|gửi|đi đầu|"
+    r"nộp|tiến hành|phấn đấu|khảo sát|thống kê|không|tránh|học tập|nêu cao|gương mẫu|đăng ký|"
+    r"hoàn tất|ký|duy trì|chuẩn bị|vận động|tuyên truyền|mở rộng|nâng cấp|xây|lập|điều chỉnh|sửa đổi)(?!\w)|:",
     re.IGNORECASE,
 )
 _ADDRESSEE = re.compile(
     r"^(?:cho\s+)?(?:các|từng|mọi|toàn thể|Bộ|Sở|UBND|Ủy ban|Ban|Văn phòng|Thủ trưởng|người đứng đầu|lãnh đạo|"
     r"cấp ủy|cơ quan|địa phương|ngành|đơn vị|Thường trực|Ngân hàng|Tập đoàn|Tổng|Cục|Chủ tịch|Giám đốc|Công an|"
-    r"Trung tâm|Đài|Báo|doanh nghiệp|Hội|Đoàn|Liên|Kho bạc|Cổng|Viện|[A-ZĐ])",
+    r"Trung tâm|Đài|Báo|doanh nghiệp|Hội|Đoàn|Liên|Kho bạc|Cổng|Viện|thanh niên|người dân|hội viên|đoàn viên|"
+    r"cán bộ|đảng viên|nhân dân|phụ nữ|học sinh|giáo viên|[A-ZĐ])",
 )
 DEADLINE = re.compile(
     r"(?:(?:trước|chậm nhất|hạn chót|xong trước|hoàn thành trước|trước ngày)\s+(?:ngày\s+)?\d{1,2}\s*[/-]\s*\d{1,2}"
