@@ -17,7 +17,7 @@ from crawler import timeutil
 from digests.selection import Selection, clean, display_date
 
 TEMPLATES = Path(__file__).parent / "templates"
-FULL_STORIES = 15  # stories shown with extract and reasons; the rest are listed by title, never dropped
+FULL_ENTRIES = 15  # per section, entries shown with extract and reasons; the rest in short, never dropped
 
 _env = Environment(
     loader=FileSystemLoader(str(TEMPLATES)),
@@ -76,7 +76,7 @@ def render(selection: Selection, *, title: str, moment: datetime | None = None, 
         "recipient_name": clean(recipient_name) if recipient_name else None,
         "unsubscribe": unsubscribe,
         "is_alert": bool(alert_rule),
-        "full_stories": FULL_STORIES,
+        "full_entries": FULL_ENTRIES,
         "max_province": max((p["stories"] for p in selection.provinces), default=1),
     }
     html = _inliner.inline(_env.get_template("digest.html.j2").render(context))

@@ -339,16 +339,16 @@ def test_admins_get_a_footer_on_broken_sources(world, smtp):
 
 
 def test_a_long_week_lists_the_rest_by_title_and_drops_nothing(tmp_path, smtp):
-    from digests.render import FULL_STORIES
+    from digests.render import FULL_ENTRIES
 
     config = load_config(write_config(tmp_path / "config", smtp.port, "digests:\n  - name: weekly\n"
                                                                      "    recipients: [a@example.vn]\n"))
     db = open_db(tmp_path / "dxwatch.db")
-    for n in range(FULL_STORIES + 3):
+    for n in range(FULL_ENTRIES + 3):
         save_article(db, thanhhoa_article(n, title=f"Thanh Hóa số hóa hồ sơ, đợt số {n:02d}"))
     send_digest(config, db, "weekly")
     text, html = bodies(smtp.messages[0])
     for body in (text, html):
-        assert all(f"đợt số {n:02d}" in body for n in range(FULL_STORIES + 3))
+        assert all(f"đợt số {n:02d}" in body for n in range(FULL_ENTRIES + 3))
         assert "Tin khác (3)" in body
-    assert text.count("Vì sao có tin này") == FULL_STORIES
+    assert text.count("Vì sao có tin này") == FULL_ENTRIES
