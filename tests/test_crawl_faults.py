@@ -148,3 +148,28 @@ def _count(db_path) -> int:
         return sqlite_utils.Database(db_path).execute("SELECT count(*) FROM articles").fetchone()[0]
     except Exception:  # the crawl may not have created the table yet
         return 0
+
+
+def test_page_size_and_download_time_limits(portal, tmp_path, db_path):
+    big, small = path("limits", 1), path("limits", 2)
+    portal.routes["/limits/danh-sach"] = Page(listing_html([big, small]))
+    portal.routes[big] = Page(article_html(1).replace("</article>", "<p>" + "Chuyển đổi số. " * 4000 + "</p></article>"))
+    portal.routes[small] = Page(article_html(2))
+    portal.routes["/cham/danh-sach"] = Page(listing_html([path("cham", 3)]), delay=3)
+    cfg = write_config(tmp_path / "cfg", [{"name": "limits", "start_urls": [portal.url("/limits/danh-sach")]},
+                                          {"name": "cham", "start_urls": [portal.url("/cham/danh-sach")]}],
+                       max_page_bytes=20_000, download_timeout=1, retry_times=0)
+    crawl(cfg, db_path)
+    runs = last_runs(db_path)
+    assert "too_large" in json.loads(runs["limits"]["errors"])
+    assert list(titles(db_path)) == [portal.url(small)]
+    assert runs["cham"]["status"] == "failed" and "timeout" in json.loads(runs["cham"]["errors"])
+
+
+def test_public_suffix_list_is_never_downloaded():
+    """tldextract (Scrapy's cookie domains) must use its bundled list: crawls make no request off the portals."""
+    code = ("import crawler.settings, scrapy.downloadermiddlewares.cookies as c; "
+            "print(list(c._split_domain.suffix_list_urls))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "[]", out.stderr
