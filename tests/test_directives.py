@@ -145,3 +145,13 @@ def test_bare_dates_are_never_references(day, month, year):
 
 def test_extract_instructions_is_importable_from_directives():
     assert extract_instructions("Thủ tướng yêu cầu các bộ khẩn trương ban hành kế hoạch.")[0]["verb"] == "yêu cầu"
+
+
+def test_seed_articles(shared_dir):
+    seeds = sorted((shared_dir / "seeds").glob("*.txt"))
+    if not seeds:
+        pytest.skip("no seed texts")
+    found = {d["key"]: d for p in seeds for d in extract_directives(p.read_text(encoding="utf-8"))}
+    assert set(found) == {"2971/QĐ-UBND", "3853/QĐ-UBND", "Đề án 06"}
+    assert (found["2971/QĐ-UBND"]["date"], found["3853/QĐ-UBND"]["date"]) == ("2023-08-22", "2022-11-09")
+    assert found["3853/QĐ-UBND"]["title"].startswith("về việc ban hành Bộ chỉ số đánh giá")
