@@ -152,6 +152,10 @@ class PortalSpider(scrapy.Spider):
                                      meta={"kind": "robots"})
             else:
                 yield self._entry_request(url, self.parse_sitemap, kind="sitemap")
+        documents = _attachments_module()
+        if self.source.documents and documents is not None and not self.dry_run:
+            for request in documents.document_listing_requests(self, self.source):
+                yield request
 
     def parse_listing(self, response):
         self._stat("pages")

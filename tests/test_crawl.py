@@ -228,3 +228,18 @@ def test_server_that_keeps_its_etag_after_a_change_loses_its_conditional_request
     assert crawl(cfg, db_path).returncode == 0
     assert "if-none-match" not in [r for r in portal.log if r.path == prefix][0].headers
     assert portal.url(article_path(4)) in stored_urls(db_path)
+
+
+def test_documents_pages_of_a_source_are_read(portal, tmp_path, db_path):
+    """`documents:` pages (a portal's "Văn bản" listing) are handed to spiders.attachments in the same crawl."""
+    pytest.importorskip("spiders.attachments")
+    paged_site(portal, count=1, per_page=1)
+    portal.routes["/van-ban"] = Page("<html><body><table><tr><td>Quyết định 12/QĐ-UBND</td>"
+                                     "<td><a href='/files/qd-12-2025.pdf'>Tải về</a></td></tr></table></body></html>")
+    portal.routes["/files/qd-12-2025.pdf"] = Page(b"%PDF-1.4 not really a pdf", content_type="application/pdf")
+    cfg = write_config(tmp_path / "cfg", [{"name": "laocai", "start_urls": [portal.url("/tin-tuc/chuyen-doi-so.html")],
+                                           "documents": [portal.url("/van-ban")]}])
+    crawl(cfg, db_path)
+    assert portal.requests_to("/van-ban") == 1
+    assert portal.requests_to("/files/qd-12-2025.pdf") == 1
+    assert len(stored_urls(db_path)) == 1
