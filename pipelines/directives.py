@@ -236,8 +236,16 @@ def _title_after(text: str, end: int) -> str | None:
     return title[: cut.start()].strip() if cut else title
 
 
+# A document's own header: "Số: 179/QĐ-TTg" then "Hà Nội, ngày 06 tháng 10 năm 2025" (place, then date).
+_HEADER_DATE = re.compile(r"\s*\n?\s*[A-ZĐÀ-Ỹ][^,\n\d]{1,40},\s*(?i:ngày)\s*(?P<d>\d{1,2})\s+(?i:tháng)\s+(?P<m>\d{1,2})"
+                          r"\s+(?i:năm)\s+(?P<y>(?:19|20)\d{2})")
+
+
 def _mention(kind_fields: dict, raw: str, start: int, end: int, match_date: dict, text: str) -> Reference:
     iso = _iso_date(match_date.get("d"), match_date.get("m"), match_date.get("y"))
+    if iso is None and raw[:2].lower() == "số":
+        header = _HEADER_DATE.match(text, end)
+        iso = _iso_date(*header.group("d", "m", "y")) if header else None
     fields = {
         "key": kind_fields["number"],
         "number": kind_fields["number"],

@@ -40,7 +40,11 @@ def _merge_by_key(rows: list[dict]) -> list[dict]:
 def article_facts(title: str | None, text: str | None, province: str | None = None) -> dict[str, list[dict]]:
     """Figures, directives and instructions of one article (title first, then body), one per key."""
     parts = [p for p in (title, text) if p]
-    figures = [f for p in parts for f in extract_figures(p)]
+    body_figures = extract_figures(text) if text else []
+    in_body = {(f["kind"], f["value"], f["value2"], f["unit"]) for f in body_figures}
+    # A headline repeats a figure of the body in fewer words; the body's sentence says more.
+    figures = [f for f in (extract_figures(title) if title else [])
+               if (f["kind"], f["value"], f["value2"], f["unit"]) not in in_body] + body_figures
     directives = [d for p in parts for d in extract_directives(p)]
     if province:
         for d in directives:

@@ -64,6 +64,8 @@ def test_real_world_deviations_get_the_canonical_key(text, key):
     ("Hướng dẫn số 14/HD-STTTT ngày 08.5.2023", "2023-05-08"),
     ("Kế hoạch số 09/KH-BCĐ, ban hành ngày 15/3/2025", "2025-03-15"),
     ("Quyết định số 10/QĐ-UBND ngày 31/2/2024", None),         # no such day
+    ("Số: 179 /QD-TTg\nHà Nội, ngày 06 tháng 10 năm 2025", "2025-10-06"),  # a document's header lines
+    ("Số: 42/KH-UBND Thanh Hóa, ngày 3 tháng 2 năm 2025", "2025-02-03"),
 ])
 def test_dates(text, date):
     assert only(text)["date"] == date

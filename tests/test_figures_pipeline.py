@@ -37,8 +37,12 @@ def test_one_row_per_key_in_an_article_keeps_the_richest_mention():
 
 
 def test_title_figures_are_not_counted_twice():
-    facts = article_facts("Tỷ lệ hồ sơ trực tuyến đạt 46,2%", "Tỷ lệ hồ sơ trực tuyến đạt 46,2%.")
-    assert len(facts["figures"]) == 1
+    facts = article_facts("Hồ sơ trực tuyến đạt 46,2%, vượt kế hoạch",
+                          "Năm 2024, tỷ lệ hồ sơ trực tuyến toàn trình của tỉnh đạt 46,2%.")
+    [figure] = facts["figures"]
+    assert figure["period"] == "Năm 2024"  # the body's richer mention is the one kept
+    only_in_title = article_facts("Tỉnh có 1.086 tổ công nghệ số", "Các tổ hỗ trợ người dân.")["figures"]
+    assert [f["value"] for f in only_in_title] == [1086]
 
 
 def test_local_document_numbers_are_scoped_to_the_province_national_ones_are_not():
