@@ -352,3 +352,12 @@ def test_a_long_week_lists_the_rest_by_title_and_drops_nothing(tmp_path, smtp):
         assert all(f"đợt số {n:02d}" in body for n in range(FULL_ENTRIES + 3))
         assert "Tin khác (3)" in body
     assert text.count("Vì sao có tin này") == FULL_ENTRIES
+
+
+def test_text_part_carries_the_same_entries_as_html(world, smtp):
+    config, db = world
+    send_digest(config, db, "weekly")
+    text, html = bodies(by_recipient(smtp)["lanh.dao@example.vn"][0])
+    for needle in ("Quyết định 1131/QĐ-TTg", "Kế hoạch 215/KH-UBND", "Kế hoạch số 215/KH-UBND đặt mục tiêu",
+                   "UBND thành phố Đà Nẵng", "tháng 11/2026", "năm 2026", "hạn: 31/12/2026"):
+        assert needle in text and needle in html, needle
