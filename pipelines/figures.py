@@ -214,15 +214,15 @@ _DURATION_CHANGE = re.compile(r"(?<!\w)(?:từ|xuống(?:\s+còn|\s+dưới)?|c�
 # Units written with capitals that still follow a count ("500 TB", "120 MW").
 _UPPERCASE_UNIT = re.compile(r"[kKMGTP]?(?:B|bit|bps|W|Wh|Hz)|Mbit|Gbit|Km|CPU|DN")
 _TIME_UNITS = {"năm", "tháng", "ngày", "tuần", "giờ", "phút", "giây", "quý", "buổi", "đêm", "thập", "kỳ"}
-# Two-syllable nouns kept whole as a unit; other units are their first syllable.
+# Nouns of two or three syllables kept whole as a unit; other units are their first syllable.
 _COMPOUND_UNITS = {
     "doanh nghiệp", "hồ sơ", "thủ tục", "dịch vụ", "tài khoản", "thành viên", "cán bộ", "công chức", "viên chức",
     "học sinh", "sinh viên", "cơ quan", "đơn vị", "hệ thống", "nhiệm vụ", "mục tiêu", "chỉ tiêu", "quy định",
     "văn bản", "sản phẩm", "giải pháp", "thiết bị", "nền tảng", "ứng dụng", "thuê bao", "người dân",
     "chữ ký", "giao dịch", "cơ sở", "trường học", "bệnh viện", "hội nghị", "lớp học", "máy tính", "điểm cầu",
     "công dân", "hộ gia đình", "bài viết", "tin bài", "cuộc gọi", "lao động", "thôn bản", "trạm phát",
-    "khu công", "dự án", "chương trình", "kế hoạch", "quyết định", "chỉ thị", "nghị quyết", "tổ chức",
-    "hội viên", "phần mềm", "camera", "mô hình", "sáng kiến", "vụ việc", "đề tài", "gian hàng", "lượt truy",
+    "khu công nghiệp", "dự án", "chương trình", "kế hoạch", "quyết định", "chỉ thị", "nghị quyết", "tổ chức",
+    "hội viên", "phần mềm", "mô hình", "sáng kiến", "vụ việc", "đề tài", "gian hàng", "hợp tác xã",
 }
 _CONTENT_PHRASE = re.compile(r"[^\W\d_]+(?:\s+[^\W\d_]+){0,5}")
 _CLAUSE_BREAK = re.compile(r"[,;:(\n\"“”]|(?:\s[-–]\s)|\s(?:và|trong đó|còn|nhưng)\s")
