@@ -6,6 +6,8 @@ from email import policy
 from email.parser import BytesParser
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from servers import SMTPSink, free_port, self_signed
 from test_digest import by_recipient, danang_article, national_article, write_config
 
@@ -199,3 +201,23 @@ def test_two_runs_at_once_never_carry_the_same_item(tmp_path, smtp):
     carried = db.execute("SELECT recipient, item_type, item_key, COUNT(*) FROM delivered_items "
                          "GROUP BY recipient, item_type, item_key HAVING COUNT(*) > 1").fetchall()
     assert carried == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(title=st.text(max_size=80), name=st.text(max_size=40))
+def test_no_text_can_add_or_break_a_header(title, name):
+    from crawler import timeutil
+    from crawler.config import Recipient, SMTPSettings
+    from digests.delivery import build_message
+    from digests.render import Rendered
+
+    smtp = SMTPSettings(host="127.0.0.1", sender="bantin@example.vn", sender_name=name or "dxwatch",
+                        unsubscribe="huy@example.vn")
+    rendered = Rendered(subject=title, html="<p>x</p>", text="x")
+    message = build_message(smtp, Recipient(email="mot@example.vn", name=name), rendered, "<a.b@example.vn>",
+                            timeutil.now())
+    parsed = BytesParser(policy=policy.default).parsebytes(message.as_bytes())
+    assert sorted(parsed.keys()) == sorted(["Subject", "From", "To", "Date", "Message-ID", "Auto-Submitted",
+                                            "List-Unsubscribe", "MIME-Version", "Content-Type", "Content-Language"])
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["mot@example.vn"]
+    assert "\n" not in parsed["Subject"] and "\r" not in parsed["Subject"]
