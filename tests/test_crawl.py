@@ -243,3 +243,32 @@ def test_documents_pages_of_a_source_are_read(portal, tmp_path, db_path):
     assert portal.requests_to("/van-ban") == 1
     assert portal.requests_to("/files/qd-12-2025.pdf") == 1
     assert len(stored_urls(db_path)) == 1
+
+
+def test_progress_on_a_terminal_and_plain_output_otherwise(portal, tmp_path, db_path):
+    import os
+    import pty
+
+    paged_site(portal, count=3, per_page=3)
+    for i in range(3):
+        portal.routes[article_path(i)].delay = 0.3
+    cfg = write_config(tmp_path / "cfg", [{"name": "laocai", "start_urls": [portal.url("/tin-tuc/chuyen-doi-so.html")]}])
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "crawler", "--config", str(cfg), "--db", str(db_path), "crawl"],
+                            stdout=follower, stderr=follower, cwd=Path(__file__).resolve().parents[1])
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=120)
+    os.close(leader)
+    shown = b"".join(chunks).decode("utf-8", "replace")
+    assert "\x1b[" in shown and "laocai: " in shown and " new, " in shown  # a live rich progress line
+    piped = run_dxwatch(cfg, tmp_path / "other.db", "crawl")
+    assert "\x1b[" not in piped.stdout + piped.stderr and "laocai" in piped.stdout
