@@ -223,3 +223,32 @@ def test_retry_after_header_forms():
     assert retry_after_seconds(None) is None
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past: retry now
     assert retry_after_seconds("soon") is None
+
+
+@pytest.mark.parametrize("url, is_article", [
+    # article URL shapes documented for real portals (../shared/domain/vietnam.md, sections 1.2-1.3)
+    ("https://baochinhphu.vn/thu-tuong-chu-tri-hoi-nghi-102241229103042518.htm", True),
+    ("https://mst.gov.vn/bo-truong-lam-viec-ve-chuyen-doi-so-197260329133308364.htm", True),
+    ("https://hanoi.gov.vn/tin-so-nganh/ha-noi-day-manh-chuyen-doi-so-4250407154648115.htm", True),
+    ("https://bocongan.gov.vn/bai-viet/trien-khai-de-an-06-tai-cac-dia-phuong-1760687799", True),
+    ("https://www.quangninh.gov.vn/Trang/ChiTietTinTuc.aspx?nid=128456&title=cds.html", True),
+    ("https://congan.thainguyen.gov.vn/tin-tuc/chuyen-doi-so/cong-an-tinh-ra-quan-lam-can-cuoc-12345.html", True),
+    ("https://chuyendoiso.laocai.gov.vn/tin-trong-nuoc/hoi-thao-chuyen-doi-so-nong-nghiep-2351", True),
+    ("https://hochiminhcity.gov.vn/vi/web/hcm/w/thanh-pho-ra-mat-ung-dung-cong-dan-so", True),
+    ("https://danang.gov.vn/chinh-quyen/chi-tiet?id=51607&_c=3,9,33", True),
+    ("https://hue.gov.vn/en-us/Home/Tourism/Details/tb/le-hoi-hue-2025-1234", True),
+    ("https://www.dienbien.gov.vn/portal/Pages/2024-4-25/Dien-Bien-trien-khai-chuyen-doi-so-xa-m4y1ze.aspx", True),
+    # listing, pager, tag and print pages of the same portals
+    ("https://baochinhphu.vn/kinh-te.htm", False),
+    ("https://baochinhphu.vn/timelinelist/1087/2.htm", False),
+    ("https://mic.gov.vn/mic_2020/Pages/ChuyenMuc/PhanTrang/1753/2/Chuyen-doi-so.html", False),
+    ("https://moet.gov.vn/tintuc/Pages/tin-tong-hop.aspx?page=2", False),
+    ("https://most.gov.vn/vn/chuyen-muc/493/Tin-tong-hop.aspx?page=3", False),
+    ("https://bocongan.gov.vn/tag/701", False),
+    ("https://www.dienbien.gov.vn/portal/pages/print.aspx?p=1234", False),
+    ("https://sct.dongnai.gov.vn/vi/news/Chuyen-doi-so/page-2", False),
+])
+def test_documented_portal_url_shapes(url, is_article):
+    host = url.split("/")[2]
+    source = Source(name="p", title="P", level="national", start_urls=[f"https://{host}/"])
+    assert classify_link(canonical_url(url), rules_for(source))[0] is is_article, classify_link(url, rules_for(source))
