@@ -339,13 +339,29 @@ def find_references(text: str) -> tuple[Reference, ...]:
     return tuple(found)
 
 
+_LEADING_NUMBER = re.compile(r"\d+[a-z]?")
+
+
 def extract_directives(text: str) -> list[dict]:
     """Documents cited in `text`: one dict per mention, with the sentence as `context`."""
     text = normalize_text(text)
     spans = sentence_spans(text)
+    refs = find_references(text)
+    # "Nghị quyết 57" or "Luật Giao dịch điện tử" in a text that also cites "Nghị quyết số 57-NQ/TW" or
+    # "Luật Giao dịch điện tử số 20/2023/QH15" is that document.
+    numbered = {}
+    for ref in refs:
+        f = ref.fields
+        if f["kind"] != "named" and f["type"]:
+            numbered.setdefault(f"{f['type']} {_LEADING_NUMBER.match(f['number']).group(0)}", f)
+            if f["kind"] == "law" and f["title"]:
+                numbered.setdefault(f"{f['type']} {f['title']}", f)
     out = []
-    for ref in find_references(text):
-        out.append({**ref.fields, "context": sentence_at(text, spans, ref.start)})
+    for ref in refs:
+        fields = dict(ref.fields)
+        if fields["kind"] == "named" and (full := numbered.get(fields["number"])):
+            fields.update(key=full["key"], number=full["number"], issuer=full["issuer"], year=full["year"])
+        out.append({**fields, "context": sentence_at(text, spans, ref.start)})
     return out
 
 

@@ -157,3 +157,13 @@ def test_seed_articles(shared_dir):
     assert set(found) == {"2971/QĐ-UBND", "3853/QĐ-UBND", "Đề án 06"}
     assert (found["2971/QĐ-UBND"]["date"], found["3853/QĐ-UBND"]["date"]) == ("2023-08-22", "2022-11-09")
     assert found["3853/QĐ-UBND"]["title"].startswith("về việc ban hành Bộ chỉ số đánh giá")
+
+
+def test_short_names_take_the_key_of_the_full_reference_in_the_same_text():
+    found = extract_directives("Thực hiện Nghị quyết số 57-NQ/TW của Bộ Chính trị và Luật Giao dịch điện tử số "
+                               "20/2023/QH15. Nghị quyết 57 đặt mục tiêu cao; Luật Giao dịch điện tử quy định rõ. "
+                               "Đề án 06 và Quyết định số 06/QĐ-TTg là hai văn bản khác nhau.")
+    assert [(d["key"], d["kind"]) for d in found] == [
+        ("57-NQ/TW", "party"), ("20/2023/QH15", "law"), ("57-NQ/TW", "named"), ("20/2023/QH15", "named"),
+        ("Đề án 06", "named"), ("06/QĐ-TTg", "administrative")]
+    assert extract_directives("Nghị quyết 57 đặt mục tiêu cao.")[0]["key"] == "Nghị quyết 57"
