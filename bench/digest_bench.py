@@ -127,7 +127,7 @@ def _deliver_both(db_path: Path, port: int, security: str, counter: Counter) -> 
     base, ours = [], []
     for round_no in range(REPEATS):  # alternated, so a busy moment on the shared machine hits both
         base.append(timed(lambda: asyncio.run(baseline())))
-        ours.append(timed(lambda: outbox(round_no)))
+        ours.append(timed(lambda n=round_no: outbox(n)))
     assert counter.received == 2 * REPEATS * MESSAGES
     return statistics.median(base), statistics.median(ours)
 

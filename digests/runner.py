@@ -62,7 +62,8 @@ def finish_run(db, run_id: int) -> str:
                       [run_id]).fetchone()[0]
     status = "incomplete" if left else "done"
     with db.conn:
-        db.conn.execute("UPDATE digest_runs SET status = ?, finished = ? WHERE id = ?", [status, timeutil.iso(), run_id])
+        db.conn.execute("UPDATE digest_runs SET status = ?, finished = ? WHERE id = ?",
+                        [status, timeutil.iso(), run_id])
     return status
 
 

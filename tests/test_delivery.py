@@ -56,12 +56,14 @@ def test_permanent_failure_is_recorded_not_retried_and_its_items_come_back(tmp_p
     smtp.rcpt_replies = {"hai@example.vn": "550 5.1.1 Hộp thư không tồn tại"}
     summary = send_digest(config, db, "weekly")
     assert summary["sent"] == 2 and summary["failed"] == 1
-    row = db.execute("SELECT status, attempts, last_error FROM deliveries WHERE recipient = 'hai@example.vn'").fetchone()
+    row = db.execute("SELECT status, attempts, last_error FROM deliveries "
+                     "WHERE recipient = 'hai@example.vn'").fetchone()
     assert row[0] == "failed" and row[1] == 1 and "550" in row[2]
     smtp.rcpt_replies.clear()  # the address is fixed: its items were never delivered, so they come back
     again = send_digest(config, db, "weekly", run_key="next")
     assert again["sent"] == 1
-    assert len(by_recipient(smtp)["hai@example.vn"]) == 1 and "2 tin mới" in by_recipient(smtp)["hai@example.vn"][0]["Subject"]
+    (fixed,) = by_recipient(smtp)["hai@example.vn"]
+    assert "2 tin mới" in fixed["Subject"]
     assert db.execute("SELECT attempts FROM deliveries WHERE status = 'failed'").fetchone()[0] == 1  # not retried
 
 
@@ -110,7 +112,8 @@ def test_transient_errors_give_up_after_many_attempts(tmp_path, smtp):
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 def test_login_uses_the_password_from_the_environment(tmp_path, monkeypatch):
     with SMTPSink(login=("bantin", "mật-khẩu-đúng")) as sink:
-        config, db = setup(tmp_path, sink.port, smtp_extra="username: bantin\npassword_env: DXWATCH_TEST_SMTP_PASSWORD\n")
+        config, db = setup(tmp_path, sink.port,
+                           smtp_extra="username: bantin\npassword_env: DXWATCH_TEST_SMTP_PASSWORD\n")
         monkeypatch.setenv("DXWATCH_TEST_SMTP_PASSWORD", "sai")
         refused = send_digest(config, db, "weekly", run_key="a")
         assert refused["sent"] == 0 and refused["pending"] == 3 and "login refused" in refused["error"]

@@ -74,7 +74,8 @@ def danang_article():
         "relevant": True, "keywords": ["công dân số"],
         "content_hash": "hash-danang",
         "figures": [{"key": "danang-dinh-danh-muc-2", "kind": "count", "value": 712400, "unit": "tài khoản",
-                     "subject": "tài khoản định danh điện tử mức 2", "period": "tháng 11/2026", "raw": "712.400 tài khoản",
+                     "subject": "tài khoản định danh điện tử mức 2", "period": "tháng 11/2026",
+                     "raw": "712.400 tài khoản",
                      "context": "Đến nay thành phố có 712.400 tài khoản định danh điện tử mức 2 được kích hoạt."}],
         "directives": [{"key": "215/KH-UBND", "number": "215/KH-UBND", "type": "Kế hoạch",
                         "issuer": "UBND thành phố Đà Nẵng", "year": 2026, "date": None, "title": None,
@@ -144,7 +145,7 @@ def bodies(message):
 
 def by_recipient(smtp) -> dict[str, list]:
     out: dict[str, list] = {}
-    for envelope, message in zip(smtp.envelopes, smtp.messages):
+    for envelope, message in zip(smtp.envelopes, smtp.messages, strict=True):
         for rcpt in envelope.rcpt_tos:
             out.setdefault(rcpt, []).append(message)
     return out
