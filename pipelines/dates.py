@@ -196,7 +196,7 @@ def date_line(text: str) -> FoundDate | None:
     found = parse_date_text(text)
     if not found:
         return None
-    residue = _DATE_LABELS.sub(" ", re.sub(r"[\d:/.\-|,()\[\]+]", " ", text))
+    residue = _DATE_LABELS.sub(" ", re.sub(r"[\d:/.\-|,()\[\]+]", " ", split_byline_label(text)[1]))
     return found if len(residue.split()) <= 2 else None
 
 
@@ -357,10 +357,11 @@ def _in_lists_or_sidebar(el) -> bool:
     return el.tag == "li"
 
 
-def date_from_header(root, title_element) -> FoundDate | None:
-    """The date line next to the headline (a few lines after it, or just before it); never the body."""
+def header_lines(root, title_element) -> list[str]:
+    """The short lines next to the headline, nearest first: a few after it, then a few before it;
+    lines in lists and sidebars are skipped and the body (a long block) ends each side."""
     if title_element is None:
-        return None
+        return []
     leaves = leaf_blocks(root)
     position = {el: i for i, el in enumerate(leaves)}
     at = position.get(title_element)
@@ -372,20 +373,22 @@ def date_from_header(root, title_element) -> FoundDate | None:
         inner = [position[el] for el in title_element.iterdescendants() if el in position]
         at = inner[-1] if inner else None
     if at is None:
-        return None
-    return _scan(leaves[at + 1:at + 1 + HEADER_WINDOW_AFTER]) or _scan(
-        reversed(leaves[max(0, at - HEADER_WINDOW_BEFORE):at]))
+        return []
+    lines = []
+    for side in (leaves[at + 1:at + 1 + HEADER_WINDOW_AFTER], reversed(leaves[max(0, at - HEADER_WINDOW_BEFORE):at])):
+        for block in side:
+            text = normalize_text(block.text_content())
+            if len(text) >= _BODY_TEXT:
+                break
+            if text and not _in_lists_or_sidebar(block):
+                lines.append(text)
+    return lines
 
 
-def _scan(blocks: Iterable) -> FoundDate | None:
-    """First published-date line among these blocks; an "updated" line only when no other line answers."""
+def date_from_header(lines: list[str]) -> FoundDate | None:
+    """The date line among the headline's neighbours; an "updated" line only when no published line answers."""
     updated = None
-    for block in blocks:
-        text = normalize_text(block.text_content())
-        if len(text) >= _BODY_TEXT:
-            break
-        if _in_lists_or_sidebar(block):
-            continue
+    for text in lines:
         for line in _split_inline(text):
             found = date_line(line)
             if found and is_update_line(line):
@@ -396,22 +399,45 @@ def _scan(blocks: Iterable) -> FoundDate | None:
 
 
 def _split_inline(text: str) -> list[str]:
-    """One header block may hold several fields: "Ngày đăng: ... | Lượt xem: 120 | Tác giả: ...";
+    """One header line may hold several fields: "Ngày đăng: ... | Lượt xem: 120 - Cập nhật: ...";
     the whole line is tried first."""
-    parts = [p.strip() for p in re.split(r"\s{2,}|\n|\s[|•]\s(?=\D)", text) if p.strip()]
+    parts = [p.strip() for p in re.split(r"\n|\s[|•]\s(?=\D)|\s-\s(?=\D)", text) if p.strip()]
     return [text, *parts] if len(parts) > 1 else [text]
 
 
+_BYLINE_LABEL = re.compile(r"(?:viết bởi|đăng bởi|người đăng|người viết|tác giả|posted by|written by)\s*:?\s*",
+                           re.IGNORECASE)
+_NOT_NAME = re.compile(r"^(?:thứ|chủ|t[2-7]|cn|ngày|lúc|cập|đăng|lượt|\W)", re.IGNORECASE)
+
+
+def split_byline_label(line: str) -> tuple[str | None, str]:
+    """("Hải Yến", the rest) from "Viết bởi Hải Yến  Thứ Hai, 12/5/2025 - 08:30"; (None, line) without a label."""
+    m = _BYLINE_LABEL.search(line)
+    if not m:
+        return None, line
+    words = line[m.end():].split(" ")
+    name = []
+    for word in words[:6]:
+        if not word or not word[0].isupper() or any(c.isdigit() for c in word) or _NOT_NAME.match(word):
+            break
+        name.append(word.rstrip(",;|"))
+        if word[-1] in ",;|":
+            break
+    rest = line[:m.start()] + " " + " ".join(words[len(name):])
+    return (" ".join(name) or None), rest.strip()
+
+
 def find_published(root, url: str | None, *, selector: str | None = None, title_element=None,
-                   feed_published=None) -> str | None:
-    """The article's publication date-time as ISO text (+07:00; a bare date when no time is known)."""
+                   feed_published=None, lines: list[str] | None = None) -> str | None:
+    """The article's publication date-time as ISO text (+07:00; a bare date when no time is known).
+    `lines` are the headline's neighbours when the caller has them (`header_lines`)."""
     header = None
     if selector:
         for node in _select(root, selector):
             header = parse_date_text(node.text_content()) or parse_date_text(node.get("datetime") or node.get("content"))
             if header:
                 break
-    header = header or date_from_header(root, title_element)
+    header = header or date_from_header(lines if lines is not None else header_lines(root, title_element))
     found = combine(header, date_from_meta(root), date_from_url(url), parse_feed_date(feed_published))
     return found.iso() if found else None
 

@@ -185,6 +185,11 @@ def find_title(root, selector: str | None = None):
         text = _text_of(el)
         if text and match_key(text) in ref_keys and not _is_site_heading(el):
             return _readable_case(text, refs), el
+    longest = max((len(r) for r in refs), default=0)
+    for el in root.iter(*_TITLE_HOLDERS):  # a headline styled with a class of its own: td.contentheading
+        text = _short_text(el, longest)
+        if text and match_key(text) in ref_keys and not _is_site_heading(el):
+            return _readable_case(text, refs), el
     for el in root.iter("h1"):
         text = _text_of(el)
         if len(text.split()) >= 4 and not _is_site_heading(el):
@@ -194,6 +199,9 @@ def find_title(root, selector: str | None = None):
         if title:
             return title, None
     return None, None
+
+
+_TITLE_HOLDERS = ("div", "td", "p", "span", "strong", "b", "font", "h4", "h5")
 
 
 def _readable_case(text: str, refs: list[str]) -> str:
@@ -224,7 +232,7 @@ LIST_HEADINGS = frozenset(match_key(h) for h in (
     "Lịch phát sóng", "Bình luận", "Ý kiến bạn đọc", "Gửi bình luận", "Gửi ý kiến", "Viết bình luận",
     "Thống kê truy cập", "Truy cập", "Lượt truy cập", "Liên kết website", "Chia sẻ", "Chia sẻ bài viết",
     "Tags", "Từ khóa", "Các bài đã đăng", "Tin tức khác", "Thông tin cần biết", "Thư viện ảnh",
-    "Những tin mới hơn", "Những tin cũ hơn", "Tin cùng loại", "Tin xem nhiều", "Bài đọc nhiều",
+    "Những tin mới hơn", "Những tin cũ hơn", "Đang online", "Đang truy cập", "Thống kê", "Tin cùng loại", "Tin xem nhiều", "Bài đọc nhiều",
 ))
 
 
@@ -339,12 +347,13 @@ _FURNITURE_LINE = re.compile(
     r"|[\d.,]+"
     r"|\d+\s*(?:bình luận|ý kiến|lượt xem|lượt thích)"
     r"|\(?\s*bấm vào đây[^)]*\)?"
-    r"|(?:(?:chia sẻ|in bài|in trang|bản in|gửi email|gửi bài|email|facebook|zalo|twitter|tweet|linkedin|"
+    r"|(?:(?:chia sẻ|in bài|in trang|bản in|gửi email|gửi bài|email|e-mail|facebook|zalo|twitter|tweet|linkedin|"
     r"lưu bài|lưu tin|quay lại|về đầu trang|đầu trang|trở về|trở lại|phóng to|thu nhỏ|cỡ chữ|a\+|a-|in|"
     r"nghe đọc bài|đọc bài|tải về|bình luận|thích|like|share)\s*[:|/,·•]?\s*)+"
     r"|(?:mã xác nhận|nhập mã|họ và tên|họ tên|địa chỉ email|nội dung bình luận)\s*:?.*"
     r"|(?:bạn còn|còn)\s*\d+\s*/\s*\d+\s*ký tự.*"
     r"|(?:click|bấm|nhấn) (?:vào )?để đánh giá.*|tổng số điểm của bài viết.*|đánh giá bài viết.*"
+    r"|(?:có|hiện có)?\s*[\d.,]+\s*khách(?:\s*(?:và|,)\s*[\d.,]+\s*thành viên)?\s*(?:đang\s*)?(?:trực tuyến|online)"
     r")$",
     re.IGNORECASE,
 )
@@ -355,6 +364,14 @@ def _is_furniture_line(line: str) -> bool:
 
 
 REPEATED_PARAGRAPH_CHARS = 100
+
+
+def _table_row(line: str, title_key: str | None) -> str:
+    """A table row as trafilatura prints it ("| a | b |"): empty when it holds only the headline
+    and buttons (a layout table), unchanged when it holds data."""
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    kept = [c for c in cells if c and c.casefold() != title_key and not _is_furniture_line(c)]
+    return line if kept else ""
 
 
 def clean_paragraphs(lines, title: str | None) -> list[str]:
@@ -370,7 +387,9 @@ def clean_paragraphs(lines, title: str | None) -> list[str]:
             if out:
                 break  # a related-news list starts: the article is over
             continue
-        if line.casefold() == title_key or _is_furniture_line(line) or dates.date_line(line):
+        if line.startswith("|"):
+            line = _table_row(line, title_key)
+        if not line or line.casefold() == title_key or _is_furniture_line(line) or dates.date_line(line):
             continue
         out.append(line)
     return drop_repeats(out)
@@ -473,7 +492,9 @@ _AUTHOR_XPATH = "//*[" + " or ".join(f"contains(@{attr}, '{word}')" for attr in 
     "author", "Author", "tac", "Tac", "byline", "Byline", "writer", "nguoi")) + "]"
 
 
-def _author_from_page(root, selector: str | None) -> str | None:
+def _author_from_page(root, selector: str | None, header_lines: list[str]) -> str | None:
+    """A byline outside the text: the source's selector, author markup, "Viết bởi ..." next to the
+    headline, then `<meta name=author>` unless it names the site."""
     for el in _select(root, selector):
         text = _text_of(el)
         if text:
@@ -487,6 +508,10 @@ def _author_from_page(root, selector: str | None) -> str | None:
             found = parse_byline(_text_of(el))
             if found:
                 return found
+    for line in header_lines:
+        name = dates.split_byline_label(line)[0]
+        if name and parse_byline(name):
+            return parse_byline(name)
     meta = _meta(root, "author", "article:author", "dc.creator")
     if meta and not _SITE_NAME.search(meta) and "://" not in meta:
         return parse_byline(meta)
@@ -522,9 +547,10 @@ def extract_article_or_raise(html, url: str | None, selectors=None, feed_publish
     root = _parse(_page_text(html))
     chosen = _selector_dict(selectors)
     title, title_el = find_title(root, chosen.get("title"))
-    published = dates.find_published(root, url, selector=chosen.get("date"), title_element=title_el,
-                                     feed_published=feed_published)
-    page_author = _author_from_page(root, chosen.get("author"))
+    neighbours = dates.header_lines(root, title_el)
+    published = dates.find_published(root, url, selector=chosen.get("date"), feed_published=feed_published,
+                                     lines=neighbours)
+    page_author = _author_from_page(root, chosen.get("author"), neighbours)
     lead = _lead(root, title_el)
     _strip_furniture(root, title_el)
     _unwrap_layout(root, keep_captions=is_vietnamese(root, title))

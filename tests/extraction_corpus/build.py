@@ -108,7 +108,7 @@ def sharepoint_pages(art, n, when):
 {byline}{credit}</div>
 <div class="binhluan-count">0 bình luận</div><div><a href="#">(Bấm vào đây để nhận mã)</a></div>
 </div></div>"""
-    return shell(f"{title} - Cổng thông tin điện tử tỉnh Thanh Hóa", "", body), url, True
+    return shell(f"{title} - Cổng thông tin điện tử tỉnh Thanh Hóa", "", body), url, "second"
 
 
 def sharepoint_trang(art, n, when):
@@ -135,7 +135,7 @@ def sharepoint_trang(art, n, when):
 {byline}{credit}</div>
 <div class="lienquan"><div class="lq-title">Tin liên quan</div>
 {listing(lambda m: f"{m:%d/%m/%Y}", 4, 2)}</div></div></div>"""
-    return shell(f"{art['title']} | Cổng thông tin điện tử Quảng Ninh", "", body), url, True
+    return shell(f"{art['title']} | Cổng thông tin điện tử Quảng Ninh", "", body), url, "minute"
 
 
 def liferay_hcm(art, n, when):
@@ -171,7 +171,7 @@ def liferay_hcm(art, n, when):
 <footer>Cơ quan chủ quản: UBND Thành phố Hồ Chí Minh</footer>"""
     head = (f'<meta property="og:title" content="{e(art["title"])}">'
             '<meta property="og:site_name" content="Cổng Thông tin điện tử Thành phố Hồ Chí Minh">')
-    return shell(f"{art['title']} - Cổng Thông tin điện tử Thành phố Hồ Chí Minh", head, body), url, True
+    return shell(f"{art['title']} - Cổng Thông tin điện tử Thành phố Hồ Chí Minh", head, body), url, "minute"
 
 
 def dnn_hue(art, n, when):
@@ -188,7 +188,7 @@ def dnn_hue(art, n, when):
 {byline}{credit}</div>
 <div class="comment-area"><h4>Ý kiến bạn đọc</h4><p>Họ và tên:</p><p>Email:</p><p>Mã xác nhận:</p>
 <p>Gửi</p></div></div></div></form>"""
-    return shell(f"{art['title']}", "", body), url, True
+    return shell(f"{art['title']}", "", body), url, "minute"
 
 
 def nukeviet(art, n, when):
@@ -222,7 +222,7 @@ def nukeviet(art, n, when):
 <div class="news_column panel"><div class="panel-body"><p class="h3"><strong>Những tin mới hơn</strong></p>
 {listing(lambda m: f"({m:%d/%m/%Y})", 3)}<p class="h3"><strong>Những tin cũ hơn</strong></p>
 {listing(lambda m: f"({m:%d/%m/%Y})", 3, 3)}</div></div>"""
-    return shell(f"{art['title']} - Chuyển đổi số Lai Châu", "", body), url, True
+    return shell(f"{art['title']} - Chuyển đổi số Lai Châu", "", body), url, "minute"
 
 
 def timestamp_cms(art, n, when):
@@ -257,7 +257,7 @@ def timestamp_cms(art, n, when):
     head = (f'<meta property="og:title" content="{e(art["title"])}">'
             f'<meta property="article:published_time" content="{when:%Y-%m-%dT%H:%M:%S}+07:00">'
             '<meta property="og:site_name" content="Báo Điện tử Chính phủ">')
-    return shell(f"{art['title']}", head, body), url, True
+    return shell(f"{art['title']}", head, body), url, "second"
 
 
 def thaibinh_video(art, n, when):
@@ -279,7 +279,7 @@ def thaibinh_video(art, n, when):
 <div class="same-category"><h3>Tin cùng chuyên mục</h3>{listing(clock, 5)}</div>
 <div class="by-day"><h3>Xem tin theo ngày</h3><ul><li>{e(SIDEBAR_TITLES[0])}</li><li>{e(SIDEBAR_TITLES[1])}</li></ul></div>
 <div class="program"><h3>Lịch phát sóng</h3><ul><li><a>06:00 Thời sự buổi sáng</a></li><li><a>19:30 Chuyển đổi số và cuộc sống</a></li></ul></div></div>"""
-    return shell(f"{art['title']}", "", body), url, True
+    return shell(f"{art['title']}", "", body), url, "minute"
 
 
 def ninhbinh_news(art, n, when):
@@ -297,7 +297,7 @@ def ninhbinh_news(art, n, when):
 {byline}{credit}</div>
 <div class="social"><span>Chia sẻ</span> <a>Facebook</a> <a>Zalo</a></div></div></div>"""
     head = f'<meta property="og:title" content="{e(art["title"])}">'
-    return shell(f"{art['title']} | Cổng TTĐT tỉnh Ninh Bình", head, body), url, True
+    return shell(f"{art['title']} | Cổng TTĐT tỉnh Ninh Bình", head, body), url, "minute"
 
 
 def aspnet_ministry(art, n, when):
@@ -315,7 +315,7 @@ def aspnet_ministry(art, n, when):
 {byline}{credit}</div>
 <div class="print-tools"><a>In trang</a> | <a>Gửi email</a> | <a>Về đầu trang</a></div></div>
 <div class="other-news"><b>Các tin khác</b>{listing(lambda m: f"({m:%d/%m/%Y})", 5)}</div></td></tr></table></form>"""
-    return shell(f"Bộ Khoa học và Công nghệ - {art['title']}", "", body), url, False
+    return shell(f"Bộ Khoa học và Công nghệ - {art['title']}", "", body), url, "date"
 
 
 def commune_platform(art, n, when):
@@ -331,7 +331,7 @@ def commune_platform(art, n, when):
 <div class="post-content">{paragraphs_html(art, lambda t: f'<p style="text-align:center"><img src="/u/{n}.jpg"></p><p style="text-align:center"><em>{e(t)}</em></p>')}
 {byline}{credit}</div></article>
 <section class="box-other"><h3>Tin khác</h3>{listing(lambda m: f"({m:%d/%m/%Y, %H:%M})", 4)}</section></main>"""
-    return shell(f"{art['title']} - Xã Cẩm Thạch", "", body), url, True
+    return shell(f"{art['title']} - Xã Cẩm Thạch", "", body), url, "minute"
 
 
 def wordpress_cds(art, n, when):
@@ -353,39 +353,123 @@ def wordpress_cds(art, n, when):
 <div class="related-posts"><h3>Bài viết liên quan</h3>{listing(lambda m: f"{m:%d/%m/%Y}", 3)}</div>
 <div id="comments" class="comments-area"><h3 id="reply-title">Để lại một bình luận</h3><p>Email của bạn sẽ không được hiển thị công khai.</p></div>
 </main></div></div>"""
-    return shell(f"{art['title']} – Chuyển đổi số Quảng Ngãi", "", body), url, True
+    return shell(f"{art['title']} – Chuyển đổi số Quảng Ngãi", "", body), url, "second"
 
 
+# ---------------------------------------------------------------- held-out layouts (never tuned on)
+
+
+def joomla_portal(art, n, when):
+    """Older PHP portal: site name first in <title>, author and date on one info line above the
+    text, "Đang online" counter, "Các tin khác" links."""
+    url = f"https://sotttt.example-tinh.gov.vn/index.php/tin-tuc/{800 + n}-{slug(art['title'])}"
+    info = f"{VN_WEEKDAYS[when.weekday()]}, {when.day}/{when.month}/{when.year} - {when:%H:%M}"
+    if art.get("author"):
+        info = f"Viết bởi {e(art['author'])} &nbsp;&nbsp; {info}"
+    credit = f"<p><em>Nguồn: {e(art['credit'])}</em></p>" if art.get("credit") else ""
+    body = f"""<div id="wrapper"><div id="top"><span>Sở Thông tin và Truyền thông</span></div>
+<table class="contentpaneopen"><tr><td class="contentheading" width="100%">{e(art["title"])}</td>
+<td class="buttonheading"><a title="In">In</a></td><td class="buttonheading"><a title="E-mail">E-mail</a></td></tr></table>
+<table class="contentpaneopen"><tr><td class="createdate">{info}</td></tr>
+<tr><td valign="top">{paragraphs_html(art, lambda t: f'<p align="center"><img src="/images/{n}.jpg"><br>{e(t)}</p>')}{credit}</td></tr></table>
+<div class="moduletable"><h3>Đang online</h3><p>Có 12 khách trực tuyến</p></div>
+<div class="blog_more"><strong>Các tin khác:</strong>{listing(lambda m: f"- {m:%d/%m/%Y}", 4)}</div></div>"""
+    return shell(f"Sở Thông tin và Truyền thông - {art['title']}", "", body), url, "minute"
+
+
+def hanoi_timestamp(art, n, when):
+    """City portal whose only date is the timestamp id in the URL; "Đọc thêm" box inside the text,
+    "(Theo ...)" credit, share icons."""
+    url = f"https://hanoi.gov.vn/tin-so-nganh/{slug(art['title'])}-4{when:%y%m%d%H%M%S}{n % 1000:03d}.htm"
+    first, *rest = art["paragraphs"]
+    caption = ""
+    if art.get("caption"):
+        caption = f'<div class="image-box"><img src="/{n}.jpg"><div class="PhotoCMS_Caption"><p>{e(art["caption"])}</p></div></div>'
+    byline = f'<p style="text-align:right;"><b>{e(art["author"])}</b></p>' if art.get("author") else ""
+    credit = f'<p style="text-align:right;"><i>(Theo {e(art["credit"])})</i></p>' if art.get("credit") else ""
+    body = f"""<div class="site-header"><a href="/">Cổng Thông tin điện tử thành phố Hà Nội</a></div>
+<div class="detail__content"><h1 class="detail__title">{e(art["title"])}</h1>
+<div class="detail__share"><a>f</a><a>z</a><a>in</a></div>
+<div class="detail__body"><p>{e(first)}</p>{caption}
+<div class="box-docthem"><span>Đọc thêm</span><ul><li><a>{e(SIDEBAR_TITLES[2])}</a></li><li><a>{e(SIDEBAR_TITLES[3])}</a></li></ul></div>
+{"".join(f"<p>{e(p)}</p>" for p in rest)}
+{byline}{credit}</div></div>
+<div class="box-news-other"><h2>Tin cùng chuyên mục</h2>{listing(lambda m: f"{m:%H:%M %d/%m/%Y}", 4)}</div>"""
+    return shell(f"{art['title']}", "", body), url, "second"
+
+
+def quangninh_so(art, n, when):
+    """Department subsite on SharePoint: "T2, dd/mm/yyyy HH:MM" day abbreviations, caption as an
+    image-caption paragraph, upper-case right-aligned byline, keywords line, view counter."""
+    days = ["T2", "T3", "T4", "T5", "T6", "T7", "CN"]
+    url = f"https://quangninh.gov.vn/so/sothongtinTT/Trang/ChiTietTinTuc.aspx?nid={9000 + n}&title={slug(art['title'])}.html"
+    byline = f'<p align="right"><strong>{e(art["author"].upper())}</strong></p>' if art.get("author") else ""
+    credit = f"<p>Nguồn: {e(art['credit'])}</p>" if art.get("credit") else ""
+    body = f"""<div class="ms-banner"><span class="ms-siteicon-a">Sở Thông tin và Truyền thông Quảng Ninh</span></div>
+<div class="ChiTietTin"><div class="TieuDe">{e(art["title"])}</div>
+<div class="NgayDang">{days[when.weekday()]}, {when:%d/%m/%Y %H:%M}</div><div class="LuotXem">Lượt xem: {300 + n}</div>
+<div class="NoiDung">{paragraphs_html(art, lambda t: f'<p><img src="/Lists/{n}.jpg"></p><p class="image-caption">{e(t)}</p>')}
+{byline}{credit}</div>
+<div class="TuKhoa">Từ khóa: chuyển đổi số, Quảng Ninh</div></div>
+<div class="TinKhac"><div class="TieuDeTinKhac">Các tin đã đưa</div>{listing(lambda m: f"({m:%d/%m/%Y})", 5)}</div>"""
+    head = f'<meta property="og:title" content="{e(art["title"])}">'
+    return shell(f"{art['title']}", head, body), url, "minute"
+
+
+def danang_liferay(art, n, when):
+    """Liferay city portal: query-string article URL, the site named as meta author, an "updated"
+    line next to a "published" line, "Bài, ảnh:" byline."""
+    url = f"https://danang.gov.vn/chinh-quyen/chi-tiet?id={51000 + n}&_c=3,9,33"
+    updated = when.replace(hour=min(when.hour + 2, 23))
+    byline = f"<p><strong>{e(art['author'])}</strong></p>" if art.get("author") else ""
+    credit = f"<p>Nguồn: {e(art['credit'])}</p>" if art.get("credit") else ""
+    body = f"""<div id="banner"><div class="logo-dn"><span>Cổng thông tin điện tử thành phố Đà Nẵng</span></div></div>
+<div class="portlet-body"><div class="journal-content-article">
+<h2 class="tieu-de">{e(art["title"])}</h2>
+<div class="thoi-gian"><span>Ngày đăng: {when:%d/%m/%Y %H:%M}</span> - <span>Cập nhật: {updated:%d/%m/%Y %H:%M}</span></div>
+{paragraphs_html(art, lambda t: f'<p style="text-align:center"><em>{e(t)}</em></p>')}
+{byline}{credit}</div></div>
+<div class="portlet-body"><div class="tin-lien-quan"><p><b>Tin liên quan</b></p>{listing(lambda m: f"[{m:%d/%m/%Y}]", 4)}</div></div>"""
+    head = '<meta name="author" content="Cổng thông tin điện tử thành phố Đà Nẵng">'
+    return shell(f"{art['title']} - Cổng thông tin điện tử thành phố Đà Nẵng", head, body), url, "minute"
+
+
+HELDOUT_LAYOUTS = [joomla_portal, hanoi_timestamp, quangninh_so, danang_liferay]
 LAYOUTS = [sharepoint_pages, sharepoint_trang, liferay_hcm, dnn_hue, nukeviet, timestamp_cms, thaibinh_video,
            ninhbinh_news, aspnet_ministry, commune_platform, wordpress_cds]
 
 
 def gold_author(art: dict, layout) -> str | None:
     author = art.get("author_gold", art.get("author"))
-    if author and layout in (ninhbinh_news,):
+    if author and layout in (ninhbinh_news, quangninh_so):
         return author.upper()
     if author and layout is aspnet_ministry and "(" not in art.get("author", ""):
         return author.upper()
     return author
 
 
+PUBLISHED_FORMAT = {"date": "{:%Y-%m-%d}", "minute": "{:%Y-%m-%dT%H:%M}:00+07:00", "second": "{:%Y-%m-%dT%H:%M:%S}+07:00"}
+
+
 def build() -> list[dict]:
-    articles = yaml.safe_load((HERE / "articles.yaml").read_text(encoding="utf-8"))
+    development = yaml.safe_load((HERE / "articles.yaml").read_text(encoding="utf-8"))
+    heldout = yaml.safe_load((HERE / "heldout.yaml").read_text(encoding="utf-8"))
+    plan = [(art, LAYOUTS[n % len(LAYOUTS)], "development") for n, art in enumerate(development)]
+    plan += [(art, HELDOUT_LAYOUTS[n % len(HELDOUT_LAYOUTS)], "heldout") for n, art in enumerate(heldout)]
     pages = HERE / "pages"
     pages.mkdir(exist_ok=True)
     for old in pages.glob("*.html"):
         old.unlink()
     gold = []
-    for n, art in enumerate(articles):
-        layout = LAYOUTS[n % len(LAYOUTS)]
+    for n, (art, layout, subset) in enumerate(plan):
         when = datetime.strptime(str(art["when"]), "%Y-%m-%d %H:%M:%S")
-        page, url, has_time = layout(art, n, when)
+        page, url, shown = layout(art, n, when)  # the date precision the page shows: date, minute, second
         name = f"{n:02d}-{layout.__name__}.html"
         (pages / name).write_text(page, encoding="utf-8")
         gold.append({
-            "file": name, "layout": layout.__name__, "url": url, "title": art["title"].upper()
+            "file": name, "layout": layout.__name__, "set": subset, "url": url, "title": art["title"].upper()
             if layout is sharepoint_pages else art["title"],
-            "published": f"{when:%Y-%m-%dT%H:%M:%S}+07:00" if has_time else f"{when:%Y-%m-%d}",
+            "published": PUBLISHED_FORMAT[shown].format(when),
             "author": gold_author(art, layout), "credit": art.get("credit"),
             "text": "\n\n".join(gold_paragraphs(art)),
         })
@@ -397,4 +481,5 @@ def build() -> list[dict]:
 
 if __name__ == "__main__":
     rows = build()
-    print(f"{len(rows)} pages, {len({r['layout'] for r in rows})} layouts")
+    print(f"{len(rows)} pages, {len({r['layout'] for r in rows})} layouts "
+          f"({sum(r['set'] == 'heldout' for r in rows)} held-out pages)")
