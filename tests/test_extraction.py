@@ -144,3 +144,26 @@ def test_cli_extract_files_and_urls_in_one_process(tmp_path, portal):
     assert rows[2]["url"] == portal.url("/tin/bai-1.html") and rows[2]["published"] == "2025-01-09T10:06:03+07:00"
     assert all(set(r) >= {"title", "published", "author", "credit", "text", "figures", "directives"} for r in rows[:3])
     assert rows[3]["reason"] == "no_text" and "no article" in rows[3]["error"]
+
+
+TAGS = ["div", "p", "span", "table", "tr", "td", "h1", "h2", "ul", "li", "a", "script", "figure", "figcaption", "br"]
+WORDS = ["Ngày 09/01/2024 10:06:03", "Tin cùng chuyên mục", "chuyển đổi số", "HN 1.jpg", "Nguồn: abc.vn", "Bích Phương",
+         "| a | b |", "&amp;", "<!--", "]]>", "\x00", "\ufffd", "Đăng lúc: 31/02/2024 25:99", "14.11.2024 | 18:32 PM"]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_any_markup_gives_an_article_or_none_never_an_exception(seed):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    piece = st.one_of(st.sampled_from(WORDS), st.text(max_size=40),
+                      st.sampled_from(TAGS).map(lambda t: f"<{t} class='x{seed}'>"), st.sampled_from(TAGS).map(lambda t: f"</{t}>"))
+
+    @settings(max_examples=60, deadline=None, database=None)
+    @given(st.lists(piece, max_size=80), st.booleans())
+    def check(pieces, as_bytes):
+        page = "<html><body>" + "".join(pieces)
+        result = extract_article(page.encode("utf-8", "surrogatepass") if as_bytes else page, "https://x.gov.vn/a")
+        assert result is None or isinstance(result["text"], str) and result["text"]
+
+    check()
