@@ -19,7 +19,8 @@ from pipelines.directives import find_references, sentence_at, sentence_of, sent
 MAX_FIGURES = 1000  # more than this in one text is a data table flattened into prose, not news
 FIELDS = ("key", "kind", "value", "value2", "unit", "subject", "period", "qualifier", "direction", "ambiguous",
           "raw", "context")
-MASK = "\ue000"  # a private-use character: not a word character, never in portal text
+MASK = "\ue000"
+MASK_REFERENCE = "\ue001"  # a masked document reference: also ends the clause a subject is read from  # a private-use character: not a word character, never in portal text
 
 SCALES = {
     "nghìn tỷ": 10**12, "ngàn tỷ": 10**12, "nghìn tỉ": 10**12, "ngàn tỉ": 10**12,
@@ -152,13 +153,13 @@ def mask_non_figures(text: str) -> str:
     """Same length as `text`, with every span that can never be a figure replaced by MASK characters."""
     chars = list(text)
 
-    def blank(start: int, end: int) -> None:
+    def blank(start: int, end: int, mask: str = MASK) -> None:
         for i in range(start, end):
             if chars[i] != "\n":
-                chars[i] = MASK
+                chars[i] = mask
 
     for ref in find_references(text):
-        blank(ref.start, ref.end)
+        blank(ref.start, ref.end, MASK_REFERENCE)
     for pattern, needle in _MASKS:
         if needle in text:
             for m in pattern.finditer(text):
@@ -224,15 +225,24 @@ _COMPOUND_UNITS = {
     "khu công nghiệp", "dự án", "chương trình", "kế hoạch", "quyết định", "chỉ thị", "nghị quyết", "tổ chức",
     "hội viên", "phần mềm", "mô hình", "sáng kiến", "vụ việc", "đề tài", "gian hàng", "hợp tác xã",
 }
+# One-syllable classifiers and nouns: "63 tỉnh", "2.939.433 lượt văn bản", "1.086 tổ công nghệ số".
+_SINGLE_UNITS = {
+    "người", "xã", "phường", "tỉnh", "huyện", "thôn", "bản", "hộ", "tổ", "lượt", "trạm", "điểm", "lần", "trường",
+    "lớp", "ca", "cuộc", "chiếc", "máy", "bài", "trang", "tin", "km", "ha", "tấn", "sở", "bộ", "ngành", "nước",
+    "nhóm", "cấp", "bậc", "gói", "khu", "cụm", "câu", "tỷ", "triệu", "nghìn", "ngàn", "mục", "vụ", "đợt", "ngày",
+    "giờ", "phút", "tuần", "tháng", "năm", "quý", "file", "camera", "website", "thiết", "đơn", "phòng", "ban",
+    "cơ", "hệ", "trụ",
+}
 _CONTENT_PHRASE = re.compile(r"[^\W\d_]+(?:\s+[^\W\d_]+){0,5}")
-_CLAUSE_BREAK = re.compile(r"[,;:(\n\"“”]|(?:\s[-–]\s)|\s(?:và|trong đó|còn|nhưng)\s")
+_CLAUSE_BREAK = re.compile(r"(?<!\d),|[;:(\n\"“”]|(?:\s[-–]\s)|\s(?:và|trong đó|còn|nhưng)\s|\ue001+")
 _TRAILING_VERBS = re.compile(
     r"(?:\s+(?:đạt|chiếm|là|ước đạt|ước tính|ước|khoảng|vào khoảng|hơn|trên|gần|dưới|tăng trưởng|tăng|giảm|gấp|"
     r"cao|có|với|bằng|tỷ lệ|lên|xuống|còn|mức|ở mức|tới|đến|được|đã|xấp xỉ|bình quân|thêm|từ|đạt tỷ lệ|quy mô|"
-    r"là khoảng|vào|nay|hiện nay|hiện|khoảng chừng))+\s*$",
+    r"là khoảng|vào|nay|hiện nay|hiện|khoảng chừng|ít nhất|tối thiểu|tối đa|so với|so|của|mới|chỉ|vẫn|cũng))+\s*$",
     re.IGNORECASE,
 )
-_LEADING_CONNECTORS = re.compile(r"^(?:và|trong đó|đồng thời|với|theo đó|còn|riêng|tuy nhiên|ngoài ra)\s+", re.IGNORECASE)
+_LEADING_CONNECTORS = re.compile(r"^(?:và|trong đó|đồng thời|với|theo đó|còn|riêng|tuy nhiên|ngoài ra|của|ngày)\s+",
+                                 re.IGNORECASE)
 _MONTHS_SPELLED = r"(?:\d{1,2}|ba|sáu|chín|mười một|mười)"
 PERIOD = re.compile(
     r"(?:" + _MONTHS_SPELLED + r"\s+tháng\s+(?:đầu|cuối)\s+năm(?:\s+(?:19|20)\d{2})?|quý\s+[IV]+(?:\s*[/-]\s*\d{4}|\s+năm\s+\d{4})?"
@@ -240,6 +250,7 @@ PERIOD = re.compile(
     r"|(?:đến|tới)\s+(?:hết\s+|cuối\s+)?năm\s+\d{4}|năm\s+(?:19|20)\d{2}|(?<![\w.,/])(?:19|20)\d{2}(?=\s+(?:đạt|là|:)))",
     re.IGNORECASE,
 )
+_RIGHT_AFTER = re.compile(r"\s*(?:của|trong|vào|,)?\s*", re.IGNORECASE)
 _BASELINE = re.compile(r"(?:so với|cùng kỳ|từ|kể từ)\s*(?:cùng kỳ\s*)?(?:năm\s*)?$", re.IGNORECASE)
 
 
@@ -275,8 +286,9 @@ def _unit_of(phrase: str) -> str | None:
     three = " ".join(words[:3]).lower()
     if three in _COMPOUND_UNITS:
         return three
-    if two in _COMPOUND_UNITS:
-        return two
+    if two in _COMPOUND_UNITS or (len(words) > 1 and words[0].lower() not in _SINGLE_UNITS
+                                  and not _UPPERCASE_UNIT.fullmatch(words[0])):
+        return two  # "đại biểu", "lĩnh vực": a word of two syllables
     return words[0] if _UPPERCASE_UNIT.fullmatch(words[0]) else words[0].lower()
 
 
@@ -288,7 +300,13 @@ def _subject_before(masked: str, sentence_start: int, start: int) -> str:
     clause = masked[max(sentence_start, start - 160):start]
     breaks = list(_CLAUSE_BREAK.finditer(clause))
     if breaks:
-        clause = clause[breaks[-1].end():]
+        cut = breaks[-1]
+        begin = cut.end()
+        before = breaks[-2].end() if len(breaks) > 1 else 0
+        tail = _TRAILING_VERBS.sub("", " " + clause[begin:]).split()
+        if cut.group(0) == "," and len(tail) <= 2 and not re.search(r"\d", clause[before:cut.start()]):
+            begin = before  # "xuất khẩu phần cứng, điện tử đạt ...": a list, not a new clause
+        clause = clause[begin:]
     clause = re.sub(rf"{MASK}+", " ", clause)
     clause = re.sub(r"\s+", " ", clause).strip()
     previous = None
@@ -310,12 +328,15 @@ def _periods(text: str, sentence: tuple[int, int]) -> list[tuple[int, str]]:
     return out
 
 
-def _period(periods: list[tuple[int, str]], start: int) -> str | None:
-    """The period nearest before the figure in its sentence, else the first after it."""
+def _period(periods: list[tuple[int, str]], start: int, end: int, text: str) -> str | None:
+    """The period right after the figure ("16,5% của năm 2023"), else the nearest before it in its
+    sentence, else the first after it."""
     i = bisect.bisect_left(periods, (start, ""))
+    if i < len(periods) and _RIGHT_AFTER.fullmatch(text[end:periods[i][0]]):
+        return periods[i][1]
     if i > 0:
         return periods[i - 1][1]
-    return periods[0][1] if periods else None
+    return periods[i][1] if i < len(periods) else None
 
 
 def _previous_subject(subjects: list[tuple[int, str]], start: int) -> str | None:
@@ -366,11 +387,12 @@ def extract_figures(text: str) -> list[dict]:
         fig.setdefault("direction", None)
         fig.setdefault("ambiguous", False)
         if not fig.get("subject"):
-            fig["subject"] = (_subject_before(masked, sentence[0], start) or _noun_phrase(masked, end)
+            fig["subject"] = (_subject_before(masked, sentence[0], start)
+                              or (_noun_phrase(masked, end) if fig["kind"] in {"count", "ratio", "target"} else None)
                               or _previous_subject(subjects.get(sentence, []), start))
         if fig["subject"]:
             bisect.insort(subjects.setdefault(sentence, []), (start, fig["subject"]))
-        fig["period"] = _period(periods[sentence], start)
+        fig["period"] = _period(periods[sentence], start, end, text)
         fig["raw"] = text[start:end].strip()  # the number as written, with %, scale and currency; the noun is `unit`
         fig["context"] = sentence_at(text, spans, start)
         fig["key"] = _key(fig)
@@ -466,8 +488,9 @@ def _read_figure(m: re.Match, masked: str) -> dict | None:
     phrase = _noun_phrase(masked, m.end())
     head = phrase.split()[0].lower() if phrase else ""
     if head == "lần":
-        if verb:
-            return {**base, "kind": "multiplier", "unit": "lần", "direction": "times" if "gấp" in verb else direction}
+        if verb or "," in num:  # "gấp 3 lần", "thu hẹp còn 1,9 lần"
+            return {**base, "kind": "multiplier", "unit": "lần",
+                    "direction": "times" if not verb or "gấp" in verb else direction}
         return {**base, "kind": "count", "unit": "lần", "subject": phrase}
     if scale:
         return {**base, "kind": "count", "unit": _unit_of(phrase), "subject": phrase or None}
@@ -484,7 +507,10 @@ def _read_figure(m: re.Match, masked: str) -> dict | None:
         return None
     if re.fullmatch(r"(?:19|20)\d{2}", num) and not num2:
         return None  # a year standing alone
-    if phrase[0].isupper() and not _UPPERCASE_UNIT.fullmatch(phrase.split()[0]):
+    if _UPPERCASE_UNIT.fullmatch(phrase.split()[0]):
+        # "đạt 142 Mbit/s": a measurement; what it measures comes before it
+        return {**base, "kind": "count", "unit": phrase.split()[0]}
+    if phrase[0].isupper():
         return None  # "Quận 1", "HN 1": a name or code, not a count
     return {**base, "kind": "count", "unit": _unit_of(phrase), "subject": phrase}
 

@@ -251,3 +251,21 @@ def test_pathological_text_is_handled(text):
     figures = extract_figures(text)
     assert len(figures) <= 1000
     assert all(len(f["context"]) <= 610 for f in figures)  # a table flattened into one sentence is cut
+
+
+@pytest.mark.parametrize("text, subjects, periods", [
+    ("Tốc độ tải xuống trung bình đạt 142 Mbit/s, gấp 3 lần so với đầu năm.",
+     ["Tốc độ tải xuống trung bình"] * 2, [None, None]),
+    ("Tỷ trọng kinh tế số năm 2025 ước đạt 18,3%, tăng so với mức 16,5% của năm 2024.",
+     ["Tỷ trọng kinh tế số"] * 2, ["năm 2025", "năm 2024"]),              # a baseline figure keeps its own year
+    ("Kim ngạch xuất khẩu phần cứng, điện tử đạt 132 tỷ USD.",
+     ["Kim ngạch xuất khẩu phần cứng, điện tử"], [None]),                   # a comma inside a list
+    ("Các cơ quan đã công bố 8.120 bộ dữ liệu mở, nhưng mới khoảng 35% được cập nhật định kỳ.",
+     ["bộ dữ liệu mở"] * 2, [None, None]),
+    ("Theo Kế hoạch số 145/KH-UBND của UBND tỉnh, kinh tế số chiếm 20% GRDP.",
+     ["kinh tế số"], [None]),
+])
+def test_subjects_and_periods_in_harder_sentences(text, subjects, periods):
+    figures = extract_figures(text)
+    assert [f["subject"] for f in figures] == subjects
+    assert [f["period"] for f in figures] == periods
