@@ -5,6 +5,7 @@
    aiosmtpd on loopback, without TLS and with STARTTLS (where a new connection costs a handshake).
 2. Building one recipient's digest (selection + rendering + CSS inlining) for a week of 1,000 new
    articles against a week of 250: how the cost grows with the volume.
+3. The rate limit: messages per minute actually sent against `rate_per_minute`.
 """
 
 from __future__ import annotations
@@ -138,11 +139,34 @@ def timed(work) -> float:
     return time.perf_counter() - start
 
 
+def rate_limited_per_minute(workdir: Path, limit: int = 600, messages: int = 30) -> float:
+    """Messages per minute actually sent with `rate_per_minute: limit` (small messages, one connection)."""
+    counter, port = Counter(), free_port()
+    controller = Controller(counter, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        smtp = SMTPSettings(host="127.0.0.1", port=port, sender="bantin@example.vn", rate_per_minute=limit)
+        db = open_db(workdir / "rate.db")
+        empty = render(select(None, db, Scope(ledger_name="rate", filters=[], max_age="1d")), title="Bản tin")
+        run = start_run(db, "rate", "digest", "rate-run")
+        with db.conn:
+            for i in range(messages):
+                message = delivery.build_message(smtp, Recipient(email=f"n{i}@example.vn"), empty,
+                                                 f"<rate.{i}@example.vn>", timeutil.now())
+                delivery.enqueue(db, run["id"], "rate", f"n{i}@example.vn", message=message, counts={}, items=[])
+        seconds = timed(lambda: delivery.deliver_outstanding(smtp, db, "rate"))
+    finally:
+        controller.stop()
+    assert counter.received == messages
+    return (messages - 1) * 60 / seconds  # the first message waits for nothing
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         delivery_times = {security: delivery_seconds(workdir, security) for security in ("none", "starttls")}
         small, large = build_digest_ms(250, workdir), build_digest_ms(1000, workdir)
+        achieved = rate_limited_per_minute(workdir)
     print(f"delivery of {MESSAGES} digests (20 stories each) to aiosmtpd on loopback, median of {REPEATS}:")
     for security, (base, ours) in delivery_times.items():
         print(f"  security {security}: baseline (a connection per message) {MESSAGES / base:.0f} messages/s; "
@@ -150,6 +174,7 @@ def main() -> None:
     print("one recipient's digest (selection + rendering + inlining), median of 3:")
     print(f"  250 new articles: {small:.0f} ms; 1,000 new articles: {large:.0f} ms "
           f"({large / small:.2f}x for 4x the articles)")
+    print(f"rate limit: rate_per_minute 600 gave {achieved:.0f} messages/min ({achieved / 600:.2f}x the limit)")
 
 
 if __name__ == "__main__":
