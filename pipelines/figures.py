@@ -241,7 +241,8 @@ _TRAILING_VERBS = re.compile(
     r"là khoảng|vào|nay|hiện nay|hiện|khoảng chừng|ít nhất|tối thiểu|tối đa|so với|so|của|mới|chỉ|vẫn|cũng))+\s*$",
     re.IGNORECASE,
 )
-_LEADING_CONNECTORS = re.compile(r"^(?:và|trong đó|đồng thời|với|theo đó|còn|riêng|tuy nhiên|ngoài ra|của|ngày)\s+",
+_LEADING_CONNECTORS = re.compile(r"^(?:(?:và|trong đó|đồng thời|với|theo đó|còn|riêng|tuy nhiên|ngoài ra|của|ngày|chiếm|"
+                                 r"đạt|có)\s+)+",
                                  re.IGNORECASE)
 _MONTHS_SPELLED = r"(?:\d{1,2}|ba|sáu|chín|mười một|mười)"
 PERIOD = re.compile(
@@ -297,7 +298,10 @@ _NUMERIC_WORD = re.compile(r"[\d.,%/]+")
 
 def _subject_before(masked: str, sentence_start: int, start: int) -> str:
     """The clause before a figure, minus verbs and qualifiers: "tỷ lệ hồ sơ trực tuyến toàn trình"."""
-    clause = masked[max(sentence_start, start - 160):start]
+    begin = max(sentence_start, start - 160)
+    clause = masked[begin:start]
+    if begin > sentence_start and not masked[begin - 1].isspace():
+        clause = clause.split(" ", 1)[-1]  # the window began inside a word
     breaks = list(_CLAUSE_BREAK.finditer(clause))
     if breaks:
         cut = breaks[-1]
@@ -315,7 +319,7 @@ def _subject_before(masked: str, sentence_start: int, start: int) -> str:
         clause = _TRAILING_VERBS.sub("", " " + clause).strip()
     clause = _LEADING_CONNECTORS.sub("", clause)
     words = [w for w in clause.split() if not _NUMERIC_WORD.fullmatch(w)]
-    return " ".join(words[-16:])
+    return " ".join(words[-24:])
 
 
 def _periods(text: str, sentence: tuple[int, int]) -> list[tuple[int, str]]:
