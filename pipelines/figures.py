@@ -509,8 +509,9 @@ def _read_figure(m: re.Match, masked: str) -> dict | None:
         return {**base, "kind": "count", "unit": head, "subject": phrase}  # "giảm từ 30 ngày xuống còn 10 ngày"
     if not head or head in _FUNCTION_WORDS or head in _TIME_UNITS:
         return None
-    if re.fullmatch(r"(?:19|20)\d{2}", num) and not num2:
-        return None  # a year standing alone
+    if re.fullmatch(r"(?:19|20)\d{2}", num) and not num2 and not (
+            _unit_of(phrase) in _COMPOUND_UNITS or head in _SINGLE_UNITS - _TIME_UNITS):
+        return None  # a year ("Hội nghị 2025 thành công"), unless a counted noun follows ("2024 hồ sơ")
     if _UPPERCASE_UNIT.fullmatch(phrase.split()[0]):
         # "đạt 142 Mbit/s": a measurement; what it measures comes before it
         return {**base, "kind": "count", "unit": phrase.split()[0]}

@@ -199,6 +199,12 @@ def test_never_a_figure(text):
     assert extract_figures(text) == []
 
 
+def test_a_year_like_number_counts_only_before_a_counted_noun():
+    assert values("Trong tháng, tỉnh tiếp nhận 2024 hồ sơ trực tuyến.") == [("count", 2024)]
+    assert values("Hội nghị 2025 thành công tốt đẹp.") == []
+    assert values("Kết quả 2022 đạt 28%.") == [("percent", 28)]
+
+
 def test_list_ordinals_are_not_counted_but_the_item_is():
     assert values("1. Toàn tỉnh có 152 điểm hỗ trợ dịch vụ công.") == [("count", 152)]
     assert values("(2) Hoàn thành cấp 46.300 chữ ký số.") == [("count", 46300)]
@@ -269,3 +275,32 @@ def test_subjects_and_periods_in_harder_sentences(text, subjects, periods):
     figures = extract_figures(text)
     assert [f["subject"] for f in figures] == subjects
     assert [f["period"] for f in figures] == periods
+
+
+def _vn(value: float, decimals: int) -> str:
+    """Write a number the Vietnamese way: dots between thousands, a decimal comma."""
+    whole, _, fraction = f"{value:.{decimals}f}".partition(".")
+    return f"{int(whole):,}".replace(",", ".") + (f",{fraction}" if fraction else "")
+
+
+_SCALE_WORDS = {"": 1, "nghìn": 1e3, "triệu": 1e6, "tỷ": 1e9, "nghìn tỷ": 1e12, "triệu tỷ": 1e15}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=1, max_value=10**7), st.integers(min_value=0, max_value=2),
+       st.sampled_from(sorted(_SCALE_WORDS)), st.sampled_from(["đồng", "USD", ""]),
+       st.sampled_from(["Tổng giá trị đạt", "Quy mô ước khoảng", "Năm 2025, doanh thu là"]))
+def test_written_amounts_round_trip(cents, decimals, scale, currency, lead):
+    value = cents / 10**decimals
+    written = _vn(value, decimals)
+    if not currency and not scale:
+        text = f"{lead} {written} doanh nghiệp."
+    else:
+        text = f"{lead} {written}{' ' + scale if scale else ''}{' ' + currency if currency else ''} cho dự án."
+    figures = extract_figures(text)
+    assert len(figures) == 1, (text, figures)
+    figure = figures[0]
+    expected = value * _SCALE_WORDS[scale]
+    assert figure["value"] == pytest.approx(expected, rel=1e-12), text
+    assert figure["kind"] == ("money" if currency else "count")
+    assert figure["raw"] == text[text.index(written):].split(" cho")[0].removesuffix(" doanh nghiệp.")
