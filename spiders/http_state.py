@@ -3,7 +3,8 @@
 A page counts as unchanged on a 304, or on a 200 whose content hash (of the links we act on, not
 of the whole page with its visitor counter) equals the stored one. Updates are held until the run
 ends cleanly: a crawl that was interrupted, or that failed to fetch some article, must see the
-same pages as changed next time, or the articles it missed would be lost.
+same pages as changed next time, or the articles it missed would be lost. Article pages that held
+no article are remembered here too, so that listing pages full of them do not cost a fetch each time.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from crawler import timeutil
 
 # Ask without validators at least this often, to catch servers that keep an ETag after a change.
 FULL_FETCH_EVERY = timedelta(hours=24)
+# A page extraction rejected (no article on it) is not fetched again for this long.
+REJECTED = "rejected"
+REJECTED_RECHECK = timedelta(days=30)
 
 
 def links_hash(urls: Iterable[str]) -> str:
@@ -71,6 +75,25 @@ class HttpState:
         entry = self.pending.setdefault(url, self.row(url) or {"url": url, "source": self.source,
                                                                  "validators_unreliable": 0})
         entry["lastmod"] = lastmod
+
+    def remember_rejected(self, url: str) -> None:
+        """An article URL whose page extraction rejected (kept like a listing page's state)."""
+        self.pending[url] = {"url": url, "source": self.source, "etag": None, "last_modified": None,
+                             "content_hash": REJECTED, "checked_at": timeutil.iso(), "lastmod": None,
+                             "validators_unreliable": 0}
+
+    def recently_rejected(self, urls: list[str]) -> set[str]:
+        """Which of these URLs were rejected by extraction within REJECTED_RECHECK (asked again after)."""
+        if self.db is None or not urls:
+            return set()
+        since = timeutil.iso(timeutil.now() - REJECTED_RECHECK)
+        found: set[str] = set()
+        for i in range(0, len(urls), 500):
+            chunk = urls[i: i + 500]
+            found.update(r["url"] for r in self.db.query(
+                f"SELECT url FROM http_state WHERE content_hash = ? AND checked_at >= ? "
+                f"AND url IN ({','.join('?' * len(chunk))})", [REJECTED, since, *chunk]))
+        return found
 
     def save(self) -> int:
         if self.db is None or not self.pending:

@@ -11,6 +11,7 @@ import importlib
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.http import TextResponse
 
 from crawler import timeutil
@@ -87,6 +88,12 @@ class PortalSpider(scrapy.Spider):
         self.report: list[dict] = []  # what `sources test` shows
         self.attachments = _attachments_module() if source.follow_attachments else None
 
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.item_dropped, signal=signals.item_dropped)
+        return spider
+
     # ------------------------------------------------------------ helpers
 
     def _stat(self, key: str, count: int = 1) -> None:
@@ -107,16 +114,28 @@ class PortalSpider(scrapy.Spider):
         return known_urls(self.db, urls) if self.db is not None else set()
 
     def _article_requests(self, candidates: list[dict], via: str):
-        """Requests for candidate articles that are not stored yet; returns (requests, known_count)."""
+        """Requests for candidate articles not stored yet; returns (requests, how many need no fetch).
+
+        No fetch is needed for a stored URL, one already asked for in this run (a listing and a
+        feed overlap), or one that extraction rejected in a recent run (a video or photo page).
+        """
         lookup = [u for c in candidates for u in (c["raw"], c["url"])]
         known = self._known(lookup)
-        requests, known_count = [], 0
+        rejected = self.state.recently_rejected(lookup)
+        requests, known_count, handled = [], 0, 0
         for c in candidates:
-            if c["url"] in self.queued:  # already asked for in this run (listing and feed overlap)
+            if c["url"] in self.queued:
+                handled += 1
                 continue
             self.queued.add(c["url"])
             if c["url"] in known or c["raw"] in known:
                 known_count += 1
+                handled += 1
+                continue
+            if c["url"] in rejected:
+                self._stat("rejected_skipped")
+                self._note("skipped", c["url"], "rejected by extraction in a recent crawl")
+                handled += 1
                 continue
             if self.article_limit is not None and self.articles_requested >= self.article_limit:
                 self._note("article-skipped", c["url"], "beyond the dry-run limit")
@@ -130,7 +149,16 @@ class PortalSpider(scrapy.Spider):
                       "feed_title": c.get("title")}))
         if known_count:
             self._stat("articles_known", known_count)
-        return requests, known_count
+        return requests, handled
+
+    def item_dropped(self, item, response, exception, spider=None):
+        """Extraction found no article here: remember it, so later crawls do not fetch it again soon.
+
+        Only drops before extraction filled the item count (a later stage may drop for other reasons).
+        """
+        if item.get("item_type", "article") == "article" and not item.get("content_hash"):
+            for url in {item.get("url"), *item.get("aliases", [])} - {None}:
+                self.state.remember_rejected(url)
 
     def _not_modified(self, response) -> bool:
         if response.status == 304:
@@ -177,12 +205,12 @@ class PortalSpider(scrapy.Spider):
         self._stat("listing_pages")
         if not candidates:
             self._record_error("no_article_links", f"{response.url}: listing page {page_no} held no article links")
-        requests, known_count = self._article_requests(candidates, f"listing page {page_no}")
+        requests, handled = self._article_requests(candidates, f"listing page {page_no}")
         self._note("listing", response.url, f"page {page_no}: {len(candidates)} article links, "
-                                            f"{known_count} already stored")
+                                            f"{handled} already stored or seen")
         yield from requests
-        if candidates and known_count == len(candidates):
-            self._note("stop", response.url, "every article on this page is already stored")
+        if candidates and handled == len(candidates):
+            self._note("stop", response.url, "every article on this page is already stored or seen")
             return
         if following is None:
             return
@@ -216,9 +244,9 @@ class PortalSpider(scrapy.Spider):
             self._note("unchanged", response.url, "same entries as last time")
             return
         self._stat("listing_pages")
-        requests, known_count = self._article_requests(candidates, "feed")
+        requests, handled = self._article_requests(candidates, "feed")
         self._note("feed", response.url, f"{len(entries)} entries, {len(candidates)} on the source's sites, "
-                                         f"{known_count} already stored")
+                                         f"{handled} already stored or seen")
         yield from requests
 
     def parse_robots(self, response):
@@ -254,9 +282,9 @@ class PortalSpider(scrapy.Spider):
             self._note("unchanged", response.url, "same entries as last time")
             return
         self._stat("listing_pages")
-        requests, known_count = self._article_requests(candidates, "sitemap")
+        requests, handled = self._article_requests(candidates, "sitemap")
         self._note("sitemap", response.url, f"{len(pages)} pages, {len(candidates)} taken as articles, "
-                                            f"{known_count} already stored, {len(children)} child sitemaps")
+                                            f"{handled} already stored or seen, {len(children)} child sitemaps")
         yield from requests
         for child in children:
             url = response.urljoin(child.url)

@@ -272,3 +272,25 @@ def test_progress_on_a_terminal_and_plain_output_otherwise(portal, tmp_path, db_
     assert "\x1b[" in shown and "laocai: " in shown and " new, " in shown  # a live rich progress line
     piped = run_dxwatch(cfg, tmp_path / "other.db", "crawl")
     assert "\x1b[" not in piped.stdout + piped.stderr and "laocai" in piped.stdout
+
+
+def test_pages_rejected_by_extraction_are_not_fetched_again_on_the_next_crawl(portal, tmp_path, db_path):
+    prefix = "/tin-tuc/chuyen-doi-so.html"
+    video = "/tin-tuc/video/clip-hoi-nghi-chuyen-doi-so-tinh-9999.html"
+    portal.routes[prefix] = Page(listing_html([article_path(1)], f"{prefix}?page=2"))
+    portal.routes[f"{prefix}?page=2"] = Page(listing_html([video, article_path(2)], f"{prefix}?page=3"))
+    portal.routes[f"{prefix}?page=3"] = Page(listing_html([article_path(4)]))
+    portal.routes[video] = Page("<html><body><video src='/v.mp4'></video></body></html>")
+    for i in (1, 2, 3, 4):
+        portal.routes[article_path(i)] = Page(article_html(i))
+    cfg = write_config(tmp_path / "cfg", [{"name": "laocai", "start_urls": [portal.url(prefix)]}])
+    assert crawl(cfg, db_path).returncode == 0
+    assert last_runs(db_path)["laocai"]["articles_rejected"] == 1
+    portal.routes[prefix] = Page(listing_html([article_path(3), article_path(1)], f"{prefix}?page=2"))
+    # page 2 changed too (it now also links article 1), so it is read again, not skipped as unchanged
+    portal.routes[f"{prefix}?page=2"] = Page(listing_html([video, article_path(2), article_path(1)], f"{prefix}?page=3"))
+    del portal.log[:]
+    assert crawl(cfg, db_path).returncode == 0
+    assert portal.requests_to(video) == 0 and portal.requests_to(article_path(3)) == 1
+    # page 2 held only stored and rejected links: pagination stopped there
+    assert portal.requests_to(f"{prefix}?page=2") == 1 and portal.requests_to(f"{prefix}?page=3") == 0
