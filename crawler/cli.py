@@ -172,13 +172,29 @@ def _progress_reporter():
 def crawl(
     source: list[str] = typer.Option([], "--source", "-s", help="Crawl only this source (repeatable); "
                                      "default: every enabled source."),
+    if_due: bool = typer.Option(False, "--if-due", help="Skip sources whose publishing rhythm says it is too "
+                                "early (see the revisit column of `sources status`); for schedulers."),
 ) -> None:
     """Crawl once and print a summary table per source (exit code 1 when a source failed)."""
-    from crawler.crawl import run_crawl
+    from crawler.crawl import run_crawl, select_sources
 
     cfg = state.config()
     for name in source:
         cfg.source(name)  # an unknown name is a config error before anything runs
+    if if_due:
+        from crawler.health import crawl_due
+
+        db = state.db()
+        due = []
+        for s in select_sources(cfg, source):
+            ok, why = crawl_due(db, s)
+            if ok:
+                due.append(s.name)
+            else:
+                console.print(f"{s.name}: skipped, {why}", highlight=False)
+        if not due:
+            return
+        source = due
     progress, update = _progress_reporter()
     if progress is not None:
         with progress:

@@ -114,3 +114,18 @@ def test_revisit_interval_follows_the_publishing_rhythm_within_the_schedule(tmp_
     assert not due and "publishes about every" in why
     assert crawl_due(db, config.source("weekly"), now=timeutil.now() + timedelta(hours=22))[0]
     assert crawl_due(db, config.source("busy"))[0]
+
+
+def test_crawl_if_due_skips_a_source_crawled_recently_that_publishes_rarely(portal, tmp_path, db_path):
+    paged_site(portal, count=1, per_page=1)
+    cfg = write_config(tmp_path / "cfg", [{"name": "laocai", "start_urls": [portal.url("/tin-tuc/chuyen-doi-so.html")],
+                                           "schedule": "every 1h"}])
+    db = open_db(db_path)
+    _articles(db, "laocai", [3, 10, 17, 24])  # weekly rhythm
+    db["crawl_runs"].insert({"source": "laocai", "started": timeutil.ago(2 * 3600), "status": "ok"})
+    db.conn.commit()
+    result = run_dxwatch(cfg, db_path, "crawl", "--if-due")
+    assert result.returncode == 0 and "laocai: skipped, next crawl useful in" in result.stdout
+    assert [r.path for r in portal.log] == []
+    result = run_dxwatch(cfg, db_path, "crawl")  # without --if-due a crawl always runs
+    assert portal.requests_to(article_path(0)) == 1
