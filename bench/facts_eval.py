@@ -146,6 +146,23 @@ def field_accuracy() -> dict[str, tuple[int, int]]:
     return {f: (right[f], total[f]) for f in total}
 
 
+def relevance_scores() -> tuple[float, float, int, list[str]]:
+    """Precision and recall of `relevant` on tests/facts_eval/relevance.yaml, with the articles it got wrong."""
+    from pipelines.relevance import score_relevance
+
+    tp = fp = fn = 0
+    wrong = []
+    entries = load("relevance.yaml")
+    for e in entries:
+        relevant, score, keywords = score_relevance(e["title"], e["text"], e["url"])
+        tp += relevant and e["relevant"]
+        fp += relevant and not e["relevant"]
+        fn += e["relevant"] and not relevant
+        if relevant != e["relevant"]:
+            wrong.append(f"{'EXTRA' if relevant else 'MISSED'} score {score} {keywords}: {e['title']}")
+    return tp / ((tp + fp) or 1), tp / ((tp + fn) or 1), len(entries), wrong
+
+
 def speed(rounds: int = 5) -> dict[str, float]:
     """Seconds per article for facts and relevance, against trafilatura extraction of the same article.
 
@@ -209,6 +226,11 @@ def main() -> None:
                 print("   ", line)
     print("\nfields of facts found (right/annotated):",
           ", ".join(f"{f} {r}/{t}" for f, (r, t) in sorted(field_accuracy().items())))
+    precision, recall, n, wrong = relevance_scores()
+    print(f"\nrelevance ({n} articles): precision {precision:.3f}, recall {recall:.3f}")
+    if show_errors:
+        for line in wrong:
+            print("   ", line)
     s = speed()
     print(f"\nspeed per article ({s['articles']} articles of {s['chars']:.0f} characters, best of 5):")
     print(f"  trafilatura extraction (baseline) {s['extraction'] * 1000:7.2f} ms")

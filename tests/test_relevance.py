@@ -100,3 +100,15 @@ def test_pipeline_reads_keywords_of_the_crawling_source():
     item = RelevancePipeline.from_crawler(crawler).process_item(
         {"title": "Nông sản lên sàn", "text": "Hỗ trợ nông sản địa phương.", "url": "https://x.gov.vn/a"})
     assert "nông sản" in item["keywords"]
+
+
+def test_labelled_articles():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    import facts_eval
+
+    precision, recall, n, wrong = facts_eval.relevance_scores()
+    assert n >= 40
+    assert precision >= 0.9 and recall >= 0.9, wrong
