@@ -135,6 +135,18 @@ class SourceOptions(Strict):
     def _v_docs(cls, v: list[str]) -> list[str]:
         return [_check_url(u) for u in v]
 
+    @field_validator("platform")
+    @classmethod
+    def _v_platform(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from spiders.links import load_presets  # the presets are data shipped with the spiders
+
+        known = load_presets()
+        if v not in known:
+            raise ValueError(f"unknown platform {v!r}; known: {', '.join(sorted(known))}")
+        return v
+
 
 class Source(SourceOptions):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import yaml
 
-from crawler.config import ConfigError, Source
+from crawler.config import Source
 from crawler.textnorm import normalize_text
 from crawler.urls import canonical_url, is_same_site, source_hosts
 
@@ -73,13 +73,7 @@ class LinkRules:
 
 
 def rules_for(source: Source) -> LinkRules:
-    preset: dict = {}
-    if source.platform:
-        presets = load_presets()
-        if source.platform not in presets:
-            raise ConfigError("sources.yaml", None, f"{source.name}.platform",
-                              f"unknown platform {source.platform!r}; known: {', '.join(sorted(presets))}")
-        preset = presets[source.platform]
+    preset = load_presets()[source.platform] if source.platform else {}  # the name is checked by the config
     pattern = source.article_pattern or preset.get("article_pattern")
     selectors = {**preset.get("selectors", {}),
                  **{k: v for k, v in source.selectors.model_dump().items() if v}}

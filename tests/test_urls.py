@@ -88,11 +88,15 @@ def test_platform_preset_brings_pattern_and_can_be_overridden():
     assert classify_link("https://portal.gov.vn/tin/5", own)[0]
 
 
-def test_unknown_platform_is_a_config_error():
-    from crawler.config import ConfigError
+def test_unknown_platform_is_a_config_error_with_its_line(tmp_path):
+    from crawler.config import ConfigError, load_sources
 
-    with pytest.raises(ConfigError, match="unknown platform 'joomla'"):
-        rules_for(_source(platform="joomla"))
+    path = tmp_path / "sources.yaml"
+    path.write_text("sources:\n  - name: a\n    title: A\n    level: national\n"
+                    "    start_urls: [https://a.gov.vn/]\n    platform: joomla\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"sources.yaml:6: sources\[0\]\.platform: unknown platform 'joomla'; "
+                                          r"known: aspnet-ministry, commune-portal"):
+        load_sources(path)
 
 
 def _page(url: str, body: str) -> HtmlResponse:
