@@ -14,7 +14,7 @@ import logging
 from typing import Callable, Iterable
 
 from crawler import timeutil
-from crawler.config import Config, ConfigError, Source
+from crawler.config import Config, Source
 from crawler.settings import scrapy_settings
 from crawler.store import open_db
 
@@ -144,7 +144,7 @@ def run_crawl(config: Config, db_path, source_names: Iterable[str] | None = None
         last_error = getattr(spider, "last_error", None)
         if run["failure"] is not None:
             failure = run["failure"]
-            last_error = str(failure) if isinstance(failure, ConfigError) else f"{type(failure).__name__}: {failure}"
+            last_error = f"{type(failure).__name__}: {failure}"
             summary["errors"] = {**summary["errors"], "crawler": 1}
             status = "failed"
         else:

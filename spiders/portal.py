@@ -227,7 +227,7 @@ class PortalSpider(scrapy.Spider):
         if self._not_modified(response):
             return
         try:
-            entries = feedparse.parse_feed(response.body)
+            entries = feedparse.parse_feed(feedparse.maybe_gunzip(response.body, self.settings.getint("DOWNLOAD_MAXSIZE")))
         except feedparse.FeedError as exc:
             self._record_error("bad_feed", f"{response.url}: {exc}")
             return

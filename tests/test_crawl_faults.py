@@ -173,3 +173,35 @@ def test_public_suffix_list_is_never_downloaded():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_https_with_a_self_signed_certificate_works_and_a_tls_failure_is_recorded(portal, tmp_path, db_path):
+    """gov.vn certificates often have incomplete chains: they must not stop a crawl; a broken handshake is `tls`."""
+    import shutil
+    import ssl
+
+    import pytest
+
+    from servers import PortalServer
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed to make a test certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "2", "-subj", "/CN=cong-thu-nghiem.local"], check=True, capture_output=True)
+    secure = PortalServer()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    secure.httpd.socket = context.wrap_socket(secure.httpd.socket, server_side=True)
+    secure.routes["/tin-tuc/"] = Page(listing_html([path("https", 1)]))
+    secure.routes[path("https", 1)] = Page(article_html(1))
+    with secure:
+        base = f"https://127.0.0.1:{secure.port}"
+        cfg = write_config(tmp_path / "cfg", [
+            {"name": "https", "start_urls": [base + "/tin-tuc/"]},
+            {"name": "handshake", "start_urls": [f"https://127.0.0.1:{portal.port}/tin-tuc/"]},  # plain HTTP there
+        ], retry_times=0)
+        crawl(cfg, db_path)
+    runs = last_runs(db_path)
+    assert runs["https"]["status"] == "ok" and list(titles(db_path)) == [base + path("https", 1)]
+    assert runs["handshake"]["status"] == "failed" and "tls" in json.loads(runs["handshake"]["errors"])
