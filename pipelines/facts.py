@@ -81,7 +81,7 @@ _TABLES = {
 
 def new_facts(db, since: str | datetime, until: str | datetime | None = None,
               only_relevant: bool = False) -> dict[str, list[dict]]:
-    """Facts whose key was first seen in (since, until], oldest first, each with every article citing it.
+    """Facts whose key was first seen in [since, until), oldest first, each with every article citing it.
 
     Each fact is its first mention's fields plus `key`, `first_seen`, `mentions` (article count) and
     `articles` ([{id, url, title, source, province, published, first_seen}] in the order they were seen).
@@ -93,7 +93,7 @@ def new_facts(db, since: str | datetime, until: str | datetime | None = None,
     for table, columns in _TABLES.items():
         firsts = db.execute(
             f"""SELECT t.key, MIN(t.first_seen) AS first FROM {table} t JOIN articles a ON a.id = t.article_id
-                WHERE 1 {relevant} GROUP BY t.key HAVING first > ? AND first <= ? ORDER BY first, t.key""",
+                WHERE 1 {relevant} GROUP BY t.key HAVING first >= ? AND first < ? ORDER BY first, t.key""",
             [since_iso, until_iso],
         ).fetchall()
         facts = []
