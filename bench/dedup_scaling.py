@@ -4,12 +4,13 @@ Articles are generated deterministically: Zipf-distributed Vietnamese syllables 
 and phrases recur as in real text), two shared topic sentences from a pool of 60, and one article
 in ten an edited copy of a recent one. Each gets its signature from StoryPipeline and its story
 from `pipelines.stories.assign_story`, the function `save_article` calls, writing the real
-story tables of a SQLite file (articles are inserted with the columns stories read, bodies left
-out; full-text indexing and facts are not part of this measurement). To keep the run to a few minutes the fill
-commits 500 articles per transaction; after each size is reached the next WINDOW articles are
-stored one transaction each, as in a crawl, and timed: the matching step alone (band-key lookup
-plus verification, `_matching_story`), the whole story assignment, and the signature. Ratios are
-against the first size in the same run; peak memory is the process's max RSS.
+story tables of a SQLite file (articles are inserted with the columns stories read, bodies
+included; full-text indexing and facts are not part of this measurement). To keep the run short
+the fill commits 500 articles per transaction; after each size is reached the next WINDOW
+articles are stored one transaction each, as in a crawl, and timed: the matching step alone
+(band-key lookup, verification of the candidates, and of the figures of a matching story:
+`_matching_story`), the whole story assignment, and the signature. Ratios are against the first
+size in the same run; peak memory is the process's max RSS.
 
     .venv/bin/python bench/dedup_scaling.py [--sizes 10000,50000,100000] [--window 2000]
 """
@@ -129,9 +130,9 @@ class Run:
         with self.db.conn:
             for key, item in items:
                 article_id = self.db.execute(
-                    "INSERT INTO articles (url, source, level, title, content_hash, first_seen) "
-                    "VALUES (?, ?, ?, ?, ?, ?)", [item["url"], item["source"], item["level"], item["title"],
-                                                  item["content_hash"], seen]).lastrowid
+                    "INSERT INTO articles (url, source, level, title, text, content_hash, first_seen) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)", [item["url"], item["source"], item["level"], item["title"],
+                                                     item["text"], item["content_hash"], seen]).lastrowid
                 story = stories.assign_story(self.db, article_id, item, seen)
                 self.db.execute("UPDATE articles SET story_id = ? WHERE id = ?", [story, article_id])
                 if key in self.story_of_key:

@@ -36,8 +36,13 @@ JACCARD_MIN = 0.5         # estimated Jaccard that makes two bodies one story
 CONTAINMENT_MIN = 0.8     # ... or the share of the shorter body found in the longer one
 CONTAINMENT_MAX_RATIO = 2.5  # ... when the longer body is at most this many times the shorter
 CANDIDATE_LIMIT = 200     # bound on signatures verified per article (hot band keys)
+MIN_NUMBERS = 2           # an article and a story with at least this many distinct numbers each ...
+NUMBERS_SHARED_MIN = 0.5  # ... must share more than this share of the smaller set to be one story
+STORY_NUMBERS_FROM = 20   # a story's numbers are those of its first 20 members
 
 _SYLLABLE = re.compile(r"\w+(?:[.,/]\w+)*")
+_NUMBER = re.compile(r"\d+(?:[.,/]\d+)*")
+_SEPARATORS = re.compile(r"[.,]")
 _PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED).permutations
 _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
                  0xFF51AFD7ED558CCD], dtype=np.uint64)  # odd multipliers, one per position in a run
@@ -128,6 +133,23 @@ def same_story(a: Signature, b: Signature) -> float:
     return 0.0
 
 
+def numbers(text: str | None) -> frozenset[str]:
+    """The distinct numbers of a body, thousands and decimal separators dropped ("12.345" = "12345")."""
+    return frozenset(_SEPARATORS.sub("", n) for n in _NUMBER.findall(text or ""))
+
+
+def same_figures(article: frozenset[str], story: frozenset[str]) -> bool:
+    """False when at most half of an article's numbers are in the story's: same template, new figures.
+
+    A republication keeps the figures of what it keeps; next month's report written from the same
+    template, or another province's, changes them while its wording can be as close as an edit.
+    Bodies with fewer than MIN_NUMBERS numbers are not judged by them.
+    """
+    if min(len(article), len(story)) < MIN_NUMBERS:
+        return True
+    return len(article & story) / min(len(article), len(story)) > NUMBERS_SHARED_MIN
+
+
 def item_signature(item: dict[str, Any]) -> Signature:
     """The signature StoryPipeline put on the item, or one computed now."""
     found = item.get("story_signature")
@@ -169,7 +191,7 @@ def stored_copy(db, item: dict[str, Any]) -> int | None:
 def assign_story(db, article_id: int, item: dict, seen: str) -> int:
     """Attach the stored article to a story and return the story id (inside the caller's transaction)."""
     sig = item_signature(item)
-    story_id = _matching_story(db, article_id, sig)
+    story_id = _matching_story(db, article_id, sig, numbers(item.get("text")))
     if story_id is None:
         story_id = db.execute(
             "INSERT INTO stories (title, first_seen, first_source, first_article_id, article_count, last_seen) "
@@ -185,7 +207,8 @@ def assign_story(db, article_id: int, item: dict, seen: str) -> int:
     return story_id
 
 
-def _matching_story(db, article_id: int, sig: Signature) -> int | None:
+def _matching_story(db, article_id: int, sig: Signature, figures: frozenset[str]) -> int | None:
+    """The story of the closest stored copy: the same body, or a near copy that keeps the figures."""
     if not sig.matchable:
         return None
     exact = db.execute("SELECT story_id FROM story_signatures WHERE content_hash = ? AND article_id != ? "
@@ -194,16 +217,22 @@ def _matching_story(db, article_id: int, sig: Signature) -> int | None:
         return exact[0]
     keys = sig.band_keys()
     rows = db.execute(
-        f"SELECT s.article_id, s.story_id, s.shingles, s.content_hash, s.minhash FROM story_signatures s "
-        f"WHERE s.article_id IN (SELECT DISTINCT article_id FROM story_bands WHERE band_key IN "
+        f"SELECT s.story_id, s.shingles, s.content_hash, s.minhash FROM story_signatures s WHERE s.article_id IN (SELECT DISTINCT article_id FROM story_bands WHERE band_key IN "
         f"({','.join('?' * len(keys))}) LIMIT {CANDIDATE_LIMIT}) AND s.article_id != ?",
         [*keys, article_id]).fetchall()
     best, best_score = None, 0.0
-    for _, story_id, shingle_count, hash_, minhash in rows:
+    for story_id, shingle_count, hash_, minhash in rows:
         score = same_story(sig, Signature(minhash, shingle_count, hash_))
-        if score > best_score:
+        if score > best_score and same_figures(figures, _story_numbers(db, story_id)):
             best, best_score = story_id, score
     return best
+
+
+def _story_numbers(db, story_id: int) -> frozenset[str]:
+    """The numbers of a story's first STORY_NUMBERS_FROM members (each copy may keep only some)."""
+    rows = db.execute("SELECT text FROM articles WHERE story_id = ? ORDER BY COALESCE(published, first_seen), id "
+                      f"LIMIT {STORY_NUMBERS_FROM}", [story_id]).fetchall()
+    return frozenset().union(*(numbers(r[0]) for r in rows))
 
 
 def _maybe_earlier_origin(db, story_id: int, article_id: int, item: dict, seen: str) -> None:

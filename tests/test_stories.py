@@ -159,3 +159,36 @@ def test_verbatim_copies_add_no_band_rows(db):
         store(db, article(f"tinh-{n}", f"https://{n}.gov.vn/1", ANNOUNCEMENT))
     assert db.execute("SELECT COUNT(*) FROM story_bands").fetchone()[0] == stories.BANDS
     assert db.execute("SELECT COUNT(DISTINCT story_id) FROM articles").fetchone()[0] == 1
+
+
+MONTHLY = [
+    "Trong tháng 10, Trung tâm Phục vụ hành chính công tiếp nhận {a} hồ sơ, trong đó {b}% được nộp trực tuyến.",
+    "Tỷ lệ hồ sơ giải quyết đúng hạn đạt {c}%, số hồ sơ quá hạn là {d} hồ sơ, chủ yếu thuộc lĩnh vực đất đai.",
+    "Trung tâm tiếp tục hướng dẫn người dân sử dụng tài khoản định danh điện tử khi nộp hồ sơ trực tuyến và "
+    "thanh toán phí, lệ phí không dùng tiền mặt.",
+    "Các sở, ngành được yêu cầu rà soát quy trình nội bộ, không để người dân phải bổ sung giấy tờ nhiều lần.",
+]
+
+
+def test_next_months_report_from_the_same_template_is_another_story(db):
+    october = [p.format(a="12.480", b="71,2", c="98,6", d=37) for p in MONTHLY]
+    november = [p.replace("tháng 10", "tháng 11").format(a="13.105", b="74,9", c="97,8", d=52) for p in MONTHLY]
+    first, _ = store(db, article("tinh-a", "https://a.gov.vn/10", october, title="Kết quả tháng 10"))
+    copy, _ = store(db, article("tinh-b", "https://b.gov.vn/10", october[:3], title="Kết quả tháng 10"))
+    later, _ = store(db, article("tinh-a", "https://a.gov.vn/11", november, title="Kết quả tháng 11"))
+    assert story_of(db, copy) == story_of(db, first)
+    assert story_of(db, later) != story_of(db, first)
+    # the wording alone would have joined them
+    a = stories.item_signature({"text": "\n\n".join(october)})
+    b = stories.item_signature({"text": "\n\n".join(november)})
+    assert stories.same_story(a, b) > 0
+
+
+def test_figures_rule():
+    assert stories.numbers("đạt 12.480 hồ sơ, 71,2% trực tuyến; Quyết định 2971/QĐ-UBND") == {"12480", "712", "2971"}
+    october, november = frozenset({"12480", "712", "986"}), frozenset({"13105", "749", "978"})
+    assert stories.same_figures(october, october | {"38"})        # a copy with a local figure added
+    assert stories.same_figures(frozenset({"12480", "712"}), october)  # a copy that kept some figures
+    assert not stories.same_figures(november, october)
+    assert not stories.same_figures(frozenset({"06", "13105"}), frozenset({"06", "12480"}))  # only "Đề án 06"
+    assert stories.same_figures(frozenset({"06"}), october)        # too few numbers to judge

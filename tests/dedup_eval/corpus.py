@@ -2,9 +2,12 @@
 
 Stories are press releases: a lead and three sentences in the topic's own wording (filled with a
 province, a date and figures) plus sentences composed from shared parts, so stories on one topic
-share vocabulary and phrases. Hard negatives, in every topic: the same event (same province, date
-and figures) written up independently, and a story quoting two sentences of another. Each story is republished with edits of increasing size; the edited share is measured on words
-(difflib) after the edits, not assumed.
+share vocabulary and phrases. They come in runs of four per topic: a story; the same event (same
+province, date and figures) written up independently; a story quoting two sentences of the one
+before; next month's report from the same template as the one before (two thirds of its
+sentences with new figures, the rest new; published 28-35 days later). Each story is republished
+nine times, 0-10 days after it: verbatim, cosmetically changed, and with edits of increasing
+size, whose share is measured on words (difflib) after editing, not assumed.
 
 `evaluation_set(seed)` -> list of `Sample` (group = the story it belongs to; `edited` = measured
 share of words changed from the original, None for the original itself).
@@ -17,6 +20,7 @@ import random
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 PROVINCES = ["Thanh Hóa", "Nghệ An", "Hà Tĩnh", "Quảng Trị", "Huế", "Đà Nẵng", "Quảng Ngãi", "Gia Lai",
              "Đắk Lắk", "Khánh Hòa", "Lâm Đồng", "Đồng Nai", "Tây Ninh", "Cần Thơ", "Vĩnh Long", "An Giang",
@@ -149,6 +153,7 @@ SYNONYMS = [("tổ chức", "tiến hành"), ("đạt", "đạt được"), ("UB
 CREDITS = ["Nguồn: Cổng Thông tin điện tử tỉnh", "Theo Báo điện tử Chính phủ", "Tin: Văn phòng UBND tỉnh"]
 
 EDIT_LEVELS = (0.05, 0.10, 0.15, 0.20, 0.30, 0.40)  # share of words edited in the copies
+FIRST_DAY = date(2025, 1, 6)
 
 
 @dataclass
@@ -159,6 +164,7 @@ class Sample:
     text: str
     edited: float | None  # measured share of words changed from the original; None for the original
     kind: str           # original | verbatim | cosmetic | edited
+    published: str      # copies appear 0-10 days after their original
 
 
 # Sentences composed from parts, so that two stories on one topic share vocabulary and phrases
@@ -192,21 +198,23 @@ def random_slots(rng: random.Random) -> dict:
             "x": f"{rng.randint(20, 98)},{rng.randint(1, 9)}", "y": rng.randint(5, 60), "who": rng.choice(LEADERS)}
 
 
-def _composed(rng: random.Random, slots: dict) -> str:
+def _composed(rng: random.Random) -> str:
     return " ".join([rng.choice(OPENERS), rng.choice(ACTORS), rng.choice(ACTIONS), rng.choice(OBJECTS),
-                     rng.choice(PURPOSES).format(**slots)])
+                     rng.choice(PURPOSES)])
 
 
-def _story(rng: random.Random, topic: str, slots: dict) -> tuple[str, list[str]]:
-    """A lead, three sentences of the topic's wording and four to six composed ones."""
+def _outline(rng: random.Random, topic: str) -> list[str]:
+    """A story's sentence templates: a lead, three in the topic's wording and four to six composed ones."""
     templates = TOPICS[topic]
-    topical = [t.format(**slots) for t in rng.sample(templates[1:], 3)]
-    composed = [_composed(rng, slots) for _ in range(rng.randint(4, 6))]
-    body = topical + composed
+    body = rng.sample(templates[1:], 3) + [_composed(rng) for _ in range(rng.randint(4, 6))]
     rng.shuffle(body)
-    lead = templates[0].format(**slots)
-    title = f"{slots['p']}: {lead.split(',', 1)[-1].strip().rstrip('.')[:90]}"
-    return title, [lead] + body
+    return [templates[0]] + body
+
+
+def _write(outline: list[str], slots: dict) -> tuple[str, list[str]]:
+    """(title, sentences) of an outline filled with a province, a date and figures."""
+    sentences = [t.format(**slots) for t in outline]
+    return f"{slots['p']}: {sentences[0].split(',', 1)[-1].strip().rstrip('.')[:90]}", sentences
 
 
 def _paragraphs(sentences: list[str], rng: random.Random) -> str:
@@ -276,26 +284,41 @@ def cosmetic_copy(text: str) -> str:
 
 
 def evaluation_set(seed: int = 7, stories_per_topic: int = 10) -> list[Sample]:
+    """Every story with its copies; stories come in runs of four per topic (see the module docstring)."""
     rng = random.Random(seed)
     samples: list[Sample] = []
     for topic in TOPICS:
-        siblings: list[tuple[dict, list[str]]] = []
+        previous = None  # (outline, slots, sentences, day) of the story before
         for index in range(stories_per_topic):
-            # index % 3 == 1: the same event as the previous story (same province, date, figures)
-            # written up independently; index % 3 == 2: quotes two sentences of the previous story.
-            slots = siblings[-1][0] if siblings and index % 3 == 1 else random_slots(rng)
-            title, sentences = _story(rng, topic, slots)
-            if siblings and index % 3 == 2:
-                sentences = sentences[:2] + rng.sample(siblings[-1][1][1:], 2) + sentences[2:]
-            siblings.append((slots, sentences))
+            kind = index % 4 if previous else 0
+            day = FIRST_DAY + timedelta(days=rng.randint(0, 300))
+            outline = _outline(rng, topic)
+            slots = random_slots(rng)
+            if kind == 1:    # the same event as the story before, written up independently
+                slots, day = previous[1], previous[3] + timedelta(days=rng.randint(0, 1))
+            elif kind == 3:  # next month's report: two thirds of the sentences of the one before, new figures
+                kept = previous[0][1:]
+                kept = rng.sample(kept, round(len(kept) * 2 / 3))
+                outline = [previous[0][0]] + [t for t in previous[0][1:] if t in kept] + outline[len(kept) + 1:]
+                slots = {**random_slots(rng), "p": previous[1]["p"], "who": previous[1]["who"]}
+                day = previous[3] + timedelta(days=rng.randint(28, 35))
+            title, sentences = _write(outline, slots)
+            if kind == 2:    # quotes two sentences of the story before
+                sentences = sentences[:2] + rng.sample(previous[2][1:], 2) + sentences[2:]
+            previous = (outline, slots, sentences, day)
             group = f"{topic}-{index}"
             original = _paragraphs(sentences, random.Random(index))
-            samples.append(Sample(f"{group}/original", group, title, original, None, "original"))
-            samples.append(Sample(f"{group}/verbatim", group, "Tin: " + title, original, 0.0, "verbatim"))
-            samples.append(Sample(f"{group}/cosmetic", group, title.upper(), cosmetic_copy(original), 0.0, "cosmetic"))
+
+            def sample(name: str, title: str, text: str, edited: float | None, kind: str) -> Sample:
+                published = day + timedelta(days=0 if edited is None else rng.randint(0, 10))
+                return Sample(f"{group}/{name}", group, title, text, edited, kind, f"{published}T08:00:00+07:00")
+
+            samples.append(sample("original", title, original, None, "original"))
+            samples.append(sample("verbatim", "Tin: " + title, original, 0.0, "verbatim"))
+            samples.append(sample("cosmetic", title.upper(), cosmetic_copy(original), 0.0, "cosmetic"))
             for level in EDIT_LEVELS:
                 text, share = edited_copy(rng, sentences, original, level)
-                samples.append(Sample(f"{group}/edited-{int(level * 100)}", group, title, text, share, "edited"))
+                samples.append(sample(f"edited-{int(level * 100)}", title, text, share, "edited"))
     return samples
 
 

@@ -29,7 +29,8 @@ def assign(samples: list[Sample], db_path: Path, order_seed: int = 11) -> dict[s
     story_of: dict[str, int] = {}
     for n, sample in enumerate(order):
         item = pipeline.process_item({"url": f"https://portal-{n}.gov.vn/{n}", "source": f"portal-{n}",
-                                      "level": "provincial", "title": sample.title, "text": sample.text})
+                                      "level": "provincial", "title": sample.title, "text": sample.text,
+                                      "published": sample.published})
         article_id, _ = save_article(db, item)
         story_of[sample.key] = db.execute("SELECT story_id FROM articles WHERE id = ?", [article_id]).fetchone()[0]
     db.conn.close()
