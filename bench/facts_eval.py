@@ -111,14 +111,14 @@ def _directives_tally(*names: str) -> Tally:
 
 
 def evaluate() -> dict[str, Tally]:
-    """Tallies for the whole set; "figures (held-out)" is the part written after tuning, shown apart."""
+    """Tallies for each whole set, and for the held-out parts (written after tuning) on their own."""
     figures, directives, instructions = _figures_tally("figures.yaml", "figures_heldout.yaml"), Tally(), Tally()
     directives = _directives_tally("directives.yaml", "directives_heldout.yaml")
     for entry in load("instructions.yaml"):
         instructions.add(entry["text"], entry["instructions"], extract_instructions(entry["text"]),
                          _instruction_matches, lambda i: i["verb"])
-    return {"figures": figures, "figures (held-out)": _figures_tally("figures_heldout.yaml"),
-            "directives": directives, "directives (held-out)": _directives_tally("directives_heldout.yaml"),
+    return {"figures (all)": figures, "figures (held-out)": _figures_tally("figures_heldout.yaml"),
+            "directives (all)": directives, "directives (held-out)": _directives_tally("directives_heldout.yaml"),
             "instructions": instructions}
 
 
