@@ -518,6 +518,47 @@ def _author_from_page(root, selector: str | None, header_lines: list[str]) -> st
     return None
 
 
+# ---------------------------------------------------------------- listing pages
+
+HEADLINE_WORDS = 5
+TEASER_SHARE = 0.5
+TEASER_MIN = 3
+TEASER_CHARS = 1000  # one listing item: a headline, a date, a summary
+
+
+def _is_headline_link(link) -> bool:
+    text = _short_text(link, 300)
+    return bool(text) and len(text.split()) >= HEADLINE_WORDS
+
+
+def _teasers(root) -> dict[str, int]:
+    """Texts printed beside a link to another article, mapped to their item: the smallest block
+    around one headline link that also holds a summary. A listing page is a run of such items."""
+    teasers: dict[str, int] = {}
+    for item_id, link in enumerate(link for link in root.iter("a") if _is_headline_link(link)):
+        inside = set(link.iterancestors())
+        node = link
+        for _ in range(3):
+            node = node.getparent()
+            if node is None or _short_text(node, TEASER_CHARS) is None:
+                break
+            summaries = [b for b in node.iter("p", "div", "span") if b not in inside and b is not link
+                         and link not in b.iterdescendants()]
+            if summaries:
+                if sum(1 for a in node.iter("a") if _is_headline_link(a)) == 1:
+                    teasers.update({_text_of(b).casefold(): item_id for b in summaries})
+                break
+    return teasers
+
+
+def _is_listing(teasers: dict[str, int], paragraphs: list[str]) -> bool:
+    """Most of the text is summaries from several items linking to other articles: a category page."""
+    hits = [p for p in paragraphs if p.casefold() in teasers]
+    items = {teasers[p.casefold()] for p in hits}
+    total = sum(len(p) for p in paragraphs) or 1
+    return len(items) >= TEASER_MIN and sum(len(p) for p in hits) / total >= TEASER_SHARE
+
+
 # ---------------------------------------------------------------- the article
 
 
@@ -552,6 +593,7 @@ def extract_article_or_raise(html, url: str | None, selectors=None, feed_publish
                                      lines=neighbours)
     page_author = _author_from_page(root, chosen.get("author"), neighbours)
     lead = _lead(root, title_el)
+    teasers = _teasers(root)
     _strip_furniture(root, title_el)
     _unwrap_layout(root, keep_captions=is_vietnamese(root, title))
     lines = _body_text(root, url, chosen.get("body")).split("\n")
@@ -565,6 +607,8 @@ def extract_article_or_raise(html, url: str | None, selectors=None, feed_publish
     text = "\n\n".join(paragraphs)
     if len(text) < MIN_TEXT_CHARS:
         raise NoArticle("no_text", f"no article text ({len(text)} characters of body found)")
+    if _is_listing(teasers, paragraphs):
+        raise NoArticle("listing", "a list of other articles (headline links with summaries), not an article")
     return {
         "title": title,
         "published": published,

@@ -90,6 +90,12 @@ def test_selectors_from_source_config():
     assert art["published"] == "2025-01-02T14:51:00+07:00" and art["title"] == TITLE
 
 
+LISTING = "<html lang='vi'><head><title>Tin tức - Cổng thông tin điện tử tỉnh</title></head><body><h2>Tin tức</h2>" + "".join(
+    f"<div class='item'><h3><a href='/tin/{i}.html'>Tỉnh tổ chức hội nghị chuyển đổi số lần thứ {i} năm 2025</a></h3>"
+    f"<span>1{i}/05/2025</span><p>Ban Chỉ đạo chuyển đổi số tỉnh họp lần thứ {i} để đánh giá kết quả các nhiệm vụ "
+    "trọng tâm và đề ra giải pháp cho thời gian tới.</p></div>" for i in range(8)) + "</body></html>"
+
+
 @pytest.mark.parametrize(
     "page, reason",
     [
@@ -101,8 +107,9 @@ def test_selectors_from_source_config():
         ("<html><body>" + "<div>" * 50_000 + "chữ", "too_deep"),
         ("<div>" * 50_000 + "chữ", "unparseable"),
         (portal_page()[:600], "no_text"),
+        (LISTING, "listing"),
     ],
-    ids=["empty", "none", "binary", "enormous", "listing", "deeply-nested", "nested-fragment", "truncated"],
+    ids=["empty", "none", "binary", "enormous", "links", "deeply-nested", "nested-fragment", "truncated", "listing"],
 )
 def test_malformed_pages_are_a_clear_no_article(page, reason):
     with pytest.raises(NoArticle) as caught:
