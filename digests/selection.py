@@ -62,6 +62,17 @@ class Selection:
     def is_empty(self) -> bool:
         return not any(self.counts.values())
 
+    @property
+    def figure_groups(self) -> list[dict]:
+        """Figures grouped by the article they link to, in order: one link and reason per article."""
+        groups: dict[str | None, dict] = {}
+        for f in self.figures:
+            group = groups.setdefault(f["url"] or f["article_title"], {
+                "article_title": f["article_title"], "url": f["url"], "source": f["source"],
+                "published": f["article_date"], "why": f["why"], "figures": []})
+            group["figures"].append(f)
+        return list(groups.values())
+
     def ledger_items(self) -> list[tuple[str, str]]:
         """(item_type, item_key) of everything this selection carries, for the outbox ledger."""
         out = [("story", str(s["story_id"])) for s in self.stories]
@@ -323,6 +334,7 @@ def _fact_entry(fact: dict, article: dict, reasons: list[str], titles: dict[str,
         "key": fact["key"],
         "context": extract_of(fact.get("context"), 220),
         "article_title": clean(article["title"]),
+        "article_date": display_date(article["published"] or article["first_seen"]),
         "url": safe_url(article["url"]),
         "source": titles.get(article["source"], article["source"]),
         "date": display_date(fact.get("date")) if fact.get("date") else "",
