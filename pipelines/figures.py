@@ -356,9 +356,16 @@ def _fmt(value: float | None) -> str:
     return "" if value is None else f"{value:.6g}"
 
 
+# Words that do not change what a subject names: "tỷ lệ hồ sơ trực tuyến của tỉnh" = "hồ sơ trực tuyến".
+_KEY_STOP_PHRASES = re.compile(r"(?<!\w)(?:tỷ lệ|tỉ lệ|số lượng|tổng số|tỷ trọng|trên địa bàn|toàn tỉnh|cả nước)(?!\w)")
+_KEY_STOP_WORDS = {"của", "các", "những", "trên", "trong", "toàn", "tỉnh", "thành", "phố", "cả", "ước", "đạt", "theo",
+                   "và", "đã", "được", "là", "này"}
+
+
 def _key(f: dict) -> str:
-    subject = " ".join(match_key(f.get("subject") or "").split()[:8])
-    period = match_key(f.get("period") or "")
+    words = re.findall(r"\w+", _KEY_STOP_PHRASES.sub(" ", match_key(f.get("subject") or "")))
+    subject = " ".join([w for w in words if w not in _KEY_STOP_WORDS][:6])
+    period = re.sub(r"\W+", " ", match_key(f.get("period") or "")).strip()
     return "|".join([f["kind"], _fmt(f["value"]), _fmt(f.get("value2")), f.get("unit") or "", subject, period])
 
 
