@@ -1,7 +1,7 @@
 """The digest in a real browser: headless Chromium at desktop and phone widths, no horizontal overflow.
 
 Skips where Debian's `chromium` is not installed. `DXWATCH_UPDATE_SCREENSHOT=1` also writes the
-desktop-width screenshot shown in the README (docs/digest-screenshot.png).
+screenshots shown in the README (docs/digest-screenshot.png, docs/digest-screenshot-phone.png).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 # Headless Chromium will not make a window narrower than 500px, so the digest is measured inside an
 # iframe of the width under test.
 HOST = """<!DOCTYPE html><html><body style="margin:0">
-<iframe id="mail" width="{width}" height="900" style="border:0" srcdoc="{srcdoc}"></iframe>
+<iframe id="mail" width="{width}" height="1500" style="border:0" srcdoc="{srcdoc}"></iframe>
 <script>
 const frame = document.getElementById("mail");
 frame.addEventListener("load", () => {{
@@ -35,6 +35,13 @@ frame.addEventListener("load", () => {{
   document.body.setAttribute("data-viewport", String(frame.contentWindow.innerWidth));
 }});
 </script></body></html>"""
+
+
+def host_page(preview: Path, width: int) -> Path:
+    host = preview.with_name(f"host-{width}.html")
+    srcdoc = html.escape(preview.read_text(encoding="utf-8"), quote=True)
+    host.write_text(HOST.format(width=width, srcdoc=srcdoc), encoding="utf-8")
+    return host
 
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
@@ -67,23 +74,23 @@ def test_no_horizontal_overflow(week, tmp_path, width):
     long_one["url"] = "https://thanhhoa.example.vn/tin/" + "a" * 300 + ".html"
     save_article(db, long_one)  # one unbreakable word and a very long link
     preview = preview_digest(config, db, "weekly", tmp_path / "preview.html")
-    host = tmp_path / f"host-{width}.html"
-    host.write_text(HOST.format(width=width, srcdoc=html.escape(preview.read_text(encoding="utf-8"), quote=True)),
-                    encoding="utf-8")
-    dom = chromium("--window-size=1400,1000", "--dump-dom", host.as_uri(), cwd=tmp_path)
+    dom = chromium("--window-size=1400,1000", "--dump-dom", host_page(preview, width).as_uri(), cwd=tmp_path)
     viewport = int(re.search(r'data-viewport="(\d+)"', dom).group(1))
     overflow = int(re.search(r'data-overflow="(-?\d+)"', dom).group(1))
     assert viewport == width
     assert overflow <= 0, f"{overflow}px wider than a {width}px screen"
 
 
-def test_screenshot_at_desktop_width(week, tmp_path):
+@pytest.mark.parametrize("name, frame_width", [("digest-screenshot.png", None),
+                                               ("digest-screenshot-phone.png", 375)])
+def test_screenshots_at_desktop_and_phone_width(week, tmp_path, name, frame_width):
     preview = preview_digest(*week, "weekly", tmp_path / "preview.html")
-    shot = tmp_path / "digest.png"
-    chromium("--window-size=760,1500", f"--screenshot={shot}", preview.as_uri(), cwd=tmp_path)
+    page, window = (preview, 760) if frame_width is None else (host_page(preview, frame_width), 500)
+    shot = tmp_path / name
+    chromium(f"--window-size={window},1500", f"--screenshot={shot}", page.as_uri(), cwd=tmp_path)
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
-    assert (width, height) == (760, 1500) and len(data) > 20_000  # a rendered page, not a blank one
+    assert (width, height) == (window, 1500) and len(data) > 20_000  # a rendered page, not a blank one
     if os.environ.get("DXWATCH_UPDATE_SCREENSHOT"):
-        shutil.copy(shot, DOCS / "digest-screenshot.png")
+        shutil.copy(shot, DOCS / name)
