@@ -27,6 +27,16 @@ _env = Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
+def vi_number(value) -> str:
+    """A figure's value written the Vietnamese way (2.939.433; 16,5) when its raw text is missing."""
+    if value is None:
+        return ""
+    number = float(value)
+    text = f"{number:,.0f}" if number.is_integer() else f"{number:,.2f}".rstrip("0")
+    return text.translate(str.maketrans(",.", ".,"))
+
+
+_env.filters["vi_number"] = vi_number
 _inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False, minify_css=True)
 
 

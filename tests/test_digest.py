@@ -363,3 +363,14 @@ def test_text_part_carries_the_same_entries_as_html(world, smtp):
     for needle in ("Quyết định 1131/QĐ-TTg", "Kế hoạch 215/KH-UBND", "Kế hoạch số 215/KH-UBND đặt mục tiêu",
                    "UBND thành phố Đà Nẵng", "tháng 11/2026", "năm 2026", "hạn: 31/12/2026"):
         assert needle in text and needle in html, needle
+
+
+def test_a_figure_without_its_raw_text_is_written_the_vietnamese_way(tmp_path, smtp):
+    config = load_config(write_config(tmp_path / "config", smtp.port, WEEKLY))
+    db = open_db(tmp_path / "dxwatch.db")
+    article = danang_article()
+    article["figures"] = [{"key": "danang-vneid", "value": 2939433, "unit": "tài khoản", "subject": "tài khoản VNeID"},
+                          {"key": "danang-ty-le", "value": 16.5, "unit": "%", "subject": "tỷ lệ hồ sơ trực tuyến"}]
+    save_article(db, article)
+    html = preview_digest(config, db, "weekly", tmp_path / "p.html").read_text(encoding="utf-8")
+    assert "2.939.433 tài khoản" in html and "16,5 %" in html
