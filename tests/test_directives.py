@@ -167,3 +167,25 @@ def test_short_names_take_the_key_of_the_full_reference_in_the_same_text():
         ("57-NQ/TW", "party"), ("20/2023/QH15", "law"), ("57-NQ/TW", "named"), ("20/2023/QH15", "named"),
         ("Đề án 06", "named"), ("06/QĐ-TTg", "administrative")]
     assert extract_directives("Nghị quyết 57 đặt mục tiêu cao.")[0]["key"] == "Nghị quyết 57"
+
+
+@pytest.mark.parametrize("text, type_", [
+    ("Luật số 20/2023/QH15", "Luật"),
+    ("Bộ luật Dân sự công nhận thông điệp dữ liệu", "Bộ luật"),
+    ("Nghị quyết số 57-NQ/TW", "Nghị quyết"),
+    ("Nghị định số 42/2022/NĐ-CP", "Nghị định"),
+    ("Quyết định số 749/QĐ-TTg", "Quyết định"),
+    ("Chỉ thị số 05/CT-TTg", "Chỉ thị"),
+    ("Thông tư số 13/2017/TT-BTTTT", "Thông tư"),
+    ("Kế hoạch số 212/KH-UBND", "Kế hoạch"),
+    ("Công văn số 1234/UBND-KSTT", "Công văn"),
+    ("Đề án số 05/ĐA-UBND", "Đề án"),
+    ("Chương trình số 19/CTr-UBND", "Chương trình"),
+    ("Thông báo số 318/TB-VPCP", "Thông báo"),
+    ("Hướng dẫn số 14/HD-STTTT", "Hướng dẫn"),
+    ("Công điện số 1036/CĐ-TTg", "Công điện"),
+    ("theo 1036/CĐ-TTg", "Công điện"),      # the type comes from the abbreviation when no name is written
+    ("Đề án 06", "Đề án"),
+])
+def test_every_document_type(text, type_):
+    assert only(text)["type"] == type_
