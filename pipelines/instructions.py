@@ -32,8 +32,12 @@ DIRECTOR = re.compile(
 )
 # Lower case, or capitalised at the start of a sentence; "Chỉ thị" with a capital is a document.
 VERB = re.compile(
-    r"(?<!\w)(?P<verb>(?i:yêu cầu|đề nghị|giao nhiệm vụ|giao trách nhiệm|giao|chỉ đạo|phân công|đôn đốc)|chỉ thị)(?!\w)"
+    r"(?<!\w)(?<!bàn )(?<!chuyển )(?<!giao )"
+    r"(?P<verb>(?i:yêu cầu|đề nghị|giao nhiệm vụ|giao trách nhiệm|giao|chỉ đạo|phân công|đôn đốc)|chỉ thị)(?!\w)"
+    r"(?!\s+(?:thông|dịch|lưu|ban|diện|tiếp|nhận|thoa|kết|khoán|đất|rừng|hàng|mặt bằng|hữu|ca|lộ|xét|khen|công nhận)(?!\w))"
 )
+# These verbs direct someone only when an addressee follows: "giao Sở X chủ trì", "đề nghị các bộ ...".
+_NEED_ADDRESSEE = {"giao", "giao nhiệm vụ", "giao trách nhiệm", "đề nghị", "phân công"}
 # Words before the verb that make it a noun or a passive, not a directive being given.
 _NOT_DIRECTING = re.compile(
     r"(?:được|theo|với|các|những|đáp ứng|là|của|nhiệm vụ|công tác|sự|việc|trong|nhận|thực hiện|vào|có|này|"
@@ -95,6 +99,8 @@ def extract_instructions(text: str) -> list[dict]:
         directors = list(DIRECTOR.finditer(sentence))
         for v in VERB.finditer(sentence):
             before = sentence[: v.start()]
+            if v.group(0)[0].isupper() and before.strip(" \"“(-–"):
+                continue  # capitalised inside a sentence: a name ("Sở Giao thông", "Ban Chỉ đạo")
             if _NOT_DIRECTING.search(before) or _AFTER_NOUN.match(sentence[v.end():]):
                 continue
             near = [d for d in directors if d.end() <= v.start() and v.start() - d.end() <= 45
@@ -107,10 +113,10 @@ def extract_instructions(text: str) -> list[dict]:
             else:
                 continue
             action = _clean(action)
-            if len(action) < 8 and not directed:
+            verb = v.group("verb").lower()
+            if (len(action) < 8 and not directed) or (verb in _NEED_ADDRESSEE and not directed):
                 continue
             deadline = DEADLINE.search(action)
-            verb = v.group("verb").lower()
             key_text = match_key(f"{director}|{verb}|{directed or ''}|{action[:160]}")
             out.append({
                 "key": hashlib.sha1(key_text.encode("utf-8")).hexdigest()[:16],

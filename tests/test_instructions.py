@@ -53,6 +53,11 @@ def test_directors_and_directed(text, director, verb, directed):
     "Sự chỉ đạo quyết liệt của lãnh đạo tỉnh đã mang lại kết quả.",
     "Theo yêu cầu của Bộ, tỉnh đã gửi báo cáo đúng thời hạn.",
     "Hội nghị giao ban chuyển đổi số được tổ chức hằng tháng.",
+    "Chủ tịch UBND tỉnh làm việc với Sở Giao thông vận tải về dự án đường cao tốc.",   # a name, not a verb
+    "Thủ tướng Chính phủ làm Trưởng Ban Chỉ đạo quốc gia về chuyển đổi số.",
+    "Chủ tịch UBND tỉnh bàn giao nhà tình nghĩa cho gia đình chính sách.",              # handing over
+    "UBND tỉnh giao đất cho doanh nghiệp thực hiện dự án.",                              # allocating land
+    "Chủ tịch UBND tỉnh đề nghị xét tặng danh hiệu cho 5 tập thể.",                      # proposing an award
 ])
 def test_not_instructions(text):
     assert extract_instructions(text) == []
