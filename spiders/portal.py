@@ -84,6 +84,7 @@ class PortalSpider(scrapy.Spider):
         self.failed_articles = 0
         self.articles_requested = 0
         self.queued: set[str] = set()
+        self.sitemaps_seen: set[str] = set()
         self.last_error: str | None = None
         self.report: list[dict] = []  # what `sources test` shows
         self.attachments = _attachments_module() if source.follow_attachments else None
@@ -109,6 +110,13 @@ class PortalSpider(scrapy.Spider):
         # instead of vanishing in the duplicate filter; max_pages bounds pagination cycles
         return scrapy.Request(url, callback=callback, errback=self.on_error, headers=headers, dont_filter=True,
                               meta={"state_url": url, "handle_httpstatus_list": [304], **meta})
+
+    def _sitemap_requests(self, urls: list[str]):
+        """Requests for the sitemaps not asked for yet in this run (an index may list itself, or loop)."""
+        for url in urls:
+            if url not in self.sitemaps_seen:
+                self.sitemaps_seen.add(url)
+                yield self._entry_request(url, self.parse_sitemap, kind="sitemap")
 
     def _known(self, urls: list[str]) -> set[str]:
         return known_urls(self.db, urls) if self.db is not None else set()
@@ -179,7 +187,8 @@ class PortalSpider(scrapy.Spider):
                 yield scrapy.Request(url, callback=self.parse_robots, errback=self.on_error,
                                      meta={"kind": "robots"})
             else:
-                yield self._entry_request(url, self.parse_sitemap, kind="sitemap")
+                for request in self._sitemap_requests([url]):  # no `yield from` in an async generator
+                    yield request
         documents = _attachments_module()
         if self.source.documents and documents is not None and not self.dry_run:
             for request in documents.document_listing_requests(self, self.source):
@@ -254,9 +263,7 @@ class PortalSpider(scrapy.Spider):
         sitemaps = feedparse.robots_sitemaps(response.text if isinstance(response, TextResponse)
                                              else response.body.decode("utf-8", "replace"))
         self._note("robots", response.url, f"{len(sitemaps)} Sitemap lines")
-        for url in sitemaps:
-            if is_same_site(url, self.rules.hosts):
-                yield self._entry_request(url, self.parse_sitemap, kind="sitemap")
+        yield from self._sitemap_requests([url for url in sitemaps if is_same_site(url, self.rules.hosts)])
 
     def parse_sitemap(self, response):
         self._stat("pages")
@@ -295,7 +302,7 @@ class PortalSpider(scrapy.Spider):
                     self._note("unchanged", url, f"lastmod {child.lastmod} as last time")
                     continue
                 self.state.remember_lastmod(url, child.lastmod)
-            yield self._entry_request(url, self.parse_sitemap, kind="sitemap")
+            yield from self._sitemap_requests([url])
 
     def parse_article(self, response):
         self._stat("pages")
@@ -358,3 +365,4 @@ class PortalSpider(scrapy.Spider):
             self.logger.info("%s: listing state not saved (%s, %d article fetches failed): "
                              "the next crawl reads every page again", self.source.name, reason,
                              self.failed_articles)
+        self.db.conn.close()

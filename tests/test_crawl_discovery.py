@@ -144,3 +144,18 @@ def test_feeds_and_sitemaps_with_index_gzip_robots_and_lastmod(portal, tmp_path,
     fetched_articles = [r.path for r in portal.log if "/tin-tuc/" in r.path]
     assert fetched_articles == [new_b]
     assert last_runs(db_path)["sitemaps"]["articles_new"] == 1
+
+
+def test_sitemap_index_that_lists_itself_is_read_once(portal, tmp_path, db_path):
+    page = slug_path("vong", 1)
+    portal.routes[page] = Page(article_html(1))
+    loop = (f"<?xml version='1.0'?><sitemapindex xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
+            f"<sitemap><loc>{portal.url('/sitemap.xml')}</loc></sitemap>"
+            f"<sitemap><loc>{portal.url('/sitemap-tin.xml')}</loc></sitemap></sitemapindex>")
+    portal.routes["/sitemap.xml"] = Page(loop, content_type="application/xml")
+    portal.routes["/sitemap-tin.xml"] = Page(urlset([(portal.url(page), None), (portal.url("/sitemap.xml"), None)]),
+                                             content_type="application/xml")
+    cfg = write_config(tmp_path / "cfg", [{"name": "vong", "sitemaps": [portal.url("/sitemap.xml")]}])
+    assert crawl(cfg, db_path).returncode == 0
+    assert portal.requests_to("/sitemap.xml") == 1 and portal.requests_to("/sitemap-tin.xml") == 1
+    assert stored_by_source(db_path)["vong"] == {page}
