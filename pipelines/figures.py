@@ -181,7 +181,7 @@ _INT = r"(?:\d{1,3}(?:\.\d{3})+|\d{1,5})"
 RATIO = re.compile(rf"(?<![\w.,/:{MASK}-])(?P<a>{_INT})\s?/\s?(?P<b>{_INT})(?![\w/]|[.,]\d)")
 RANK = re.compile(
     r"(?P<prefix>(?:đứng|xếp|xếp hạng|giữ|vươn lên|tụt xuống|leo lên|lên|xuống)\s+(?:ở\s+)?(?:vị trí\s+|hạng\s+)?"
-    r"(?:thứ\s+)?|(?:hạng|vị trí)\s+(?:thứ\s+)?)(?P<a>\d{1,3})(?:\s?/\s?(?P<b>\d{1,3}))?(?!\d|[.,]\d|\s*(?:%|bậc|lần|điểm))",
+    r"(?:thứ\s+)?|(?:hạng|vị trí)\s+(?:thứ\s+)?|(?<!\w)top\s+)(?P<a>\d{1,3})(?:\s?/\s?(?P<b>\d{1,3}))?(?!\d|[.,]\d|\s*(?:%|bậc|lần|điểm))",
     re.IGNORECASE,
 )
 _HAS_TARGET = re.compile(r"/\s*(?:mục tiêu|kế hoạch|chỉ tiêu)", re.IGNORECASE)
@@ -214,7 +214,7 @@ _DURATION_CHANGE = re.compile(r"(?<!\w)(?:từ|xuống(?:\s+còn|\s+dưới)?|c�
                               re.IGNORECASE)
 # Units written with capitals that still follow a count ("500 TB", "120 MW").
 _UPPERCASE_UNIT = re.compile(r"[kKMGTP]?(?:B|bit|bps|W|Wh|Hz)|Mbit|Gbit|Km|CPU|DN")
-_TIME_UNITS = {"năm", "tháng", "ngày", "tuần", "giờ", "phút", "giây", "quý", "buổi", "đêm", "thập", "kỳ"}
+_TIME_UNITS = {"năm", "tháng", "ngày", "tuần", "giờ", "phút", "giây", "quý", "buổi", "đêm", "thập", "kỳ", "tuổi"}
 # Nouns of two or three syllables kept whole as a unit; other units are their first syllable.
 _COMPOUND_UNITS = {
     "doanh nghiệp", "hồ sơ", "thủ tục", "dịch vụ", "tài khoản", "thành viên", "cán bộ", "công chức", "viên chức",
@@ -436,8 +436,8 @@ def extract_figures(text: str) -> list[dict]:
         if not free(m.start(), m.end()):
             continue
         a, b = parse_vn_number(m.group("a")), parse_vn_number(m.group("b"))
-        if not (a and b) or b[0] == 0 or a[0] > b[0]:
-            continue
+        if not (a and b) or b[0] == 0 or a[0] > b[0] or re.fullmatch(r"(?:19|20)\d{2}", m.group("b").strip()):
+            continue  # "số 15/2024" is an issue number of a year, not a ratio
         phrase = _noun_phrase(masked, m.end())
         if a[0] <= 31 and b[0] <= 12 and "." not in m.group(0):
             # "10/10", "22/8": a day and month unless a noun follows or the context says score

@@ -105,6 +105,10 @@ def test_ratio_keeps_both_parts_and_its_noun():
     assert only("Hoàn thành 07/12 nhiệm vụ trọng tâm.")["value"] == 7
 
 
+def test_top_n_is_a_rank():
+    assert values("Ứng dụng lọt top 10 giải pháp số tiêu biểu.") == [("rank", 10)]
+
+
 def test_rank_with_and_without_total():
     assert (only("Năm 2024, tỉnh xếp thứ 8/63 tỉnh, thành phố.")["kind"], ) == ("rank",)
     fig = only("Việt Nam đứng thứ 44 về chỉ số đổi mới sáng tạo.")
@@ -194,6 +198,11 @@ def test_a_percent_after_a_count_measures_the_same_thing():
     "Lượt xem: 1.245",
     "Hội thảo diễn ra trong 2 ngày.",                                          # a plain duration
     "Xem ảnh 2 và trang 3/5 để biết thêm.",                                    # furniture
+    "Tạp chí số 15/2024 đăng bài viết về chuyển đổi số.",                      # an issue number of a year
+    "Trẻ em dưới 14 tuổi được cấp tài khoản qua cha mẹ.",                      # an age limit
+    "Điện thoại: 0233.3852.012 - Fax: 0233.3852.013",
+    "Giờ làm việc từ 7h30 đến 17h00, thứ Hai đến thứ Sáu.",
+    "Đại hội Đảng bộ tỉnh lần thứ XX, nhiệm kỳ 2025 - 2030.",
 ])
 def test_never_a_figure(text):
     assert extract_figures(text) == []
