@@ -335,8 +335,12 @@ HEADER_WINDOW_BEFORE = 4
 _BODY_TEXT = 200  # a text block this long is the body: the header is over
 
 
+_INLINE_TAGS = frozenset("span time em i b strong small font".split())
+
+
 def leaf_blocks(root) -> list:
-    """Block elements holding no other block element, in document order: the page's text lines."""
+    """The page's text lines in document order: block elements holding no other block element, and
+    inline elements (a `<span class="time">`, an `<i>` date) sitting directly in a block that does."""
     blocks = [el for el in root.iter() if isinstance(el.tag, str) and el.tag in _BLOCK_TAGS]
     holders = set()
     for el in blocks:
@@ -344,7 +348,8 @@ def leaf_blocks(root) -> list:
             if parent in holders:
                 break
             holders.add(parent)
-    return [el for el in blocks if el not in holders]
+    return [el for el in root.iter() if isinstance(el.tag, str) and (
+        (el.tag in _BLOCK_TAGS and el not in holders) or (el.tag in _INLINE_TAGS and el.getparent() in holders))]
 
 
 def _in_lists_or_sidebar(el) -> bool:

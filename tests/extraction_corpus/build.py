@@ -10,6 +10,7 @@ after editing articles.yaml or a layout: `.venv/bin/python tests/extraction_corp
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from datetime import datetime
 from html import escape
@@ -434,7 +435,56 @@ def danang_liferay(art, n, when):
     return shell(f"{art['title']} - Cổng thông tin điện tử thành phố Đà Nẵng", head, body), url, "minute"
 
 
+def province_newspaper(art, n, when):
+    """Provincial newspaper: "HH:MM, dd/mm/yyyy" line, author line above the text, sapo block, a
+    "Xem thêm:" link paragraph inside the body, tags, same-category list."""
+    url = f"https://baotinh.example.vn/xa-hoi/{slug(art['title'])}-a{20000 + n}.html"
+    lead = f'<div class="sapo">{e(art["lead"])}</div>' if art.get("lead") else ""
+    first, *rest = art["paragraphs"]
+    author = f'<div class="author-line">{e(art["author"])}</div>' if art.get("author") else ""
+    credit = f"<p>Nguồn: {e(art['credit'])}</p>" if art.get("credit") else ""
+    body = f"""<header class="main-header"><a class="logo" href="/">Báo tỉnh điện tử</a></header>
+<article class="article-detail"><span class="time">{when:%H:%M, %d/%m/%Y}</span>
+<h1 class="article-title">{e(art["title"])}</h1>{lead}{author}
+<div class="article-body"><p>{e(first)}</p>
+<p><strong>Xem thêm:</strong> <a href="/x/{n}.html">{e(SIDEBAR_TITLES[4])}</a></p>
+{"".join(f"<p>{e(p)}</p>" for p in rest)}{credit}</div>
+<div class="article-tags">Tags: <a>chuyển đổi số</a> <a>bình dân học vụ số</a></div></article>
+<section class="same-cat"><h2>Cùng chuyên mục</h2>{listing(lambda m: f"{m:%H:%M, %d/%m/%Y}", 4)}</section>"""
+    return shell(f"{art['title']} - Báo tỉnh điện tử", "", body), url, "minute"
+
+
+def legacy_cp1258(art, n, when):
+    """Legacy portal served in windows-1258 (decomposed tone marks), table layout, "Ngày d/m/yyyy"."""
+    url = f"http://sonn.example-tinh.gov.vn/tintuc.asp?id={300 + n}"
+    byline = f"<p align=right><b>{e(art['author'])}</b></p>" if art.get("author") else ""
+    credit = f"<p>Nguồn: {e(art['credit'])}</p>" if art.get("credit") else ""
+    body = f"""<table width="100%"><tr><td colspan=2><img src="/banner.gif" alt="Sở Nông nghiệp"></td></tr>
+<tr><td width="200" valign=top><a href="/">Trang chủ</a><br><a href="/gioithieu.asp">Giới thiệu</a><br><a href="/tintuc.asp">Tin tức</a></td>
+<td valign=top><font class="tieude"><b>{e(art["title"])}</b></font><br><i>Ngày {when.day}/{when.month}/{when.year}</i>
+{paragraphs_html(art, lambda t: f'<p align=center><i>{e(t)}</i></p>')}
+{byline}{credit}<p><a href="javascript:window.print()">In trang</a> | <a href="#">Về đầu trang</a></p></td></tr></table>"""
+    page = shell(art["title"], '<meta http-equiv="Content-Type" content="text/html; charset=windows-1258">', body)
+    decomposed = unicodedata.normalize("NFD", page)
+    legacy = re.sub(r"([aeouAEOU])(\u0323?)([\u0302\u0306\u031b])",  # cp1258: â ă ê ô ơ ư precomposed, tones combining
+                    lambda m: unicodedata.normalize("NFC", m.group(1) + m.group(3)) + m.group(2), decomposed)
+    return legacy.encode("cp1258"), url, "date"
+
+
+def nfd_portal(art, n, when):
+    """Portal whose text is stored decomposed (NFD), "HH:MM ngày dd/mm/yyyy", credit in brackets."""
+    url = f"https://stttt.example-tinh.gov.vn/tin-tuc/{slug(art['title'])}.html"
+    byline = f"<p><strong>{e(art['author'])}</strong></p>" if art.get("author") else ""
+    credit = f"<p>(Nguồn: {e(art['credit'])})</p>" if art.get("credit") else ""
+    body = f"""<div class="navbar"><a>Trang chủ</a><a>Tin tức</a></div>
+<div class="content"><h1>{e(art["title"])}</h1><p class="post-meta">{when:%H:%M} ngày {when:%d/%m/%Y}</p>
+{paragraphs_html(art, lambda t: f'<p><em>{e(t)}</em></p>')}
+{byline}{credit}</div><div class="counter">Lượt truy cập: {10000 + n}</div>"""
+    return unicodedata.normalize("NFD", shell(art["title"], "", body)), url, "minute"
+
+
 HELDOUT_LAYOUTS = [joomla_portal, hanoi_timestamp, quangninh_so, danang_liferay]
+HELDOUT2_LAYOUTS = [province_newspaper, legacy_cp1258, nfd_portal]
 LAYOUTS = [sharepoint_pages, sharepoint_trang, liferay_hcm, dnn_hue, nukeviet, timestamp_cms, thaibinh_video,
            ninhbinh_news, aspnet_ministry, commune_platform, wordpress_cds]
 
@@ -454,8 +504,10 @@ PUBLISHED_FORMAT = {"date": "{:%Y-%m-%d}", "minute": "{:%Y-%m-%dT%H:%M}:00+07:00
 def build() -> list[dict]:
     development = yaml.safe_load((HERE / "articles.yaml").read_text(encoding="utf-8"))
     heldout = yaml.safe_load((HERE / "heldout.yaml").read_text(encoding="utf-8"))
+    first, second = heldout[:8], heldout[8:]
     plan = [(art, LAYOUTS[n % len(LAYOUTS)], "development") for n, art in enumerate(development)]
-    plan += [(art, HELDOUT_LAYOUTS[n % len(HELDOUT_LAYOUTS)], "heldout") for n, art in enumerate(heldout)]
+    plan += [(art, HELDOUT_LAYOUTS[n % len(HELDOUT_LAYOUTS)], "heldout") for n, art in enumerate(first)]
+    plan += [(art, HELDOUT2_LAYOUTS[n % len(HELDOUT2_LAYOUTS)], "heldout2") for n, art in enumerate(second)]
     pages = HERE / "pages"
     pages.mkdir(exist_ok=True)
     for old in pages.glob("*.html"):
@@ -465,13 +517,13 @@ def build() -> list[dict]:
         when = datetime.strptime(str(art["when"]), "%Y-%m-%d %H:%M:%S")
         page, url, shown = layout(art, n, when)  # the date precision the page shows: date, minute, second
         name = f"{n:02d}-{layout.__name__}.html"
-        (pages / name).write_text(page, encoding="utf-8")
+        (pages / name).write_bytes(page if isinstance(page, bytes) else page.encode("utf-8"))
         gold.append({
             "file": name, "layout": layout.__name__, "set": subset, "url": url, "title": art["title"].upper()
             if layout is sharepoint_pages else art["title"],
             "published": PUBLISHED_FORMAT[shown].format(when),
             "author": gold_author(art, layout), "credit": art.get("credit"),
-            "text": "\n\n".join(gold_paragraphs(art)),
+            "text": "\n\n".join(([art["lead"]] if art.get("lead") else []) + gold_paragraphs(art)),
         })
     with open(HERE / "gold.jsonl", "w", encoding="utf-8") as handle:
         for row in gold:
@@ -482,4 +534,4 @@ def build() -> list[dict]:
 if __name__ == "__main__":
     rows = build()
     print(f"{len(rows)} pages, {len({r['layout'] for r in rows})} layouts "
-          f"({sum(r['set'] == 'heldout' for r in rows)} held-out pages)")
+          f"({sum(r['set'] != 'development' for r in rows)} held-out pages)")
