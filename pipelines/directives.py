@@ -42,6 +42,10 @@ TYPE_ABBREVIATIONS = {
     "KL": ("KL", "Kết luận"), "L": ("L", "Lệnh"), "CV": ("CV", "Công văn"), "TBKL": ("TBKL", "Thông báo kết luận"),
 }
 
+# Numbered papers that direct nobody: permits (a portal's own licence sits in every footer),
+# invitations, introductions, leave and authorisation papers, transmittal slips, certified copies.
+PAPERS = {"GP", "GM", "GGT", "GNP", "GUQ", "PG", "PC", "PB", "SY", "TRS", "SL"}
+
 # Issuers whose usual spelling is not all capitals.
 ISSUER_SPELLING = {"TTG": "TTg", "BKH&ĐT": "BKH&ĐT"}
 
@@ -193,6 +197,8 @@ def _classify_state(num: str, year: str | None, sym: str, name: str | None) -> d
     segments = [s for s in re.split(r"\s?-\s?", sym) if s]
     if len(segments) == 1 and (glued := _split_glued(segments[0])):
         segments = glued
+    if segments[0].upper() in PAPERS:
+        return None
     number_part = f"{_pad(num)}/{year + '/' if year else ''}"
     name = _doc_name(name)
     first = _canonical_type(segments[0])

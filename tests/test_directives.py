@@ -189,3 +189,13 @@ def test_short_names_take_the_key_of_the_full_reference_in_the_same_text():
 ])
 def test_every_document_type(text, type_):
     assert only(text)["type"] == type_
+
+
+@pytest.mark.parametrize("text", [
+    "Giấy phép số 52/GP-TTĐT do Sở cấp ngày 10/5/2021.",   # the portal's licence, in every footer
+    "Giấy mời số 120/GM-UBND dự hội nghị.",
+    "Phòng 302/A5 nhà B, số 18/2 Lê Lợi.",
+    "Tuyến xe buýt số 12/HN chạy qua trung tâm.",
+])
+def test_papers_and_codes_are_not_directives(text):
+    assert extract_directives(text) == []
