@@ -82,7 +82,7 @@ STATE_REF = re.compile(
 )
 NAMED_REF = re.compile(
     r"(?<!\w)(?P<name>" + "|".join(_NAMED_SHORT) + r")\s+(?:(?i:số)\s+)?(?P<num>\d{1,4}[a-z]?)(?:/CP)?"
-    r"(?![\w/-]|[.,]\d)(?!\s*(?:%|phần trăm|tỷ|tỉ|triệu|nghìn|ngàn|lần))"
+    r"(?![\w/-]|[.,]\d|\s/)(?!\s*(?:%|phần trăm|tỷ|tỉ|triệu|nghìn|ngàn|lần))"
 )
 # "Luật Giao dịch điện tử", "Bộ luật Dân sự": a capitalised name after the type, until a stop word.
 _STOP_WORDS = (
