@@ -180,8 +180,9 @@ FIGURE = re.compile(
 _INT = r"(?:\d{1,3}(?:\.\d{3})+|\d{1,5})"
 RATIO = re.compile(rf"(?<![\w.,/:{MASK}-])(?P<a>{_INT})\s?/\s?(?P<b>{_INT})(?![\w/]|[.,]\d)")
 RANK = re.compile(
-    r"(?P<prefix>(?:đứng|xếp|xếp hạng|giữ|vươn lên|tụt xuống|leo lên|lên|xuống)\s+(?:ở\s+)?(?:vị trí\s+|hạng\s+)?"
-    r"(?:thứ\s+)?|(?:hạng|vị trí)\s+(?:thứ\s+)?|(?<!\w)top\s+)(?P<a>\d{1,3})(?:\s?/\s?(?P<b>\d{1,3}))?(?!\d|[.,]\d|\s*(?:%|bậc|lần|điểm))",
+    r"(?P<prefix>(?:đứng|xếp|xếp hạng|giữ)\s+(?:ở\s+)?(?:vị trí\s+|hạng\s+)?(?:thứ\s+)?"
+    r"|(?:vươn lên|tụt xuống|leo lên|lên|xuống)\s+(?:vị trí\s+|hạng\s+|thứ\s+)(?:thứ\s+)?"  # not "lên 587 doanh nghiệp"
+    r"|(?:hạng|vị trí)\s+(?:thứ\s+)?|(?<!\w)top\s+)(?P<a>\d{1,3})(?:\s?/\s?(?P<b>\d{1,3}))?(?!\d|[.,]\d|\s*(?:%|bậc|lần|điểm))",
     re.IGNORECASE,
 )
 _HAS_TARGET = re.compile(r"/\s*(?:mục tiêu|kế hoạch|chỉ tiêu)", re.IGNORECASE)

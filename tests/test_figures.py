@@ -105,6 +105,11 @@ def test_ratio_keeps_both_parts_and_its_noun():
     assert only("Hoàn thành 07/12 nhiệm vụ trọng tâm.")["value"] == 7
 
 
+def test_rising_to_a_number_is_not_a_rank():
+    assert values("Số doanh nghiệp tăng từ 312 doanh nghiệp lên 587 doanh nghiệp.") == [("count", 312), ("count", 587)]
+    assert values("Tỉnh vươn lên vị trí thứ 5 cả nước.") == [("rank", 5)]
+
+
 def test_top_n_is_a_rank():
     assert values("Ứng dụng lọt top 10 giải pháp số tiêu biểu.") == [("rank", 10)]
 
