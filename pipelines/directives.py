@@ -247,17 +247,23 @@ _HEADER_DATE = re.compile(r"\s*\n?\s*[A-ZĐÀ-Ỹ][^,\n\d]{1,40},\s*(?i:ngày)\s
                           r"\s+(?i:năm)\s+(?P<y>(?:19|20)\d{2})")
 
 
+_YEAR_AFTER = re.compile(r"\s+(?i:năm)\s+((?:19|20)\d{2})(?!\d)")
+
+
 def _mention(kind_fields: dict, raw: str, start: int, end: int, match_date: dict, text: str) -> Reference:
     iso = _iso_date(match_date.get("d"), match_date.get("m"), match_date.get("y"))
     if iso is None and raw[:2].lower() == "số":
         header = _HEADER_DATE.match(text, end)
         iso = _iso_date(*header.group("d", "m", "y")) if header else None
+    year_after = _YEAR_AFTER.match(text, end) if iso is None else None  # "Quyết định 1290/QĐ-TTg năm 2025"
     fields = {
         "key": kind_fields["number"],
         "number": kind_fields["number"],
         "type": kind_fields.get("type"),
         "issuer": kind_fields.get("issuer"),
-        "year": kind_fields.get("year") or (int(iso[:4]) if iso else None),
+        "year": kind_fields.get("year") or (int(iso[:4]) if iso else None)
+        or (int(year_after.group(1)) if year_after and (kind_fields["kind"] != "named"
+                                                         or kind_fields.get("type") in {"Luật", "Bộ luật"}) else None),
         "date": iso,
         "title": kind_fields.get("title") or _title_after(text, end),
         "kind": kind_fields["kind"],

@@ -200,3 +200,10 @@ def test_every_document_type(text, type_):
 ])
 def test_papers_and_codes_are_not_directives(text):
     assert extract_directives(text) == []
+
+
+def test_year_written_after_the_reference():
+    found = extract_directives("Quyết định 1290/QĐ-TTg năm 2025 và Luật Giao dịch điện tử năm 2023 được áp dụng. "
+                               "Theo Đề án 06 năm 2024 tỉnh đạt nhiều kết quả.")
+    assert [(d["key"], d["year"]) for d in found] == [
+        ("1290/QĐ-TTg", 2025), ("Luật Giao dịch điện tử", 2023), ("Đề án 06", None)]
