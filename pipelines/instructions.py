@@ -31,6 +31,8 @@ DIRECTOR = re.compile(
     r"){_NAME}?".replace("{_MINISTRY}", _MINISTRY).replace("{_NAME}", _NAME)
 )
 # Lower case, or capitalised at the start of a sentence; "Chỉ thị" with a capital is a document.
+# One or more named bodies: "Bộ Tài chính, Bộ Tư pháp và Ngân hàng Nhà nước", "Sở Nội vụ".
+_BODIES = re.compile(rf"(?:{DIRECTOR.pattern})(?:\s*(?:,|và)\s*(?:{DIRECTOR.pattern}))*")
 VERB = re.compile(
     r"(?<!\w)(?<!bàn )(?<!chuyển )(?<!giao )"
     r"(?P<verb>(?i:yêu cầu|đề nghị|giao nhiệm vụ|giao trách nhiệm|giao|chỉ đạo|phân công|đôn đốc)|chỉ thị)(?!\w)"
@@ -53,7 +55,8 @@ _ACTION_START = re.compile(
     r"trong quá trình|trong thời gian|quán triệt|nắm bắt|lưu ý|khai thác|giải quyết|hỗ trợ|cung cấp|cập nhật|"
     r"số hóa|đưa|xử lý|làm sạch|hướng tới|nghiêm|khẩn|thường xuyên|khuyến khích|tích cực|đổi mới|gửi|đi đầu|"
     r"nộp|tiến hành|phấn đấu|khảo sát|thống kê|không|tránh|học tập|nêu cao|gương mẫu|đăng ký|"
-    r"hoàn tất|ký|duy trì|chuẩn bị|vận động|tuyên truyền|mở rộng|nâng cấp|xây|lập|điều chỉnh|sửa đổi)(?!\w)|:",
+    r"hoàn tất|ký|duy trì|chuẩn bị|vận động|tuyên truyền|mở rộng|nâng cấp|xây|lập|điều chỉnh|sửa đổi|tổng kết|"
+    r"đánh giá|thẩm định|tổng hợp)(?!\w)|:",
     re.IGNORECASE,
 )
 _ADDRESSEE = re.compile(
@@ -81,6 +84,10 @@ def _split_directed(after: str) -> tuple[str | None, str]:
     after = re.sub(r"^\s*(?:cụ thể\s+)?(?:cho\s+)?", "", after)
     if not _ADDRESSEE.match(after):
         return None, after
+    bodies = _BODIES.match(after)
+    if bodies and re.match(r"\s+[a-zđà-ỹ]", after[bodies.end():]):
+        # "giao Sở Nông nghiệp và Môi trường tổng kết ...": a named body, then what it must do
+        return _clean(bodies.group(0)), after[bodies.end():]
     cut = _ACTION_START.search(after, 1)
     if not cut:
         return _clean(after[:200]) or None, ""  # "giao trách nhiệm cho Bộ A, Bộ B": the task is the list
