@@ -10,11 +10,13 @@ byline and "Nguồn: ..." credit from the end of the text.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import re
 
 import trafilatura
+from trafilatura.settings import use_config
 from trafilatura.utils import load_html
 from lxml import etree
 from lxml import html as lxml_html
@@ -567,6 +569,15 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(match_key(text).encode("utf-8")).hexdigest()
 
 
+@functools.cache
+def _trafilatura_config():
+    """trafilatura's settings with its minimum text size at ours: by default a short news item
+    (under 250 characters) sends it to a fallback that flattens the whole page into one line."""
+    config = use_config()
+    config.set("DEFAULT", "MIN_EXTRACTED_SIZE", str(MIN_TEXT_CHARS))
+    return config
+
+
 def _body_text(root, url: str | None, body_selector: str | None) -> str:
     target = root
     chosen = _select(root, body_selector)
@@ -577,7 +588,8 @@ def _body_text(root, url: str | None, body_selector: str | None) -> str:
             body.append(el)
     try:
         text = trafilatura.extract(target, url=url, include_comments=False, include_tables=True,
-                                   include_images=False, deduplicate=False, with_metadata=False)
+                                   include_images=False, deduplicate=False, with_metadata=False,
+                                   config=_trafilatura_config())
     except (RecursionError, ValueError, TypeError, etree.LxmlError) as exc:
         raise NoArticle("unparseable", f"text extraction failed ({type(exc).__name__})") from None
     return text or ""

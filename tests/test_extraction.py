@@ -174,3 +174,17 @@ def test_any_markup_gives_an_article_or_none_never_an_exception(seed):
         assert result is None or isinstance(result["text"], str) and result["text"]
 
     check()
+
+
+def test_short_news_item_keeps_its_paragraphs_and_no_header():
+    """Under 250 characters trafilatura falls back to flattening the page; dxwatch's threshold is its own."""
+    short = ["Cuối tuần này, khu vực Bắc Bộ có mưa rào rải rác, nhiệt độ thấp nhất từ 17 đến 19 độ C.",
+             "Vùng núi cao có nơi rét đậm; người dân cần chú ý giữ ấm cho trẻ nhỏ và người già."]
+    page = (f"<html lang='vi'><head><title>Dự báo thời tiết cuối tuần - Bộ Thử nghiệm</title></head><body><article>"
+            "<h1 class='post-title'>Dự báo thời tiết cuối tuần</h1><div class='post-meta'>Ngày đăng: 21/11/2025 08:10 | "
+            "<a href='/in'>In bài</a> | Chia sẻ: Facebook Zalo</div><div class='post-body'>"
+            + "".join(f"<p>{p}</p>" for p in short) + "<p class='author'><strong>Minh Thư</strong></p></div></article>"
+            "</body></html>")
+    art = extract_article(page, None)
+    assert art["text"] == "\n\n".join(short)
+    assert (art["author"], art["published"]) == ("Minh Thư", "2025-11-21T08:10:00+07:00")
