@@ -53,6 +53,8 @@ def error_kind(failure) -> str:
         if isinstance(exc, types):
             return kind
     text = str(exc).lower()
+    if "maxsize" in text or "max size" in text or "larger than" in text:
+        return "too_large"  # a huge page, or a decompression bomb cut at DOWNLOAD_MAXSIZE
     if isinstance(exc, scrapy_errors.IgnoreRequest):
         if "robots" in text:
             return "robots_disallowed"
@@ -61,8 +63,6 @@ def error_kind(failure) -> str:
         return "ignored"
     if "ssl" in text or "tls" in text or "certificate" in text or "SSL" in type(exc).__name__:
         return "tls"
-    if "maxsize" in text or "max size" in text or "larger than" in text:
-        return "too_large"
     if "timeout" in text or "timed out" in text:
         return "timeout"
     return type(exc).__name__.lower()

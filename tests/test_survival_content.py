@@ -48,8 +48,6 @@ def hostile_routes(portal) -> dict[str, str]:
         "brotli-bomb": Page(brotli.compress(b" " * (200 * MB), quality=5), encoding="br"),
         "deep-nesting": Page(nested_html(100_000)),
         "empty-page": Page(b""),
-        "wrong-charset": Page("<html><head><meta charset='utf-16'></head><body><h1>Chuyển đổi số</h1>"
-                              "<p>Nội dung</p></body></html>".encode("utf-8"), content_type="text/html; charset=utf-16"),
         "reset-mid-body": Page(article_html(2), reset_after=300),
         "slow-drip": Page(article_html(3) + " " * 40_000, drip=0.5),
         "server-error-storm": Page("lỗi", status=503),
@@ -63,11 +61,22 @@ def hostile_routes(portal) -> dict[str, str]:
     return names
 
 
+EXPECTED = {
+    "truncated": "rejected", "binary-as-html": "rejected", "pdf-as-article": "rejected",
+    "image-as-article": "rejected", "deep-nesting": "rejected", "empty-page": "rejected",
+    "huge-page": "too_large", "gzip-bomb": "too_large", "brotli-bomb": "too_large",
+    "reset-mid-body": "data_loss", "slow-drip": "timeout", "server-error-storm": "http_503",
+}
+
+
 def test_hostile_pages_and_faults_never_crash_and_never_stop_the_others(portal, tmp_path, db_path):
     hostile = hostile_routes(portal)
     for i in range(3):
         portal.routes[f"/good{article_path(i)}"] = Page(article_html(i))
-    portal.routes["/good/danh-sach"] = Page(listing_html([f"/good{article_path(i)}" for i in range(3)]))
+    # a UTF-8 page whose header and meta both claim UTF-16: repaired, not lost
+    portal.routes[f"/good{article_path(3)}"] = Page(article_html(3, charset="utf-16").encode("utf-8"),
+                                                    content_type="text/html; charset=utf-16")
+    portal.routes["/good/danh-sach"] = Page(listing_html([f"/good{article_path(i)}" for i in range(4)]))
     sources = [{"name": name, "start_urls": [portal.url(f"/{name}/danh-sach")]} for name in ["good", *hostile]]
     cfg = write_config(tmp_path / "cfg", sources, download_timeout=3, retry_times=1, max_page_bytes=5 * MB)
 
@@ -78,14 +87,14 @@ def test_hostile_pages_and_faults_never_crash_and_never_stop_the_others(portal, 
     assert set(runs) == {"good", *hostile}
     assert all(r["status"] in ("ok", "failed") for r in runs.values()), runs
     db = sqlite_utils.Database(db_path)
-    stored = {r["url"]: r for r in db.query("SELECT url, source, text FROM articles")}
-    assert sum(1 for r in stored.values() if r["source"] == "good") == 3
+    stored = {r["url"]: r for r in db.query("SELECT url, source, title, text FROM articles")}
+    assert sum(1 for r in stored.values() if r["source"] == "good") == 4
+    assert "đẩy mạnh chuyển đổi số" in stored[portal.url(f"/good{article_path(3)}")]["title"]
     # nothing hostile became an article, and every hostile article page was either refused or rejected
     assert not [u for u, r in stored.items() if r["source"] != "good"], stored.keys()
-    for name in hostile:
-        run = runs[name]
-        errors = json.loads(run["errors"] or "{}")
-        assert run["articles_rejected"] or errors, (name, dict(run))
+    outcome = {name: ("rejected" if runs[name]["articles_rejected"] else
+                      ",".join(sorted(json.loads(runs[name]["errors"] or "{}")))) for name in hostile}
+    assert outcome == EXPECTED
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
