@@ -104,7 +104,11 @@ def extract_instructions(text: str) -> list[dict]:
     for start, end in sentence_spans(text):
         sentence = text[start:end].strip()
         directors = list(DIRECTOR.finditer(sentence))
+        resume = 0  # verbs before this belong to the action of an instruction already read
+        spoke = False
         for v in VERB.finditer(sentence):
+            if v.start() < resume:
+                continue
             before = sentence[: v.start()]
             if v.group(0)[0].isupper() and before.strip(" \"“(-–"):
                 continue  # capitalised inside a sentence: a name ("Sở Giao thông", "Ban Chỉ đạo")
@@ -112,7 +116,11 @@ def extract_instructions(text: str) -> list[dict]:
                 continue
             near = [d for d in directors if d.end() <= v.start() and v.start() - d.end() <= 45
                     and "," not in sentence[d.end():v.start()] and not VERB.search(sentence[d.end():v.start()])]
-            directed, action = _split_directed(sentence[v.end():])
+            # "...; giao Bộ Y tế ...": a later clause with its own verb is a second instruction
+            clause_end = next((m.start() for m in re.finditer(r";\s*", sentence[v.end():])
+                               if VERB.match(sentence, v.end() + m.end())), None)
+            stop = v.end() + clause_end if clause_end is not None else len(sentence)
+            directed, action = _split_directed(sentence[v.end():stop])
             if near:
                 director = _clean(near[-1].group(0))
             elif last_director and (_LEAD_IN.match(before) or (directed and re.search(r"[,;]\s*$", before))):
@@ -134,9 +142,7 @@ def extract_instructions(text: str) -> list[dict]:
                 "deadline": deadline.group(0) if deadline else None,
                 "context": sentence if len(sentence) <= CONTEXT_LIMIT else sentence[:CONTEXT_LIMIT] + " …",
             })
-            last_director = director
-            break  # one instruction per sentence: later verbs belong to its action
-        else:
-            if directors and directors[0].start() < 40:
-                last_director = _clean(directors[0].group(0))  # the sentence's subject speaks next
+            last_director, spoke, resume = director, True, stop
+        if not spoke and directors and directors[0].start() < 40:
+            last_director = _clean(directors[0].group(0))  # the sentence's subject speaks next
     return out

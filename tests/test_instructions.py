@@ -77,3 +77,13 @@ def test_seed_article_instructions(shared_dir):
     found = [i for p in seeds for i in extract_instructions(p.read_text(encoding="utf-8"))]
     assert any(i["verb"] == "giao" and i["directed"] == "Bộ Thông tin và Truyền thông" for i in found)
     assert all(i["director"].startswith(("Thủ tướng", "Phó Thủ tướng", "Chủ tịch")) for i in found)
+
+
+def test_two_instructions_in_one_sentence():
+    text = ("Thủ tướng Chính phủ giao Bộ Công an chủ trì hoàn thiện cơ sở dữ liệu dân cư; "
+            "giao Bộ Y tế kết nối dữ liệu khám chữa bệnh trước ngày 31/3/2026.")
+    first, second = extract_instructions(text)
+    assert (first["directed"], first["deadline"]) == ("Bộ Công an", None)
+    assert first["action"] == "chủ trì hoàn thiện cơ sở dữ liệu dân cư"
+    assert (second["director"], second["directed"], second["deadline"]) == (
+        "Thủ tướng Chính phủ", "Bộ Y tế", "trước ngày 31/3/2026")
