@@ -115,7 +115,8 @@ def extract_instructions(text: str) -> list[dict]:
             if _NOT_DIRECTING.search(before) or _AFTER_NOUN.match(sentence[v.end():]):
                 continue
             near = [d for d in directors if d.end() <= v.start() and v.start() - d.end() <= 45
-                    and "," not in sentence[d.end():v.start()] and not VERB.search(sentence[d.end():v.start()])]
+                    and not re.search(r"[,;]", sentence[d.end():v.start()])
+                    and not VERB.search(sentence[d.end():v.start()])]
             # "...; giao Bộ Y tế ...": a later clause with its own verb is a second instruction
             clause_end = next((m.start() for m in re.finditer(r";\s*", sentence[v.end():])
                                if VERB.match(sentence, v.end() + m.end())), None)
