@@ -131,6 +131,8 @@ def test_recent_stories_filter_by_number_of_portals(db):
     assert len(recent_stories(db)) == 2
     wide = recent_stories(db, min_sources=2)
     assert len(wide) == 1 and wide[0]["count"] == 2
+    assert recent_stories(db, since="2000-01-01") == recent_stories(db) and recent_stories(db, since="2999-01-01") == []
+    assert len(recent_stories(db, limit=1)) == 1
 
 
 def test_pipeline_passes_other_item_types_through_untouched():

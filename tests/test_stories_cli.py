@@ -97,6 +97,9 @@ def test_stories_table_and_one_story(crawled):
     assert "tinh-lao-cai" in one.stdout and "bo-khcn" in one.stdout
     missing = run_dxwatch(*crawled, "stories", "999")
     assert missing.exit_code == 2 and "no story 999" in missing.stderr
+    bad_day = run_dxwatch(*crawled, "stories", "--since", "yesterday")
+    assert bad_day.exit_code == 2 and "--since must be a date" in bad_day.stderr
+    assert dxwatch_json(crawled, "stories", "--since", "2999-01-01") == []
 
 
 def test_search_without_diacritics_with_filters(crawled):
