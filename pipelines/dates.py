@@ -438,7 +438,7 @@ def find_published(root, url: str | None, *, selector: str | None = None, title_
     `lines` are the headline's neighbours when the caller has them (`header_lines`)."""
     header = None
     if selector:
-        for node in _select(root, selector):
+        for node in select(root, selector):
             header = parse_date_text(node.text_content()) or parse_date_text(node.get("datetime") or node.get("content"))
             if header:
                 break
@@ -447,8 +447,12 @@ def find_published(root, url: str | None, *, selector: str | None = None, title_
     return found.iso() if found else None
 
 
-def _select(root, selector: str) -> list:
+def select(root, selector: str | None) -> list:
+    """Elements matching a source's CSS selector; none for a missing or broken one (the generic
+    rules then apply), so a bad selector in config never stops extraction."""
+    if not selector:
+        return []
     try:
         return root.cssselect(selector)
-    except Exception:  # a bad selector in config must not stop extraction  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - cssselect raises several error types
         return []

@@ -103,15 +103,6 @@ def _selector_dict(selectors) -> dict:
     return {k: v for k, v in dict(selectors).items() if v}
 
 
-def _select(root, selector: str | None) -> list:
-    if not selector:
-        return []
-    try:
-        return root.cssselect(selector)
-    except Exception:  # noqa: BLE001 - a bad selector in config falls back to the generic rules
-        return []
-
-
 def _text_of(el) -> str:
     return normalize_text(" ".join(el.itertext()))
 
@@ -168,7 +159,7 @@ def _is_site_name(text: str, site: str | None) -> bool:
 def find_title(root, selector: str | None = None):
     """(headline, its element): the h1 (or titled heading) that og:title / <title> confirm, else the
     first content h1, else og:title or <title> without the site name."""
-    for el in _select(root, selector):
+    for el in dates.select(root, selector):
         text = _text_of(el)
         if text:
             return text, el
@@ -234,7 +225,8 @@ LIST_HEADINGS = frozenset(match_key(h) for h in (
     "Lịch phát sóng", "Bình luận", "Ý kiến bạn đọc", "Gửi bình luận", "Gửi ý kiến", "Viết bình luận",
     "Thống kê truy cập", "Truy cập", "Lượt truy cập", "Liên kết website", "Chia sẻ", "Chia sẻ bài viết",
     "Tags", "Từ khóa", "Các bài đã đăng", "Tin tức khác", "Thông tin cần biết", "Thư viện ảnh",
-    "Những tin mới hơn", "Những tin cũ hơn", "Đang online", "Đang truy cập", "Thống kê", "Tin cùng loại", "Tin xem nhiều", "Bài đọc nhiều",
+    "Những tin mới hơn", "Những tin cũ hơn", "Đang online", "Đang truy cập", "Thống kê", "Tin cùng loại",
+    "Tin xem nhiều", "Bài đọc nhiều",
 ))
 
 
@@ -280,10 +272,9 @@ def _strip_furniture(root, title_el) -> None:
             continue
         text = _short_text(el, LIST_HEADING_CHARS)
         if text and _heading_key(text) in LIST_HEADINGS:
-            parent = el.getparent()
-            for sibling in [el, *el.itersiblings()]:
+            for sibling in [el, *el.itersiblings()]:  # the heading and the list under it
                 if sibling not in keep:
-                    sibling.drop_tree() if parent is not None else None
+                    sibling.drop_tree()
 
 
 _LEAD_MARKS = re.compile(r"sapo|lead|hometext|summary|chapeau|tom-?tat|excerpt|intro|description", re.IGNORECASE)
@@ -497,7 +488,7 @@ _AUTHOR_XPATH = "//*[" + " or ".join(f"contains(@{attr}, '{word}')" for attr in 
 def _author_from_page(root, selector: str | None, header_lines: list[str]) -> str | None:
     """A byline outside the text: the source's selector, author markup, "Viết bởi ..." next to the
     headline, then `<meta name=author>` unless it names the site."""
-    for el in _select(root, selector):
+    for el in dates.select(root, selector):
         text = _text_of(el)
         if text:
             return parse_byline(text) or _BYLINE_PREFIX.sub("", text)
@@ -580,7 +571,7 @@ def _trafilatura_config():
 
 def _body_text(root, url: str | None, body_selector: str | None) -> str:
     target = root
-    chosen = _select(root, body_selector)
+    chosen = dates.select(root, body_selector)
     if chosen:
         target = lxml_html.document_fromstring("<html><body></body></html>")
         body = target.find("body")

@@ -188,3 +188,17 @@ def test_short_news_item_keeps_its_paragraphs_and_no_header():
     art = extract_article(page, None)
     assert art["text"] == "\n\n".join(short)
     assert (art["author"], art["published"]) == ("Minh Thư", "2025-11-21T08:10:00+07:00")
+
+
+def test_broken_or_unmatched_selectors_fall_back_to_the_generic_rules():
+    art = extract_article(portal_page(), None, selectors={"date": "[[[", "title": "h9.none", "body": "div.none"})
+    assert (art["title"], art["published"], art["author"]) == (TITLE, "2025-01-09T10:06:03+07:00", "Minh Ngọc")
+    assert art["text"] == "\n\n".join([LEAD, MIDDLE, END])
+
+
+def test_body_selector_limits_the_text():
+    extra = "<div class='qc'><p>Quảng cáo: khóa học kỹ năng số giá ưu đãi cho cán bộ, công chức, viên chức toàn tỉnh.</p></div>"
+    page = portal_page(extra=extra).replace("<p>" + LEAD, "<div class='noi-dung'><p>" + LEAD).replace(
+        END + "HB 2.jpg</p>", END + "HB 2.jpg</p></div>")
+    art = extract_article(page, None, selectors={"body": "div.noi-dung"})
+    assert art["text"] == "\n\n".join([LEAD, MIDDLE, END])
