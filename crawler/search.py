@@ -18,7 +18,7 @@ from typing import Any, Iterable
 from crawler.textnorm import match_key, normalize_text, tone_key
 
 TITLE_WEIGHT = 4.0  # bm25 weight of a title hit against a body hit
-_WORD = re.compile(r"\w")
+_WORD = re.compile(r"[^\W_]")  # a letter or digit: what the FTS tokenizer keeps
 _COMBINING = re.compile("[\u0300-\u036f]")
 
 

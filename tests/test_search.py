@@ -94,6 +94,9 @@ def test_quotes_and_fts_syntax_in_queries_are_plain_text(db):
 def test_bad_queries_and_dates_are_reported(db):
     with pytest.raises(ValueError, match="no words"):
         search.search(db, " , ;")
+    with pytest.raises(ValueError, match="no words"):
+        search.search(db, "_ * +")
+    assert len(search.search(db, "__, chuyen doi so")) == 2  # a part with no words is left out
     with pytest.raises(ValueError, match="--since"):
         search.search(db, "so", since="31/10/2025")
 
