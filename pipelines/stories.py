@@ -74,8 +74,10 @@ class Signature:
 
 
 def content_hash(text: str | None) -> str:
-    """Hash of the normalised body, used when the extraction stage did not set one."""
-    return hashlib.sha256(normalize_text(text).encode("utf-8")).hexdigest()
+    """The extraction stage's hash of the normalised body, for items that come without one."""
+    from pipelines.extraction import content_hash as extraction_hash  # late: trafilatura, rarely needed
+
+    return extraction_hash(text or "")
 
 
 @functools.lru_cache(maxsize=200_000)
