@@ -415,12 +415,13 @@ def drop_repeats(paragraphs: list[str]) -> list[str]:
 
 # ---------------------------------------------------------------- author and credit
 
-_CREDIT = re.compile(r"^[(\[]?\s*(?:nguồn(?:\s+tin)?|theo)\s*[:\-]?\s*(?P<credit>[^()\[\]]{2,80}?)\s*[)\]]?\.?$",
+_CREDIT = re.compile(r"^[(\[]?\s*(?P<label>nguồn(?:\s+tin)?|theo)\s*[:\-]?\s*(?P<credit>[^()\[\]]{2,80}?)\s*[)\]]?\.?$",
                      re.IGNORECASE)
+_DOMAIN = re.compile(r"\w\.(?:vn|com|net|org|gov)\b", re.IGNORECASE)
 _BYLINE_PREFIX = re.compile(
     r"^(?:(?:tin|bài|ảnh|video|clip)(?:\s*(?:,|và|-|/)\s*(?:ảnh|bài|video|clip))*|tác giả|phóng viên|nhóm pv|"
     r"tác giả bài viết|người viết|thực hiện|bài viết|biên tập)\s*:\s*", re.IGNORECASE)
-_BYLINE_SUFFIX = re.compile(r"\s*[-–]?\s*\(\s*(?:t/h|th|tổng hợp|tổng hợp|lược dịch|theo [^)]{2,60})\s*\)\s*$",
+_BYLINE_SUFFIX = re.compile(r"\s*[-–]?\s*\(\s*(?:t/h|th|tổng hợp|lược dịch|theo [^)]{2,60})\s*\)\s*$",
                             re.IGNORECASE)
 _NAME_JOINERS = re.compile(r"\s*(?:,|;|\s-\s|\s–\s|\svà\s|&)\s*")
 _NAME_WORD = re.compile(r"^[^\W\d_][^\W\d_]*\.?$|^[^\W\d_]\.$")
@@ -457,9 +458,16 @@ def parse_byline(line: str) -> str | None:
 
 
 def parse_credit(line: str) -> str | None:
-    """The source named by "Nguồn: baoninhbinh.org.vn" or "(Theo Báo Ninh Bình)"."""
+    """The source named by "Nguồn: baoninhbinh.org.vn" or "(Theo Báo Ninh Bình)"; a closing sentence
+    such as "Theo kế hoạch, ..." is not a credit: after "Theo" comes a name or a domain, no clause."""
     m = _CREDIT.match(normalize_text(line))
-    return m.group("credit").strip(" .:") if m else None
+    if not m:
+        return None
+    credit = m.group("credit").strip(" .:")
+    if m.group("label").lower() == "theo" and not _DOMAIN.search(credit) and (
+            "," in credit or not credit[:1].isupper() or len(credit.split()) > 8):
+        return None
+    return credit
 
 
 def split_byline(paragraphs: list[str]) -> tuple[list[str], str | None, str | None]:

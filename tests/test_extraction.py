@@ -202,3 +202,25 @@ def test_body_selector_limits_the_text():
         END + "HB 2.jpg</p>", END + "HB 2.jpg</p></div>")
     art = extract_article(page, None, selectors={"body": "div.noi-dung"})
     assert art["text"] == "\n\n".join([LEAD, MIDDLE, END])
+
+
+@pytest.mark.parametrize("line, credit", [
+    ("Nguồn: baoninhbinh.org.vn", "baoninhbinh.org.vn"), ("(Theo Báo Quảng Ninh)", "Báo Quảng Ninh"),
+    ("Theo baochinhphu.vn", "baochinhphu.vn"), ("Nguồn tin: Sở Khoa học và Công nghệ", "Sở Khoa học và Công nghệ"),
+    ("Theo kế hoạch, công trình hoàn thành cuối năm.", None), ("Theo Thủ tướng, cần quyết liệt hơn.", None),
+])
+def test_credit_lines(line, credit):
+    from pipelines.extraction import parse_credit
+
+    assert parse_credit(line) == credit
+
+
+@pytest.mark.parametrize("line, author", [
+    ("Bích Phương", "Bích Phương"), ("NGUYỄN HÀ (t/h)", "NGUYỄN HÀ"), ("Tin, ảnh: Minh Hà", "Minh Hà"),
+    ("Trần Quang - Lê Hương", "Trần Quang - Lê Hương"), ("PV", "PV"), ("Tác giả bài viết: Hoàng Anh", "Hoàng Anh"),
+    ("Hương", None), ("Ban Biên tập", None), ("Kết quả đạt được rất đáng ghi nhận.", None), ("admin", None),
+])
+def test_byline_lines(line, author):
+    from pipelines.extraction import parse_byline
+
+    assert parse_byline(line) == author
