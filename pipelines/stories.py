@@ -8,7 +8,8 @@ grow with the size of the database:
    lower-cased, old/new tone placement unified). The signature is cut into LSH bands; each band's
    key is a row in `story_bands`, so candidates are found by index lookups, then verified against
    the candidate's stored signature (estimated Jaccard, or containment for a copy with a local
-   paragraph added or the lead cut).
+   paragraph added or the lead cut) and against the story's figures (a copy keeps its numbers;
+   next month's report from the same template does not).
 
 A story keeps the title and source of its earliest-published member; `story_coverage` reports
 which national and provincial portals carried it and when.
