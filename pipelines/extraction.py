@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import http.client
 import hashlib
 import re
 
@@ -723,7 +724,7 @@ def extract_inputs(inputs, selectors=None, page_url: str | None = None):
         except NoArticle as exc:
             yield {"input": given, "error": f"no article: {exc}", "reason": exc.reason}
             continue
-        except OSError as exc:
+        except (OSError, ValueError, http.client.HTTPException) as exc:  # missing file, HTTP error, bad URL
             yield {"input": given, "error": f"cannot read: {exc}", "reason": "unreadable"}
             continue
         fields.pop("content_hash")

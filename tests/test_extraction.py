@@ -144,13 +144,15 @@ def test_cli_extract_files_and_urls_in_one_process(tmp_path, portal):
     portal.routes["/empty.html"] = Page("<html><body></body></html>")
     run = subprocess.run(
         [sys.executable, "-m", "crawler", "extract", str(plain), str(packed), portal.url("/tin/bai-1.html"),
-         portal.url("/empty.html")], capture_output=True, text=True, timeout=120)
+         portal.url("/empty.html"), portal.url("/missing.html"), str(tmp_path / "none.html")],
+        capture_output=True, text=True, timeout=120)
     rows = [json.loads(line) for line in run.stdout.splitlines()]
     assert run.returncode == 1, run.stderr
     assert [r.get("author") for r in rows[:3]] == ["Minh Ngọc", "Tú Anh", "Minh Ngọc"]
     assert rows[2]["url"] == portal.url("/tin/bai-1.html") and rows[2]["published"] == "2025-01-09T10:06:03+07:00"
     assert all(set(r) >= {"title", "published", "author", "credit", "text", "figures", "directives"} for r in rows[:3])
     assert rows[3]["reason"] == "no_text" and "no article" in rows[3]["error"]
+    assert [r["reason"] for r in rows[4:]] == ["unreadable", "unreadable"] and "404" in rows[4]["error"]
 
 
 TAGS = ["div", "p", "span", "table", "tr", "td", "h1", "h2", "ul", "li", "a", "script", "figure", "figcaption", "br"]
