@@ -235,11 +235,12 @@ _SINGLE_UNITS = {
     "cơ", "hệ", "trụ",
 }
 _CONTENT_PHRASE = re.compile(r"[^\W\d_]+(?:\s+[^\W\d_]+){0,5}")
-_CLAUSE_BREAK = re.compile(r"(?<!\d),|[;:(\n\"“”]|(?:\s[-–]\s)|\s(?:và|trong đó|còn|nhưng)\s|\ue001+")
+_CLAUSE_BREAK = re.compile(r",(?!\d)|[;:(\n\"“”]|(?:\s[-–]\s)|\s(?:và|trong đó|còn|nhưng)\s|\ue001+")
 _TRAILING_VERBS = re.compile(
     r"(?:\s+(?:đạt|chiếm|là|ước đạt|ước tính|ước|khoảng|vào khoảng|hơn|trên|gần|dưới|tăng trưởng|tăng|giảm|gấp|"
     r"cao|có|với|bằng|tỷ lệ|lên|xuống|còn|mức|ở mức|tới|đến|được|đã|xấp xỉ|bình quân|thêm|từ|đạt tỷ lệ|quy mô|"
-    r"là khoảng|vào|nay|hiện nay|hiện|khoảng chừng|ít nhất|tối thiểu|tối đa|so với|so|của|mới|chỉ|vẫn|cũng))+\s*$",
+    r"là khoảng|vào|nay|hiện nay|hiện|khoảng chừng|ít nhất|tối thiểu|tối đa|so với|so|của|mới|chỉ|vẫn|cũng|"
+    r"xếp thứ|đứng thứ|xếp hạng|xếp|đứng|thứ|vị trí|hạng|ở))+\s*$",
     re.IGNORECASE,
 )
 _LEADING_CONNECTORS = re.compile(r"^(?:(?:và|trong đó|đồng thời|với|theo đó|còn|riêng|tuy nhiên|ngoài ra|của|ngày|chiếm|"
@@ -249,10 +250,12 @@ _MONTHS_SPELLED = r"(?:\d{1,2}|ba|sáu|chín|mười một|mười)"
 PERIOD = re.compile(
     r"(?:" + _MONTHS_SPELLED + r"\s+tháng\s+(?:đầu|cuối)\s+năm(?:\s+(?:19|20)\d{2})?|quý\s+[IV]+(?:\s*[/-]\s*\d{4}|\s+năm\s+\d{4})?"
     r"|tháng\s+\d{1,2}\s*[/-]\s*\d{4}|tháng\s+\d{1,2}\s+năm\s+\d{4}|giai đoạn\s+\d{4}\s*[-–]\s*\d{4}"
-    r"|(?:đến|tới)\s+(?:hết\s+|cuối\s+)?năm\s+\d{4}|năm\s+(?:19|20)\d{2}|(?<![\w.,/])(?:19|20)\d{2}(?=\s+(?:đạt|là|:)))",
+    r"|(?:đến|tới)\s+(?:hết\s+|cuối\s+)?năm\s+\d{4}|năm\s+(?:19|20)\d{2}|(?<![\w.,/])(?:19|20)\d{2}(?=\s+(?:đạt|là|:))"
+    r"|(?:tính\s+)?(?:đến|tới)\s+(?:hết\s+)?ngày\s+\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*(?:19|20)\d{2})",
     re.IGNORECASE,
 )
-_RIGHT_AFTER = re.compile(r"\s*(?:của|trong|vào|,)?\s*", re.IGNORECASE)
+# Between a figure and its own period: its noun, then "của"/"trong"/"vào" ("312 doanh nghiệp năm 2021").
+_RIGHT_AFTER = re.compile(r"\s*(?:[^\W\d]+\s+){0,3}?(?:của|trong|vào|,)?\s*", re.IGNORECASE)
 _BASELINE = re.compile(r"(?:so với|cùng kỳ|từ|kể từ)\s*(?:cùng kỳ\s*)?(?:năm\s*)?$", re.IGNORECASE)
 
 
@@ -305,12 +308,16 @@ def _subject_before(masked: str, sentence_start: int, start: int) -> str:
         clause = clause.split(" ", 1)[-1]  # the window began inside a word
     breaks = list(_CLAUSE_BREAK.finditer(clause))
     if breaks:
-        cut = breaks[-1]
-        begin = cut.end()
-        before = breaks[-2].end() if len(breaks) > 1 else 0
-        tail = _TRAILING_VERBS.sub("", " " + clause[begin:]).split()
-        if cut.group(0) == "," and len(tail) <= 2 and not re.search(r"\d", clause[before:cut.start()]):
-            begin = before  # "xuất khẩu phần cứng, điện tử đạt ...": a list, not a new clause
+        # "xuất khẩu sản phẩm điện tử, máy tính và linh kiện đạt ...": a short tail after "," or "và" is the
+        # end of a list, so the clause reaches back over the list while no figure stands in it.
+        n = len(breaks) - 1
+        begin = breaks[n].end()
+        while n >= 0 and breaks[n].group(0).strip() in {",", "và"}:
+            before = breaks[n - 1].end() if n > 0 else 0
+            tail = _TRAILING_VERBS.sub("", " " + clause[breaks[n].end():]).split()
+            if len(tail) > 2 or re.search(r"\d", clause[before:breaks[n].start()]):
+                break
+            begin, n = before, n - 1
         clause = clause[begin:]
     clause = re.sub(rf"{MASK}+", " ", clause)
     clause = re.sub(r"\s+", " ", clause).strip()
@@ -344,15 +351,6 @@ def _period(periods: list[tuple[int, str]], start: int, end: int, text: str) -> 
     return periods[i][1] if i < len(periods) else None
 
 
-def _previous_subject(subjects: list[tuple[int, str]], start: int) -> str | None:
-    """"chiếm 83,48%" after "1,488 triệu hồ sơ": the figure measures what its sentence already named.
-
-    `subjects` holds (position, subject) of the figures read so far in the sentence, sorted.
-    """
-    i = bisect.bisect_left(subjects, (start, ""))
-    return subjects[i - 1][1] if i > 0 else None
-
-
 def _fmt(value: float | None) -> str:
     return "" if value is None else f"{value:.6g}"
 
@@ -383,7 +381,6 @@ def extract_figures(text: str) -> list[dict]:
     taken = bytearray(len(text))  # 1 where a figure was already read
     found: list[tuple[int, dict]] = []
     periods: dict[tuple[int, int], list[tuple[int, str]]] = {}
-    subjects: dict[tuple[int, int], list[tuple[int, str]]] = {}
 
     def free(a: int, b: int) -> bool:
         return not any(taken[a:b])
@@ -400,15 +397,12 @@ def extract_figures(text: str) -> list[dict]:
         fig.setdefault("ambiguous", False)
         if not fig.get("subject"):
             fig["subject"] = (_subject_before(masked, sentence[0], start)
-                              or (_noun_phrase(masked, end) if fig["kind"] in {"count", "ratio", "target"} else None)
-                              or _previous_subject(subjects.get(sentence, []), start))
-        if fig["subject"]:
-            bisect.insort(subjects.setdefault(sentence, []), (start, fig["subject"]))
+                              or (_noun_phrase(masked, end) if fig["kind"] in {"count", "ratio", "target"} else None))
         fig["period"] = _period(periods[sentence], start, end, text)
         fig["raw"] = text[start:end].strip()  # the number as written, with %, scale and currency; the noun is `unit`
         fig["context"] = sentence_at(text, spans, start)
-        fig["key"] = _key(fig)
-        found.append((start, {field: fig[field] for field in FIELDS}))
+        fig["sentence"] = sentence
+        found.append((start, fig))
 
     def prefix(start: int, size: int = 40) -> str:
         return masked[max(0, start - size):start]
@@ -459,7 +453,16 @@ def extract_figures(text: str) -> list[dict]:
         if fig:
             emit(m.start(), m.end(), fig)
     found.sort(key=lambda pair: pair[0])
-    return [fig for _, fig in found]
+    out, last_subject = [], {}
+    for _, fig in found:
+        # "chiếm 83,48%" after "1,488 triệu hồ sơ": a figure with no subject of its own measures what its
+        # sentence named last
+        fig["subject"] = fig["subject"] or last_subject.get(fig["sentence"])
+        if fig["subject"]:
+            last_subject[fig["sentence"]] = fig["subject"]
+        fig["key"] = _key(fig)
+        out.append({field: fig[field] for field in FIELDS})
+    return out
 
 
 def _read_figure(m: re.Match, masked: str) -> dict | None:

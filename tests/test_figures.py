@@ -320,3 +320,19 @@ def test_written_amounts_round_trip(cents, decimals, scale, currency, lead):
     assert figure["value"] == pytest.approx(expected, rel=1e-12), text
     assert figure["kind"] == ("money" if currency else "count")
     assert figure["raw"] == text[text.index(written):].split(" cho")[0].removesuffix(" doanh nghiệp.")
+
+
+def test_report_style_sentence_subjects_and_periods():
+    text = ("Đến ngày 30/9/2025, toàn tỉnh có 1.842 dịch vụ công trực tuyến. Kết quả chỉ số chuyển đổi số năm 2024, "
+            "tỉnh đạt 0,5127 điểm, xếp thứ 21/63; trong đó chính quyền số xếp thứ 15, kinh tế số xếp thứ 33. "
+            "Số doanh nghiệp tăng từ 312 doanh nghiệp năm 2021 lên 587 doanh nghiệp năm 2024.")
+    got = [(f["raw"], f["subject"], f["period"]) for f in extract_figures(text)]
+    assert got == [
+        ("1.842", "dịch vụ công trực tuyến", "Đến ngày 30/9/2025"),
+        ("0,5127", "Kết quả chỉ số chuyển đổi số tỉnh", "năm 2024"),
+        ("21/63", "Kết quả chỉ số chuyển đổi số tỉnh", "năm 2024"),   # no subject of its own: the sentence's last
+        ("15", "chính quyền số", "năm 2024"),
+        ("33", "kinh tế số", "năm 2024"),
+        ("312", "doanh nghiệp", "năm 2021"),                          # the year right after its noun
+        ("587", "doanh nghiệp", "năm 2024"),
+    ]
