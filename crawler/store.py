@@ -244,7 +244,9 @@ def save_article(db: sqlite_utils.Database, item: dict[str, Any]) -> tuple[int, 
     urls = [u for u in [item["url"], *item.get("aliases", [])] if u]
     from pipelines import stories  # late import: stories depends on the store
 
-    with db.conn:
+    # db.atomic(), not `with db.conn`: sqlite-utils commits its own inserts unless a transaction
+    # is already open, which would leave an article without its URLs or facts after a crash
+    with db.atomic():
         known = db.execute(
             f"SELECT article_id FROM article_urls WHERE url IN ({','.join('?' * len(urls))}) LIMIT 1", urls
         ).fetchone()

@@ -182,3 +182,26 @@ def test_cli_reads_while_a_writer_holds_the_database(tmp_path):
         writer.kill()
         writer.wait(timeout=10)
     assert integrity(db_path) == "ok"
+
+
+def test_a_failure_inside_save_article_leaves_nothing_behind(tmp_path, monkeypatch):
+    """One transaction per article: a fault after the article row is written rolls all of it back."""
+    from crawler.store import open_db, save_article
+    from pipelines import stories
+
+    db = open_db(tmp_path / "dxwatch.db")
+    item = {**national_article(), "url": "http://127.0.0.1:9/tin-tuc/bai-loi.html"}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full, say")
+
+    monkeypatch.setattr(stories, "assign_story", broken)
+    try:
+        save_article(db, item)
+    except RuntimeError:
+        pass
+    for table in ("articles", "article_urls", "figures", "directives", "stories"):
+        assert db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
+    monkeypatch.undo()
+    assert save_article(db, item)[1] is True
+    assert db.execute("SELECT count(*) FROM article_urls").fetchone()[0] >= 1
