@@ -293,7 +293,7 @@ def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
     return any(s < end and start < e for s, e in spans)
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=4)  # small: texts can be whole PDF documents
 def find_references(text: str) -> tuple[Reference, ...]:
     """Every document reference in normalised text, in order, with spans; no context yet.
 
