@@ -146,6 +146,26 @@ def field_accuracy() -> dict[str, tuple[int, int]]:
     return {f: (right[f], total[f]) for f in total}
 
 
+SEEDS = ROOT.parent / "shared" / "seeds"
+
+
+def seed_tallies(seeds_dir: Path = SEEDS) -> dict[str, Tally] | None:
+    """Figures and references on the real portal texts of ../shared/seeds (None when they are absent)."""
+    if not seeds_dir.is_dir():
+        return None
+    figures, directives = Tally(), Tally()
+    for entry in load("seeds.yaml"):
+        path = seeds_dir / entry["seed"]
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        figures.add(entry["seed"], [_gold_figure(s) for s in entry["figures"]], extract_figures(text),
+                    _figure_matches, lambda f: f["kind"])
+        directives.add(entry["seed"], entry["directives"], extract_directives(text), _directive_matches,
+                       lambda d: d["kind"])
+    return {"figures (seeds)": figures, "directives (seeds)": directives}
+
+
 def relevance_scores() -> tuple[float, float, int, list[str]]:
     """Precision and recall of `relevant` on tests/facts_eval/relevance.yaml, with the articles it got wrong."""
     from pipelines.relevance import score_relevance
@@ -226,6 +246,12 @@ def main() -> None:
                 print("   ", line)
     print("\nfields of facts found (right/annotated):",
           ", ".join(f"{f} {r}/{t}" for f, (r, t) in sorted(field_accuracy().items())))
+    for name, tally in (seed_tallies() or {}).items():
+        precision, recall, n = tally.scores()
+        print(f"\n{name}: precision {precision:.3f}, recall {recall:.3f}, gold {n}")
+        if show_errors:
+            for line in tally.errors:
+                print("   ", line)
     precision, recall, n, wrong = relevance_scores()
     print(f"\nrelevance ({n} articles): precision {precision:.3f}, recall {recall:.3f}")
     if show_errors:

@@ -39,3 +39,11 @@ def test_every_kind_is_covered(results):
 def test_directive_fields_are_right_where_annotated():
     for field, (right, total) in facts_eval.field_accuracy().items():
         assert total and right / total >= 0.95, field
+
+
+def test_real_portal_texts(shared_dir):
+    tallies = facts_eval.seed_tallies(shared_dir / "seeds")
+    if not tallies or not sum(t.scores()[2] for t in tallies.values()):
+        pytest.skip("no seed texts")
+    for name, tally in tallies.items():
+        assert tally.scores()[:2] == (1.0, 1.0), (name, tally.errors)
