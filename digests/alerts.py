@@ -24,7 +24,7 @@ def run_alerts(config: Config, db) -> dict:
     """Check every alert rule now; returns `{rule: summary}` (rules with nothing to do are left out)."""
     db = as_db(db)
     rules = config.digests_file.alerts if config.digests_file else []
-    results = {}
+    results, unavailable = {}, None
     for rule in rules:
         name = ledger_name(rule.name)
         sections = tuple(dict.fromkeys(s for item in rule.items for s in ITEM_SECTIONS[item]))
@@ -37,7 +37,12 @@ def run_alerts(config: Config, db) -> dict:
         if not queued:  # nothing new: a check that found nothing leaves no run behind
             with db.conn:
                 db.conn.execute("DELETE FROM digest_runs WHERE id = ?", [run["id"]])
-        sent = delivery.deliver_outstanding(smtp_settings(config), db, name)  # also earlier alerts left pending
+        if unavailable:  # the server was unreachable for an earlier rule: do not wait on it again
+            left = len(delivery.outstanding(db, name))
+            sent = {"sent": 0, "failed": 0, "pending": left, "error": unavailable}
+        else:  # this check's alerts and any earlier ones left pending
+            sent = delivery.deliver_outstanding(smtp_settings(config), db, name)
+            unavailable = sent["error"]
         if queued or any(sent[k] for k in ("sent", "failed", "pending")):
             results[rule.name] = run_summary(db, run, sent) if queued else {"digest": name, **sent}
     return results

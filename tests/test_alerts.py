@@ -78,11 +78,16 @@ def test_an_alert_that_could_not_be_sent_goes_out_once_at_the_next_check(tmp_pat
     port = free_port()
     config, db = setup(tmp_path, port)
     save_article(db, new_decision(9))
+    save_article(db, danang_article())
     down = run_alerts(config, db)
     assert down["quyet-dinh"]["pending"] == 1
+    assert down["tin-da-nang"]["pending"] == 2 and down["tin-da-nang"]["error"] == down["quyet-dinh"]["error"]
+    attempts = dict(db.execute("SELECT digest, MAX(attempts) FROM deliveries GROUP BY digest").fetchall())
+    tries = config.digests_file.smtp.retries + 1
+    assert attempts == {"alert:quyet-dinh": tries, "alert:tin-da-nang": 0}  # one rule waits on the server, not all
     with SMTPSink(port=port) as sink:
         back = run_alerts(config, db)
-        assert back["quyet-dinh"]["sent"] == 1
+        assert back["quyet-dinh"]["sent"] == 1 and back["tin-da-nang"]["sent"] == 2
         assert run_alerts(config, db) == {}
-    (message,) = sink.messages
-    assert "9/QĐ-UBND" in bodies(message)[0]
+    assert len(sink.messages) == 3
+    assert "9/QĐ-UBND" in bodies(by_recipient(sink)["van.phong@example.vn"][0])[0]
