@@ -94,3 +94,22 @@ def test_screenshots_at_desktop_and_phone_width(week, tmp_path, name, frame_widt
     assert (width, height) == (window, 1500) and len(data) > 20_000  # a rendered page, not a blank one
     if os.environ.get("DXWATCH_UPDATE_SCREENSHOT"):
         shutil.copy(shot, DOCS / name)
+
+
+def test_dark_mode_switches_the_palette(week, tmp_path):
+    """With the reader's system in dark mode, the sheet turns dark and the text light."""
+    preview = preview_digest(*week, "weekly", tmp_path / "preview.html")
+    probe = ("<script>const s = getComputedStyle(document.querySelector('.sheet'));"
+             "const t = getComputedStyle(document.querySelector('.extract'));"
+             "document.body.setAttribute('data-colors', s.backgroundColor + '|' + t.color);</script></body>")
+    page = tmp_path / "probe.html"
+    page.write_text(preview.read_text(encoding="utf-8").replace("</body>", probe), encoding="utf-8")
+
+    def colors(*flags: str) -> tuple[str, str]:
+        dom = chromium(*flags, "--dump-dom", page.as_uri(), cwd=tmp_path)
+        return tuple(re.search(r'data-colors="([^"]*)"', dom).group(1).split("|"))
+
+    light_sheet, light_text = colors()
+    dark_sheet, dark_text = colors("--force-dark-mode", "--blink-settings=preferredColorScheme=0")
+    assert light_sheet == "rgb(255, 255, 255)" and dark_sheet == "rgb(27, 35, 44)"
+    assert dark_text == "rgb(230, 235, 240)" and light_text != dark_text
