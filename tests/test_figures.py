@@ -319,7 +319,7 @@ def test_written_amounts_round_trip(cents, decimals, scale, currency, lead):
     expected = value * _SCALE_WORDS[scale]
     assert figure["value"] == pytest.approx(expected, rel=1e-12), text
     assert figure["kind"] == ("money" if currency else "count")
-    assert figure["raw"] == text[text.index(written):].split(" cho")[0].removesuffix(" doanh nghiệp.")
+    assert figure["raw"] == text[len(lead) + 1:].split(" cho")[0].removesuffix(" doanh nghiệp.")
 
 
 def test_report_style_sentence_subjects_and_periods():
