@@ -19,8 +19,8 @@ from pipelines.directives import find_references, sentence_at, sentence_of, sent
 MAX_FIGURES = 1000  # more than this in one text is a data table flattened into prose, not news
 FIELDS = ("key", "kind", "value", "value2", "unit", "subject", "period", "qualifier", "direction", "ambiguous",
           "raw", "context")
-MASK = "\ue000"
-MASK_REFERENCE = "\ue001"  # a masked document reference: also ends the clause a subject is read from  # a private-use character: not a word character, never in portal text
+MASK = "\ue000"  # a private-use character: not a word character, never in portal text
+MASK_REFERENCE = "\ue001"  # a masked document reference: also ends the clause a subject is read from
 
 SCALES = {
     "nghìn tỷ": 10**12, "ngàn tỷ": 10**12, "nghìn tỉ": 10**12, "ngàn tỉ": 10**12,
@@ -235,7 +235,7 @@ _SINGLE_UNITS = {
     "cơ", "hệ", "trụ",
 }
 _CONTENT_PHRASE = re.compile(r"[^\W\d_]+(?:\s+[^\W\d_]+){0,5}")
-_CLAUSE_BREAK = re.compile(r",(?!\d)|[;:(\n\"“”]|(?:\s[-–]\s)|\s(?:và|trong đó|còn|nhưng)\s|\ue001+")
+_CLAUSE_BREAK = re.compile(rf",(?!\d)|[;:(\n\"“”]|(?:\s[-–]\s)|\s(?:và|trong đó|còn|nhưng)\s|{MASK_REFERENCE}+")
 _TRAILING_VERBS = re.compile(
     r"(?:\s+(?:đạt|chiếm|là|ước đạt|ước tính|ước|khoảng|vào khoảng|hơn|trên|gần|dưới|tăng trưởng|tăng|giảm|gấp|"
     r"cao|có|với|bằng|tỷ lệ|lên|xuống|còn|mức|ở mức|tới|đến|được|đã|xấp xỉ|bình quân|thêm|từ|đạt tỷ lệ|quy mô|"
