@@ -23,11 +23,12 @@ from lxml import etree
 from lxml import html as lxml_html
 from scrapy.exceptions import DropItem
 
-from crawler.textnorm import match_key, normalize_text
+from crawler.textnorm import match_key, nfc, normalize_text
 from pipelines import dates
 
 MAX_PAGE_CHARS = 8_000_000
 MAX_DEPTH = 200
+MAX_ELEMENTS = 40_000
 MIN_TEXT_CHARS = 150
 _TOO_DEEP = "boolean(/" + "/*" * MAX_DEPTH + ")"
 
@@ -93,6 +94,9 @@ def _parse(html: str):
         raise NoArticle("unparseable", "not parseable as HTML")
     if root.xpath(_TOO_DEEP):
         raise NoArticle("too_deep", f"HTML nested deeper than {MAX_DEPTH} levels")
+    elements = int(root.xpath("count(//*)"))
+    if elements > MAX_ELEMENTS:  # no article page has this many; extraction time grows with it
+        raise NoArticle("too_large", f"page of {elements:,} elements is larger than {MAX_ELEMENTS:,}")
     return root
 
 
@@ -183,7 +187,7 @@ def find_title(root, selector: str | None = None):
     for el in root.iter(*_TITLE_HOLDERS):  # a headline styled with a class of its own: td.contentheading
         text = _short_text(el, longest)
         if text and match_key(text) in ref_keys and not _is_site_heading(el):
-            return _readable_case(text, refs), el
+            return _readable_case(normalize_text(text), refs), el
     for el in root.iter("h1"):
         text = _text_of(el)
         if len(text.split()) >= 4 and not _is_site_heading(el):
@@ -241,14 +245,15 @@ _HEADING_TAGS = ("h2", "h3", "h4", "h5", "h6", "p", "div", "span", "strong", "b"
 
 
 def _short_text(el, limit: int) -> str | None:
-    """The element's text when it is at most `limit` characters (None otherwise), cheaply."""
+    """The element's text (NFC, spaces collapsed) when it is at most `limit` characters, None
+    otherwise; cheap on big elements (look-alike characters are not repaired: compare through `match_key`)."""
     total, parts = 0, []
     for chunk in el.itertext():
         total += len(chunk)
         if total > limit * 3:
             return None
         parts.append(chunk)
-    text = normalize_text(" ".join(parts))
+    text = nfc(" ".join(" ".join(parts).split()))
     return text if len(text) <= limit else None
 
 

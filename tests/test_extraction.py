@@ -108,8 +108,11 @@ LISTING = "<html lang='vi'><head><title>Tin tức - Cổng thông tin điện t�
         ("<div>" * 50_000 + "chữ", "unparseable"),
         (portal_page()[:600], "no_text"),
         (LISTING, "listing"),
+        ("<html><body>" + "<p>Tin</p>" * 45_000 + "</body></html>", "too_large"),
+        (b"\x1f\x8b\x08\x00garbage", "unreadable"),
     ],
-    ids=["empty", "none", "binary", "enormous", "links", "deeply-nested", "nested-fragment", "truncated", "listing"],
+    ids=["empty", "none", "binary", "enormous", "links", "deeply-nested", "nested-fragment", "truncated", "listing",
+         "too-many-elements", "damaged-gzip"],
 )
 def test_malformed_pages_are_a_clear_no_article(page, reason):
     with pytest.raises(NoArticle) as caught:
