@@ -47,3 +47,15 @@ def test_metric_can_fail():
     precision, recall = module.token_prf("Một hai ba bốn năm.\n\nTin cùng chuyên mục", gold)
     assert precision < 1 and recall == 0.5
     assert module.repeated(["Một đoạn văn đủ dài để đếm lặp lại.", "Một đoạn văn đủ dài để đếm lặp lại."])
+
+
+def test_committed_corpus_is_what_build_py_writes(tmp_path):
+    """Pages and gold come from articles.yaml / heldout.yaml through build.py: no hand edits drift."""
+    spec = importlib.util.spec_from_file_location("corpus_build", EVAL_PATH.parents[1] / "tests" / "extraction_corpus" / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.build(tmp_path)
+    corpus = EVAL_PATH.parents[1] / "tests" / "extraction_corpus"
+    assert (tmp_path / "gold.jsonl").read_bytes() == (corpus / "gold.jsonl").read_bytes()
+    built = {p.name: p.read_bytes() for p in (tmp_path / "pages").iterdir()}
+    assert built == {p.name: p.read_bytes() for p in (corpus / "pages").iterdir()}

@@ -501,15 +501,16 @@ def gold_author(art: dict, layout) -> str | None:
 PUBLISHED_FORMAT = {"date": "{:%Y-%m-%d}", "minute": "{:%Y-%m-%dT%H:%M}:00+07:00", "second": "{:%Y-%m-%dT%H:%M:%S}+07:00"}
 
 
-def build() -> list[dict]:
+def build(out: Path = HERE) -> list[dict]:
+    """Write pages/ and gold.jsonl under `out` (the corpus itself by default)."""
     development = yaml.safe_load((HERE / "articles.yaml").read_text(encoding="utf-8"))
     heldout = yaml.safe_load((HERE / "heldout.yaml").read_text(encoding="utf-8"))
     first, second = heldout[:8], heldout[8:]
     plan = [(art, LAYOUTS[n % len(LAYOUTS)], "development") for n, art in enumerate(development)]
     plan += [(art, HELDOUT_LAYOUTS[n % len(HELDOUT_LAYOUTS)], "heldout") for n, art in enumerate(first)]
     plan += [(art, HELDOUT2_LAYOUTS[n % len(HELDOUT2_LAYOUTS)], "heldout2") for n, art in enumerate(second)]
-    pages = HERE / "pages"
-    pages.mkdir(exist_ok=True)
+    pages = out / "pages"
+    pages.mkdir(parents=True, exist_ok=True)
     for old in pages.glob("*.html"):
         old.unlink()
     gold = []
@@ -525,7 +526,7 @@ def build() -> list[dict]:
             "author": gold_author(art, layout), "credit": art.get("credit"),
             "text": "\n\n".join(([art["lead"]] if art.get("lead") else []) + gold_paragraphs(art)),
         })
-    with open(HERE / "gold.jsonl", "w", encoding="utf-8") as handle:
+    with open(out / "gold.jsonl", "w", encoding="utf-8") as handle:
         for row in gold:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     return gold
