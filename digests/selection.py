@@ -262,12 +262,24 @@ def select(config: Config | None, db, scope: Scope, now: datetime | None = None)
                 for mention in fact["articles"]:
                     reasons = article_ok(articles[mention["id"]])
                     if reasons is not None:
-                        entries.append(_fact_entry(fact, articles[mention["id"]], extra + reasons, titles))
+                        entry = _fact_entry(fact, articles[mention["id"]], extra + reasons, titles)
+                        entry["document_url"] = _document_url(db, fact, table)
+                        entries.append(entry)
                         break
             setattr(sel, section, entries)
     if scope.with_health:
         sel.health = source_health(config, db, now)
     return sel
+
+
+def _document_url(db, fact: dict, table: str) -> str | None:
+    """The attached file itself: where the fact was read, or, for a directive, the document with its number."""
+    document = fact.get("document")
+    if not document and table == "directives":
+        from pipelines.documents import document_for_number
+
+        document = document_for_number(db, fact["key"])
+    return safe_url(document["url"]) if document and document.get("url") else None
 
 
 def _timedelta(duration: str) -> timedelta:

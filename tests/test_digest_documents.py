@@ -1,0 +1,47 @@
+"""Figures and directives read from an attached document reach the digest through the article that
+links the file, and the directives section links the document itself."""
+
+from __future__ import annotations
+
+import docgen
+from test_digest import by_recipient, bodies, write_config
+
+from crawler.config import load_config
+from crawler.store import open_db, save_article
+from digests.runner import send_digest
+from pipelines.documents import read_document, record_links, store_document
+from pipelines.facts import article_facts, new_facts
+
+ARTICLE = "http://127.0.0.1:9/tin-tuc/thanh-hoa-phe-duyet-ke-hoach-chuyen-doi-so-4321.html"
+DOCUMENT = "http://127.0.0.1:9/uploads/van-ban/2971-qd-ubnd.pdf"
+DIGEST = """\
+digests:
+  - name: weekly
+    recipients: [lanh.dao@example.vn]
+"""
+
+
+def test_document_facts_and_link_reach_the_digest(tmp_path, smtp):
+    config = load_config(write_config(tmp_path / "config", smtp.port, DIGEST))
+    db = open_db(tmp_path / "data" / "dxwatch.db")
+    text = ("UBND tỉnh Thanh Hóa vừa phê duyệt kế hoạch chuyển đổi số giai đoạn 2023 - 2025 "
+            "(toàn văn đính kèm). Sở Khoa học và Công nghệ được giao theo dõi việc triển khai.")
+    save_article(db, {"url": ARTICLE, "source": "thanhhoa", "level": "provincial", "province": "Thanh Hóa",
+                      "title": "Thanh Hóa phê duyệt kế hoạch chuyển đổi số", "text": text, "relevant": True,
+                      **article_facts(None, text, "Thanh Hóa")})
+    item = {"item_type": "document", "source": "thanhhoa", "province": "Thanh Hóa", "url": DOCUMENT, "aliases": [],
+            "body": docgen.pdf_bytes(docgen.DECISION), "content_type": "application/pdf", "cited_by": ARTICLE,
+            "crawl_run_id": None}
+    record_links(db, [(DOCUMENT, ARTICLE)])
+    store_document(db, item, read_document(item))
+
+    facts = new_facts(db, "2000-01-01", only_relevant=True)
+    from_document = [f for f in facts["figures"] if f.get("document")]
+    assert from_document and all(f["articles"][0]["url"] == ARTICLE for f in from_document)
+    assert {f["value"] for f in from_document} >= {80.0, 1250.0}
+
+    send_digest(config, db, "weekly")
+    plain, html = bodies(by_recipient(smtp)["lanh.dao@example.vn"][0])
+    assert "1.250" in plain and "2971/QĐ-UBND" in plain
+    assert f'href="{DOCUMENT}"' in html and "Toàn văn" in html
+    assert f"Toàn văn: {DOCUMENT}" in plain
