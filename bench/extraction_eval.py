@@ -237,7 +237,8 @@ def main() -> int:
     rows = load_corpus()
     corpus = evaluate_corpus(rows)
     subsets = {"all": corpus}
-    for name, label in (("development", "development"), ("heldout", "held-out 1"), ("heldout2", "held-out 2")):
+    for name, label in (("development", "development"), ("heldout", "held-out 1"), ("heldout2", "held-out 2"),
+                        ("heldout3", "held-out 3")):
         subsets[f"{label} ({sum(r['set'] == name for r in rows)})"] = evaluate_corpus([r for r in rows if r["set"] == name])
     speed = corpus_speed(rows)
     public = None if args.no_public else evaluate_public()

@@ -483,8 +483,53 @@ def nfd_portal(art, n, when):
     return unicodedata.normalize("NFD", shell(art["title"], "", body)), url, "minute"
 
 
+def party_portal(art, n, when):
+    """Party committee portal: sapo, then "Thứ Hai, 12/5/2025 | 08:30" below it, authors in a
+    `div.tac-gia` after the text, "Các tin khác"."""
+    url = f"https://dangbo.example-tinh.vn/tin-hoat-dong/{slug(art['title'])}-{600 + n}.html"
+    lead = f'<div class="sapo"><b>{e(art["lead"])}</b></div>' if art.get("lead") else ""
+    author = f'<div class="tac-gia text-right">{e(art["author"])}</div>' if art.get("author") else ""
+    credit = f"<p>Nguồn: {e(art['credit'])}</p>" if art.get("credit") else ""
+    body = f"""<div class="top-banner"><img alt="Đảng bộ tỉnh" src="/b.png"></div>
+<div class="detail"><h1 class="detail-title">{e(art["title"])}</h1>{lead}
+<p class="date-detail">{VN_WEEKDAYS[when.weekday()]}, {when.day}/{when.month}/{when.year} | {when:%H:%M}</p>
+<div class="detail-content">{paragraphs_html(art, lambda t: f'<p><em>{e(t)}</em></p>')}{credit}</div>{author}</div>
+<div class="tin-khac"><h3>Các tin khác</h3>{listing(lambda m: f"({m:%d/%m/%Y})", 4)}</div>"""
+    return shell(f"{art['title']}", "", body), url, "minute"
+
+
+def tv_station(art, n, when):
+    """Provincial radio-TV portal: only an "updated" line, a video file name, "Nhóm PV:" byline,
+    broadcast schedule and "Xem thêm" list."""
+    url = f"https://truyenhinh.example-tinh.vn/thoi-su/{slug(art['title'])}-{900 + n}.html"
+    byline = f"<p><strong>{e(art['author'])}</strong></p>" if art.get("author") else ""
+    credit = f"<p>Nguồn: {e(art['credit'])}</p>" if art.get("credit") else ""
+    body = f"""<div class="header"><a class="logo" href="/">Đài Phát thanh và Truyền hình tỉnh</a></div>
+<div class="main"><h1>{e(art["title"])}</h1><div class="info">Cập nhật: {when:%H:%M} ngày {when.day}/{when.month}/{when.year}</div>
+<div class="player"><video src="/media/{n}.mp4"></video><p>ban_tin_{when:%d%m}_{n}.mp4</p></div>
+<div class="noidung">{paragraphs_html(art, lambda t: f'<p><em>{e(t)}</em></p>')}{byline}{credit}</div>
+<div class="xemthem"><p><b>Xem thêm</b></p>{listing(lambda m: f"{m:%d/%m/%Y}", 3)}</div></div>
+<div class="right"><h3>Lịch phát sóng</h3><ul><li>18:00 Thời sự</li><li>20:00 Phim truyện</li></ul></div>"""
+    return shell(f"{art['title']} - Đài PT-TH tỉnh", "", body), url, "minute"
+
+
+def microdata_portal(art, n, when):
+    """schema.org microdata: the visible date is relative ("2 giờ trước"); the real one is in
+    `itemprop=datePublished`; credit at the end."""
+    url = f"https://tintuc.example-tinh.gov.vn/bai-viet/{n * 101}"
+    byline = f"<p>{e(art['author'])}</p>" if art.get("author") else ""
+    credit = f"<p>Nguồn: {e(art['credit'])}</p>" if art.get("credit") else ""
+    body = f"""<div class="site"><span class="site-name">Tin tức tỉnh</span></div>
+<div itemscope itemtype="https://schema.org/NewsArticle"><h1 itemprop="headline">{e(art["title"])}</h1>
+<meta itemprop="datePublished" content="{when:%Y-%m-%dT%H:%M:%S}+07:00"><span class="ago">2 giờ trước</span>
+<div itemprop="articleBody">{paragraphs_html(art, lambda t: f'<p><em>{e(t)}</em></p>')}{byline}{credit}</div></div>
+<div class="hot"><h4>Tin đọc nhiều</h4>{listing(lambda m: f"{m:%d/%m}", 4)}</div>"""
+    return shell(f"{art['title']}", "", body), url, "second"
+
+
 HELDOUT_LAYOUTS = [joomla_portal, hanoi_timestamp, quangninh_so, danang_liferay]
 HELDOUT2_LAYOUTS = [province_newspaper, legacy_cp1258, nfd_portal]
+HELDOUT3_LAYOUTS = [party_portal, tv_station, microdata_portal]
 LAYOUTS = [sharepoint_pages, sharepoint_trang, liferay_hcm, dnn_hue, nukeviet, timestamp_cms, thaibinh_video,
            ninhbinh_news, aspnet_ministry, commune_platform, wordpress_cds]
 
@@ -505,10 +550,11 @@ def build(out: Path = HERE) -> list[dict]:
     """Write pages/ and gold.jsonl under `out` (the corpus itself by default)."""
     development = yaml.safe_load((HERE / "articles.yaml").read_text(encoding="utf-8"))
     heldout = yaml.safe_load((HERE / "heldout.yaml").read_text(encoding="utf-8"))
-    first, second = heldout[:8], heldout[8:]
+    first, second, third = heldout[:8], heldout[8:14], heldout[14:]
     plan = [(art, LAYOUTS[n % len(LAYOUTS)], "development") for n, art in enumerate(development)]
     plan += [(art, HELDOUT_LAYOUTS[n % len(HELDOUT_LAYOUTS)], "heldout") for n, art in enumerate(first)]
     plan += [(art, HELDOUT2_LAYOUTS[n % len(HELDOUT2_LAYOUTS)], "heldout2") for n, art in enumerate(second)]
+    plan += [(art, HELDOUT3_LAYOUTS[n % len(HELDOUT3_LAYOUTS)], "heldout3") for n, art in enumerate(third)]
     pages = out / "pages"
     pages.mkdir(parents=True, exist_ok=True)
     for old in pages.glob("*.html"):
