@@ -294,3 +294,19 @@ def test_pages_rejected_by_extraction_are_not_fetched_again_on_the_next_crawl(po
     assert portal.requests_to(video) == 0 and portal.requests_to(article_path(3)) == 1
     # page 2 held only stored and rejected links: pagination stopped there
     assert portal.requests_to(f"{prefix}?page=2") == 1 and portal.requests_to(f"{prefix}?page=3") == 0
+
+
+def test_crawl_sends_instant_alerts_for_what_it_stored(portal, smtp, tmp_path, db_path):
+    pytest.importorskip("digests.alerts")
+    paged_site(portal, count=2, per_page=2)
+    cfg = write_config(tmp_path / "cfg", [{"name": "laocai", "start_urls": [portal.url("/tin-tuc/chuyen-doi-so.html")]}])
+    (cfg / "digests.yaml").write_text(yaml.safe_dump({
+        "smtp": {"host": "127.0.0.1", "port": smtp.port, "security": "none", "sender": "dxwatch@so-khcn.example.vn"},
+        "alerts": [{"name": "tin-moi", "items": ["articles"], "recipients": ["phong-cds@so-khcn.example.vn"]}],
+    }, allow_unicode=True), encoding="utf-8")
+    assert crawl(cfg, db_path).returncode == 0
+    assert len(smtp.messages) == 1
+    body = smtp.messages[0].get_body(preferencelist=("plain",)).get_content()
+    assert "bản tin số 0" in body and "bản tin số 1" in body
+    assert crawl(cfg, db_path).returncode == 0  # nothing new: no second alert
+    assert len(smtp.messages) == 1
