@@ -12,6 +12,7 @@ import time
 import unicodedata
 from pathlib import Path
 
+import pytest
 import sqlite_utils
 
 from servers import Page
@@ -114,7 +115,9 @@ def test_faults_and_broken_sources(portal, tmp_path, db_path):
     assert portal.requests_to(path("redirects", 9)) == 1
 
 
-def test_interrupted_crawl_loses_nothing_and_stores_nothing_twice(portal, tmp_path, db_path):
+@pytest.mark.parametrize("stop, recorded", [(signal.SIGINT, "interrupted"), (signal.SIGTERM, "interrupted"),
+                                            (signal.SIGKILL, "running")])  # a killed process cannot say so
+def test_interrupted_crawl_loses_nothing_and_stores_nothing_twice(portal, tmp_path, db_path, stop, recorded):
     count = 12
     links = [path("slow", i) for i in range(count)]
     portal.routes["/slow/danh-sach"] = Page(listing_html(links), headers={"ETag": '"same"'})
@@ -130,11 +133,11 @@ def test_interrupted_crawl_loses_nothing_and_stores_nothing_twice(portal, tmp_pa
         if db_path.exists() and _count(db_path) >= 2:
             break
         time.sleep(0.1)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(stop)
     proc.communicate(timeout=60)
     first = _count(db_path)
     assert 2 <= first < count
-    assert last_runs(db_path)["slow"]["status"] == "interrupted"
+    assert last_runs(db_path)["slow"]["status"] == recorded
     # the listing's ETag must not make the next crawl skip what the first one missed
     assert crawl(cfg, db_path).returncode == 0
     db = sqlite_utils.Database(db_path)
@@ -179,8 +182,6 @@ def test_https_with_a_self_signed_certificate_works_and_a_tls_failure_is_recorde
     """gov.vn certificates often have incomplete chains: they must not stop a crawl; a broken handshake is `tls`."""
     import shutil
     import ssl
-
-    import pytest
 
     from servers import PortalServer
 
