@@ -90,7 +90,8 @@ def sources_status() -> None:
         colour = colours.get(row["verdict"], "dim")
         errors = ", ".join(f"{k} {v}" for k, v in sorted(row["errors"].items())) or "-"
         table.add_row(row["source"], f"[{colour}]{row['verdict']}[/]", (row["last_success"] or "never")[:16],
-                      f"{(row['last_run'] or '-')[:16]} {row['status'] or ''}".strip(),
+                      f"{(row['last_run'] or '-')[:16]} {row['status'] or ''}".strip()
+                      + (" (a crawl is running now)" if row["running"] else ""),
                       *(str(row[k]) if row[k] is not None else "-"
                         for k in ("pages", "articles_new", "articles_known", "articles_rejected")),
                       errors, row["revisit"], row["reason"])
