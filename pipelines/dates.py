@@ -179,9 +179,9 @@ _DATEPARSER_SETTINGS = {
 # ---------------------------------------------------------------- a line that is only a date
 
 _DATE_LABELS = re.compile(
-    r"ngày\s+đăng|đăng\s+ngày|đăng\s+lúc|ngày\s+xuất\s+bản|xuất\s+bản|ngày\s+cập\s+nhật|cập\s+nhật\s+lúc|cập\s+nhật"
-    r"|thời\s+gian\s+đăng|thời\s+gian|ngày|đăng|lúc|posted|published|updated|on|"
-    r"thứ\s+(?:hai|ba|tư|năm|sáu|bảy|2|3|4|5|6|7)|chủ\s+nhật|t[2-7]|cn|gmt\s*\+\s*0?7(?::?00)?|utc\s*\+\s*0?7|sa|ch|am|pm",
+    r"\b(?:ngày\s+đăng|đăng\s+ngày|đăng\s+lúc|ngày\s+xuất\s+bản|xuất\s+bản|ngày\s+cập\s+nhật|cập\s+nhật\s+lúc"
+    r"|cập\s+nhật|thời\s+gian\s+đăng|thời\s+gian|ngày|đăng|lúc|posted|published|updated|on"
+    r"|thứ\s+(?:hai|ba|tư|năm|sáu|bảy|2|3|4|5|6|7)|chủ\s+nhật|t[2-7]|cn|gmt|utc|sa|ch|am|pm)\b",
     re.IGNORECASE,
 )
 _UPDATED = re.compile(r"cập\s+nhật|updated|sửa\s+đổi", re.IGNORECASE)
