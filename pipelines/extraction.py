@@ -517,11 +517,24 @@ def _author_from_page(root, selector: str | None, header_lines: list[str]) -> st
                 return found
     for line in header_lines:
         name = dates.split_byline_label(line)[0]
-        if name and parse_byline(name):
-            return parse_byline(name)
+        if name and (found := parse_byline(name)):
+            return found
     meta = _meta(root, "author", "article:author", "dc.creator")
     if meta and not _SITE_NAME.search(meta) and "://" not in meta:
         return parse_byline(meta)
+    return None
+
+
+_CREDIT_XPATH = "//*[" + " or ".join(f"contains(@{attr}, '{word}')" for attr in ("class", "id") for word in (
+    "source", "Source", "nguon", "Nguon")) + "]"
+
+
+def _credit_from_page(root) -> str | None:
+    """A "Nguồn tin: ..." line printed outside the text (a source panel under the article)."""
+    for el in root.xpath(_CREDIT_XPATH):
+        text = _short_text(el, 120)
+        if text and (found := parse_credit(text)):
+            return found
     return None
 
 
@@ -609,6 +622,7 @@ def extract_article_or_raise(html, url: str | None, selectors=None, feed_publish
     published = dates.find_published(root, url, selector=chosen.get("date"), feed_published=feed_published,
                                      lines=neighbours)
     page_author = _author_from_page(root, chosen.get("author"), neighbours)
+    page_credit = _credit_from_page(root)
     lead = _lead(root, title_el)
     teasers = _teasers(root)
     _strip_furniture(root, title_el)
@@ -619,6 +633,7 @@ def extract_article_or_raise(html, url: str | None, selectors=None, feed_publish
     paragraphs = clean_paragraphs(lines, title)
     paragraphs, byline, credit = split_byline(paragraphs)
     author = page_author or byline
+    credit = credit or page_credit
     if author and paragraphs and match_key(paragraphs[-1]) == match_key(author):
         paragraphs.pop()
     text = "\n\n".join(paragraphs)

@@ -229,3 +229,11 @@ def test_byline_lines(line, author):
     from pipelines.extraction import parse_byline
 
     assert parse_byline(line) == author
+
+
+def test_credit_and_author_in_a_panel_outside_the_text():
+    panel = ("</div><div class='panel'><p class='author'><strong>Tác giả bài viết: </strong>Hoàng Anh</p>"
+             "<p class='source'><strong>Nguồn tin: </strong>Sở Khoa học và Công nghệ</p></div><div>")
+    art = extract_article(portal_page(byline="", extra=panel), None)
+    assert (art["author"], art["credit"]) == ("Hoàng Anh", "Sở Khoa học và Công nghệ")
+    assert "Nguồn tin" not in art["text"] and "Hoàng Anh" not in art["text"]
