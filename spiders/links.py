@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+from urllib.parse import unquote, urldefrag, urlsplit
 
 import yaml
 
@@ -189,5 +189,5 @@ def next_page(response, rules: LinkRules, page_no: int, values: dict[str, str] |
     for href, how in candidates:
         url = _absolute(response, href)
         if url and canonical_url(url) != here and is_same_site(url, rules.hosts):
-            return urljoin(response.url, url), how
+            return url, how
     return None
