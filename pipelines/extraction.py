@@ -373,6 +373,9 @@ def _table_row(line: str, title_key: str | None) -> str:
     return line if kept else ""
 
 
+_DATELINE = re.compile(r"^\((?:[A-ZĐ][\w.&-]{1,30}|[a-zđ][\w-]*\.(?:vn|com|net)[\w.]*)\)\s*[-–—]\s*")
+
+
 def clean_paragraphs(lines, title: str | None) -> list[str]:
     """The article's paragraphs in order, without furniture, date lines, the title again, or
     repeated sections (see `drop_repeats`)."""
@@ -390,7 +393,7 @@ def clean_paragraphs(lines, title: str | None) -> list[str]:
             line = _table_row(line, title_key)
         if not line or line.casefold() == title_key or _is_furniture_line(line) or dates.date_line(line):
             continue
-        out.append(line)
+        out.append(_DATELINE.sub("", line) if not out else line)  # "(Chinhphu.vn) - " before the lead
     return drop_repeats(out)
 
 
@@ -429,8 +432,11 @@ _BYLINE_PREFIX = re.compile(
     r"tác giả bài viết|người viết|thực hiện|bài viết|biên tập)\s*:\s*", re.IGNORECASE)
 _BYLINE_SUFFIX = re.compile(r"\s*[-–]?\s*\(\s*(?:t/h|th|tổng hợp|lược dịch|theo [^)]{2,60})\s*\)\s*$",
                             re.IGNORECASE)
+_BYLINE_OUTLET = re.compile(r"\s*\(\s*(?P<outlet>(?:báo|tạp chí|đài|cổng|ttxvn|vov|vtv|vna)\b[^()]{0,60}|[\w.-]+\.vn)\s*\)\s*$",
+                            re.IGNORECASE)
+_COLLECTIVE_BYLINE = re.compile(r"^(?:ban biên tập|bbt|nhóm phóng viên|nhóm pv|phóng viên|pv|p\.v)$", re.IGNORECASE)
 _NAME_JOINERS = re.compile(r"\s*(?:,|;|\s-\s|\s–\s|\svà\s|&)\s*")
-_NAME_WORD = re.compile(r"^[^\W\d_][^\W\d_]*\.?$|^[^\W\d_]\.$")
+_NAME_WORD = re.compile(r"^(?:[^\W\d_]\.)*[^\W\d_]+\.?$")  # Minh, Ng., P.V, T.Hà
 MAX_BYLINE_CHARS = 60
 
 
@@ -446,21 +452,28 @@ def _names(text: str) -> list[str] | None:
 
 
 def parse_byline(line: str) -> str | None:
-    """The author named by a byline line: "Bích Phương", "NGUYỄN HÀ (t/h)", "Tin, ảnh: Minh Hà"."""
+    """The author named by a byline line: "Bích Phương", "NGUYỄN HÀ (t/h)", "Tin, ảnh: Minh Hà",
+    "Minh Khôi (Báo Điện tử Chính phủ)" (the outlet goes to `byline_outlet`), "Ban Biên tập"."""
     line = normalize_text(line).strip(" .")
     if not line or len(line) > MAX_BYLINE_CHARS:
         return None
-    marked = False
     stripped = _BYLINE_PREFIX.sub("", line)
-    marked |= stripped != line
-    unsuffixed = _BYLINE_SUFFIX.sub("", stripped)
-    marked |= unsuffixed != stripped
+    if _COLLECTIVE_BYLINE.match(stripped):
+        return stripped
+    unsuffixed = _BYLINE_OUTLET.sub("", _BYLINE_SUFFIX.sub("", stripped))
+    marked = unsuffixed != line
     names = _names(unsuffixed)
     if not names:
         return None
     if len(names) == 1 and len(names[0].split()) == 1 and not (marked or names[0].isupper()):
         return None
     return unsuffixed.strip()
+
+
+def byline_outlet(line: str) -> str | None:
+    """The outlet a byline names in brackets: "Minh Khôi (Báo Điện tử Chính phủ)" -> "Báo Điện tử Chính phủ"."""
+    m = _BYLINE_OUTLET.search(normalize_text(line))
+    return m.group("outlet").strip() if m else None
 
 
 def parse_credit(line: str) -> str | None:
@@ -487,7 +500,7 @@ def split_byline(paragraphs: list[str]) -> tuple[list[str], str | None, str | No
         if credit is None and (found := parse_credit(last)):
             credit = found
         elif author is None and (found := parse_byline(last)):
-            author = found
+            author, credit = found, credit or byline_outlet(last)
         else:
             break
         body.pop()

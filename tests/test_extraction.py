@@ -223,7 +223,8 @@ def test_credit_lines(line, credit):
 @pytest.mark.parametrize("line, author", [
     ("Bích Phương", "Bích Phương"), ("NGUYỄN HÀ (t/h)", "NGUYỄN HÀ"), ("Tin, ảnh: Minh Hà", "Minh Hà"),
     ("Trần Quang - Lê Hương", "Trần Quang - Lê Hương"), ("PV", "PV"), ("Tác giả bài viết: Hoàng Anh", "Hoàng Anh"),
-    ("Hương", None), ("Ban Biên tập", None), ("Kết quả đạt được rất đáng ghi nhận.", None), ("admin", None),
+    ("Minh Khôi (Báo Điện tử Chính phủ)", "Minh Khôi"), ("P.V (tổng hợp)", "P.V"), ("Ban Biên tập", "Ban Biên tập"),
+    ("Hương", None), ("Ban Chỉ đạo tỉnh", None), ("Kết quả đạt được rất đáng ghi nhận.", None), ("admin", None),
 ])
 def test_byline_lines(line, author):
     from pipelines.extraction import parse_byline
@@ -237,3 +238,10 @@ def test_credit_and_author_in_a_panel_outside_the_text():
     art = extract_article(portal_page(byline="", extra=panel), None)
     assert (art["author"], art["credit"]) == ("Hoàng Anh", "Sở Khoa học và Công nghệ")
     assert "Nguồn tin" not in art["text"] and "Hoàng Anh" not in art["text"]
+
+
+def test_dateline_and_outlet_in_the_byline():
+    page = portal_page(byline="<p><em>Minh Khôi (Báo Điện tử Chính phủ)</em></p>").replace(
+        f"<p>{LEAD}</p>", f"<p>(Chinhphu.vn) - {LEAD}</p>")
+    art = extract_article(page, None)
+    assert art["text"].startswith(LEAD) and (art["author"], art["credit"]) == ("Minh Khôi", "Báo Điện tử Chính phủ")
