@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -210,6 +211,24 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         db.conn.executescript(documents.SCHEMA)
 
 
+@contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """One all-or-nothing write that takes the write lock first (BEGIN IMMEDIATE).
+
+    Not `with db.conn`: sqlite-utils commits its own inserts when no transaction is open, which
+    would leave an article without its URLs or facts after a crash. Taking the lock before the
+    first read means two processes checking-then-writing the same URL queue on the busy timeout
+    instead of both writing or deadlocking.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.rollback()
+        raise
+    db.commit()
+
+
 # ---------------------------------------------------------------- URLs already stored
 
 
@@ -244,9 +263,7 @@ def save_article(db: sqlite_utils.Database, item: dict[str, Any]) -> tuple[int, 
     urls = [u for u in [item["url"], *item.get("aliases", [])] if u]
     from pipelines import stories  # late import: stories depends on the store
 
-    # db.atomic(), not `with db.conn`: sqlite-utils commits its own inserts unless a transaction
-    # is already open, which would leave an article without its URLs or facts after a crash
-    with db.atomic():
+    with write_transaction(db):
         known = db.execute(
             f"SELECT article_id FROM article_urls WHERE url IN ({','.join('?' * len(urls))}) LIMIT 1", urls
         ).fetchone()

@@ -16,6 +16,7 @@ import zipfile
 from datetime import date
 
 from crawler import timeutil
+from crawler.store import write_transaction
 from crawler.textnorm import match_key, normalize_text, strip_diacritics
 
 # Why a document has (or has no) text. Stored in documents.status.
@@ -521,7 +522,7 @@ def store_document(db, item: dict, record: dict) -> tuple[int, str]:
     row = {c: (item.get(c) if c in ("source", "content_type", "filename", "label", "etag", "last_modified",
                                      "crawl_run_id") else record.get(c)) for c in _DOCUMENT_COLUMNS}
     row["text"] = row["text"] or None  # NULL: nothing could be read (see status), not an empty document
-    with db.atomic():  # one transaction: sqlite-utils inserts would otherwise commit on their own
+    with write_transaction(db):
         found = db.execute(f"SELECT d.id, d.content_hash FROM document_urls u JOIN documents d ON d.id = u.document_id "
                            f"WHERE u.url IN ({','.join('?' * len(urls))}) LIMIT 1", urls).fetchone()
         if found is None and record["content_hash"]:

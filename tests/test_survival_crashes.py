@@ -205,3 +205,26 @@ def test_a_failure_inside_save_article_leaves_nothing_behind(tmp_path, monkeypat
     monkeypatch.undo()
     assert save_article(db, item)[1] is True
     assert db.execute("SELECT count(*) FROM article_urls").fetchone()[0] >= 1
+
+
+SAME_URLS = textwrap.dedent("""
+    import sys
+    from crawler.store import open_db, save_article
+    db = open_db(sys.argv[1])
+    for i in range(150):
+        save_article(db, {"url": f"http://127.0.0.1:9/tin-tuc/chung-{i}.html", "source": sys.argv[2],
+                          "title": f"Bài chung {i}", "text": f"Nội dung chung số {i} về chuyển đổi số."})
+""")
+
+
+def test_two_processes_storing_the_same_urls_store_each_once(tmp_path):
+    db_path = tmp_path / "dxwatch.db"
+    from crawler.store import open_db
+
+    open_db(db_path).conn.close()
+    procs = [subprocess.Popen([sys.executable, "-c", SAME_URLS, str(db_path), name], cwd=ROOT,
+                              stderr=subprocess.PIPE, text=True) for name in ("mot", "hai")]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errors
+    assert count(db_path, "SELECT count(*) FROM articles") == 150
+    assert count(db_path, "SELECT count(DISTINCT url) FROM articles") == 150
