@@ -142,20 +142,31 @@ def _absolute(response, href: str) -> str | None:
     return urldefrag(response.urljoin(href))[0]
 
 
-def article_links(response, rules: LinkRules) -> list[tuple[str, str, str]]:
-    """Article links on a listing page as `(raw absolute URL, canonical URL, reason)`, first seen first."""
-    found: dict[str, tuple[str, str, str]] = {}
+def link_decisions(response, rules: LinkRules) -> list[tuple[str, str, bool, str]]:
+    """Every distinct link of a page as `(raw absolute URL, canonical URL, is_article, reason)`."""
+    seen: dict[str, tuple[str, str, bool, str]] = {}
     for anchor in response.css("a[href]"):
         url = _absolute(response, anchor.attrib["href"])
         if not url:
             continue
         canonical = canonical_url(url)
-        if canonical in found:
-            continue
-        ok, reason = classify_link(canonical, rules)
-        if ok:
-            found[canonical] = (url, canonical, reason)
-    return list(found.values())
+        if canonical not in seen:
+            seen[canonical] = (url, canonical, *classify_link(canonical, rules))
+    return list(seen.values())
+
+
+def article_links(decisions: list[tuple[str, str, bool, str]]) -> list[tuple[str, str, str]]:
+    """The article links among `link_decisions`, as `(raw absolute URL, canonical URL, reason)`."""
+    return [(raw, canonical, reason) for raw, canonical, ok, reason in decisions if ok]
+
+
+def not_taken(decisions: list[tuple[str, str, bool, str]]) -> dict[str, int]:
+    """How many links were not taken as articles, by reason (for `dxwatch sources test`)."""
+    counts: dict[str, int] = {}
+    for _raw, _canonical, ok, reason in decisions:
+        if not ok:
+            counts[reason] = counts.get(reason, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
 def template_values(response, rules: LinkRules) -> dict[str, str]:

@@ -20,7 +20,8 @@ from crawler.store import known_urls, open_db
 from crawler.urls import canonical_url, is_same_site
 from spiders import feeds as feedparse
 from spiders.http_state import HttpState, links_hash
-from spiders.links import article_links, classify_feed_link, classify_link, next_page, rules_for, template_values
+from spiders.links import (article_links, classify_feed_link, classify_link, link_decisions, next_page, not_taken,
+                           rules_for, template_values)
 
 STAT = "dxwatch/"
 
@@ -202,8 +203,8 @@ class PortalSpider(scrapy.Spider):
             self._note("listing", response.url, "not an HTML page")
             return
         page_no = response.meta.get("page_no", 1)
-        found = article_links(response, self.rules)
-        candidates = [{"raw": raw, "url": url, "reason": why} for raw, url, why in found]
+        decisions = link_decisions(response, self.rules)
+        candidates = [{"raw": raw, "url": url, "reason": why} for raw, url, why in article_links(decisions)]
         values = response.meta.get("template_values") or template_values(response, self.rules)
         following = next_page(response, self.rules, page_no, values)
         content_hash = links_hash([c["url"] for c in candidates] + [following[0] if following else ""])
@@ -217,6 +218,9 @@ class PortalSpider(scrapy.Spider):
         requests, handled = self._article_requests(candidates, f"listing page {page_no}")
         self._note("listing", response.url, f"page {page_no}: {len(candidates)} article links, "
                                             f"{handled} already stored or seen")
+        if self.dry_run:
+            others = ", ".join(f"{n} {why}" for why, n in not_taken(decisions).items())
+            self._note("not taken", response.url, f"page {page_no}: {others or 'none'}")
         yield from requests
         if candidates and handled == len(candidates):
             self._note("stop", response.url, "every article on this page is already stored or seen")

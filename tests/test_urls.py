@@ -10,7 +10,7 @@ from scrapy.http import HtmlResponse
 from crawler.config import Source
 from crawler.urls import canonical_url, is_same_site, source_hosts
 from spiders import feeds
-from spiders.links import article_links, classify_link, next_page, rules_for, template_values
+from spiders.links import article_links, classify_link, link_decisions, next_page, not_taken, rules_for, template_values
 from spiders.middlewares import repaired_encoding, retry_after_seconds
 
 
@@ -133,8 +133,9 @@ def test_timestamp_preset_page_template_uses_zone_id():
 def test_article_links_are_canonical_and_unique():
     html = ("<a href='/tin-tuc/bai-mot-hai-ba-bon-1001.html?utm_source=fb'>a</a>"
             "<a href='/tin-tuc/bai-mot-hai-ba-bon-1001.html#c'>b</a><a href='/lien-he'>c</a>")
-    links = article_links(_page("https://portal.gov.vn/tin-tuc/", html), rules_for(_source()))
-    assert [c for _, c, _ in links] == ["https://portal.gov.vn/tin-tuc/bai-mot-hai-ba-bon-1001.html"]
+    decisions = link_decisions(_page("https://portal.gov.vn/tin-tuc/", html), rules_for(_source()))
+    assert [c for _, c, _ in article_links(decisions)] == ["https://portal.gov.vn/tin-tuc/bai-mot-hai-ba-bon-1001.html"]
+    assert not_taken(decisions) == {"menu, tag, category, search or pager link": 1}
 
 
 # ---------------------------------------------------------------- feeds and sitemaps
