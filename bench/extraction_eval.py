@@ -193,6 +193,31 @@ def evaluate_public() -> dict | None:
     return report
 
 
+def evaluate_demo() -> dict:
+    """The demo portals' article pages (crawler/demo_sites, written by the demo's author, not for this
+    evaluation): title, date-time to the minute, printed byline, body, for dxwatch only."""
+    from datetime import date
+
+    from crawler import demo
+
+    names = [p.stem for p in demo.site_files()]
+    sites = demo.load_sites(date.today(), {name: f"http://127.0.0.1:{8000 + i}" for i, name in enumerate(names)})
+    counts = Counter()
+    for site in sites.values():
+        routes = demo.build_routes(site)
+        for art in site.articles:
+            out = run_dxwatch(routes[art.path].body, art.url)
+            gold = "\n\n".join(([art.lead] if art.lead else []) + art.paragraphs)
+            published = out["published"] or ""
+            counts["pages"] += 1
+            counts["title"] += same(out["title"], art.title)
+            counts["published"] += (published[:16] == art.published.isoformat()[:16] if "T" in published
+                                    else published == art.published.date().isoformat())
+            counts["author"] += same(out["author"], art.author)
+            counts["body"] += same(out["text"], gold)
+    return dict(counts)
+
+
 def failures(corpus: dict, public: dict | None) -> list[str]:
     ours = corpus["dxwatch"]
     out = [f"{k} {ours[k]:.3f} < {v}" for k, v in TARGETS.items() if k != "repeated" and ours[k] < v]
@@ -203,7 +228,7 @@ def failures(corpus: dict, public: dict | None) -> list[str]:
     return out
 
 
-def markdown(subsets: dict[str, dict], layouts: int, speed: dict, public: dict | None) -> str:
+def markdown(subsets: dict[str, dict], layouts: int, speed: dict, public: dict | None, demo_pages: dict) -> str:
     lines = [f"Annotated Vietnamese corpus ({subsets['all']['dxwatch']['pages']} pages, {layouts} portal layouts; "
              "held-out batches: pages in layouts written after the extractor was tuned):", "",
              "| pages | extractor | body P | body R | body F1 | title | date-time | author | pages with boilerplate "
@@ -217,6 +242,10 @@ def markdown(subsets: dict[str, dict], layouts: int, speed: dict, public: dict |
     lines += ["", "Speed on the corpus, same run (ms per page; ratio to plain trafilatura text extraction):", "",
               "| extractor | ms/page | ratio |", "|---|---|---|"]
     lines += [f"| {name} | {ms:.1f} | {ms / base:.2f}x |" for name, ms in speed.items()]
+    n = demo_pages["pages"]
+    lines += ["", f"Demo portal article pages ({n}, crawler/demo_sites, written by the demo's author), dxwatch: "
+              f"title {demo_pages['title']}/{n}, date-time {demo_pages['published']}/{n}, "
+              f"printed byline {demo_pages['author']}/{n}, body exact {demo_pages['body']}/{n}."]
     if public:
         lines += ["", f"Public article-extraction benchmark ({public['dxwatch']['pages']} pages, 4-gram shingles):", "",
                   "| extractor | P | R | F1 | ms/page |", "|---|---|---|---|---|"]
@@ -242,7 +271,7 @@ def main() -> int:
         subsets[f"{label} ({sum(r['set'] == name for r in rows)})"] = evaluate_corpus([r for r in rows if r["set"] == name])
     speed = corpus_speed(rows)
     public = None if args.no_public else evaluate_public()
-    print(markdown(subsets, len({r["layout"] for r in rows}), speed, public))
+    print(markdown(subsets, len({r["layout"] for r in rows}), speed, public, evaluate_demo()))
     if not args.markdown:
         for miss in corpus["dxwatch"]["misses"]:
             print("miss:", json.dumps(miss, ensure_ascii=False))
