@@ -15,6 +15,7 @@ import gzip
 import http.client
 import hashlib
 import re
+import zlib
 
 import trafilatura
 from trafilatura.settings import use_config
@@ -55,7 +56,7 @@ def _page_text(html) -> str:
         if data[:2] == b"\x1f\x8b":
             try:
                 data = gzip.decompress(data)
-            except (OSError, EOFError) as exc:
+            except (OSError, EOFError, zlib.error) as exc:
                 raise NoArticle("unreadable", f"damaged gzip data ({exc})") from None
         html = decode_html(data)
     if not html.strip():
@@ -757,7 +758,8 @@ def extract_inputs(inputs, selectors=None, page_url: str | None = None):
         except NoArticle as exc:
             yield {"input": given, "error": f"no article: {exc}", "reason": exc.reason}
             continue
-        except (OSError, ValueError, http.client.HTTPException) as exc:  # missing file, HTTP error, bad URL
+        except (OSError, ValueError, EOFError, zlib.error, http.client.HTTPException) as exc:  # missing file,
+            # HTTP error, bad URL, damaged compressed response
             yield {"input": given, "error": f"cannot read: {exc}", "reason": "unreadable"}
             continue
         fields.pop("content_hash")
