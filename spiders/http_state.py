@@ -19,6 +19,9 @@ from crawler import timeutil
 FULL_FETCH_EVERY = timedelta(hours=24)
 # A page extraction rejected (no article on it) is not fetched again for this long.
 REJECTED = "rejected"
+FAILED = "failed"
+FAILED_LISTING = "failed-listing"
+FAILED_RETRY_FOR = timedelta(days=7)
 REJECTED_RECHECK = timedelta(days=30)
 
 
@@ -94,6 +97,39 @@ class HttpState:
                 f"SELECT url FROM http_state WHERE content_hash = ? AND checked_at >= ? "
                 f"AND url IN ({','.join('?' * len(chunk))})", [REJECTED, since, *chunk]))
         return found
+
+    def remember_failed(self, url: str, listing: bool = False) -> None:
+        """A download that failed: an article, or a listing page whose failure cut pagination short.
+        The next crawls ask for it again (once newer pages push it down, nothing else would lead
+        there). Written at once, so a killed crawl keeps it too; the first failure's time is kept,
+        to give up after FAILED_RETRY_FOR."""
+        if self.db is None:
+            return
+        with self.db.conn:
+            self.db.execute(
+                "INSERT INTO http_state (url, source, content_hash, checked_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(url) DO UPDATE SET content_hash = excluded.content_hash, checked_at = excluded.checked_at "
+                "WHERE http_state.content_hash IS NOT excluded.content_hash",
+                [url, self.source, FAILED_LISTING if listing else FAILED, timeutil.iso()])
+
+    def forget_failed(self, url: str) -> None:
+        if self.db is not None:
+            with self.db.conn:
+                self.db.execute("DELETE FROM http_state WHERE url = ? AND content_hash IN (?, ?)",
+                                [url, FAILED, FAILED_LISTING])
+
+    def failed(self, listing: bool = False) -> list[str]:
+        """This source's recent failed downloads still to retry (articles stored since are dropped)."""
+        if self.db is None:
+            return []
+        marker = FAILED_LISTING if listing else FAILED
+        with self.db.conn:
+            self.db.execute("DELETE FROM http_state WHERE content_hash = ? AND source = ? AND "
+                            "url IN (SELECT url FROM article_urls)", [FAILED, self.source])
+        since = timeutil.iso(timeutil.now() - FAILED_RETRY_FOR)
+        return [r["url"] for r in self.db.query(
+            "SELECT url FROM http_state WHERE content_hash = ? AND source = ? AND checked_at >= ? ORDER BY checked_at",
+            [marker, self.source, since])]
 
     def save(self) -> int:
         if self.db is None or not self.pending:

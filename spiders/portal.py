@@ -190,6 +190,14 @@ class PortalSpider(scrapy.Spider):
             else:
                 for request in self._sitemap_requests([url]):  # no `yield from` in an async generator
                     yield request
+        if not self.dry_run:  # pick up where earlier crawls failed: cut pagination, lost articles
+            for url in self.state.failed(listing=True):
+                if url not in self.source.start_urls:
+                    yield self._entry_request(url, self.parse_listing, kind="listing", page_no=1)
+            retry = [{"url": u, "raw": u, "reason": "its download failed in an earlier crawl"}
+                     for u in self.state.failed()]
+            for request in self._article_requests(retry, via="retry")[0]:
+                yield request
         documents = _attachments_module()
         if self.source.documents and documents is not None and not self.dry_run:
             for request in documents.document_listing_requests(self, self.source):
@@ -203,6 +211,8 @@ class PortalSpider(scrapy.Spider):
             self._note("listing", response.url, "not an HTML page")
             return
         page_no = response.meta.get("page_no", 1)
+        if not self.dry_run:
+            self.state.forget_failed(response.meta["state_url"])
         decisions = link_decisions(response, self.rules)
         candidates = [{"raw": raw, "url": url, "reason": why} for raw, url, why in article_links(decisions)]
         values = response.meta.get("template_values") or template_values(response, self.rules)
@@ -358,6 +368,10 @@ class PortalSpider(scrapy.Spider):
         kind = error_kind(failure)
         if request.meta.get("kind") == "article":
             self.failed_articles += 1
+            if not self.dry_run:
+                self.state.remember_failed(canonical_url(request.url))
+        elif request.meta.get("kind") == "listing" and not self.dry_run:
+            self.state.remember_failed(request.meta["state_url"], listing=True)
         self._record_error(kind, f"{request.url}: {failure.getErrorMessage()}")
 
     def closed(self, reason: str) -> None:
