@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
+import socket
 from typing import Callable, Iterable
 
 from crawler import timeutil
@@ -62,11 +64,27 @@ def run_status(summary: dict, finish_reason: str | None) -> str:
 
 
 def _close_abandoned_runs(db, config: Config) -> None:
-    """Runs left 'running' by a killed process, long past any time limit, are marked interrupted."""
+    """Runs left 'running' by a killed process are marked interrupted: at once when that process is
+    known to be gone from this machine, otherwise once they are long past any time limit."""
     limit = timeutil.ago(config.settings.crawl_time_limit * 2 + 600)
-    db.execute("UPDATE crawl_runs SET status = 'interrupted', finished = COALESCE(finished, started) "
-               "WHERE status = 'running' AND started < ?", [limit])
-    db.conn.commit()
+    here = socket.gethostname()
+    gone = [run_id for run_id, pid, host in db.execute(
+        "SELECT id, pid, host FROM crawl_runs WHERE status = 'running' AND pid IS NOT NULL")
+        if host == here and not _alive(pid)]
+    with db.conn:
+        db.execute("UPDATE crawl_runs SET status = 'interrupted', finished = COALESCE(finished, started) "
+                   f"WHERE status = 'running' AND (started < ? OR id IN ({','.join('?' * len(gone))}))",
+                   [limit, *gone])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def _finish_run(db, run_id: int, summary: dict, status: str, last_error: str | None) -> None:
@@ -117,8 +135,8 @@ def run_crawl(config: Config, db_path, source_names: Iterable[str] | None = None
     _quiet_scrapy_logs()
     runs: list[dict] = []
     for source in sources:
-        run_id = db["crawl_runs"].insert({"source": source.name, "started": timeutil.iso(),
-                                          "status": "running"}).last_pk
+        run_id = db["crawl_runs"].insert({"source": source.name, "started": timeutil.iso(), "status": "running",
+                                          "pid": os.getpid(), "host": socket.gethostname()}).last_pk
         db.conn.commit()
         run = {"source": source.name, "run_id": run_id, "crawler": None, "failure": None}
         runs.append(run)

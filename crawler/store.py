@@ -131,7 +131,9 @@ CREATE TABLE IF NOT EXISTS crawl_runs (
     articles_known INTEGER NOT NULL DEFAULT 0,
     articles_rejected INTEGER NOT NULL DEFAULT 0,
     errors TEXT,                              -- JSON {kind: count}
-    last_error TEXT
+    last_error TEXT,
+    pid INTEGER,                              -- the crawling process, to tell a killed run from a live one
+    host TEXT
 );
 CREATE INDEX IF NOT EXISTS crawl_runs_source ON crawl_runs(source, started);
 
@@ -209,6 +211,19 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     with db.conn:
         db.conn.executescript(SCHEMA)
         db.conn.executescript(documents.SCHEMA)
+        for table, columns in ADDED_COLUMNS.items():  # databases made by an earlier dxwatch
+            present = {row[1] for row in db.conn.execute(f"PRAGMA table_info({table})")}
+            for name, kind in columns.items():
+                if name not in present:
+                    db.conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+
+
+# Columns added after a table was first released: ensure_schema adds them to older databases.
+ADDED_COLUMNS = {
+    "crawl_runs": {"pid": "INTEGER", "host": "TEXT"},
+    "figures": {"document_id": "INTEGER"},
+    "directives": {"document_id": "INTEGER"},
+}
 
 
 @contextmanager

@@ -75,7 +75,7 @@ def test_kill_9_during_a_crawl_then_again_stores_everything_once(portal, tmp_pat
         fetched[request.path] += 1
     assert sum(fetched[article_path(i)] for i in range(total)) < total + 3  # stored ones were not fetched again
     statuses = [r["status"] for r in db.query("SELECT status FROM crawl_runs ORDER BY id")]
-    assert statuses[-1] == "ok"
+    assert statuses[-1] == "ok" and statuses[:-1] == ["interrupted"]  # the killed run is known as such
 
 
 DIGESTS = """\
@@ -228,3 +228,19 @@ def test_two_processes_storing_the_same_urls_store_each_once(tmp_path):
     assert [p.returncode for p in procs] == [0, 0], errors
     assert count(db_path, "SELECT count(*) FROM articles") == 150
     assert count(db_path, "SELECT count(DISTINCT url) FROM articles") == 150
+
+
+def test_an_older_database_gains_the_columns_added_since(tmp_path):
+    import sqlite3
+
+    from crawler.store import ADDED_COLUMNS, open_db
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE crawl_runs (id INTEGER PRIMARY KEY, source TEXT NOT NULL, started TEXT NOT NULL, "
+                 "finished TEXT, status TEXT NOT NULL DEFAULT 'running')")
+    conn.commit()
+    conn.close()
+    db = open_db(path)
+    columns = {row[1] for row in db.execute("PRAGMA table_info(crawl_runs)")}
+    assert set(ADDED_COLUMNS["crawl_runs"]) <= columns
