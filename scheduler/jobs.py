@@ -185,7 +185,8 @@ class ContextExecutor(ThreadPoolExecutor):
 def crawl_command(config: Config, db_path: Path, source: str) -> list[str]:
     prefix = shlex.split(os.environ[CRAWL_COMMAND_ENV]) if os.environ.get(CRAWL_COMMAND_ENV) else [
         sys.executable, "-m", "crawler"]
-    return [*prefix, "--config", str(config.directory), "--db", str(db_path), "crawl", "--source", source]
+    # --if-due: a source that publishes weekly is not crawled hourly (its schedule stays the upper bound)
+    return [*prefix, "--config", str(config.directory), "--db", str(db_path), "crawl", "--source", source, "--if-due"]
 
 
 def crawl_job(source: str) -> str:
