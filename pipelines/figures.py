@@ -169,11 +169,12 @@ def mask_non_figures(text: str) -> str:
 
 # ---------------------------------------------------------------- patterns for figures
 
-_SCALE = r"(?:nghìn\s+tỷ|ngàn\s+tỷ|nghìn\s+tỉ|ngàn\s+tỉ|triệu\s+tỷ|triệu\s+tỉ|tỷ|tỉ|triệu|nghìn|ngàn)"
-_CUR = r"(?:đồng|VNĐ|VND|USD|đô\s+la\s+Mỹ|đô\s+la|EUR|euro|đ(?!\w))"
+# [^\S\n]: a figure never runs across a line break (PDF tables put "2025" above "Tỷ lệ ...")
+_SCALE = r"(?:nghìn[^\S\n]+tỷ|ngàn[^\S\n]+tỷ|nghìn[^\S\n]+tỉ|ngàn[^\S\n]+tỉ|triệu[^\S\n]+tỷ|triệu[^\S\n]+tỉ|tỷ|tỉ|triệu|nghìn|ngàn)"
+_CUR = r"(?:đồng|VNĐ|VND|USD|đô[^\S\n]+la[^\S\n]+Mỹ|đô[^\S\n]+la|EUR|euro|đ(?!\w))"
 FIGURE = re.compile(
-    rf"(?<![\w.,/:{MASK}-])(?P<num>{_NUMBER})(?:\s*(?:-|–|đến|tới)\s*(?P<num2>{_NUMBER}))?"
-    rf"(?:\s*(?P<pct>%|phần\s+trăm|điểm\s+phần\s+trăm))?(?:\s+(?P<scale>{_SCALE}))?(?:\s*(?P<cur>{_CUR}))?"
+    rf"(?<![\w.,/:{MASK}-])(?P<num>{_NUMBER})(?:[^\S\n]*(?:-|–|đến|tới)[^\S\n]*(?P<num2>{_NUMBER}))?"
+    rf"(?:[^\S\n]*(?P<pct>%|phần[^\S\n]+trăm|điểm[^\S\n]+phần[^\S\n]+trăm))?(?:[^\S\n]+(?P<scale>{_SCALE}))?(?:[^\S\n]*(?P<cur>{_CUR}))?"
     rf"(?!\w|/\d|[.,]\d)",
     re.IGNORECASE,
 )

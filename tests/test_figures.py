@@ -336,3 +336,9 @@ def test_report_style_sentence_subjects_and_periods():
         ("312", "doanh nghiệp", "năm 2021"),                          # the year right after its noun
         ("587", "doanh nghiệp", "năm 2024"),
     ]
+
+
+def test_a_figure_never_runs_across_a_line_break():
+    """PDF tables put a year above a label: "2025" then "Tỷ lệ ..." is not 2,025 billion."""
+    figures = extract_figures("Mục tiêu 2025\nTỷ lệ hồ sơ trực tuyến toàn trình đạt 80%")
+    assert [(f["raw"], f["value"]) for f in figures] == [("80%", 80.0)]
