@@ -112,6 +112,7 @@ class SourceOptions(Strict):
     deny_patterns: list[str] = Field(default_factory=list)
     next_page: str | None = None
     max_pages: int = Field(default=5, ge=1, le=1000)
+    max_articles: int = Field(default=300, ge=1, le=100_000)  # per crawl; a backfill goes on next time
     schedule: str | None = None
     enabled: bool = True
     allowed_domains: list[str] = Field(default_factory=list)
@@ -189,6 +190,7 @@ class CrawlSettings(Strict):
     download_delay: float = Field(default=0.5, ge=0)
     download_timeout: int = Field(default=30, ge=1, le=600)
     max_page_bytes: int = Field(default=5_000_000, ge=10_000)
+    max_sitemap_bytes: int = Field(default=50_000_000, ge=10_000)  # the sitemap protocol's own limit
     max_document_bytes: int = Field(default=20_000_000, ge=10_000)  # attachments (PDF, DOCX) over this: too_large
     retry_times: int = Field(default=3, ge=0, le=10)
     retry_backoff: float = Field(default=2.0, ge=0, le=300)  # seconds before the first retry, doubled after

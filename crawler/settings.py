@@ -72,6 +72,7 @@ def scrapy_settings(crawl: CrawlSettings, dry_run: bool = False) -> dict:
         "DOWNLOAD_TIMEOUT": crawl.download_timeout,
         "DOWNLOAD_MAXSIZE": crawl.max_page_bytes,
         "DXWATCH_DOCUMENT_MAX_BYTES": crawl.max_document_bytes,
+        "DXWATCH_SITEMAP_MAX_BYTES": crawl.max_sitemap_bytes,
         "DOWNLOAD_WARNSIZE": max(crawl.max_page_bytes // 2, 1),
         "REDIRECT_MAX_TIMES": 10,
         "CLOSESPIDER_TIMEOUT": crawl.crawl_time_limit,

@@ -79,11 +79,15 @@ class HttpState:
                                                                  "validators_unreliable": 0})
         entry["lastmod"] = lastmod
 
-    def remember_rejected(self, url: str) -> None:
-        """An article URL whose page extraction rejected (kept like a listing page's state)."""
+    def remember_rejected(self, url: str, now: bool = False) -> None:
+        """An article URL whose page holds no article (extraction rejected it, or it is gone: 404/410).
+        Kept like a listing page's state, or written `now` when the run may not end cleanly."""
         self.pending[url] = {"url": url, "source": self.source, "etag": None, "last_modified": None,
                              "content_hash": REJECTED, "checked_at": timeutil.iso(), "lastmod": None,
                              "validators_unreliable": 0}
+        if now and self.db is not None:
+            with self.db.conn:
+                self.db["http_state"].upsert(self.pending.pop(url), pk="url", alter=False)
 
     def recently_rejected(self, urls: list[str]) -> set[str]:
         """Which of these URLs were rejected by extraction within REJECTED_RECHECK (asked again after)."""

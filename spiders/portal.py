@@ -33,6 +33,9 @@ def _attachments_module():
         return None
 
 
+GONE = {"http_404", "http_410"}
+
+
 def error_kind(failure) -> str:
     """A short name for what went wrong, used as the key of crawl_runs.errors."""
     from scrapy import exceptions as scrapy_errors
@@ -79,7 +82,10 @@ class PortalSpider(scrapy.Spider):
         self.rules = rules_for(source)
         self.crawl_run_id = crawl_run_id
         self.dry_run = dry_run
-        self.article_limit = article_limit
+        # a dry run shows a few; a crawl fetches at most max_articles, newest first where dates are
+        # known, and leaves the rest (say, a 60,000-URL sitemap) to the next crawls
+        self.article_limit = article_limit if article_limit is not None else source.max_articles
+        self.articles_left_for_later = 0
         self.db = open_db(db_path) if db_path and not dry_run else None
         self.state = HttpState(self.db, source.name)
         self.failed_articles = 0
@@ -117,7 +123,8 @@ class PortalSpider(scrapy.Spider):
         for url in urls:
             if url not in self.sitemaps_seen:
                 self.sitemaps_seen.add(url)
-                yield self._entry_request(url, self.parse_sitemap, kind="sitemap")
+                yield self._entry_request(url, self.parse_sitemap, kind="sitemap",
+                                          download_maxsize=self.settings.getint("DXWATCH_SITEMAP_MAX_BYTES"))
 
     def _known(self, urls: list[str]) -> set[str]:
         return known_urls(self.db, urls) if self.db is not None else set()
@@ -146,8 +153,9 @@ class PortalSpider(scrapy.Spider):
                 self._note("skipped", c["url"], "rejected by extraction in a recent crawl")
                 handled += 1
                 continue
-            if self.article_limit is not None and self.articles_requested >= self.article_limit:
-                self._note("article-skipped", c["url"], "beyond the dry-run limit")
+            if self.articles_requested >= self.article_limit:
+                self.articles_left_for_later += 1
+                self._note("article-skipped", c["url"], f"beyond {self.article_limit} articles for this run")
                 continue
             self.articles_requested += 1
             self._note("article", c["url"], f"{c['reason']} (via {via})")
@@ -284,7 +292,7 @@ class PortalSpider(scrapy.Spider):
         if self._not_modified(response):
             return
         try:
-            body = feedparse.maybe_gunzip(response.body, self.settings.getint("DOWNLOAD_MAXSIZE"))
+            body = feedparse.maybe_gunzip(response.body, self.settings.getint("DXWATCH_SITEMAP_MAX_BYTES"))
             pages, children = feedparse.parse_sitemap(body)
         except feedparse.FeedError as exc:
             self._record_error("bad_sitemap", f"{response.url}: {exc}")
@@ -296,7 +304,8 @@ class PortalSpider(scrapy.Spider):
             ok, why = classify_link(url, self.rules)
             if ok:
                 candidates.append({"raw": raw, "url": url, "reason": f"sitemap entry, {why}",
-                                   "published": e.published, "title": e.title})
+                                   "published": e.published, "title": e.title, "lastmod": e.lastmod})
+        candidates.sort(key=lambda c: c["published"] or c["lastmod"] or "", reverse=True)  # newest first
         state_key = links_hash([c["url"] for c in candidates] + [f"{c.url} {c.lastmod}" for c in children])
         if not self.dry_run and self.state.unchanged(response.meta["state_url"], response, state_key):
             self._stat("not_modified")
@@ -366,9 +375,11 @@ class PortalSpider(scrapy.Spider):
     def on_error(self, failure):
         request = failure.request
         kind = error_kind(failure)
-        if request.meta.get("kind") == "article":
-            self.failed_articles += 1
-            if not self.dry_run:
+        if request.meta.get("kind") == "article" and not self.dry_run:
+            if kind in GONE:  # removed for good: like a page with no article, not asked again soon
+                self.state.remember_rejected(canonical_url(request.url), now=True)
+            else:
+                self.failed_articles += 1
                 self.state.remember_failed(canonical_url(request.url))
         elif request.meta.get("kind") == "listing" and not self.dry_run:
             self.state.remember_failed(request.meta["state_url"], listing=True)
@@ -377,7 +388,7 @@ class PortalSpider(scrapy.Spider):
     def closed(self, reason: str) -> None:
         if self.db is None:
             return
-        if reason == "finished" and not self.failed_articles:
+        if reason == "finished" and not self.failed_articles and not self.articles_left_for_later:
             self.state.save()
         elif self.state.pending:
             self.logger.info("%s: listing state not saved (%s, %d article fetches failed): "
