@@ -190,7 +190,8 @@ def next_page(response, rules: LinkRules, page_no: int, values: dict[str, str] |
         label = normalize_text(anchor.attrib.get("title") or anchor.attrib.get("aria-label") or "").lower()
         if text in NEXT_TEXTS or label in NEXT_TEXTS or label.startswith(("trang sau", "trang tiếp", "next")):
             candidates.append((anchor.attrib["href"], f"next-page link {text or label!r}"))
-        elif text == number:
+        elif text == number or re.fullmatch(rf"(?:trang|page|tr\.?)\s*{number}", text) or label in (
+                f"trang {number}", f"page {number}"):
             candidates.append((anchor.attrib["href"], f"page number {number}"))
     if rules.page_pattern is not None:
         for href in response.css("a[href]::attr(href)").getall():

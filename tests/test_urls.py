@@ -109,6 +109,8 @@ def _page(url: str, body: str) -> HtmlResponse:
     ('<a href="/tin-tuc/?trang=2">Trang sau</a>', "/tin-tuc/?trang=2"),
     ('<span>1</span> <a href="/tin-tuc/page-2">2</a> <a href="/tin-tuc/page-3">3</a>', "/tin-tuc/page-2"),
     ('<a title="Trang sau" href="/tin-tuc/?page=2"><i class="icon"></i></a>', "/tin-tuc/?page=2"),
+    ('<a href="/tin-tuc/?trang=1">Trang 1</a> <a href="/tin-tuc/?trang=2">Trang 2</a>', "/tin-tuc/?trang=2"),
+    ('<a title="Trang 2" href="/tin-tuc/p/2"><i class="icon"></i></a>', "/tin-tuc/p/2"),
 ])
 def test_next_page_detection(pager, expected):
     response = _page("https://portal.gov.vn/tin-tuc/", f"<html><body><ul></ul><div>{pager}</div></body></html>")
