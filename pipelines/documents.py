@@ -18,6 +18,7 @@ from datetime import date
 from crawler import timeutil
 from crawler.store import write_transaction
 from crawler.textnorm import match_key, normalize_text, strip_diacritics
+from pipelines.storage import DatabasePipeline
 
 # Why a document has (or has no) text. Stored in documents.status.
 OK = "ok"
@@ -668,7 +669,7 @@ def list_documents(db, doc_type: str | None = None, issuer: str | None = None, s
 STAT = "dxwatch/documents_"
 
 
-class DocumentPipeline:
+class DocumentPipeline(DatabasePipeline):
     """Reads `item_type: "document"` items (spiders/attachments.py) and stores them; articles pass on.
 
     Parsing a large PDF takes seconds, so it runs in a worker thread while the crawl goes on;
@@ -676,8 +677,8 @@ class DocumentPipeline:
     """
 
     def __init__(self, db_path: str | None, stats, max_pages: int, max_chars: int):
-        self.db_path, self.stats, self.max_pages, self.max_chars = db_path, stats, max_pages, max_chars
-        self.db = None
+        super().__init__(db_path, stats)
+        self.max_pages, self.max_chars = max_pages, max_chars
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -685,16 +686,6 @@ class DocumentPipeline:
         return cls(settings.get("DXWATCH_DB_PATH"), crawler.stats,
                    settings.getint("DXWATCH_DOCUMENT_MAX_PAGES", DEFAULT_MAX_PAGES),
                    settings.getint("DXWATCH_DOCUMENT_MAX_CHARS", DEFAULT_MAX_CHARS))
-
-    def open_spider(self, spider=None):
-        if self.db_path:
-            from crawler.store import open_db
-
-            self.db = open_db(self.db_path)
-
-    def close_spider(self, spider=None):
-        if self.db is not None:
-            self.db.conn.close()
 
     async def process_item(self, item, spider=None):
         if item.get("item_type") != "document" or self.db is None:

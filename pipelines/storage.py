@@ -7,10 +7,10 @@ from crawler.store import open_db, save_article
 STAT = "dxwatch/"
 
 
-class StoragePipeline:
-    """Writes articles with `crawler.store.save_article` (one transaction each); other items pass on."""
+class DatabasePipeline:
+    """A pipeline stage that writes to the crawl's database (setting DXWATCH_DB_PATH; none in a dry run)."""
 
-    def __init__(self, db_path: str, stats):
+    def __init__(self, db_path: str | None, stats):
         self.db_path, self.stats = db_path, stats
         self.db = None
 
@@ -25,6 +25,10 @@ class StoragePipeline:
     def close_spider(self, spider=None):
         if self.db is not None:
             self.db.conn.close()
+
+
+class StoragePipeline(DatabasePipeline):
+    """Writes articles with `crawler.store.save_article` (one transaction each); other items pass on."""
 
     def process_item(self, item, spider=None):
         if item.get("item_type", "article") != "article" or self.db is None:
