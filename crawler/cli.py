@@ -47,6 +47,18 @@ class State:
 state = State()
 
 
+def echo_json_lines(rows) -> None:
+    """`--json` output: one JSON object per line, Vietnamese kept readable."""
+    for row in rows:
+        typer.echo(json.dumps(row, ensure_ascii=False))
+
+
+def usage_error(exc: Exception) -> typer.Exit:
+    """A bad option value the command itself found: one line on stderr, exit code 2."""
+    err_console.print(f"error: {exc}", highlight=False, markup=False)
+    return typer.Exit(2)
+
+
 @app.callback()
 def _global(
     config: Path = typer.Option(Path(os.environ.get("DXWATCH_CONFIG", "config")), "--config",
@@ -286,8 +298,7 @@ def schedule_list(
     db = state.db()
     rows = job_overview(cfg, db)
     if as_json:
-        for row in rows:
-            typer.echo(json.dumps(row, ensure_ascii=False))
+        echo_json_lines(rows)
         return
     from rich.table import Column
 
@@ -447,11 +458,9 @@ def search_command(
     try:
         results = search(db, query, sources=source, since=since, until=until, limit=limit, newest=newest)
     except ValueError as exc:
-        err_console.print(f"error: {exc}", highlight=False, markup=False)
-        raise typer.Exit(2)
+        raise usage_error(exc) from None
     if as_json:
-        for row in results:
-            typer.echo(json.dumps(row, ensure_ascii=False))
+        echo_json_lines(results)
         return
     table = Table("published", "source", "title", "story", "snippet", show_lines=True)
     for row in results:
@@ -511,11 +520,9 @@ def documents(
         rows = list_documents(db, doc_type=doc_type, issuer=issuer, since=parse_day(since, "--since"),
                               until=parse_day(until, "--until"), source=source, status=status)[:limit]
     except ValueError as exc:
-        err_console.print(f"error: {exc}", highlight=False, markup=False)
-        raise typer.Exit(2)
+        raise usage_error(exc) from None
     if as_json:
-        for row in rows:
-            typer.echo(json.dumps(row, ensure_ascii=False))
+        echo_json_lines(rows)
         return
     table = Table("signed", "document", "issuer", "trích yếu", "status", Column("url", overflow="fold"),
                   show_lines=True)
