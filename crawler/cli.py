@@ -53,7 +53,7 @@ def echo_json_lines(rows) -> None:
         typer.echo(json.dumps(row, ensure_ascii=False))
 
 
-def usage_error(exc: Exception) -> typer.Exit:
+def usage_error(exc: Exception | str) -> typer.Exit:
     """A bad option value the command itself found: one line on stderr, exit code 2."""
     err_console.print(f"error: {exc}", highlight=False, markup=False)
     return typer.Exit(2)
@@ -410,11 +410,9 @@ def stories(
         found = [story_coverage(db, story)] if story is not None else recent_stories(
             db, limit=limit, min_sources=min_sources, since=parse_day(since, "--since"))
     except (KeyError, ValueError) as exc:
-        err_console.print(f"error: {exc.args[0]}", highlight=False, markup=False)
-        raise typer.Exit(2)
+        raise usage_error(exc.args[0]) from None
     if as_json:
-        for coverage in found:
-            typer.echo(json.dumps(coverage, ensure_ascii=False))
+        echo_json_lines(found)
         return
     out = _table_console()
     if story is not None:
@@ -504,7 +502,7 @@ def documents(
             raise typer.Exit(1)
         found["articles"] = citing_articles(db, found["id"])
         if as_json:
-            typer.echo(json.dumps(found, ensure_ascii=False))
+            echo_json_lines([found])
             return
         for field in ("number", "type", "issuer", "place", "date", "subject", "status", "error", "pages", "url"):
             if found.get(field) is not None:
@@ -566,8 +564,7 @@ def facts(
     found = new_facts(state.db(), moment, only_relevant=relevant)
     for k in tables:
         if as_json:
-            for fact in found[k]:
-                typer.echo(json.dumps({"table": k, **fact}, ensure_ascii=False))
+            echo_json_lines({"table": k, **fact} for fact in found[k])
             continue
         table = Table("first seen", k, "articles", "first article", title=f"new {k} since {moment[:16]}")
         for fact in found[k]:
