@@ -77,7 +77,7 @@ class Selection:
         """(item_type, item_key) of everything this selection carries, for the outbox ledger."""
         out = [("story", str(s["story_id"])) for s in self.stories]
         out += [("figure", f["key"]) for f in self.figures]
-        out += [("document", d["key"]) for d in self.documents]
+        out += [("document", key) for d in self.documents for key in (d["key"], *d.get("same_as", ()))]
         out += [("instruction", i["key"]) for i in self.instructions]
         return out
 
@@ -266,10 +266,33 @@ def select(config: Config | None, db, scope: Scope, now: datetime | None = None)
                         entry["document_url"] = _document_url(db, fact, table)
                         entries.append(entry)
                         break
-            setattr(sel, section, entries)
+            setattr(sel, section, _merge_local_numbers(entries) if table == "directives" else entries)
     if scope.with_health:
         sel.health = source_health(config, db, now)
     return sel
+
+
+_LOCAL_KEY = re.compile(r"^(?P<number>.+) \((?P<province>[^()]+)\)$")
+
+
+def _merge_local_numbers(entries: list[dict]) -> list[dict]:
+    """One entry per document: a national article citing "2971/QĐ-UBND" without saying which
+    province's, beside provincial copies citing "2971/QĐ-UBND (Thanh Hóa)", means that one
+    document. The bare entry is folded into the provincial one (its key still goes to the ledger,
+    so it does not come back next time); a bare number cited by two provinces stays apart."""
+    provinces: dict[str, list[dict]] = {}
+    for entry in entries:
+        local = _LOCAL_KEY.match(entry["key"])
+        if local:
+            provinces.setdefault(local["number"], []).append(entry)
+    merged = []
+    for entry in entries:
+        owners = provinces.get(entry["key"], [])
+        if len(owners) == 1:
+            owners[0].setdefault("same_as", []).append(entry["key"])
+            continue
+        merged.append(entry)
+    return merged
 
 
 def _document_url(db, fact: dict, table: str) -> str | None:

@@ -45,3 +45,27 @@ def test_document_facts_and_link_reach_the_digest(tmp_path, smtp):
     assert "1.250" in plain and "2971/QĐ-UBND" in plain
     assert f'href="{DOCUMENT}"' in html and "Toàn văn" in html
     assert f"Toàn văn: {DOCUMENT}" in plain
+
+
+def test_a_local_number_cited_nationally_and_provincially_is_one_document(tmp_path, smtp):
+    config = load_config(write_config(tmp_path / "config", smtp.port, DIGEST))
+    db = open_db(tmp_path / "data" / "dxwatch.db")
+    text = ("Thực hiện chuyển đổi số, UBND tỉnh Thanh Hóa ban hành Quyết định số 2971/QĐ-UBND ngày 22/8/2023 "
+            "phê duyệt kế hoạch chuyển đổi số của tỉnh, giao các sở, ngành triển khai trong năm nay.")
+    for n, (source, level, province) in enumerate([("chinhphu", "national", None),
+                                                   ("thanhhoa", "provincial", "Thanh Hóa")]):
+        body = text + f" Bản tin số {n}."
+        save_article(db, {"url": f"http://127.0.0.1:9/tin-tuc/quyet-dinh-2971-{n}.html", "source": source,
+                          "level": level, "province": province, "title": f"Thanh Hóa phê duyệt kế hoạch ({n})",
+                          "text": body, "relevant": True, **article_facts(None, body, province)})
+
+    send_digest(config, db, "weekly")
+    plain, _ = bodies(by_recipient(smtp)["lanh.dao@example.vn"][0])
+    assert plain.count("* Quyết định 2971/QĐ-UBND") == 1 and "1 văn bản" in plain
+    # both keys went to the ledger: the bare number does not come back in the next digest
+    save_article(db, {"url": "http://127.0.0.1:9/tin-tuc/tin-moi.html", "source": "thanhhoa", "level": "provincial",
+                      "province": "Thanh Hóa", "title": "Tin mới về chuyển đổi số", "relevant": True,
+                      "text": "Tỉnh Thanh Hóa tiếp tục đẩy mạnh chuyển đổi số trong các cơ quan nhà nước."})
+    send_digest(config, db, "weekly", run_key="lan-hai")
+    second = by_recipient(smtp)["lanh.dao@example.vn"]
+    assert len(second) == 2 and "2971/QĐ-UBND" not in bodies(second[1])[0]
