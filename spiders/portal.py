@@ -177,6 +177,14 @@ class PortalSpider(scrapy.Spider):
             for url in {item.get("url"), *item.get("aliases", [])} - {None}:
                 self.state.remember_rejected(url)
 
+    def _same_as_last_time(self, response, content_hash: str, why: str = "same entries as last time") -> bool:
+        """A 200 whose links hash equals the stored one: nothing to do (recorded as not modified)."""
+        if self.dry_run or not self.state.unchanged(response.meta["state_url"], response, content_hash):
+            return False
+        self._stat("not_modified")
+        self._note("unchanged", response.url, why)
+        return True
+
     def _not_modified(self, response) -> bool:
         if response.status == 304:
             self._stat("not_modified")
@@ -226,9 +234,7 @@ class PortalSpider(scrapy.Spider):
         values = response.meta.get("template_values") or template_values(response, self.rules)
         following = next_page(response, self.rules, page_no, values)
         content_hash = links_hash([c["url"] for c in candidates] + [following[0] if following else ""])
-        if not self.dry_run and self.state.unchanged(response.meta["state_url"], response, content_hash):
-            self._stat("not_modified")
-            self._note("unchanged", response.url, "same article links as last time")
+        if self._same_as_last_time(response, content_hash, "same article links as last time"):
             return
         self._stat("listing_pages")
         if not candidates:
@@ -269,10 +275,7 @@ class PortalSpider(scrapy.Spider):
             if ok:
                 candidates.append({"raw": response.urljoin(e.url), "url": url, "reason": "feed entry",
                                    "published": e.published, "title": e.title})
-        if not self.dry_run and self.state.unchanged(response.meta["state_url"], response,
-                                                     links_hash(c["url"] for c in candidates)):
-            self._stat("not_modified")
-            self._note("unchanged", response.url, "same entries as last time")
+        if self._same_as_last_time(response, links_hash(c["url"] for c in candidates)):
             return
         self._stat("listing_pages")
         requests, handled = self._article_requests(candidates, "feed")
@@ -307,9 +310,7 @@ class PortalSpider(scrapy.Spider):
                                    "published": e.published, "title": e.title, "lastmod": e.lastmod})
         candidates.sort(key=lambda c: c["published"] or c["lastmod"] or "", reverse=True)  # newest first
         state_key = links_hash([c["url"] for c in candidates] + [f"{c.url} {c.lastmod}" for c in children])
-        if not self.dry_run and self.state.unchanged(response.meta["state_url"], response, state_key):
-            self._stat("not_modified")
-            self._note("unchanged", response.url, "same entries as last time")
+        if self._same_as_last_time(response, state_key):
             return
         self._stat("listing_pages")
         requests, handled = self._article_requests(candidates, "sitemap")
