@@ -168,6 +168,12 @@ def article_reasons(article: dict, filters: list[Filters], titles: dict[str, str
     return list(dict.fromkeys(reasons))
 
 
+def _named_in(text: str | None, names: list[str]) -> str | None:
+    """The first of `names` that `text` mentions (case, diacritics forms and tone placement aside)."""
+    key = match_key(text or "")
+    return next((n for n in names if match_key(n) and match_key(n) in key), None)
+
+
 def _directive_passes(row: dict, filters: list[Filters]) -> list[str] | None:
     reasons: list[str] = []
     for f in filters:
@@ -176,8 +182,7 @@ def _directive_passes(row: dict, filters: list[Filters]) -> list[str] | None:
                 return None
             reasons.append(f"loại văn bản: {clean(row['type'])}")
         if f.issuers:
-            issuer = match_key(row.get("issuer") or "")
-            hit = next((i for i in f.issuers if match_key(i) and match_key(i) in issuer), None)
+            hit = _named_in(row.get("issuer"), f.issuers)
             if hit is None:
                 return None
             reasons.append(f"cơ quan ban hành: {clean(hit)}")
@@ -190,8 +195,7 @@ def _instruction_passes(row: dict, filters: list[Filters]) -> list[str] | None:
         if f.document_types:
             return None  # an instruction is not a document of any type
         if f.issuers:
-            director = match_key(row.get("director") or "")
-            hit = next((i for i in f.issuers if match_key(i) and match_key(i) in director), None)
+            hit = _named_in(row.get("director"), f.issuers)
             if hit is None:
                 return None
             reasons.append(f"người chỉ đạo: {clean(hit)}")
