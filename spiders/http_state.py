@@ -127,9 +127,10 @@ class HttpState:
         if self.db is None:
             return []
         marker = FAILED_LISTING if listing else FAILED
-        with self.db.conn:
-            self.db.execute("DELETE FROM http_state WHERE content_hash = ? AND source = ? AND "
-                            "url IN (SELECT url FROM article_urls)", [FAILED, self.source])
+        if not listing:  # a failed listing row is dropped when the page is read (forget_failed)
+            with self.db.conn:
+                self.db.execute("DELETE FROM http_state WHERE content_hash = ? AND source = ? AND "
+                                "url IN (SELECT url FROM article_urls)", [FAILED, self.source])
         since = timeutil.iso(timeutil.now() - FAILED_RETRY_FOR)
         return [r["url"] for r in self.db.query(
             "SELECT url FROM http_state WHERE content_hash = ? AND source = ? AND checked_at >= ? ORDER BY checked_at",
