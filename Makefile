@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench soak install clean
+.PHONY: demo test bench soak install clean docs
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -28,3 +28,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) data build *.egg-info
+
+# Regenerate the generated parts of README.md and docs/ (the CLI reference from --help); a test checks them.
+docs: $(STAMP)
+	$(BIN)/cog -r README.md docs/*.md

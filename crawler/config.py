@@ -377,7 +377,7 @@ def _raise_validation(path: Path, exc: ValidationError, lines: dict[tuple, int],
             break
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
-        msg = "unknown key (check the spelling; see the README for the allowed keys)"
+        msg = "unknown key (check the spelling; see docs/configuration.md for the allowed keys)"
     elif err["type"] == "missing":
         msg = "required key is missing"
     elif "input" in err and not isinstance(err["input"], (dict, list)) and err["type"] != "value_error":

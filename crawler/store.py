@@ -1,7 +1,7 @@
 """The SQLite store (sqlite-utils): schema, idempotent writes and the queries stages share.
 
 One file holds everything; WAL mode lets the CLI read while a crawl or the scheduler writes.
-The schema is documented in the README ("The database") so users can query it directly.
+The schema is documented in docs/database.md so users can query it directly.
 """
 
 from __future__ import annotations
@@ -356,7 +356,7 @@ def article_facts(db: sqlite_utils.Database, article_id: int) -> dict[str, list[
 
 
 def iter_export(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
-    """Every stored article in the export shape documented in the README."""
+    """Every stored article in the export shape documented in docs/database.md."""
     for row in db.query("SELECT * FROM articles ORDER BY id"):
         facts = article_facts(db, row["id"])
         yield {

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from crawler.store import open_db, save_article
+from docs_sections import docs_section
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -130,17 +131,12 @@ def test_demo_refuses_to_mail_anything_but_its_own_local_server(tmp_path):
     assert "local SMTP server" in " ".join(result.stderr.split())
 
 
-def readme_section(name: str) -> str:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    return readme[readme.index(f"<!-- section:{name} -->"):readme.index(f"<!-- /section:{name} -->")]
-
-
 def test_the_readme_config_examples_load(tmp_path):
     import re
 
     from crawler.config import load_config
 
-    sources, digests = re.findall(r"```yaml\n(.*?)```", readme_section("config"), re.S)
+    sources, digests = re.findall(r"```yaml\n(.*?)```", docs_section("config"), re.S)
     (tmp_path / "sources.yaml").write_text(sources, encoding="utf-8")
     (tmp_path / "digests.yaml").write_text(digests, encoding="utf-8")
     config = load_config(tmp_path, need_digests=True)
@@ -152,11 +148,11 @@ def test_the_readme_documents_every_table_and_column(tmp_path):
     import scheduler.jobstore
     import scheduler.runs
 
-    section = readme_section("schema")
+    section = docs_section("schema")
     db = open_db(tmp_path / "schema.db")
     scheduler.runs.ensure_tables(db)
     db.conn.executescript(scheduler.jobstore.SCHEMA)
     tables = [t for t in db.table_names() if not t.startswith("articles_fts_")]
     missing = [f"{t}.{c.name}" for t in tables for c in db[t].columns if f"`{c.name}`" not in section]
     missing += [t for t in tables if f"`{t}`" not in section]
-    assert not missing, f"README section 'schema' does not mention: {missing}"
+    assert not missing, f"docs section 'schema' (docs/database.md) does not mention: {missing}"

@@ -2,7 +2,7 @@
 the crawl, and a well-behaved source crawled beside them is stored in full.
 
 Each case is a source of its own on a loopback portal, so the crawl_runs row tells what happened
-to it. The README's "What dxwatch survives" table is drawn from these cases.
+to it. The "What dxwatch survives" table of docs/operations.md is drawn from these cases.
 """
 
 from __future__ import annotations
