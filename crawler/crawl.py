@@ -124,10 +124,12 @@ def _quiet_scrapy_logs() -> None:
 def run_crawl(config: Config, db_path, source_names: Iterable[str] | None = None,
               on_progress: ProgressCallback | None = None) -> list[dict]:
     """Crawl the sources and return one summary dict per source (also stored in `crawl_runs`)."""
+    sources = select_sources(config, source_names)
+    if not sources:  # nothing to crawl: no Scrapy, no pipelines (a scheduler's idle tick stays cheap)
+        return []
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
-    sources = select_sources(config, source_names)
     db = open_db(db_path)
     _close_abandoned_runs(db, config)
     settings = {**scrapy_settings(config.settings), "DXWATCH_DB_PATH": str(db_path)}

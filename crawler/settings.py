@@ -96,6 +96,14 @@ def scrapy_settings(crawl: CrawlSettings, dry_run: bool = False) -> dict:
         "HTTPCACHE_ENABLED": False,
         "COOKIES_ENABLED": True,
         "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,
+        # no listening sockets, no per-crawl files: extensions a crawl never uses are not even imported
+        # (RemoteControl alone is an HTTP server and pulls in aiohttp)
+        "EXTENSIONS": {"scrapy.extensions.remote_control.RemoteControl": None,
+                       "scrapy.extensions.telnet.TelnetConsole": None,
+                       "scrapy.extensions.memdebug.MemoryDebugger": None,
+                       "scrapy.extensions.feedexport.FeedExporter": None,
+                       "scrapy.extensions.spiderstate.SpiderState": None},
         "LOG_LEVEL": os.environ.get("DXWATCH_LOG_LEVEL", "WARNING"),
         "ITEM_PIPELINES": available_pipelines(include_storage=not dry_run),
     }

@@ -4,7 +4,7 @@ Matching happens in two steps, both answered by SQLite indexes so the cost per a
 grow with the size of the database:
 
 1. exact copies: the same normalised body (`content_hash`) already stored;
-2. near copies: MinHash (datasketch) over syllable shingles of the `match_key` text (NFC,
+2. near copies: MinHash (datasketch's "affine32" scheme, computed here with numpy) over syllable shingles of the `match_key` text (NFC,
    lower-cased, old/new tone placement unified). The signature is cut into LSH bands; each band's
    key is a row in `story_bands`, so candidates are found by index lookups, then verified against
    the candidate's stored signature (estimated Jaccard, or containment for a copy with a local
@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from datasketch import MinHash
 
 from crawler.textnorm import normalize_text, tone_key
 
@@ -44,7 +43,6 @@ STORY_NUMBERS_FROM = 20   # a story's numbers are those of its first 20 members
 _SYLLABLE = re.compile(r"\w+(?:[.,/]\w+)*")
 _NUMBER = re.compile(r"\d+(?:[.,/]\d+)*")
 _SEPARATORS = re.compile(r"[.,]")
-_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED).permutations
 _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
                  0xFF51AFD7ED558CCD], dtype=np.uint64)  # odd multipliers, one per position in a run
 assert BANDS * ROWS == NUM_PERM and SHINGLE_SIZE <= len(_MIX)
@@ -104,13 +102,43 @@ def shingles(text: str | None) -> np.ndarray:
     return np.unique((mixed >> np.uint64(32)).astype(np.uint32))
 
 
+def _affine32_permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (a, b) of datasketch 2.0's "affine32" MinHash for this seed: h -> a*h + b mod 2**32, a odd.
+
+    Drawn here in the same order from the same generator, so signatures stored by earlier versions
+    (made with `datasketch.MinHash`) stay comparable, without importing datasketch, whose package
+    pulls in scipy (about 0.4 s at every crawl start).
+    """
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
+_PERM_A, _PERM_B = _affine32_permutations(NUM_PERM, SEED)
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer (the scheme's pre-mix of each input hash); wraps modulo 2**32."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+def minhash_values(grams: np.ndarray) -> np.ndarray:
+    """MinHash of 32-bit shingle hashes: NUM_PERM uint32 minima (all 2**32-1 for no shingles)."""
+    if not len(grams):
+        return np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32)
+    mixed = _fmix32(np.asarray(grams, dtype=np.uint32)).reshape(-1, 1)
+    return (mixed * _PERM_A + _PERM_B).min(axis=0)
+
+
 def signature(text: str | None, hash_: str | None = None) -> Signature:
     """MinHash signature of a body (CPU work: done in StoryPipeline, outside the store's transaction)."""
     grams = shingles(text)
-    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=int, permutations=_PERMUTATIONS, scheme="affine32")
-    if len(grams):
-        minhash.update_batch(grams)
-    return Signature(minhash.hashvalues.astype("<u4").tobytes(), len(grams), hash_ or content_hash(text))
+    return Signature(minhash_values(grams).astype("<u4").tobytes(), len(grams), hash_ or content_hash(text))
 
 
 def similarity(a: Signature, b: Signature) -> tuple[float, float]:

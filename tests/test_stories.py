@@ -194,3 +194,17 @@ def test_figures_rule():
     assert not stories.same_figures(november, october)
     assert not stories.same_figures(frozenset({"06", "13105"}), frozenset({"06", "12480"}))  # only "Đề án 06"
     assert stories.same_figures(frozenset({"06"}), october)        # too few numbers to judge
+
+
+def test_minhash_is_datasketch_affine32():
+    """Signatures stored by earlier versions (made with datasketch's MinHash) stay comparable."""
+    import numpy as np
+    from datasketch import MinHash
+
+    grams = stories.shingles("\n\n".join(ANNOUNCEMENT))
+    assert len(grams) > 50
+    # the shingle hashes are already 32-bit: datasketch takes them as they are (hashfunc=int)
+    expected = MinHash(num_perm=stories.NUM_PERM, seed=stories.SEED, hashfunc=int, scheme="affine32")
+    expected.update_batch(grams)
+    assert np.array_equal(expected.hashvalues.astype("<u4"), stories.minhash_values(grams))
+    assert np.array_equal(np.full(stories.NUM_PERM, 2**32 - 1, dtype=np.uint32), stories.minhash_values(grams[:0]))
