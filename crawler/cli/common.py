@@ -1,0 +1,76 @@
+"""What every command group shares: the typer apps, the consoles, the global options and output helpers.
+
+Command modules register their commands on these apps; `crawler.cli` imports them in help order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from crawler.config import Config, load_config
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Watch Vietnamese government portals for "
+                  "digital-transformation news and email digests of new figures and directives.")
+sources_app = typer.Typer(no_args_is_help=True, help="List, check and dry-run the configured sources.")
+digest_app = typer.Typer(no_args_is_help=True, help="Preview, send and review digests.")
+schedule_app = typer.Typer(no_args_is_help=True, help="The long-running scheduler.")
+app.add_typer(sources_app, name="sources")
+app.add_typer(digest_app, name="digest")
+app.add_typer(schedule_app, name="schedule")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class State:
+    config_dir: Path = Path("config")
+    db_path: Path = Path("data/dxwatch.db")
+
+    def config(self, need_digests: bool = False) -> Config:
+        return load_config(self.config_dir, need_digests=need_digests)
+
+    def db(self):
+        from crawler.store import open_db
+
+        return open_db(self.db_path)
+
+
+state = State()
+
+
+def echo_json_lines(rows) -> None:
+    """`--json` output: one JSON object per line, Vietnamese kept readable."""
+    for row in rows:
+        typer.echo(json.dumps(row, ensure_ascii=False))
+
+
+def usage_error(exc: Exception | str) -> typer.Exit:
+    """A bad option value the command itself found: one line on stderr, exit code 2."""
+    err_console.print(f"error: {exc}", highlight=False, markup=False)
+    return typer.Exit(2)
+
+
+@app.callback()
+def _global(
+    config: Path = typer.Option(Path(os.environ.get("DXWATCH_CONFIG", "config")), "--config",
+                                help="Config directory with sources.yaml and digests.yaml [env DXWATCH_CONFIG]."),
+    db: Path = typer.Option(Path(os.environ.get("DXWATCH_DB", "data/dxwatch.db")), "--db",
+                            help="SQLite database file [env DXWATCH_DB]."),
+) -> None:
+    state.config_dir, state.db_path = config, db
+
+
+def table_console() -> Console:
+    """The terminal console, or one wide enough that piped tables keep whole URLs on one line."""
+    return console if console.is_terminal else Console(width=1000)
+
+
+def short_time(iso: str | None, planned: bool = False) -> str:
+    if not iso:
+        return "-"
+    return iso[:19].replace("T", " ") + (" *" if planned else "")

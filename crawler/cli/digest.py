@@ -1,0 +1,77 @@
+"""`dxwatch digest preview|send|history`: digests written, sent and reviewed by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from crawler.cli.common import console, digest_app, short_time, state
+
+
+@digest_app.command("preview")
+def digest_preview(
+    name: str = typer.Argument(..., help="The digest's name in digests.yaml."),
+    out: Path = typer.Option(..., "--out", help="HTML file to write."),
+    recipient: Optional[str] = typer.Option(None, "--recipient",
+                                            help="Show what this recipient would get next (default: the whole digest)."),
+) -> None:
+    """Write a digest as HTML without sending or recording anything."""
+    from digests.runner import preview_digest
+
+    path = preview_digest(state.config(need_digests=True), state.db(), name, out, recipient=recipient)
+    console.print(f"preview written to {path}", highlight=False)
+
+
+@digest_app.command("send")
+def digest_send(
+    name: str = typer.Argument(..., help="The digest's name in digests.yaml."),
+    run_key: Optional[str] = typer.Option(None, "--run-key", help="Identifies the run; a key is delivered once."),
+) -> None:
+    """Send what is new to each recipient now; exit code 1 when a message failed or is left pending."""
+    from rich.text import Text
+
+    from digests.runner import send_digest
+
+    summary = send_digest(state.config(need_digests=True), state.db(), name, run_key=run_key)
+    table = Table("recipient", "status", "items", "attempts", "error", title=f"digest {name} ({summary['run_key']})")
+    for d in summary["deliveries"]:
+        counts = json.loads(d["counts"] or "{}")
+        table.add_row(Text(d["recipient"]), d["status"], _counts_text(counts), str(d["attempts"]),
+                      Text(d["last_error"] or ""))
+    console.print(table)
+    console.print(f"sent {summary['sent']}, nothing new {summary['empty']}, failed {summary['failed']}, "
+                  f"pending {summary['pending']}" + (f" ({summary['error']})" if summary["error"] else ""),
+                  highlight=False)
+    if summary["failed"] or summary["pending"]:
+        raise typer.Exit(1)
+
+
+def _counts_text(counts: dict) -> str:
+    return ", ".join(f"{counts.get(k, 0)} {label}" for k, label in
+                     (("stories", "tin"), ("figures", "số liệu"), ("documents", "văn bản"),
+                      ("instructions", "chỉ đạo")))
+
+
+@digest_app.command("history")
+def digest_history(limit: int = typer.Option(20, "--limit", help="How many runs, newest first.")) -> None:
+    """Digest and alert runs with each recipient's delivery: status, attempts, error, archived HTML."""
+    from rich.text import Text
+
+    from digests.runner import history
+
+    table = Table("run", "recipient", "delivery", "items", "attempts", "sent / error / archive", show_lines=True,
+                  caption="items: tin / số liệu / văn bản / chỉ đạo; archives are next to the database file")
+    for run in history(state.db(), limit):
+        label = Text(f"#{run['id']} {run['digest']} ({run['status']})\n{run['run_key']}")
+        for i, d in enumerate(run["deliveries"] or [{}]):
+            counts = json.loads(d.get("counts") or "{}")
+            numbers = "/".join(str(counts.get(k, 0)) for k in ("stories", "figures", "documents", "instructions"))
+            sent = short_time(d["sent_at"]) if d.get("sent_at") else None
+            outcome = "\n".join(x for x in (sent, d.get("last_error"), d.get("archive")) if x)
+            table.add_row(label if i == 0 else "", Text(d.get("recipient", "")), d.get("status", ""),
+                          numbers if counts else "", str(d.get("attempts", "")), Text(outcome))
+    console.print(table)

@@ -1,0 +1,67 @@
+"""`dxwatch export` and `dxwatch extract`: stored articles out, and what extraction makes of a page."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from crawler.cli.common import app, state
+
+
+@app.command()
+def export(
+    format: str = typer.Option("jsonl", "--format", help="jsonl or csv."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output file (default: standard output)."),
+) -> None:
+    """Every stored article with its figures and directives (JSON Lines or CSV)."""
+    from crawler.store import iter_export
+
+    if format not in {"jsonl", "csv"}:
+        raise typer.BadParameter("use jsonl or csv", param_hint="--format")
+    db = state.db()
+    handle = open(out, "w", encoding="utf-8", newline="") if out else sys.stdout
+    try:
+        rows = iter_export(db)
+        if format == "jsonl":
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            writer = None
+            for row in rows:
+                flat = {k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
+                        for k, v in row.items()}
+                if writer is None:
+                    writer = csv.DictWriter(handle, fieldnames=list(flat))
+                    writer.writeheader()
+                writer.writerow(flat)
+    finally:
+        if out:
+            handle.close()
+
+
+@app.command()
+def extract(
+    inputs: list[str] = typer.Argument(..., metavar="PATH_OR_URL...", help="HTML files (plain or .gz) or URLs."),
+    source: Optional[str] = typer.Option(None, "--source", help="Use this configured source's selectors."),
+    url: Optional[str] = typer.Option(None, "--url", help="The page URL of the given files (URL-encoded dates)."),
+) -> None:
+    """What dxwatch extracts from each page, one JSON line per input: title, published, author,
+    credit, text, figures, directives (or an error). Exit code 1 when any input had no article."""
+    from pipelines.extraction import extract_inputs
+
+    selectors = None
+    if source:
+        match = [s for s in state.config().sources if s.name == source]
+        if not match:
+            raise typer.BadParameter(f"no source named {source!r}", param_hint="--source")
+        selectors = match[0].selectors
+    failed = False
+    for row in extract_inputs(inputs, selectors, page_url=url):
+        failed |= "error" in row
+        typer.echo(json.dumps(row, ensure_ascii=False))
+    raise typer.Exit(1 if failed else 0)
