@@ -194,7 +194,7 @@ def evaluate_public() -> dict | None:
 
 
 def evaluate_demo() -> dict:
-    """The demo portals' article pages (crawler/demo_sites, written by the demo's author, not for this
+    """The demo portals' article pages (crawler/demo/sites, written by the demo's author, not for this
     evaluation): title, date-time to the minute, printed byline, body, for dxwatch only."""
     from datetime import date
 
@@ -243,7 +243,7 @@ def markdown(subsets: dict[str, dict], layouts: int, speed: dict, public: dict |
               "| extractor | ms/page | ratio |", "|---|---|---|"]
     lines += [f"| {name} | {ms:.1f} | {ms / base:.2f}x |" for name, ms in speed.items()]
     n = demo_pages["pages"]
-    lines += ["", f"Demo portal article pages ({n}, crawler/demo_sites, written by the demo's author), dxwatch: "
+    lines += ["", f"Demo portal article pages ({n}, crawler/demo/sites, written by the demo's author), dxwatch: "
               f"title {demo_pages['title']}/{n}, date-time {demo_pages['published']}/{n}, "
               f"printed byline {demo_pages['author']}/{n}, body exact {demo_pages['body']}/{n}."]
     if public:
