@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "dedup_ev
 import corpus  # noqa: E402
 
 from crawler import timeutil  # noqa: E402
-from crawler.store import open_db  # noqa: E402
+from crawler.db import open_db  # noqa: E402
 from pipelines import stories  # noqa: E402
 
 COPY_SHARE = 0.1

@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crawler import timeutil  # noqa: E402
 from crawler.config import Digest, Recipient, SMTPSettings  # noqa: E402
-from crawler.store import open_db, save_article  # noqa: E402
+from crawler.db import open_db  # noqa: E402
+from pipelines.storage import save_article  # noqa: E402
 from digests import delivery  # noqa: E402
 from digests.render import render  # noqa: E402
 from digests.runner import start_run  # noqa: E402

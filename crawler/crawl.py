@@ -18,7 +18,7 @@ from typing import Callable, Iterable
 from crawler import timeutil
 from crawler.config import Config, Source
 from crawler.settings import scrapy_settings
-from crawler.store import open_db
+from crawler.db import open_db
 
 logger = logging.getLogger("dxwatch.crawl")
 

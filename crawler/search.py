@@ -10,25 +10,14 @@ not stored a second time: snippets are cut from `articles.text`.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable
 
-from crawler.textnorm import match_key, normalize_text, tone_key
+from crawler.db import fulltext
+from crawler.textnorm import fold, match_key, normalize_text, tone_key
 
-TITLE_WEIGHT = 4.0  # bm25 weight of a title hit against a body hit
 _WORD = re.compile(r"[^\W_]")  # a letter or digit: what the FTS tokenizer keeps
-_COMBINING = re.compile("[\u0300-\u036f]")
-
-
-def fold(text: str) -> str:
-    """Vietnamese without diacritics ("chuyển đổi số" -> "chuyen doi so"), one character per character.
-
-    Same result as textnorm.strip_diacritics on Vietnamese, with the marks removed by one regex
-    instead of a per-character loop: it runs on every stored body.
-    """
-    return _COMBINING.sub("", unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D")))
 
 
 @dataclass(frozen=True)
@@ -37,10 +26,6 @@ class Phrase:
 
     text: str          # as it will be matched: the matching key, diacritics removed when typed without
     folded: bool       # typed without diacritics: match the diacritics-free copy
-
-    def fts(self) -> str:
-        columns = "{title_folded body_folded}" if self.folded else "{title body}"
-        return f'{columns} : "{self.text.replace(chr(34), chr(34) * 2)}"'
 
 
 def parse_query(query: str) -> list[Phrase]:
@@ -55,24 +40,6 @@ def parse_query(query: str) -> list[Phrase]:
     if not phrases:
         raise ValueError("the query has no words to search for")
     return phrases
-
-
-def index_article(db, article_id: int, title: str | None, text: str | None) -> None:
-    """Add one article to the index (the store calls it inside the article's transaction)."""
-    title_key, body_key = match_key(title or ""), match_key(text or "")
-    db.execute("INSERT INTO articles_fts (rowid, title, body, title_folded, body_folded) VALUES (?, ?, ?, ?, ?)",
-               [article_id, title_key, body_key, fold(title_key), fold(body_key)])
-
-
-def index_missing(db) -> int:
-    """Index articles stored before the index existed (or written by other tools); returns how many."""
-    last = db.execute("SELECT rowid FROM articles_fts ORDER BY rowid DESC LIMIT 1").fetchone()
-    rows = db.execute("SELECT id, title, text FROM articles WHERE id > ? ORDER BY id",
-                      [last[0] if last else 0]).fetchall()
-    with db.conn:
-        for article_id, title, text in rows:
-            index_article(db, article_id, title, text)
-    return len(rows)
 
 
 def parse_day(value: str | None, name: str) -> str | None:
@@ -94,31 +61,10 @@ def search(db, query: str, sources: Iterable[str] = (), since: str | None = None
     """
     phrases = parse_query(query)
     since, until = parse_day(since, "--since"), parse_day(until, "--until")
-    index_missing(db)
-    sources = list(sources)
-    day = "substr(COALESCE(a.published, a.first_seen), 1, 10)"
-    where = ["articles_fts MATCH ?"]
-    params: list[Any] = [" AND ".join(p.fts() for p in phrases)]
-    if sources:
-        where.append(f"a.source IN ({','.join('?' * len(sources))})")
-        params += sources
-    if since:
-        where.append(f"{day} >= ?")
-        params.append(since)
-    if until:
-        where.append(f"{day} <= ?")
-        params.append(until)
-    order = f"{day} DESC, a.id DESC" if newest else "score, a.id DESC"
-    rows = db.execute(
-        f"SELECT a.id, a.source, a.level, a.province, a.url, a.title, a.published, a.first_seen, a.story_id, "
-        f"a.text, bm25(articles_fts, {TITLE_WEIGHT}, 1.0, {TITLE_WEIGHT}, 1.0) AS score "
-        f"FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
-        f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?", [*params, limit]).fetchall()
-    return [
-        {"id": r[0], "source": r[1], "level": r[2], "province": r[3], "url": r[4], "title": r[5],
-         "published": r[6], "first_seen": r[7], "story": r[8], "snippet": snippet(r[9] or "", phrases)}
-        for r in rows
-    ]
+    rows = fulltext.search_articles(db, [(p.text, p.folded) for p in phrases], list(sources), since, until,
+                                    limit, newest)
+    return [{**{k: v for k, v in row.items() if k != "text"}, "snippet": snippet(row["text"] or "", phrases)}
+            for row in rows]
 
 
 def snippet(text: str, phrases: list[Phrase], width: int = 200) -> str:

@@ -59,6 +59,18 @@ def strip_diacritics(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+_COMBINING = re.compile("[\u0300-\u036f]")
+
+
+def fold(text: str) -> str:
+    """Vietnamese without diacritics ("chuyển đổi số" -> "chuyen doi so"), one character per character.
+
+    Same result as strip_diacritics on Vietnamese, with the marks removed by one regex instead of
+    a per-character loop: the search index runs it on every stored body.
+    """
+    return _COMBINING.sub("", unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D")))
+
+
 # Old-style tone placement (hoà, thuỷ, khoẻ) -> new style (hòa, thủy, khỏe), for matching keys.
 _TONES = {
     "\u0300": "grave",

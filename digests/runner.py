@@ -14,7 +14,7 @@ from pathlib import Path
 
 from crawler import timeutil
 from crawler.config import Config, ConfigError, Digest, Filters, Recipient
-from crawler.store import open_db
+from crawler.db import open_db
 from digests import delivery
 from digests.render import render
 from digests.selection import SECTIONS, Scope, select

@@ -16,7 +16,7 @@ import zipfile
 from datetime import date
 
 from crawler import timeutil
-from crawler.store import write_transaction
+from crawler.db import write_transaction
 from crawler.textnorm import match_key, normalize_text, strip_diacritics
 from pipelines.storage import DatabasePipeline
 
@@ -402,53 +402,6 @@ def clean_number(raw: str) -> str:
 
 
 # ---------------------------------------------------------------- storage
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (      -- attachments (PDF, DOCX, ODT, XLSX) linked from articles
-    id INTEGER PRIMARY KEY,
-    url TEXT NOT NULL UNIQUE,            -- the first URL it was fetched from (document_urls has all)
-    source TEXT,                         -- the source whose article or listing linked it
-    format TEXT,                         -- pdf | docx | odt | xlsx | doc | xls | unknown
-    content_type TEXT,
-    filename TEXT,                       -- from Content-Disposition or the URL
-    label TEXT,                          -- the link text that led to it
-    bytes INTEGER,
-    content_hash TEXT,                   -- sha256 of the bytes: a changed file is read again
-    status TEXT NOT NULL,                -- ok | scanned_no_text | empty | encrypted | corrupt | too_large | unsupported
-    error TEXT,                          -- why there is no text, when there is none
-    pages INTEGER,
-    number TEXT,                         -- "2971/QĐ-UBND" as its header gives it
-    key TEXT,                            -- the same number as directives.key spells it
-    type TEXT,                           -- Quyết định, Kế hoạch, Công văn...
-    issuer TEXT,                         -- issuing body as printed ("ỦY BAN NHÂN DÂN TỈNH THANH HÓA")
-    issuer_code TEXT,                    -- from the number ("UBND")
-    place TEXT,
-    date TEXT,                           -- signing date, ISO
-    subject TEXT,                        -- trích yếu
-    text TEXT,
-    etag TEXT, last_modified TEXT,       -- validators for a conditional re-fetch
-    first_seen TEXT NOT NULL,
-    checked_at TEXT,                     -- last fetched or confirmed unchanged
-    changed_at TEXT,                     -- last time its bytes differed from the stored ones
-    crawl_run_id INTEGER
-);
-CREATE INDEX IF NOT EXISTS documents_key ON documents(key);
-CREATE INDEX IF NOT EXISTS documents_hash ON documents(content_hash);
-CREATE INDEX IF NOT EXISTS documents_date ON documents(date);
-
-CREATE TABLE IF NOT EXISTS document_urls (  -- every URL known to lead to a stored document
-    url TEXT PRIMARY KEY,
-    document_id INTEGER NOT NULL REFERENCES documents(id)
-);
-
-CREATE TABLE IF NOT EXISTS document_links ( -- articles that link the file (citations by number: directives.key)
-    document_url TEXT NOT NULL,          -- joins document_urls.url: recorded before the file is fetched
-    article_url TEXT NOT NULL,           -- joins article_urls.url: the article may be stored later
-    first_seen TEXT NOT NULL,
-    PRIMARY KEY (document_url, article_url)
-);
-"""
-
 
 def read_document(item: dict, max_pages: int = DEFAULT_MAX_PAGES, max_chars: int = DEFAULT_MAX_CHARS) -> dict:
     """Everything dxwatch learns from one downloaded attachment: text, header, figures, directives.

@@ -1,10 +1,43 @@
-"""StoragePipeline: the last stage; saves each extracted article once and counts new vs known."""
+"""StoragePipeline: the last stage; saves each extracted article once and counts new vs known.
+
+`save_article` is the one write path of an article: its row, its URLs, its facts, its story and
+its place in the search index go in one transaction, or none of them do.
+"""
 
 from __future__ import annotations
 
-from crawler.store import open_db, save_article
+from typing import Any
+
+import sqlite_utils
+
+from crawler import timeutil
+from crawler.db import articles, close, fulltext, open_db, write_transaction
+from pipelines import stories
 
 STAT = "dxwatch/"
+
+
+def save_article(db: sqlite_utils.Database, item: dict[str, Any]) -> tuple[int, bool]:
+    """Store one extracted article with its facts and story, in one transaction.
+
+    Returns `(article_id, is_new)`. An article whose canonical URL or any alias is already
+    stored is not stored again; its new aliases are recorded so they are never fetched.
+    """
+    urls = [u for u in [item["url"], *item.get("aliases", [])] if u]
+    with write_transaction(db):
+        existing = articles.article_for_urls(db, urls) or stories.stored_copy(db, item)  # same body, other URL
+        if existing:
+            articles.add_article_urls(db, existing, urls)
+            return existing, False
+        seen = timeutil.iso()
+        article_id = articles.insert_article(db, {**item, "first_seen": seen})
+        articles.add_article_urls(db, article_id, urls)
+        owner = {"article_id": article_id}
+        for table in articles.FACT_COLUMNS:
+            articles.insert_facts(db, table, item.get(table) or [], owner, seen)
+        articles.set_article_story(db, article_id, stories.assign_story(db, article_id, item, seen))
+        fulltext.index_article(db, article_id, item.get("title"), item.get("text"))
+    return article_id, True
 
 
 class DatabasePipeline:
@@ -24,11 +57,11 @@ class DatabasePipeline:
 
     def close_spider(self, spider=None):
         if self.db is not None:
-            self.db.conn.close()
+            close(self.db)
 
 
 class StoragePipeline(DatabasePipeline):
-    """Writes articles with `crawler.store.save_article` (one transaction each); other items pass on."""
+    """Writes articles with `save_article` (one transaction each); other items pass on."""
 
     def process_item(self, item, spider=None):
         if item.get("item_type", "article") != "article" or self.db is None:

@@ -346,7 +346,7 @@ def _summary(result) -> str | None:
 @contextmanager
 def open_database(db_path: Path) -> Iterator:
     """A connection per use: job threads never share one."""
-    from crawler.store import open_db
+    from crawler.db import open_db
 
     db = open_db(db_path)
     try:

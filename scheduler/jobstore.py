@@ -17,17 +17,9 @@ from apscheduler.job import Job
 from apscheduler.jobstores.base import BaseJobStore, ConflictingIdError, JobLookupError
 from apscheduler.util import datetime_to_utc_timestamp, utc_timestamp_to_datetime
 
-from crawler.store import BUSY_TIMEOUT_MS
+from crawler.db import open_db
 
 TABLE = "scheduler_jobs"
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS {TABLE} (     -- APScheduler's jobs (pickled state), reconciled with config
-    id TEXT PRIMARY KEY,
-    next_run_time REAL,                    -- UTC timestamp; NULL when paused
-    job_state BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS {TABLE}_next ON {TABLE}(next_run_time);
-"""
 
 
 def stored_next_run_times(conn: sqlite3.Connection) -> dict[str, datetime | None]:
@@ -52,10 +44,7 @@ class SQLiteJobStore(BaseJobStore):
 
     def start(self, scheduler, alias):
         super().start(scheduler, alias)
-        self._conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-        self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        with self._lock, self._conn:
-            self._conn.executescript(SCHEMA)
+        self._conn = open_db(self.db_path).conn  # its own connection: APScheduler calls from its thread
 
     def shutdown(self):
         with self._lock:

@@ -15,29 +15,7 @@ import sqlite_utils
 
 from crawler import timeutil
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS job_runs (       -- one row per run (or skipped run) of a scheduled job
-    id INTEGER PRIMARY KEY,
-    job_id TEXT NOT NULL,                   -- "crawl:<source>", "digest:<name>" or "alerts"
-    kind TEXT NOT NULL,                     -- crawl | digest | alerts
-    target TEXT NOT NULL,                   -- the source, digest or "alerts"
-    scheduled TEXT,                         -- the fire time this run belongs to (+07:00); digest run key
-    started TEXT NOT NULL,
-    finished TEXT,
-    outcome TEXT NOT NULL,                  -- running | ok | failed | timeout | skipped | missed | interrupted
-    detail TEXT                             -- why: error text, exit code, "previous run still going"...
-);
-CREATE INDEX IF NOT EXISTS job_runs_job ON job_runs(job_id, id);
-CREATE UNIQUE INDEX IF NOT EXISTS job_runs_digest_once ON job_runs(job_id, scheduled)
-    WHERE kind = 'digest' AND outcome IN ('running', 'ok');
-"""
-
 FINAL_OUTCOMES = ("ok", "failed", "timeout", "skipped", "missed", "interrupted")
-
-
-def ensure_tables(db: sqlite_utils.Database) -> None:
-    with db.conn:
-        db.conn.executescript(SCHEMA)
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,6 @@ class Service:
         with SchedulerLock(self.db_path):
             self.config = load_config(self.config_dir)
             with self.database() as db:
-                runs.ensure_tables(db)
                 abandoned = runs.close_abandoned_runs(db)
             if abandoned:
                 log.warning("runs left by a stopped scheduler marked interrupted",

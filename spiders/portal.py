@@ -16,7 +16,8 @@ from scrapy.http import TextResponse
 
 from crawler import timeutil
 from crawler.config import Source
-from crawler.store import known_urls, open_db
+from crawler.db import open_db
+from crawler.db.articles import known_urls
 from crawler.urls import canonical_url, is_same_site
 from spiders import feeds as feedparse
 from spiders.http_state import HttpState, links_hash

@@ -7,7 +7,8 @@ from test_digest import bodies, by_recipient, danang_article, national_article, 
 
 from crawler import timeutil
 from crawler.config import load_config
-from crawler.store import open_db, save_article
+from crawler.db import open_db
+from pipelines.storage import save_article
 from digests.alerts import run_alerts
 
 RULES = """\

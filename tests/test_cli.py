@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.store import open_db, save_article
+from crawler.db import open_db
 from docs_sections import docs_section
+from pipelines.storage import save_article
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -145,13 +146,8 @@ def test_the_readme_config_examples_load(tmp_path):
 
 
 def test_the_readme_documents_every_table_and_column(tmp_path):
-    import scheduler.jobstore
-    import scheduler.runs
-
     section = docs_section("schema")
     db = open_db(tmp_path / "schema.db")
-    scheduler.runs.ensure_tables(db)
-    db.conn.executescript(scheduler.jobstore.SCHEMA)
     tables = [t for t in db.table_names() if not t.startswith("articles_fts_")]
     missing = [f"{t}.{c.name}" for t in tables for c in db[t].columns if f"`{c.name}`" not in section]
     missing += [t for t in tables if f"`{t}`" not in section]

@@ -12,7 +12,8 @@ from servers import SMTPSink, free_port, self_signed
 from test_digest import by_recipient, danang_article, national_article, write_config
 
 from crawler.config import load_config
-from crawler.store import open_db, save_article
+from crawler.db import open_db
+from pipelines.storage import save_article
 from digests.runner import history, send_digest
 
 THREE = """\

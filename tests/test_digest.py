@@ -11,7 +11,8 @@ import pytest
 
 from crawler import timeutil
 from crawler.config import load_config
-from crawler.store import open_db, save_article
+from crawler.db import open_db
+from pipelines.storage import save_article
 from digests.runner import history, preview_digest, send_digest
 
 SOURCES_YAML = """\

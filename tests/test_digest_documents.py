@@ -7,7 +7,8 @@ import docgen
 from test_digest import by_recipient, bodies, write_config
 
 from crawler.config import load_config
-from crawler.store import open_db, save_article
+from crawler.db import open_db
+from pipelines.storage import save_article
 from digests.runner import send_digest
 from pipelines.documents import read_document, record_links, store_document
 from pipelines.facts import article_facts, new_facts

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 import docgen
-from crawler.store import open_db, save_article
+from crawler.db import open_db
+from pipelines.storage import save_article
 from pipelines.documents import (
     TOO_LARGE, citing_articles, document_for_number, list_documents, read_document, record_links, store_document,
     stored_documents,

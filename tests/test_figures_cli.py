@@ -4,7 +4,8 @@ import json
 import subprocess
 import sys
 
-from crawler.store import open_db, save_article
+from crawler.db import open_db
+from pipelines.storage import save_article
 from pipelines.facts import FactsPipeline
 
 TEXT = ("Năm 2024, tỷ lệ hồ sơ trực tuyến toàn trình đạt 46,2%. Theo Quyết định số 1845/QĐ-UBND ngày 12/7/2024, "

@@ -5,7 +5,8 @@ from datetime import timedelta
 from scrapy.utils.test import get_crawler
 
 from crawler import timeutil
-from crawler.store import open_db, save_article
+from crawler.db import open_db
+from pipelines.storage import save_article
 from pipelines.facts import FactsPipeline, article_facts, new_facts
 
 ARTICLE = ("Theo Quyết định số 1845/QĐ-UBND ngày 12/7/2024, tỉnh triển khai 52 nhiệm vụ. Năm 2024, tỷ lệ hồ sơ "

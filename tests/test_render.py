@@ -18,7 +18,8 @@ import pytest
 from test_digest import WEEKLY, danang_article, national_article, thanhhoa_article, write_config
 
 from crawler.config import load_config
-from crawler.store import open_db, save_article
+from crawler.db import open_db
+from pipelines.storage import save_article
 from digests.runner import preview_digest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

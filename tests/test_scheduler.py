@@ -154,10 +154,9 @@ def cli(config_dir: Path, db: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_digest_run_key_is_claimed_once(db_path):
-    from crawler.store import open_db
+    from crawler.db import open_db
 
     db = open_db(db_path)
-    runs.ensure_tables(db)
     fire = datetime(2026, 11, 23, 8, 0, tzinfo=timeutil.VN)
     key = RunKey("digest:tuan", "digest", "tuan", fire)
     first = runs.start_run(db, key)
@@ -447,13 +446,12 @@ def test_a_digest_missed_beyond_the_grace_period_is_recorded_not_sent(tmp_path, 
 
 def test_a_digest_cut_short_by_a_crash_is_resumed_with_its_run_key(tmp_path, smtp):
     pytest.importorskip("digests.runner")
-    from crawler.store import open_db
+    from crawler.db import open_db
 
     config_dir, db_path = tmp_path / "config", tmp_path / "dxwatch.db"
     write_digest_config(config_dir, smtp.port, "0 8 * * mon")
     fire = timeutil.now().replace(microsecond=0) - timedelta(minutes=5)
     db = open_db(db_path)
-    runs.ensure_tables(db)
     runs.start_run(db, RunKey("digest:nhanh", "digest", "nhanh", fire))  # what a killed scheduler leaves
     old = runs.start_run(db, RunKey("digest:nhanh", "digest", "nhanh", fire - timedelta(days=2)))
     db.conn.close()

@@ -7,7 +7,7 @@ from datetime import timedelta
 from crawler import timeutil
 from crawler.config import load_config
 from crawler.health import source_status
-from crawler.store import open_db
+from crawler.db import open_db
 from servers import Page
 from test_crawl import article_html, article_path, crawl, listing_html, paged_site, run_dxwatch, write_config
 

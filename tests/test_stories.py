@@ -6,7 +6,8 @@ import unicodedata
 
 import pytest
 
-from crawler.store import open_db, save_article
+from crawler.db import open_db
+from pipelines.storage import save_article
 from pipelines import stories
 from pipelines.stories import StoryPipeline, recent_stories, story_coverage
 

@@ -14,7 +14,8 @@ sys.path.insert(0, str(Path(__file__).parent / "dedup_eval"))
 import corpus  # noqa: E402
 import evaluate  # noqa: E402
 
-from crawler.store import open_db, save_article  # noqa: E402
+from crawler.db import open_db  # noqa: E402
+from pipelines.storage import save_article  # noqa: E402
 from pipelines.stories import StoryPipeline  # noqa: E402
 
 

@@ -93,7 +93,8 @@ def test_kill_9_during_a_digest_send_never_sends_twice(tmp_path):
     db_path = tmp_path / "data" / "dxwatch.db"
     write_config(cfg, [{"name": "chinhphu", "level": "national", "start_urls": ["http://127.0.0.1:9/x"]}])
     recipients = [f"nguoi{i}@example.vn" for i in range(5)]
-    from crawler.store import open_db, save_article
+    from crawler.db import open_db
+    from pipelines.storage import save_article
 
     db = open_db(db_path)
     save_article(db, national_article())
@@ -129,7 +130,8 @@ def test_kill_9_during_a_digest_send_never_sends_twice(tmp_path):
 
 WRITER = textwrap.dedent("""
     import sys
-    from crawler.store import open_db, save_article
+    from crawler.db import open_db
+    from pipelines.storage import save_article
     db = open_db(sys.argv[1])
     for i in range(100000):
         save_article(db, {
@@ -159,7 +161,8 @@ def test_kill_9_during_database_writes_leaves_whole_articles_only(tmp_path):
     assert count(db_path, "SELECT count(*) FROM articles WHERE story_id IS NULL") == 0
     assert count(db_path, "SELECT count(*) FROM article_urls") == articles
     # and the database takes writes again
-    from crawler.store import open_db, save_article
+    from crawler.db import open_db
+    from pipelines.storage import save_article
 
     _, new = save_article(open_db(db_path), {"url": "http://127.0.0.1:9/moi.html", "source": "s", "text": "mới"})
     assert new and db.execute("SELECT count(*) FROM articles").fetchone()[0] == articles + 1
@@ -186,7 +189,8 @@ def test_cli_reads_while_a_writer_holds_the_database(tmp_path):
 
 def test_a_failure_inside_save_article_leaves_nothing_behind(tmp_path, monkeypatch):
     """One transaction per article: a fault after the article row is written rolls all of it back."""
-    from crawler.store import open_db, save_article
+    from crawler.db import open_db
+    from pipelines.storage import save_article
     from pipelines import stories
 
     db = open_db(tmp_path / "dxwatch.db")
@@ -209,7 +213,8 @@ def test_a_failure_inside_save_article_leaves_nothing_behind(tmp_path, monkeypat
 
 SAME_URLS = textwrap.dedent("""
     import sys
-    from crawler.store import open_db, save_article
+    from crawler.db import open_db
+    from pipelines.storage import save_article
     db = open_db(sys.argv[1])
     for i in range(150):
         save_article(db, {"url": f"http://127.0.0.1:9/tin-tuc/chung-{i}.html", "source": sys.argv[2],
@@ -219,7 +224,7 @@ SAME_URLS = textwrap.dedent("""
 
 def test_two_processes_storing_the_same_urls_store_each_once(tmp_path):
     db_path = tmp_path / "dxwatch.db"
-    from crawler.store import open_db
+    from crawler.db import open_db
 
     open_db(db_path).conn.close()
     procs = [subprocess.Popen([sys.executable, "-c", SAME_URLS, str(db_path), name], cwd=ROOT,
@@ -233,7 +238,8 @@ def test_two_processes_storing_the_same_urls_store_each_once(tmp_path):
 def test_an_older_database_gains_the_columns_added_since(tmp_path):
     import sqlite3
 
-    from crawler.store import ADDED_COLUMNS, open_db
+    from crawler.db import open_db
+    from crawler.db.schema import V1_ADDED_COLUMNS as ADDED_COLUMNS
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)

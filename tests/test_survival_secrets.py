@@ -38,7 +38,8 @@ def test_the_smtp_password_never_leaks(tmp_path):
     cfg = write_config(tmp_path / "cfg", [{"name": "chinhphu", "level": "national",
                                            "start_urls": ["http://127.0.0.1:9/x"]}])
     db = tmp_path / "data" / "dxwatch.db"
-    from crawler.store import open_db, save_article
+    from crawler.db import open_db
+    from pipelines.storage import save_article
 
     save_article(open_db(db), national_article())
     env = {**os.environ, "DX_SMTP_PW": SECRET, "DXWATCH_LOG_LEVEL": "DEBUG"}

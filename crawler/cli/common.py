@@ -35,7 +35,7 @@ class State:
         return load_config(self.config_dir, need_digests=need_digests)
 
     def db(self):
-        from crawler.store import open_db
+        from crawler.db import open_db
 
         return open_db(self.db_path)
 

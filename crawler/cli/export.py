@@ -19,7 +19,7 @@ def export(
     out: Optional[Path] = typer.Option(None, "--out", help="Output file (default: standard output)."),
 ) -> None:
     """Every stored article with its figures and directives (JSON Lines or CSV)."""
-    from crawler.store import iter_export
+    from crawler.export import iter_export
 
     if format not in {"jsonl", "csv"}:
         raise typer.BadParameter("use jsonl or csv", param_hint="--format")

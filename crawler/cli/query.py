@@ -83,9 +83,11 @@ def search_command(
     """Full-text search of stored titles and bodies."""
     from rich.text import Text
 
+    from crawler.db.fulltext import index_missing
     from crawler.search import search
 
     db = state.db()
+    index_missing(db)  # articles written by other tools: the index is written here, not by the query
     try:
         results = search(db, query, sources=source, since=since, until=until, limit=limit, newest=newest)
     except ValueError as exc:

@@ -37,9 +37,10 @@ def demo_anchor(data_dir: Path, db_path: Path) -> date:
 
 
 def article_count(db_path: Path) -> int:
-    from crawler.store import open_db
+    from crawler.db import open_db
+    from crawler.db.articles import count_articles
 
-    return open_db(db_path).execute("SELECT count(*) FROM articles").fetchone()[0]
+    return count_articles(open_db(db_path))
 
 
 def crawl(config_dir: Path, db_path: Path) -> None:
@@ -86,7 +87,7 @@ def run_demo(config: Config, db_path: Path, console) -> dict:
         print_portals(sites, console)
         crawl(config.directory, db_path)
         after = article_count(db_path)
-        from crawler.store import open_db
+        from crawler.db import open_db
 
         db = open_db(db_path)
         for i, digest in enumerate(digests):

@@ -1,7 +1,7 @@
 """Run the labelled evaluation set through the real store and score "same story" pairs.
 
 Every sample is stored (in a seeded random order, each on its own portal) with
-`crawler.store.save_article` into a fresh SQLite file, exactly as a crawl would store it; the
+`pipelines.storage.save_article` into a fresh SQLite file, exactly as a crawl would store it; the
 story ids it gets are compared with the labels, pair by pair.
 """
 
@@ -14,7 +14,8 @@ from pathlib import Path
 
 from corpus import Sample, bucket, evaluation_set
 
-from crawler.store import open_db, save_article
+from crawler.db import open_db
+from pipelines.storage import save_article
 from pipelines.stories import StoryPipeline
 
 TARGET_EDITED = 0.20

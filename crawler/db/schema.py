@@ -1,24 +1,23 @@
-"""The SQLite store (sqlite-utils): schema, idempotent writes and the queries stages share.
+"""The schema, as numbered migrations: the one place where dxwatch's tables are defined.
 
-One file holds everything; WAL mode lets the CLI read while a crawl or the scheduler writes.
-The schema is documented in docs/database.md so users can query it directly.
+`PRAGMA user_version` records how far a database has been migrated. `open_db` applies the missing
+steps in order, in one write transaction, so a database made by any earlier dxwatch (version 0:
+before migrations were numbered) opens as the current schema, and a database already current is
+only read. The database is documented for users in the README ("The database"); a test checks
+that every table and column is named there.
+
+To change the schema, append a migration (a function taking the connection) to `MIGRATIONS`;
+never edit an earlier one: databases in the field have already run it. `V1_SCHEMA` is frozen: it
+is the schema as dxwatch created it before migrations existed, and the test of migrations builds
+such a database from it.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Callable, Iterator
 
-import sqlite_utils
-
-from crawler import search, timeutil
-
-BUSY_TIMEOUT_MS = 30_000
-
-SCHEMA = """
+V1_SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
     id INTEGER PRIMARY KEY,
     url TEXT NOT NULL UNIQUE,            -- canonical URL, after redirects
@@ -189,192 +188,129 @@ CREATE TABLE IF NOT EXISTS delivered_items (  -- what each outbox row carries: t
     PRIMARY KEY (delivery_id, item_type, item_key)
 );
 CREATE INDEX IF NOT EXISTS delivered_items_lookup ON delivered_items(digest, recipient, item_type, item_key);
+
+-- pipelines/documents.py: attachments
+CREATE TABLE IF NOT EXISTS documents (      -- attachments (PDF, DOCX, ODT, XLSX) linked from articles
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,            -- the first URL it was fetched from (document_urls has all)
+    source TEXT,                         -- the source whose article or listing linked it
+    format TEXT,                         -- pdf | docx | odt | xlsx | doc | xls | unknown
+    content_type TEXT,
+    filename TEXT,                       -- from Content-Disposition or the URL
+    label TEXT,                          -- the link text that led to it
+    bytes INTEGER,
+    content_hash TEXT,                   -- sha256 of the bytes: a changed file is read again
+    status TEXT NOT NULL,                -- ok | scanned_no_text | empty | encrypted | corrupt | too_large | unsupported
+    error TEXT,                          -- why there is no text, when there is none
+    pages INTEGER,
+    number TEXT,                         -- "2971/QĐ-UBND" as its header gives it
+    key TEXT,                            -- the same number as directives.key spells it
+    type TEXT,                           -- Quyết định, Kế hoạch, Công văn...
+    issuer TEXT,                         -- issuing body as printed ("ỦY BAN NHÂN DÂN TỈNH THANH HÓA")
+    issuer_code TEXT,                    -- from the number ("UBND")
+    place TEXT,
+    date TEXT,                           -- signing date, ISO
+    subject TEXT,                        -- trích yếu
+    text TEXT,
+    etag TEXT, last_modified TEXT,       -- validators for a conditional re-fetch
+    first_seen TEXT NOT NULL,
+    checked_at TEXT,                     -- last fetched or confirmed unchanged
+    changed_at TEXT,                     -- last time its bytes differed from the stored ones
+    crawl_run_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS documents_key ON documents(key);
+CREATE INDEX IF NOT EXISTS documents_hash ON documents(content_hash);
+CREATE INDEX IF NOT EXISTS documents_date ON documents(date);
+
+CREATE TABLE IF NOT EXISTS document_urls (  -- every URL known to lead to a stored document
+    url TEXT PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES documents(id)
+);
+
+CREATE TABLE IF NOT EXISTS document_links ( -- articles that link the file (citations by number: directives.key)
+    document_url TEXT NOT NULL,          -- joins document_urls.url: recorded before the file is fetched
+    article_url TEXT NOT NULL,           -- joins article_urls.url: the article may be stored later
+    first_seen TEXT NOT NULL,
+    PRIMARY KEY (document_url, article_url)
+);
+
+-- scheduler/runs.py
+CREATE TABLE IF NOT EXISTS job_runs (       -- one row per run (or skipped run) of a scheduled job
+    id INTEGER PRIMARY KEY,
+    job_id TEXT NOT NULL,                   -- "crawl:<source>", "digest:<name>" or "alerts"
+    kind TEXT NOT NULL,                     -- crawl | digest | alerts
+    target TEXT NOT NULL,                   -- the source, digest or "alerts"
+    scheduled TEXT,                         -- the fire time this run belongs to (+07:00); digest run key
+    started TEXT NOT NULL,
+    finished TEXT,
+    outcome TEXT NOT NULL,                  -- running | ok | failed | timeout | skipped | missed | interrupted
+    detail TEXT                             -- why: error text, exit code, "previous run still going"...
+);
+CREATE INDEX IF NOT EXISTS job_runs_job ON job_runs(job_id, id);
+CREATE UNIQUE INDEX IF NOT EXISTS job_runs_digest_once ON job_runs(job_id, scheduled)
+    WHERE kind = 'digest' AND outcome IN ('running', 'ok');
+
+-- scheduler/jobstore.py
+CREATE TABLE IF NOT EXISTS scheduler_jobs (     -- APScheduler's jobs (pickled state), reconciled with config
+    id TEXT PRIMARY KEY,
+    next_run_time REAL,                    -- UTC timestamp; NULL when paused
+    job_state BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS scheduler_jobs_next ON scheduler_jobs(next_run_time);
 """
 
-
-def open_db(path: str | Path) -> sqlite_utils.Database:
-    """Open (creating) the database in WAL mode with a busy timeout, schema ensured."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    db = sqlite_utils.Database(conn)
-    ensure_schema(db)
-    return db
-
-
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    from pipelines import documents  # late import: attachments keep their tables next to their code
-
-    with db.conn:
-        db.conn.executescript(SCHEMA)
-        db.conn.executescript(documents.SCHEMA)
-        for table, columns in ADDED_COLUMNS.items():  # databases made by an earlier dxwatch
-            present = {row[1] for row in db.conn.execute(f"PRAGMA table_info({table})")}
-            for name, kind in columns.items():
-                if name not in present:
-                    db.conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
-
-
-# Columns added after a table was first released: ensure_schema adds them to older databases.
-ADDED_COLUMNS = {
+# Columns added to V1 tables before migrations existed; version 1 adds them to even older databases.
+V1_ADDED_COLUMNS = {
     "crawl_runs": {"pid": "INTEGER", "host": "TEXT"},
     "figures": {"document_id": "INTEGER"},
     "directives": {"document_id": "INTEGER"},
 }
 
 
-@contextmanager
-def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
-    """One all-or-nothing write that takes the write lock first (BEGIN IMMEDIATE).
-
-    Not `with db.conn`: sqlite-utils commits its own inserts when no transaction is open, which
-    would leave an article without its URLs or facts after a crash. Taking the lock before the
-    first read means two processes checking-then-writing the same URL queue on the busy timeout
-    instead of both writing or deadlocking.
-    """
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        db.rollback()
-        raise
-    db.commit()
+def statements(script: str) -> Iterator[str]:
+    """The statements of a DDL script, one at a time (executescript would commit the transaction)."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending.strip()
+            pending = ""
+    if pending.strip() and not pending.strip().startswith("--"):
+        raise ValueError(f"incomplete SQL statement: {pending.strip()[:80]}")
 
 
-# ---------------------------------------------------------------- URLs already stored
+def add_missing_columns(conn: sqlite3.Connection, added: dict[str, dict[str, str]]) -> None:
+    for table, columns in added.items():
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in present:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
 
-def known_urls(db: sqlite_utils.Database, urls: Iterable[str]) -> set[str]:
-    """Which of these URLs already lead to a stored article (checked before any request)."""
-    urls = list(dict.fromkeys(urls))
-    found: set[str] = set()
-    for i in range(0, len(urls), 500):
-        chunk = urls[i : i + 500]
-        marks = ",".join("?" * len(chunk))
-        found.update(r[0] for r in db.execute(f"SELECT url FROM article_urls WHERE url IN ({marks})", chunk))
-    return found
+def _v1_baseline(conn: sqlite3.Connection) -> None:
+    """Version 1: the schema as it stood before numbered migrations (every CREATE is IF NOT EXISTS,
+    so a database made by that code is left as it is and only gains what it lacks)."""
+    for statement in statements(V1_SCHEMA):
+        conn.execute(statement)
+    add_missing_columns(conn, V1_ADDED_COLUMNS)
 
 
-def is_known_url(db: sqlite_utils.Database, url: str) -> bool:
-    return bool(known_urls(db, [url]))
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_baseline]
+LATEST = len(MIGRATIONS)
 
 
-# ---------------------------------------------------------------- saving an article
+def version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
 
 
-def _row_id(db: sqlite_utils.Database, table: str, row: dict) -> int:
-    return db[table].insert(row).last_pk
-
-
-def save_article(db: sqlite_utils.Database, item: dict[str, Any]) -> tuple[int, bool]:
-    """Store one extracted article with its facts and story, in one transaction.
-
-    Returns `(article_id, is_new)`. An article whose canonical URL or any alias is already
-    stored is not stored again; its new aliases are recorded so they are never fetched.
-    """
-    urls = [u for u in [item["url"], *item.get("aliases", [])] if u]
-    from pipelines import stories  # late import: stories depends on the store
-
-    with write_transaction(db):
-        known = db.execute(
-            f"SELECT article_id FROM article_urls WHERE url IN ({','.join('?' * len(urls))}) LIMIT 1", urls
-        ).fetchone()
-        existing = known[0] if known else stories.stored_copy(db, item)  # same body under another URL
-        if existing:
-            _add_aliases(db, existing, urls)
-            return existing, False
-        seen = timeutil.iso()
-        article_id = _row_id(
-            db,
-            "articles",
-            {
-                "url": item["url"],
-                "source": item["source"],
-                "level": item.get("level"),
-                "province": item.get("province"),
-                "title": item.get("title"),
-                "published": item.get("published"),
-                "author": item.get("author"),
-                "credit": item.get("credit"),
-                "text": item.get("text"),
-                "relevant": int(bool(item.get("relevant"))),
-                "relevance_score": item.get("relevance_score"),
-                "keywords": json.dumps(item.get("keywords") or [], ensure_ascii=False),
-                "content_hash": item.get("content_hash"),
-                "first_seen": seen,
-                "crawl_run_id": item.get("crawl_run_id"),
-            },
-        )
-        _add_aliases(db, article_id, urls)
-        _save_facts(db, article_id, item, seen)
-        story_id = stories.assign_story(db, article_id, item, seen)
-        db.execute("UPDATE articles SET story_id = ? WHERE id = ?", [story_id, article_id])
-        search.index_article(db, article_id, item.get("title"), item.get("text"))
-    return article_id, True
-
-
-def _add_aliases(db: sqlite_utils.Database, article_id: int, urls: list[str]) -> None:
-    db.conn.executemany(
-        "INSERT OR IGNORE INTO article_urls (url, article_id) VALUES (?, ?)", [(u, article_id) for u in urls]
-    )
-
-
-_FIGURE_COLUMNS = ("key", "kind", "value", "value2", "unit", "subject", "period", "qualifier", "direction",
-                   "ambiguous", "raw", "context")
-_DIRECTIVE_COLUMNS = ("key", "number", "type", "issuer", "year", "date", "title", "kind", "raw", "context")
-_INSTRUCTION_COLUMNS = ("key", "director", "verb", "directed", "action", "deadline", "context")
-
-
-def _save_facts(db: sqlite_utils.Database, article_id: int, item: dict, seen: str) -> None:
-    for table, columns, rows in (
-        ("figures", _FIGURE_COLUMNS, item.get("figures") or []),
-        ("directives", _DIRECTIVE_COLUMNS, item.get("directives") or []),
-        ("instructions", _INSTRUCTION_COLUMNS, item.get("instructions") or []),
-    ):
-        if rows:
-            db[table].insert_all(
-                [{**{c: r.get(c) for c in columns}, "article_id": article_id, "first_seen": seen}
-                 | ({"ambiguous": int(bool(r.get("ambiguous")))} if table == "figures" else {}) for r in rows]
-            )
-
-
-# ---------------------------------------------------------------- reading back
-
-
-def article_facts(db: sqlite_utils.Database, article_id: int) -> dict[str, list[dict]]:
-    out = {}
-    for table, columns in (("figures", _FIGURE_COLUMNS), ("directives", _DIRECTIVE_COLUMNS),
-                           ("instructions", _INSTRUCTION_COLUMNS)):
-        out[table] = [
-            {c: r[c] for c in columns}
-            for r in db.query(f"SELECT * FROM {table} WHERE article_id = ? ORDER BY id", [article_id])
-        ]
-    return out
-
-
-def iter_export(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
-    """Every stored article in the export shape documented in docs/database.md."""
-    for row in db.query("SELECT * FROM articles ORDER BY id"):
-        facts = article_facts(db, row["id"])
-        yield {
-            "id": row["id"],
-            "url": row["url"],
-            "source": row["source"],
-            "level": row["level"],
-            "province": row["province"],
-            "title": row["title"],
-            "published": row["published"],
-            "author": row["author"],
-            "credit": row["credit"],
-            "text": row["text"],
-            "relevant": bool(row["relevant"]),
-            "keywords": json.loads(row["keywords"] or "[]"),
-            "story": row["story_id"],
-            "first_seen": row["first_seen"],
-            "figures": facts["figures"],
-            "directives": facts["directives"],
-            "instructions": facts["instructions"],
-        }
+def migrate(conn: sqlite3.Connection, target: int = LATEST) -> int:
+    """Apply the migrations after the database's version up to `target` (inside the caller's
+    write transaction, which re-reads the version after taking the lock); returns the new version."""
+    current = version(conn)
+    if current > LATEST:
+        raise RuntimeError(f"the database was made by a newer dxwatch (schema version {current}, "
+                           f"this one knows up to {LATEST}); upgrade dxwatch")
+    for number in range(current + 1, target + 1):
+        MIGRATIONS[number - 1](conn)
+        conn.execute(f"PRAGMA user_version = {number}")
+    return max(current, target)

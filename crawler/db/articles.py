@@ -1,0 +1,85 @@
+"""Articles, the URLs that lead to them, and the facts found in them (figures, directives,
+instructions): the writes `pipelines/storage.py` makes in one transaction and the reads the CLI,
+export and digests share."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Iterator
+
+import sqlite_utils
+
+FIGURE_COLUMNS = ("key", "kind", "value", "value2", "unit", "subject", "period", "qualifier", "direction",
+                  "ambiguous", "raw", "context")
+DIRECTIVE_COLUMNS = ("key", "number", "type", "issuer", "year", "date", "title", "kind", "raw", "context")
+INSTRUCTION_COLUMNS = ("key", "director", "verb", "directed", "action", "deadline", "context")
+FACT_COLUMNS = {"figures": FIGURE_COLUMNS, "directives": DIRECTIVE_COLUMNS, "instructions": INSTRUCTION_COLUMNS}
+
+ARTICLE_COLUMNS = ("url", "source", "level", "province", "title", "published", "author", "credit", "text",
+                   "relevant", "relevance_score", "keywords", "content_hash", "first_seen", "crawl_run_id")
+
+_CHUNK = 500  # bound on the parameters of one IN (...) query
+
+
+def known_urls(db: sqlite_utils.Database, urls: Iterable[str]) -> set[str]:
+    """Which of these URLs already lead to a stored article (checked before any request)."""
+    urls = list(dict.fromkeys(urls))
+    found: set[str] = set()
+    for i in range(0, len(urls), _CHUNK):
+        chunk = urls[i : i + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        found.update(r[0] for r in db.execute(f"SELECT url FROM article_urls WHERE url IN ({marks})", chunk))
+    return found
+
+
+def article_for_urls(db: sqlite_utils.Database, urls: list[str]) -> int | None:
+    """The id of the stored article any of these URLs leads to, if one does."""
+    row = db.execute(f"SELECT article_id FROM article_urls WHERE url IN ({','.join('?' * len(urls))}) LIMIT 1",
+                     urls).fetchone()
+    return row[0] if row else None
+
+
+def insert_article(db: sqlite_utils.Database, row: dict[str, Any]) -> int:
+    """Insert one article row (columns of ARTICLE_COLUMNS; `keywords` a list); returns its id."""
+    row = {c: row.get(c) for c in ARTICLE_COLUMNS}
+    row["keywords"] = json.dumps(row["keywords"] or [], ensure_ascii=False)
+    row["relevant"] = int(bool(row["relevant"]))
+    return db["articles"].insert(row).last_pk
+
+
+def add_article_urls(db: sqlite_utils.Database, article_id: int, urls: list[str]) -> None:
+    """Record URLs (canonical and aliases) as leading to this article; known ones are kept."""
+    db.conn.executemany("INSERT OR IGNORE INTO article_urls (url, article_id) VALUES (?, ?)",
+                        [(u, article_id) for u in urls])
+
+
+def set_article_story(db: sqlite_utils.Database, article_id: int, story_id: int) -> None:
+    db.execute("UPDATE articles SET story_id = ? WHERE id = ?", [story_id, article_id])
+
+
+def insert_facts(db: sqlite_utils.Database, table: str, rows: list[dict], owner: dict[str, Any], seen: str) -> None:
+    """Store fact rows of one kind (`table`) found in an article or document (`owner`: its id column)."""
+    if not rows:
+        return
+    columns = FACT_COLUMNS[table]
+    db[table].insert_all([{**{c: r.get(c) for c in columns}, **owner, "first_seen": seen}
+                          | ({"ambiguous": int(bool(r.get("ambiguous")))} if "ambiguous" in columns else {})
+                          for r in rows])
+
+
+def article_facts(db: sqlite_utils.Database, article_id: int) -> dict[str, list[dict]]:
+    """The facts of one article, by table, in the columns the extractors produce."""
+    return {
+        table: [{c: r[c] for c in columns}
+                for r in db.query(f"SELECT * FROM {table} WHERE article_id = ? ORDER BY id", [article_id])]
+        for table, columns in FACT_COLUMNS.items()
+    }
+
+
+def iter_articles(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
+    """Every stored article row, in storage order."""
+    yield from db.query("SELECT * FROM articles ORDER BY id")
+
+
+def count_articles(db: sqlite_utils.Database) -> int:
+    return db.execute("SELECT count(*) FROM articles").fetchone()[0]
