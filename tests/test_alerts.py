@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from servers import SMTPSink, free_port
-from test_digest import bodies, by_recipient, danang_article, national_article, thanhhoa_article, write_config
 
 from crawler import timeutil
 from crawler.config import load_config
 from crawler.db import open_db
 from pipelines.storage import save_article
 from digests.alerts import run_alerts
+from helpers import bodies, by_recipient, danang_article, national_article, thanhhoa_article, write_digest_config
 
 RULES = """\
 digests: []
@@ -25,7 +25,7 @@ alerts:
 
 
 def setup(tmp_path, port):
-    config = load_config(write_config(tmp_path / "config", port, RULES))
+    config = load_config(write_digest_config(tmp_path / "config", port, RULES))
     return config, open_db(tmp_path / "data" / "dxwatch.db")
 
 

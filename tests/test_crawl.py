@@ -1,7 +1,7 @@
 """`dxwatch crawl` end to end against loopback portals: listing pages, storage, re-crawls.
 
-Crawls run in a subprocess (Twisted's reactor cannot restart). The page builders here are
-shared with the other crawl tests (test_crawl_*.py, test_sources.py).
+Crawls run in a subprocess (Twisted's reactor cannot restart). The page builders and the crawl
+runner are in helpers.py, shared with the other crawl tests.
 """
 
 from __future__ import annotations
@@ -9,111 +9,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from html import escape
 from pathlib import Path
 
-import pytest
 import sqlite_utils
 import yaml
 
 from servers import Page
-
-PLACES = ["Lào Cai", "Thanh Hóa", "Quảng Ninh", "Đắk Lắk", "Hải Phòng", "Cần Thơ", "Lai Châu", "Huế",
-          "Nghệ An", "Đồng Nai", "Vĩnh Long", "Phú Thọ"]
-SENTENCES = [
-    "Ủy ban nhân dân tỉnh {place} vừa tổ chức hội nghị sơ kết công tác chuyển đổi số quý {q} năm 2025.",
-    "Theo báo cáo, tỷ lệ hồ sơ thủ tục hành chính được xử lý trực tuyến toàn trình đạt {pct},{d}%.",
-    "Toàn tỉnh đã có {n} tổ công nghệ số cộng đồng được thành lập tại các xã, phường.",
-    "Sở Khoa học và Công nghệ được giao chủ trì triển khai nền tảng dữ liệu dùng chung trước ngày {day}/12.",
-    "Lãnh đạo tỉnh yêu cầu các sở, ngành đẩy mạnh thanh toán không dùng tiền mặt trong dịch vụ công.",
-    "Kinh tế số ước đóng góp khoảng {pct} phần trăm vào tăng trưởng của địa phương trong năm nay.",
-    "Hội nghị cũng đánh giá việc triển khai Đề án 06 về ứng dụng dữ liệu dân cư và định danh điện tử.",
-    "Đến nay đã có {n} người dân kích hoạt tài khoản định danh điện tử mức độ 2 trên địa bàn.",
-]
-
-
-def article_body(i: int) -> list[str]:
-    """Distinct Vietnamese paragraphs for article number i (numbers and places vary with i)."""
-    place = PLACES[i % len(PLACES)]
-    values = {"place": place, "q": i % 4 + 1, "pct": 40 + i % 50, "d": i % 10, "n": 1000 + 37 * i,
-              "day": 1 + i % 28}
-    first = [s.format(**values) for s in SENTENCES[: 4]]
-    second = [s.format(**values) for s in SENTENCES[4:]]
-    return [" ".join(first), " ".join(second), f"Bài số {i} tổng hợp từ {place}, mã tin {i * 7919}."]
-
-
-def article_html(i: int, title: str | None = None, canonical: str | None = None, charset: str = "utf-8") -> str:
-    title = title or f"{PLACES[i % len(PLACES)]} đẩy mạnh chuyển đổi số, bản tin số {i}"
-    head = f'<meta charset="{charset}">' if charset else ""
-    if canonical:
-        head += f'<link rel="canonical" href="{escape(canonical)}">'
-    paras = "".join(f"<p>{escape(p)}</p>" for p in article_body(i))
-    return (f"<!DOCTYPE html><html lang='vi'><head>{head}<title>{escape(title)}</title></head><body>"
-            "<nav><a href='/'>Trang chủ</a> <a href='/tin-tuc/chuyen-doi-so.html'>Chuyển đổi số</a></nav>"
-            f"<article><h1>{escape(title)}</h1><div class='date'>Ngày đăng: {1 + i % 28:02d}/10/2025 08:{i % 60:02d}</div>"
-            f"<div class='content'>{paras}<p class='author'>Tác giả: Minh Anh</p></div></article>"
-            "<footer>Bản quyền thuộc Cổng thông tin điện tử tỉnh. Số lượt truy cập: 123456</footer></body></html>")
-
-
-def listing_html(links: list[str], next_href: str | None = None, next_text: str = "Trang sau",
-                 extra: str = "") -> str:
-    items = "".join(f"<li><a href='{escape(h)}'>Tin bài {n}: chuyển đổi số ở cơ sở</a></li>"
-                    for n, h in enumerate(links))
-    pager = f"<div class='pager'><a href='{escape(next_href)}'>{escape(next_text)}</a></div>" if next_href else ""
-    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Chuyển đổi số</title></head><body>"
-            "<nav><a href='/'>Trang chủ</a> <a href='/gioi-thieu'>Giới thiệu</a> "
-            "<a href='/tag/cds'>Thẻ CĐS</a> <a href='/lien-he'>Liên hệ</a></nav>"
-            f"<ul class='news'>{items}</ul>{pager}{extra}</body></html>")
-
-
-def article_path(i: int) -> str:
-    return f"/tin-tuc/chuyen-doi-so/tinh-day-manh-chuyen-doi-so-ban-tin-{i}-{1000 + i}.html"
-
-
-def write_config(directory: Path, sources: list[dict], **settings) -> Path:
-    """A sources.yaml for loopback tests: no delay, short timeouts and backoff."""
-    directory.mkdir(parents=True, exist_ok=True)
-    base = {"download_delay": 0, "download_timeout": 5, "retry_backoff": 0.2, "retry_times": 2,
-            "crawl_time_limit": 120}
-    full = []
-    for s in sources:
-        entry = {"title": s["name"].upper(), "level": "provincial", "province": "Lào Cai", **s}
-        full.append(entry)
-    data = {"settings": {**base, **settings}, "sources": full}
-    (directory / "sources.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return directory
-
-
-def run_dxwatch(config_dir: Path, db_path: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "crawler", "--config", str(config_dir), "--db", str(db_path), *args],
-                          capture_output=True, text=True, timeout=timeout, cwd=Path(__file__).resolve().parents[1])
-
-
-def crawl(config_dir: Path, db_path: Path, *args: str) -> subprocess.CompletedProcess:
-    result = run_dxwatch(config_dir, db_path, "crawl", *args)
-    assert "Traceback" not in result.stderr, result.stderr[-3000:]
-    return result
-
-
-def last_runs(db_path: Path) -> dict[str, dict]:
-    db = sqlite_utils.Database(db_path)
-    return {r["source"]: r for r in db.query("SELECT * FROM crawl_runs ORDER BY id")}
-
-
-def stored_urls(db_path: Path) -> list[str]:
-    return [r["url"] for r in sqlite_utils.Database(db_path).query("SELECT url FROM articles ORDER BY id")]
-
-
-def paged_site(portal, count: int = 6, per_page: int = 3, prefix: str = "/tin-tuc/chuyen-doi-so.html") -> None:
-    """Listing pages of `per_page` articles, newest first, linked by "Trang sau"."""
-    pages = [list(range(count))[i: i + per_page] for i in range(0, count, per_page)]
-    for n, ids in enumerate(pages, start=1):
-        path = prefix if n == 1 else f"{prefix}?page={n}"
-        nxt = f"{prefix}?page={n + 1}" if n < len(pages) else None
-        portal.routes[path] = Page(listing_html([article_path(i) for i in ids], nxt))
-    for i in range(count):
-        portal.routes[article_path(i)] = Page(article_html(i))
-
+from helpers import (
+    article_html, article_path, crawl, last_runs, listing_html, paged_site, run_dxwatch, stored_urls,
+    write_config,
+)
 
 # ---------------------------------------------------------------- tests
 
@@ -227,7 +132,6 @@ def test_server_that_keeps_its_etag_after_a_change_loses_its_conditional_request
 
 def test_documents_pages_of_a_source_are_read(portal, tmp_path, db_path):
     """`documents:` pages (a portal's "Văn bản" listing) are handed to spiders.attachments in the same crawl."""
-    pytest.importorskip("spiders.attachments")
     paged_site(portal, count=1, per_page=1)
     portal.routes["/van-ban"] = Page("<html><body><table><tr><td>Quyết định 12/QĐ-UBND</td>"
                                      "<td><a href='/files/qd-12-2025.pdf'>Tải về</a></td></tr></table></body></html>")
@@ -292,7 +196,6 @@ def test_pages_rejected_by_extraction_are_not_fetched_again_on_the_next_crawl(po
 
 
 def test_crawl_sends_instant_alerts_for_what_it_stored(portal, smtp, tmp_path, db_path):
-    pytest.importorskip("digests.alerts")
     paged_site(portal, count=2, per_page=2)
     cfg = write_config(tmp_path / "cfg", [{"name": "laocai", "start_urls": [portal.url("/tin-tuc/chuyen-doi-so.html")]}])
     (cfg / "digests.yaml").write_text(yaml.safe_dump({

@@ -9,7 +9,7 @@ from html import escape
 import sqlite_utils
 
 from servers import Page
-from test_crawl import article_html, crawl, last_runs, listing_html, write_config
+from helpers import article_html, crawl, last_runs, listing_html, write_config
 
 
 def slug_path(prefix: str, i: int) -> str:

@@ -16,8 +16,7 @@ import pytest
 import sqlite_utils
 
 from servers import Page
-from test_crawl import article_html, crawl, last_runs, listing_html, write_config
-from test_urls import to_cp1258
+from helpers import article_html, crawl, last_runs, listing_html, to_cp1258, write_config
 
 
 def path(prefix: str, i: int, word: str = "bai-viet") -> str:

@@ -5,7 +5,7 @@ time), and an article whose download failed before newer news pushed it off the 
 from __future__ import annotations
 
 from servers import Page
-from test_crawl import article_html, article_path, crawl, listing_html, stored_urls, write_config
+from helpers import article_html, article_path, crawl, listing_html, stored_urls, write_config
 
 
 def broken_once(page: Page):

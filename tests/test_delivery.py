@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from servers import SMTPSink, free_port, self_signed
-from test_digest import by_recipient, danang_article, national_article, write_config
 
 from crawler.config import load_config
 from crawler.db import open_db
 from pipelines.storage import save_article
 from digests.runner import history, send_digest
+from helpers import by_recipient, danang_article, national_article, write_digest_config
 
 THREE = """\
 digests:
@@ -24,7 +24,7 @@ digests:
 
 
 def setup(tmp_path, port, digests=THREE, smtp_extra="retries: 1\n"):
-    config = load_config(write_config(tmp_path / "config", port, digests, smtp_extra))
+    config = load_config(write_digest_config(tmp_path / "config", port, digests, smtp_extra))
     db = open_db(tmp_path / "data" / "dxwatch.db")
     save_article(db, national_article())
     save_article(db, danang_article())

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -14,142 +12,21 @@ from crawler.config import load_config
 from crawler.db import open_db
 from pipelines.storage import save_article
 from digests.runner import history, preview_digest, send_digest
-
-SOURCES_YAML = """\
-sources:
-  - name: chinhphu
-    title: Cổng TTĐT Chính phủ
-    level: national
-    start_urls: ["https://chinhphu.example.vn/tin"]
-  - name: danang
-    title: Cổng TTĐT TP Đà Nẵng
-    level: provincial
-    province: Đà Nẵng
-    start_urls: ["https://danang.example.vn/tin"]
-  - name: thanhhoa
-    title: Cổng TTĐT tỉnh Thanh Hóa
-    level: provincial
-    province: Thanh Hóa
-    start_urls: ["https://thanhhoa.example.vn/tin"]
-"""
-
-NATIONAL_TEXT = (
-    "Chiều 20/11, Thủ tướng chủ trì phiên họp của Ủy ban Quốc gia về chuyển đổi số, đánh giá kết quả "
-    "triển khai kinh tế số trong năm.\n\nTheo báo cáo, tỷ trọng kinh tế số ước đạt 18,3% GDP. "
-    "Thủ tướng yêu cầu các bộ, ngành hoàn thành việc kết nối cơ sở dữ liệu dân cư trước ngày 31/12/2026."
+from helpers import (
+    WEEKLY, bodies, by_recipient, danang_article, national_article, thanhhoa_article, thanhhoa_irrelevant,
+    write_digest_config,
 )
-
-
-def national_article(n: int = 1, source: str = "chinhphu", level: str = "national", province: str | None = None):
-    """A national story; the same text under another source is a republication (same story)."""
-    return {
-        "url": f"https://{source}.example.vn/tin/phien-hop-uy-ban-quoc-gia-{n}.html",
-        "source": source, "level": level, "province": province,
-        "title": "Thủ tướng chủ trì phiên họp Ủy ban Quốc gia về chuyển đổi số",
-        "published": "2026-11-20T15:30:00+07:00",
-        "text": NATIONAL_TEXT,
-        "relevant": True, "keywords": ["chuyển đổi số", "kinh tế số"],
-        "content_hash": "hash-national",
-        "figures": [{"key": "kinh-te-so-gdp-2026", "kind": "percent", "value": 18.3, "unit": "%",
-                     "subject": "tỷ trọng kinh tế số trong GDP", "period": "năm 2026", "raw": "18,3%",
-                     "context": "Theo báo cáo, tỷ trọng kinh tế số ước đạt 18,3% GDP."}],
-        "directives": [{"key": "1131/QĐ-TTg", "number": "1131/QĐ-TTg", "type": "Quyết định",
-                        "issuer": "Thủ tướng Chính phủ", "year": 2026, "date": "2026-11-12",
-                        "title": "ban hành Chương trình chuyển đổi số quốc gia giai đoạn mới",
-                        "raw": "Quyết định số 1131/QĐ-TTg", "context": "Quyết định số 1131/QĐ-TTg ngày 12/11/2026"}],
-        "instructions": [{"key": "ttg-ket-noi-csdl-dan-cu", "director": "Thủ tướng", "verb": "yêu cầu",
-                          "directed": "các bộ, ngành", "action": "hoàn thành việc kết nối cơ sở dữ liệu dân cư",
-                          "deadline": "31/12/2026", "context": "Thủ tướng yêu cầu các bộ, ngành ..."}],
-    }
-
-
-def danang_article():
-    return {
-        "url": "https://danang.example.vn/tin/nen-tang-cong-dan-so.html",
-        "source": "danang", "level": "provincial", "province": "Đà Nẵng",
-        "title": "Đà Nẵng đưa nền tảng công dân số vào vận hành",
-        "published": "2026-11-19T09:00:00+07:00",
-        "text": ("Sáng 19/11, UBND thành phố Đà Nẵng đưa nền tảng công dân số vào vận hành chính thức.\n\n"
-                 "Đến nay thành phố có 712.400 tài khoản định danh điện tử mức 2 được kích hoạt. "
-                 "Kế hoạch số 215/KH-UBND đặt mục tiêu phủ sóng dịch vụ công trực tuyến toàn trình."),
-        "relevant": True, "keywords": ["công dân số"],
-        "content_hash": "hash-danang",
-        "figures": [{"key": "danang-dinh-danh-muc-2", "kind": "count", "value": 712400, "unit": "tài khoản",
-                     "subject": "tài khoản định danh điện tử mức 2", "period": "tháng 11/2026",
-                     "raw": "712.400 tài khoản",
-                     "context": "Đến nay thành phố có 712.400 tài khoản định danh điện tử mức 2 được kích hoạt."}],
-        "directives": [{"key": "215/KH-UBND", "number": "215/KH-UBND", "type": "Kế hoạch",
-                        "issuer": "UBND thành phố Đà Nẵng", "year": 2026, "date": None, "title": None,
-                        "raw": "Kế hoạch số 215/KH-UBND", "context": "Kế hoạch số 215/KH-UBND đặt mục tiêu ..."}],
-    }
-
-
-def thanhhoa_irrelevant():
-    return {
-        "url": "https://thanhhoa.example.vn/tin/le-hoi-bien.html",
-        "source": "thanhhoa", "level": "provincial", "province": "Thanh Hóa",
-        "title": "Thanh Hóa khai mạc lễ hội du lịch biển",
-        "published": "2026-11-18T08:00:00+07:00",
-        "text": "Tối 18/11, tỉnh Thanh Hóa khai mạc lễ hội du lịch biển với nhiều hoạt động văn hóa.",
-        "relevant": False, "keywords": [], "content_hash": "hash-lehoi",
-    }
-
-
-def thanhhoa_article(n: int, title: str = "Thanh Hóa số hóa hồ sơ thủ tục hành chính"):
-    return {
-        "url": f"https://thanhhoa.example.vn/tin/so-hoa-ho-so-{n}.html",
-        "source": "thanhhoa", "level": "provincial", "province": "Thanh Hóa",
-        "title": title, "published": "2026-11-21T10:00:00+07:00",
-        "text": f"Tỉnh Thanh Hóa đã số hóa thêm hồ sơ thủ tục hành chính trong đợt {n}, phục vụ chuyển đổi số.",
-        "relevant": True, "keywords": ["chuyển đổi số"], "content_hash": f"hash-thanhhoa-{n}",
-    }
-
-
-def write_config(directory: Path, smtp_port: int, digests: str, smtp_extra: str = "") -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "sources.yaml").write_text(SOURCES_YAML, encoding="utf-8")
-    smtp = (f"smtp:\n  host: 127.0.0.1\n  port: {smtp_port}\n  sender: bantin@dxwatch.example.vn\n"
-            f"  unsubscribe: huy-dang-ky@dxwatch.example.vn\n  retry_backoff: 0.01\n  rate_per_minute: 6000\n"
-            + textwrap.indent(textwrap.dedent(smtp_extra), "  "))
-    (directory / "digests.yaml").write_text(smtp + textwrap.dedent(digests), encoding="utf-8")
-    return directory
-
-
-WEEKLY = """\
-digests:
-  - name: weekly
-    recipients:
-      - email: lanh.dao@example.vn
-        name: Anh Lãnh Đạo
-        admin: true
-      - email: danang@example.vn
-        levels: [national]
-        provinces: [Đà Nẵng]
-"""
-
 
 @pytest.fixture
 def world(tmp_path, smtp):
     """A config dir, a database with three relevant stories (one republished) and one irrelevant article."""
-    config = load_config(write_config(tmp_path / "config", smtp.port, WEEKLY))
+    config = load_config(write_digest_config(tmp_path / "config", smtp.port, WEEKLY))
     db = open_db(tmp_path / "data" / "dxwatch.db")
     save_article(db, national_article())
     save_article(db, national_article(2, source="thanhhoa", level="provincial", province="Thanh Hóa"))
     save_article(db, danang_article())
     save_article(db, thanhhoa_irrelevant())
     return config, db
-
-
-def bodies(message):
-    return message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()
-
-
-def by_recipient(smtp) -> dict[str, list]:
-    out: dict[str, list] = {}
-    for envelope, message in zip(smtp.envelopes, smtp.messages, strict=True):
-        for rcpt in envelope.rcpt_tos:
-            out.setdefault(rcpt, []).append(message)
-    return out
 
 
 def test_digest_is_multipart_with_headers_subject_and_every_section(world, smtp):
@@ -227,7 +104,7 @@ def test_recipient_added_later_gets_recent_items(world, smtp, tmp_path):
     config, db = world
     send_digest(config, db, "weekly")
     later = WEEKLY + "      - email: moi@example.vn\n"
-    config = load_config(write_config(tmp_path / "config", smtp.port, later))
+    config = load_config(write_digest_config(tmp_path / "config", smtp.port, later))
     summary = send_digest(config, db, "weekly", run_key="later")
     assert summary["sent"] == 1
     (newcomer,) = by_recipient(smtp)["moi@example.vn"]
@@ -255,7 +132,7 @@ def test_filters_by_keyword_and_document_type(tmp_path, smtp):
         document_types: [Kế hoạch]
         recipients: [chuyen.vien@example.vn]
     """
-    config = load_config(write_config(tmp_path / "config", smtp.port, digests))
+    config = load_config(write_digest_config(tmp_path / "config", smtp.port, digests))
     db = open_db(tmp_path / "dxwatch.db")
     save_article(db, national_article())
     save_article(db, danang_article())
@@ -274,7 +151,7 @@ def test_when_empty_send_still_mails(tmp_path, smtp):
         when_empty: send
         recipients: [a@example.vn]
     """
-    config = load_config(write_config(tmp_path / "config", smtp.port, digests))
+    config = load_config(write_digest_config(tmp_path / "config", smtp.port, digests))
     db = open_db(tmp_path / "dxwatch.db")
     assert send_digest(config, db, "luon-gui")["sent"] == 1
     text, _ = bodies(smtp.messages[0])
@@ -311,7 +188,7 @@ def test_hostile_portal_text_is_escaped(tmp_path, smtp):
       - name: weekly
         recipients: [a@example.vn]
     """
-    config = load_config(write_config(tmp_path / "config", smtp.port, digests))
+    config = load_config(write_digest_config(tmp_path / "config", smtp.port, digests))
     db = open_db(tmp_path / "dxwatch.db")
     hostile = thanhhoa_article(9, title='<script>alert("x")</script><img src=x onerror=alert(1)> "CĐS" & dữ liệu')
     hostile["text"] = "<b>đậm</b> <a href='javascript:alert(2)'>bấm</a> chuyển đổi số"
@@ -344,7 +221,7 @@ def test_admins_get_a_footer_on_broken_sources(world, smtp):
 def test_a_long_week_lists_the_rest_by_title_and_drops_nothing(tmp_path, smtp):
     from digests.render import FULL_ENTRIES
 
-    config = load_config(write_config(tmp_path / "config", smtp.port, "digests:\n  - name: weekly\n"
+    config = load_config(write_digest_config(tmp_path / "config", smtp.port, "digests:\n  - name: weekly\n"
                                                                      "    recipients: [a@example.vn]\n"))
     db = open_db(tmp_path / "dxwatch.db")
     for n in range(FULL_ENTRIES + 3):
@@ -367,7 +244,7 @@ def test_text_part_carries_the_same_entries_as_html(world, smtp):
 
 
 def test_a_figure_without_its_raw_text_is_written_the_vietnamese_way(tmp_path, smtp):
-    config = load_config(write_config(tmp_path / "config", smtp.port, WEEKLY))
+    config = load_config(write_digest_config(tmp_path / "config", smtp.port, WEEKLY))
     db = open_db(tmp_path / "dxwatch.db")
     article = danang_article()
     article["figures"] = [{"key": "danang-vneid", "value": 2939433, "unit": "tài khoản", "subject": "tài khoản VNeID"},

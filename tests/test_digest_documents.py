@@ -4,7 +4,6 @@ links the file, and the directives section links the document itself."""
 from __future__ import annotations
 
 import docgen
-from test_digest import by_recipient, bodies, write_config
 
 from crawler.config import load_config
 from crawler.db import open_db
@@ -12,6 +11,7 @@ from pipelines.storage import save_article
 from digests.runner import send_digest
 from pipelines.documents import read_document, record_links, store_document
 from pipelines.facts import article_facts, new_facts
+from helpers import bodies, by_recipient, write_digest_config
 
 ARTICLE = "http://127.0.0.1:9/tin-tuc/thanh-hoa-phe-duyet-ke-hoach-chuyen-doi-so-4321.html"
 DOCUMENT = "http://127.0.0.1:9/uploads/van-ban/2971-qd-ubnd.pdf"
@@ -23,7 +23,7 @@ digests:
 
 
 def test_document_facts_and_link_reach_the_digest(tmp_path, smtp):
-    config = load_config(write_config(tmp_path / "config", smtp.port, DIGEST))
+    config = load_config(write_digest_config(tmp_path / "config", smtp.port, DIGEST))
     db = open_db(tmp_path / "data" / "dxwatch.db")
     text = ("UBND tỉnh Thanh Hóa vừa phê duyệt kế hoạch chuyển đổi số giai đoạn 2023 - 2025 "
             "(toàn văn đính kèm). Sở Khoa học và Công nghệ được giao theo dõi việc triển khai.")
@@ -49,7 +49,7 @@ def test_document_facts_and_link_reach_the_digest(tmp_path, smtp):
 
 
 def test_a_local_number_cited_nationally_and_provincially_is_one_document(tmp_path, smtp):
-    config = load_config(write_config(tmp_path / "config", smtp.port, DIGEST))
+    config = load_config(write_digest_config(tmp_path / "config", smtp.port, DIGEST))
     db = open_db(tmp_path / "data" / "dxwatch.db")
     text = ("Thực hiện chuyển đổi số, UBND tỉnh Thanh Hóa ban hành Quyết định số 2971/QĐ-UBND ngày 22/8/2023 "
             "phê duyệt kế hoạch chuyển đổi số của tỉnh, giao các sở, ngành triển khai trong năm nay.")

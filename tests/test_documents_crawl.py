@@ -16,7 +16,7 @@ import sqlite_utils
 
 import docgen
 from servers import Page, Request
-from test_crawl import article_html, crawl, listing_html, run_dxwatch, write_config
+from helpers import article_html, crawl, listing_html, run_dxwatch, write_config
 
 LISTING = "/tin-tuc/chuyen-doi-so.html"
 MAX_BYTES = 200_000

@@ -8,7 +8,7 @@ from html import escape
 import sqlite_utils
 
 from servers import Page
-from test_crawl import crawl, write_config
+from helpers import crawl, write_config
 
 FARM_TEXT = [
     "Theo Quyết định số 1845/QĐ-UBND ngày 12/7/2025, tỉnh hỗ trợ hợp tác xã đưa nông sản lên sàn giao dịch.",

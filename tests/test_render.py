@@ -15,12 +15,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_digest import WEEKLY, danang_article, national_article, thanhhoa_article, write_config
 
 from crawler.config import load_config
 from crawler.db import open_db
 from pipelines.storage import save_article
 from digests.runner import preview_digest
+from helpers import WEEKLY, danang_article, national_article, thanhhoa_article, write_digest_config
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -59,7 +59,7 @@ def chromium(*args: str, cwd: Path) -> str:
 @pytest.fixture
 def week(tmp_path):
     """A config and a database with a week of stories, figures and directives."""
-    config = load_config(write_config(tmp_path / "config", 2525, WEEKLY))
+    config = load_config(write_digest_config(tmp_path / "config", 2525, WEEKLY))
     db = open_db(tmp_path / "dxwatch.db")
     save_article(db, national_article())
     save_article(db, national_article(2, source="thanhhoa", level="provincial", province="Thanh Hóa"))

@@ -401,7 +401,6 @@ def digest_next_run(db: Path) -> datetime | None:
 
 
 def test_a_digest_missed_while_down_is_sent_once_at_restart(tmp_path, smtp):
-    pytest.importorskip("digests.runner")
     config_dir, db = tmp_path / "config", tmp_path / "dxwatch.db"
     write_digest_config(config_dir, smtp.port, "every 6s")
     with Scheduler(tmp_path, config_dir, db) as first:
@@ -429,7 +428,6 @@ def test_a_digest_missed_while_down_is_sent_once_at_restart(tmp_path, smtp):
 
 
 def test_a_digest_missed_beyond_the_grace_period_is_recorded_not_sent(tmp_path, smtp):
-    pytest.importorskip("digests.runner")
     config_dir, db = tmp_path / "config", tmp_path / "dxwatch.db"
     write_digest_config(config_dir, smtp.port, "every 6s")
     with Scheduler(tmp_path, config_dir, db) as first:
@@ -445,7 +443,6 @@ def test_a_digest_missed_beyond_the_grace_period_is_recorded_not_sent(tmp_path, 
 
 
 def test_a_digest_cut_short_by_a_crash_is_resumed_with_its_run_key(tmp_path, smtp):
-    pytest.importorskip("digests.runner")
     from crawler.db import open_db
 
     config_dir, db_path = tmp_path / "config", tmp_path / "dxwatch.db"

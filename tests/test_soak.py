@@ -12,7 +12,7 @@ import pytest
 import sqlite_utils
 
 from servers import Page
-from test_crawl import article_html, article_path, crawl, listing_html, write_config
+from helpers import article_html, article_path, crawl, listing_html, write_config
 
 pytestmark = pytest.mark.soak
 

@@ -9,7 +9,7 @@ from crawler.config import load_config
 from crawler.health import source_status
 from crawler.db import open_db
 from servers import Page
-from test_crawl import article_html, article_path, crawl, listing_html, paged_site, run_dxwatch, write_config
+from helpers import article_html, article_path, crawl, listing_html, paged_site, run_dxwatch, write_config
 
 
 def test_sources_test_is_a_dry_run_that_explains_itself(portal, tmp_path, db_path):

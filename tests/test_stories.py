@@ -10,29 +10,7 @@ from crawler.db import open_db
 from pipelines.storage import save_article
 from pipelines import stories
 from pipelines.stories import StoryPipeline, recent_stories, story_coverage
-
-ANNOUNCEMENT = [
-    "Sáng 14/10, Ủy ban nhân dân tỉnh tổ chức hội nghị sơ kết chín tháng triển khai kế hoạch chuyển đổi số "
-    "và Đề án 06 trên địa bàn.",
-    "Theo báo cáo của Sở Khoa học và Công nghệ, tỷ lệ hồ sơ thủ tục hành chính được tiếp nhận trực tuyến đạt "
-    "71,4%, tăng hơn 15 điểm phần trăm so với cùng kỳ; 100% văn bản đi, đến được ký số và luân chuyển trên môi "
-    "trường mạng.",
-    "Toàn tỉnh đã thành lập 1.268 tổ công nghệ số cộng đồng với hơn 6.000 thành viên, hỗ trợ người dân cài đặt "
-    "và kích hoạt tài khoản định danh điện tử mức độ 2.",
-    "Phát biểu kết luận, Phó Chủ tịch thường trực yêu cầu các sở, ngành rà soát, cắt giảm thành phần hồ sơ, "
-    "hoàn thành số hóa kết quả giải quyết thủ tục hành chính còn tồn đọng trước ngày 31/12.",
-    "Các địa phương cần bố trí kinh phí duy trì hạ tầng số, bảo đảm an toàn thông tin cho hệ thống một cửa "
-    "điện tử và Trung tâm điều hành thông minh của tỉnh.",
-]
-
-OTHER_STORY = [
-    "Chiều 20/10, Sở Y tế tổ chức tập huấn triển khai bệnh án điện tử cho các bệnh viện tuyến huyện.",
-    "Bệnh án điện tử giúp rút ngắn thời gian chờ khám, giảm chi phí in phim chụp và lưu trữ hồ sơ giấy.",
-    "Đến nay đã có 12 bệnh viện hoàn thành triển khai, 9 đơn vị khác đang chạy thử và dự kiến nghiệm thu "
-    "trong quý IV.",
-    "Giám đốc Sở Y tế đề nghị các bệnh viện phân công cán bộ chuyên trách, tăng cường bảo mật dữ liệu người bệnh.",
-]
-
+from helpers import ANNOUNCEMENT, OTHER_STORY
 
 def article(source: str, url: str, paragraphs: list[str], **extra) -> dict:
     item = {"url": url, "source": source, "level": "provincial", "province": None,

@@ -6,12 +6,11 @@ import json
 from html import escape
 
 import pytest
-from test_crawl import crawl, listing_html, write_config
-from test_stories import ANNOUNCEMENT, OTHER_STORY
 from typer.testing import CliRunner
 
 from crawler.cli import app
 from servers import Page
+from helpers import ANNOUNCEMENT, OTHER_STORY, crawl, listing_html, write_config
 
 LOCAL = "Tại địa phương, Sở Khoa học và Công nghệ đã cử cán bộ xuống từng xã hướng dẫn vận hành hệ thống mới."
 SCHOOLS = [

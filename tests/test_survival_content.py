@@ -15,7 +15,7 @@ import brotli
 import sqlite_utils
 
 from servers import Page
-from test_crawl import article_html, article_path, crawl, last_runs, listing_html, write_config
+from helpers import article_html, article_path, crawl, last_runs, listing_html, write_config
 
 MB = 1024 * 1024
 

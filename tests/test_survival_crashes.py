@@ -18,8 +18,7 @@ from pathlib import Path
 import sqlite_utils
 
 from servers import Page, SMTPSink
-from test_crawl import article_html, article_path, crawl, listing_html, write_config
-from test_digest import national_article
+from helpers import article_html, article_path, crawl, listing_html, national_article, write_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

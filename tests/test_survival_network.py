@@ -10,7 +10,7 @@ import sqlite_utils
 
 from servers import Page, PortalServer, self_signed
 from spiders.guard import is_internal_host, refusal
-from test_crawl import article_html, article_path, crawl, last_runs, listing_html, write_config
+from helpers import article_html, article_path, crawl, last_runs, listing_html, write_config
 
 
 def test_a_redirect_to_another_host_is_not_followed(portal, tmp_path, db_path):

@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 from servers import SMTPSink
-from test_crawl import write_config
-from test_digest import national_article
+from helpers import national_article, write_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "mat-khau-bi-mat-7f3a9c"

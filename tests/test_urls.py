@@ -12,6 +12,7 @@ from crawler.urls import canonical_url, is_same_site, source_hosts
 from spiders import feeds
 from spiders.links import article_links, classify_link, link_decisions, next_page, not_taken, rules_for, template_values
 from spiders.middlewares import repaired_encoding, retry_after_seconds
+from helpers import to_cp1258
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -207,22 +208,6 @@ def test_charset_repair_decisions():
     import unicodedata
 
     assert unicodedata.normalize("NFC", legacy.decode(enc)) == VIETNAMESE
-
-
-def to_cp1258(text: str) -> bytes:
-    """windows-1258 bytes for Vietnamese text: precomposed base letters plus combining tone marks."""
-    import unicodedata
-
-    tones = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
-    out = []
-    for ch in text:
-        try:
-            out.append(ch.encode("cp1258"))
-        except UnicodeEncodeError:
-            parts = unicodedata.normalize("NFD", ch)
-            base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in tones))
-            out.append(base.encode("cp1258") + "".join(c for c in parts if c in tones).encode("cp1258"))
-    return b"".join(out)
 
 
 def test_retry_after_header_forms():

@@ -1,0 +1,288 @@
+"""Builders and runners shared by the test modules: loopback portal pages, configs, crawls, digest worlds.
+
+Every page and article here is written for dxwatch's tests. Crawls run `dxwatch crawl` in a child
+process: Twisted's reactor cannot restart inside the test process.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from html import escape
+from pathlib import Path
+
+import sqlite_utils
+import yaml
+
+from servers import Page
+
+REPO = Path(__file__).resolve().parents[1]
+
+# ---------------------------------------------------------------- portals and crawls
+
+PLACES = ["Lào Cai", "Thanh Hóa", "Quảng Ninh", "Đắk Lắk", "Hải Phòng", "Cần Thơ", "Lai Châu", "Huế",
+          "Nghệ An", "Đồng Nai", "Vĩnh Long", "Phú Thọ"]
+SENTENCES = [
+    "Ủy ban nhân dân tỉnh {place} vừa tổ chức hội nghị sơ kết công tác chuyển đổi số quý {q} năm 2025.",
+    "Theo báo cáo, tỷ lệ hồ sơ thủ tục hành chính được xử lý trực tuyến toàn trình đạt {pct},{d}%.",
+    "Toàn tỉnh đã có {n} tổ công nghệ số cộng đồng được thành lập tại các xã, phường.",
+    "Sở Khoa học và Công nghệ được giao chủ trì triển khai nền tảng dữ liệu dùng chung trước ngày {day}/12.",
+    "Lãnh đạo tỉnh yêu cầu các sở, ngành đẩy mạnh thanh toán không dùng tiền mặt trong dịch vụ công.",
+    "Kinh tế số ước đóng góp khoảng {pct} phần trăm vào tăng trưởng của địa phương trong năm nay.",
+    "Hội nghị cũng đánh giá việc triển khai Đề án 06 về ứng dụng dữ liệu dân cư và định danh điện tử.",
+    "Đến nay đã có {n} người dân kích hoạt tài khoản định danh điện tử mức độ 2 trên địa bàn.",
+]
+
+
+def article_body(i: int) -> list[str]:
+    """Distinct Vietnamese paragraphs for article number i (numbers and places vary with i)."""
+    place = PLACES[i % len(PLACES)]
+    values = {"place": place, "q": i % 4 + 1, "pct": 40 + i % 50, "d": i % 10, "n": 1000 + 37 * i,
+              "day": 1 + i % 28}
+    first = [s.format(**values) for s in SENTENCES[: 4]]
+    second = [s.format(**values) for s in SENTENCES[4:]]
+    return [" ".join(first), " ".join(second), f"Bài số {i} tổng hợp từ {place}, mã tin {i * 7919}."]
+
+
+def article_html(i: int, title: str | None = None, canonical: str | None = None, charset: str = "utf-8") -> str:
+    title = title or f"{PLACES[i % len(PLACES)]} đẩy mạnh chuyển đổi số, bản tin số {i}"
+    head = f'<meta charset="{charset}">' if charset else ""
+    if canonical:
+        head += f'<link rel="canonical" href="{escape(canonical)}">'
+    paras = "".join(f"<p>{escape(p)}</p>" for p in article_body(i))
+    return (f"<!DOCTYPE html><html lang='vi'><head>{head}<title>{escape(title)}</title></head><body>"
+            "<nav><a href='/'>Trang chủ</a> <a href='/tin-tuc/chuyen-doi-so.html'>Chuyển đổi số</a></nav>"
+            f"<article><h1>{escape(title)}</h1><div class='date'>Ngày đăng: {1 + i % 28:02d}/10/2025 08:{i % 60:02d}</div>"
+            f"<div class='content'>{paras}<p class='author'>Tác giả: Minh Anh</p></div></article>"
+            "<footer>Bản quyền thuộc Cổng thông tin điện tử tỉnh. Số lượt truy cập: 123456</footer></body></html>")
+
+
+def listing_html(links: list[str], next_href: str | None = None, next_text: str = "Trang sau",
+                 extra: str = "") -> str:
+    items = "".join(f"<li><a href='{escape(h)}'>Tin bài {n}: chuyển đổi số ở cơ sở</a></li>"
+                    for n, h in enumerate(links))
+    pager = f"<div class='pager'><a href='{escape(next_href)}'>{escape(next_text)}</a></div>" if next_href else ""
+    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Chuyển đổi số</title></head><body>"
+            "<nav><a href='/'>Trang chủ</a> <a href='/gioi-thieu'>Giới thiệu</a> "
+            "<a href='/tag/cds'>Thẻ CĐS</a> <a href='/lien-he'>Liên hệ</a></nav>"
+            f"<ul class='news'>{items}</ul>{pager}{extra}</body></html>")
+
+
+def article_path(i: int) -> str:
+    return f"/tin-tuc/chuyen-doi-so/tinh-day-manh-chuyen-doi-so-ban-tin-{i}-{1000 + i}.html"
+
+
+def write_config(directory: Path, sources: list[dict], **settings) -> Path:
+    """A sources.yaml for loopback tests: no delay, short timeouts and backoff."""
+    directory.mkdir(parents=True, exist_ok=True)
+    base = {"download_delay": 0, "download_timeout": 5, "retry_backoff": 0.2, "retry_times": 2,
+            "crawl_time_limit": 120}
+    full = []
+    for s in sources:
+        entry = {"title": s["name"].upper(), "level": "provincial", "province": "Lào Cai", **s}
+        full.append(entry)
+    data = {"settings": {**base, **settings}, "sources": full}
+    (directory / "sources.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return directory
+
+
+def run_dxwatch(config_dir: Path, db_path: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "crawler", "--config", str(config_dir), "--db", str(db_path), *args],
+                          capture_output=True, text=True, timeout=timeout, cwd=REPO)
+
+
+def crawl(config_dir: Path, db_path: Path, *args: str) -> subprocess.CompletedProcess:
+    result = run_dxwatch(config_dir, db_path, "crawl", *args)
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    return result
+
+
+def last_runs(db_path: Path) -> dict[str, dict]:
+    db = sqlite_utils.Database(db_path)
+    return {r["source"]: r for r in db.query("SELECT * FROM crawl_runs ORDER BY id")}
+
+
+def stored_urls(db_path: Path) -> list[str]:
+    return [r["url"] for r in sqlite_utils.Database(db_path).query("SELECT url FROM articles ORDER BY id")]
+
+
+def paged_site(portal, count: int = 6, per_page: int = 3, prefix: str = "/tin-tuc/chuyen-doi-so.html") -> None:
+    """Listing pages of `per_page` articles, newest first, linked by "Trang sau"."""
+    pages = [list(range(count))[i: i + per_page] for i in range(0, count, per_page)]
+    for n, ids in enumerate(pages, start=1):
+        path = prefix if n == 1 else f"{prefix}?page={n}"
+        nxt = f"{prefix}?page={n + 1}" if n < len(pages) else None
+        portal.routes[path] = Page(listing_html([article_path(i) for i in ids], nxt))
+    for i in range(count):
+        portal.routes[article_path(i)] = Page(article_html(i))
+
+
+# ---------------------------------------------------------------- digests
+
+SOURCES_YAML = """\
+sources:
+  - name: chinhphu
+    title: Cổng TTĐT Chính phủ
+    level: national
+    start_urls: ["https://chinhphu.example.vn/tin"]
+  - name: danang
+    title: Cổng TTĐT TP Đà Nẵng
+    level: provincial
+    province: Đà Nẵng
+    start_urls: ["https://danang.example.vn/tin"]
+  - name: thanhhoa
+    title: Cổng TTĐT tỉnh Thanh Hóa
+    level: provincial
+    province: Thanh Hóa
+    start_urls: ["https://thanhhoa.example.vn/tin"]
+"""
+
+NATIONAL_TEXT = (
+    "Chiều 20/11, Thủ tướng chủ trì phiên họp của Ủy ban Quốc gia về chuyển đổi số, đánh giá kết quả "
+    "triển khai kinh tế số trong năm.\n\nTheo báo cáo, tỷ trọng kinh tế số ước đạt 18,3% GDP. "
+    "Thủ tướng yêu cầu các bộ, ngành hoàn thành việc kết nối cơ sở dữ liệu dân cư trước ngày 31/12/2026."
+)
+
+
+def national_article(n: int = 1, source: str = "chinhphu", level: str = "national", province: str | None = None):
+    """A national story; the same text under another source is a republication (same story)."""
+    return {
+        "url": f"https://{source}.example.vn/tin/phien-hop-uy-ban-quoc-gia-{n}.html",
+        "source": source, "level": level, "province": province,
+        "title": "Thủ tướng chủ trì phiên họp Ủy ban Quốc gia về chuyển đổi số",
+        "published": "2026-11-20T15:30:00+07:00",
+        "text": NATIONAL_TEXT,
+        "relevant": True, "keywords": ["chuyển đổi số", "kinh tế số"],
+        "content_hash": "hash-national",
+        "figures": [{"key": "kinh-te-so-gdp-2026", "kind": "percent", "value": 18.3, "unit": "%",
+                     "subject": "tỷ trọng kinh tế số trong GDP", "period": "năm 2026", "raw": "18,3%",
+                     "context": "Theo báo cáo, tỷ trọng kinh tế số ước đạt 18,3% GDP."}],
+        "directives": [{"key": "1131/QĐ-TTg", "number": "1131/QĐ-TTg", "type": "Quyết định",
+                        "issuer": "Thủ tướng Chính phủ", "year": 2026, "date": "2026-11-12",
+                        "title": "ban hành Chương trình chuyển đổi số quốc gia giai đoạn mới",
+                        "raw": "Quyết định số 1131/QĐ-TTg", "context": "Quyết định số 1131/QĐ-TTg ngày 12/11/2026"}],
+        "instructions": [{"key": "ttg-ket-noi-csdl-dan-cu", "director": "Thủ tướng", "verb": "yêu cầu",
+                          "directed": "các bộ, ngành", "action": "hoàn thành việc kết nối cơ sở dữ liệu dân cư",
+                          "deadline": "31/12/2026", "context": "Thủ tướng yêu cầu các bộ, ngành ..."}],
+    }
+
+
+def danang_article():
+    return {
+        "url": "https://danang.example.vn/tin/nen-tang-cong-dan-so.html",
+        "source": "danang", "level": "provincial", "province": "Đà Nẵng",
+        "title": "Đà Nẵng đưa nền tảng công dân số vào vận hành",
+        "published": "2026-11-19T09:00:00+07:00",
+        "text": ("Sáng 19/11, UBND thành phố Đà Nẵng đưa nền tảng công dân số vào vận hành chính thức.\n\n"
+                 "Đến nay thành phố có 712.400 tài khoản định danh điện tử mức 2 được kích hoạt. "
+                 "Kế hoạch số 215/KH-UBND đặt mục tiêu phủ sóng dịch vụ công trực tuyến toàn trình."),
+        "relevant": True, "keywords": ["công dân số"],
+        "content_hash": "hash-danang",
+        "figures": [{"key": "danang-dinh-danh-muc-2", "kind": "count", "value": 712400, "unit": "tài khoản",
+                     "subject": "tài khoản định danh điện tử mức 2", "period": "tháng 11/2026",
+                     "raw": "712.400 tài khoản",
+                     "context": "Đến nay thành phố có 712.400 tài khoản định danh điện tử mức 2 được kích hoạt."}],
+        "directives": [{"key": "215/KH-UBND", "number": "215/KH-UBND", "type": "Kế hoạch",
+                        "issuer": "UBND thành phố Đà Nẵng", "year": 2026, "date": None, "title": None,
+                        "raw": "Kế hoạch số 215/KH-UBND", "context": "Kế hoạch số 215/KH-UBND đặt mục tiêu ..."}],
+    }
+
+
+def thanhhoa_irrelevant():
+    return {
+        "url": "https://thanhhoa.example.vn/tin/le-hoi-bien.html",
+        "source": "thanhhoa", "level": "provincial", "province": "Thanh Hóa",
+        "title": "Thanh Hóa khai mạc lễ hội du lịch biển",
+        "published": "2026-11-18T08:00:00+07:00",
+        "text": "Tối 18/11, tỉnh Thanh Hóa khai mạc lễ hội du lịch biển với nhiều hoạt động văn hóa.",
+        "relevant": False, "keywords": [], "content_hash": "hash-lehoi",
+    }
+
+
+def thanhhoa_article(n: int, title: str = "Thanh Hóa số hóa hồ sơ thủ tục hành chính"):
+    return {
+        "url": f"https://thanhhoa.example.vn/tin/so-hoa-ho-so-{n}.html",
+        "source": "thanhhoa", "level": "provincial", "province": "Thanh Hóa",
+        "title": title, "published": "2026-11-21T10:00:00+07:00",
+        "text": f"Tỉnh Thanh Hóa đã số hóa thêm hồ sơ thủ tục hành chính trong đợt {n}, phục vụ chuyển đổi số.",
+        "relevant": True, "keywords": ["chuyển đổi số"], "content_hash": f"hash-thanhhoa-{n}",
+    }
+
+
+def write_digest_config(directory: Path, smtp_port: int, digests: str, smtp_extra: str = "") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "sources.yaml").write_text(SOURCES_YAML, encoding="utf-8")
+    smtp = (f"smtp:\n  host: 127.0.0.1\n  port: {smtp_port}\n  sender: bantin@dxwatch.example.vn\n"
+            f"  unsubscribe: huy-dang-ky@dxwatch.example.vn\n  retry_backoff: 0.01\n  rate_per_minute: 6000\n"
+            + textwrap.indent(textwrap.dedent(smtp_extra), "  "))
+    (directory / "digests.yaml").write_text(smtp + textwrap.dedent(digests), encoding="utf-8")
+    return directory
+
+
+WEEKLY = """\
+digests:
+  - name: weekly
+    recipients:
+      - email: lanh.dao@example.vn
+        name: Anh Lãnh Đạo
+        admin: true
+      - email: danang@example.vn
+        levels: [national]
+        provinces: [Đà Nẵng]
+"""
+
+
+def bodies(message):
+    return message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()
+
+
+def by_recipient(smtp) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for envelope, message in zip(smtp.envelopes, smtp.messages, strict=True):
+        for rcpt in envelope.rcpt_tos:
+            out.setdefault(rcpt, []).append(message)
+    return out
+
+
+# ---------------------------------------------------------------- stories
+
+ANNOUNCEMENT = [
+    "Sáng 14/10, Ủy ban nhân dân tỉnh tổ chức hội nghị sơ kết chín tháng triển khai kế hoạch chuyển đổi số "
+    "và Đề án 06 trên địa bàn.",
+    "Theo báo cáo của Sở Khoa học và Công nghệ, tỷ lệ hồ sơ thủ tục hành chính được tiếp nhận trực tuyến đạt "
+    "71,4%, tăng hơn 15 điểm phần trăm so với cùng kỳ; 100% văn bản đi, đến được ký số và luân chuyển trên môi "
+    "trường mạng.",
+    "Toàn tỉnh đã thành lập 1.268 tổ công nghệ số cộng đồng với hơn 6.000 thành viên, hỗ trợ người dân cài đặt "
+    "và kích hoạt tài khoản định danh điện tử mức độ 2.",
+    "Phát biểu kết luận, Phó Chủ tịch thường trực yêu cầu các sở, ngành rà soát, cắt giảm thành phần hồ sơ, "
+    "hoàn thành số hóa kết quả giải quyết thủ tục hành chính còn tồn đọng trước ngày 31/12.",
+    "Các địa phương cần bố trí kinh phí duy trì hạ tầng số, bảo đảm an toàn thông tin cho hệ thống một cửa "
+    "điện tử và Trung tâm điều hành thông minh của tỉnh.",
+]
+
+OTHER_STORY = [
+    "Chiều 20/10, Sở Y tế tổ chức tập huấn triển khai bệnh án điện tử cho các bệnh viện tuyến huyện.",
+    "Bệnh án điện tử giúp rút ngắn thời gian chờ khám, giảm chi phí in phim chụp và lưu trữ hồ sơ giấy.",
+    "Đến nay đã có 12 bệnh viện hoàn thành triển khai, 9 đơn vị khác đang chạy thử và dự kiến nghiệm thu "
+    "trong quý IV.",
+    "Giám đốc Sở Y tế đề nghị các bệnh viện phân công cán bộ chuyên trách, tăng cường bảo mật dữ liệu người bệnh.",
+]
+
+
+# ---------------------------------------------------------------- charsets
+
+def to_cp1258(text: str) -> bytes:
+    """windows-1258 bytes for Vietnamese text: precomposed base letters plus combining tone marks."""
+    import unicodedata
+
+    tones = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+    out = []
+    for ch in text:
+        try:
+            out.append(ch.encode("cp1258"))
+        except UnicodeEncodeError:
+            parts = unicodedata.normalize("NFD", ch)
+            base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in tones))
+            out.append(base.encode("cp1258") + "".join(c for c in parts if c in tones).encode("cp1258"))
+    return b"".join(out)
