@@ -299,6 +299,7 @@ class Digest(Filters):
 
 class AlertRule(Filters):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    title: str | None = None  # the mail's heading and subject; default "Cảnh báo <name>"
     recipients: list[Recipient | str] = Field(min_length=1)
     items: list[Literal["articles", "figures", "directives"]] = Field(default_factory=lambda: ["directives"])
     max_age: str = "2d"  # a new rule or recipient is not flooded with older items
@@ -311,6 +312,7 @@ class AlertRule(Filters):
 
 class DigestsFile(Strict):
     smtp: SMTPSettings
+    archive_url: str | None = Field(default=None, pattern=r"^https?://\S+$")  # where data/digests/ is published
     digests: list[Digest] = Field(default_factory=list)
     alerts: list[AlertRule] = Field(default_factory=list)
 

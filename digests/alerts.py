@@ -11,7 +11,7 @@ from __future__ import annotations
 from crawler import timeutil
 from crawler.config import Config
 from digests import delivery
-from digests.runner import as_db, queue_recipient, run_summary, smtp_settings, start_run
+from digests.runner import as_db, queue_recipient, run_summary, send_outstanding, start_run
 
 ITEM_SECTIONS = {"articles": ("stories",), "figures": ("figures",), "directives": ("documents", "instructions")}
 
@@ -32,17 +32,18 @@ def run_alerts(config: Config, db) -> dict:
         for recipient in rule.recipients:
             queue_recipient(config, db, run, ledger_name=name, title=rule.name, filters=[rule], recipient=recipient,
                             max_age=rule.max_age, only_relevant=rule.only_relevant, sections=sections,
-                            alert_rule=rule.name)
+                            alert_title=rule.title or f"Cảnh báo {rule.name}")
         queued = db.execute("SELECT COUNT(*) FROM deliveries WHERE run_id = ?", [run["id"]]).fetchone()[0]
         if not queued:  # nothing new: a check that found nothing leaves no run behind
             with db.conn:
                 db.conn.execute("DELETE FROM digest_runs WHERE id = ?", [run["id"]])
+        tried: list[int] = []
         if unavailable:  # the server was unreachable for an earlier rule: do not wait on it again
             left = len(delivery.outstanding(db, name))
             sent = {"sent": 0, "failed": 0, "pending": left, "error": unavailable}
         else:  # this check's alerts and any earlier ones left pending
-            sent = delivery.deliver_outstanding(smtp_settings(config), db, name)
+            sent, tried = send_outstanding(config, db, name)
             unavailable = sent["error"]
         if queued or any(sent[k] for k in ("sent", "failed", "pending")):
-            results[rule.name] = run_summary(db, run, sent) if queued else {"digest": name, **sent}
+            results[rule.name] = run_summary(db, run, sent, tried) if queued else {"digest": name, **sent}
     return results

@@ -1,23 +1,32 @@
-"""Turn a selection into an email: subject, HTML (CSS inlined) and plain text with the same content.
+"""Turn a selection into an email: subject, HTML and plain text with the same content, within a size budget.
 
 Autoescape is on for the HTML template, so every string that came from a portal is escaped;
-the text template is plain text and never rendered as HTML.
+the text template is plain text and never rendered as HTML. The CSS is a class-based `<style>`
+block (Gmail, Apple Mail, Outlook and Thunderbird apply it), not inlined on every element: inlining
+doubled the size of a digest. Documents and instructions come first, then stories, then figures.
+
+Gmail clips an HTML part past about 102 KB, and a week can hold anything from 3 stories to thousands
+(`only_relevant: false`). So the mail shows a bounded number of entries per section (`Limits`),
+shrinking them until the HTML is under BUDGET_BYTES, and links the rest to the archive copy: the
+same digest rendered in full (`full=True`), which `digest send` writes next to the database.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
-import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from crawler import timeutil
 from digests.selection import Selection, clean, display_date
 
 TEMPLATES = Path(__file__).parent / "templates"
-FULL_ENTRIES = 15  # per section, entries shown with extract and reasons; the rest in short, never dropped
+BUDGET_BYTES = 90_000  # the HTML part, under Gmail's ~102 KB clipping with room for the headers
+MAX_TEXT = 320         # characters of a title, label or extract shown; portal text can be any length
 
 _env = Environment(
     loader=FileSystemLoader(str(TEMPLATES)),
@@ -27,6 +36,8 @@ _env = Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
+
+
 def vi_number(value) -> str:
     """A figure's value written the Vietnamese way (2.939.433; 16,5) when its raw text is missing."""
     if value is None:
@@ -36,8 +47,49 @@ def vi_number(value) -> str:
     return text.translate(str.maketrans(",.", ".,"))
 
 
-_env.filters["vi_number"] = vi_number
-_inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False, minify_css=True)
+def short(text: str | None, limit: int = MAX_TEXT) -> str:
+    """At most `limit` characters, cut at a word: a 10 KB "title" must not fill the mail."""
+    text = text or ""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+# A document number never breaks across lines ("13/202|3/NĐ-CP" on a phone): wrapped in a nowrap span.
+_DOC_NUMBER = re.compile(r"(?<![\w/])\d+[a-zđ]?(?:/\d{4})?(?:/|-)[A-ZĐ][\w&Đđ]*(?:[-/][\w&Đđ]+)*")
+
+
+def nowrap_numbers(text: str | None) -> Markup:
+    """Escaped text with each document number in `<span class="nw">`."""
+    escaped = str(escape(text or ""))
+    return Markup(_DOC_NUMBER.sub(lambda m: f'<span class="nw">{m.group(0)}</span>', escaped))
+
+
+def figure_line(f: dict) -> str:
+    """What a figure states, in one line: its clause (number and unit as written, and its period),
+    marked as a goal when it is one. Older rows without a clause show "value — subject (period)"."""
+    label = f.get("label")
+    if not label:
+        number = f.get("raw") or f"{vi_number(f.get('value'))} {f.get('unit') or ''}".strip()
+        label = " — ".join(p for p in (number, f.get("subject")) if p)
+        if f.get("period"):
+            label += f" ({f['period']})"
+    if f.get("role") == "target" and not re.search(r"mục tiêu|phấn đấu|chỉ tiêu|kế hoạch|dự kiến", label, re.I):
+        label = f"Mục tiêu: {label}"
+    return short(label)
+
+
+def figure_html(f: dict) -> Markup:
+    """The figure's line with its number in bold."""
+    line = str(escape(figure_line(f)))
+    raw = str(escape(f.get("raw") or ""))
+    if raw and raw in line:
+        line = line.replace(raw, f'<strong class="num">{raw}</strong>', 1)
+    return Markup(line)
+
+
+_env.filters.update(vi_number=vi_number, short=short, nowrap=nowrap_numbers, figure_line=figure_line,
+                    figure_html=figure_html)
 
 
 @dataclass
@@ -45,7 +97,27 @@ class Rendered:
     subject: str
     html: str
     text: str
+    complete: bool = True  # False: some entries are only in the archive copy
 
+
+@dataclass(frozen=True)
+class Limits:
+    """How many entries of each section the mail shows; the rest are in the archive copy."""
+
+    documents: int = 30
+    recalled: int = 8
+    instructions: int = 20
+    stories: int = 10            # in full: extract, portals, reasons
+    briefs: int = 30             # then one line each
+    figure_groups: int = 12      # articles whose figures are shown
+    figures_per_group: int = 3   # the most informative figures of each
+
+
+FULL = Limits(*(10**9,) * 7)
+MAIL_PROVINCES = 20  # rows of "Theo địa phương" in the mail
+MAIL_HEALTH = 10     # sources named in the admin footer of the mail
+# Tried in turn until the HTML fits the budget; the last keeps only what officers need most.
+STEPS = (Limits(), Limits(20, 5, 12, 6, 20, 8, 2), Limits(12, 0, 8, 3, 10, 4, 2), Limits(8, 0, 5, 0, 0, 0, 0))
 
 _LABELS = (("stories", "tin mới"), ("figures", "số liệu"), ("documents", "văn bản"), ("instructions", "chỉ đạo"))
 
@@ -60,35 +132,127 @@ def counts_phrase(counts: dict[str, int], only_found: bool = False) -> str:
     return ", ".join(parts)
 
 
-def week_label(moment: datetime) -> str:
-    year, week, _ = moment.astimezone(timeutil.VN).isocalendar()
-    return f"tuần {week}/{year}"
+_PERIOD_WORD = re.compile(r"\s+(?:hằng\s+|hàng\s+)?(?:ngày|tuần|tháng)\s*$", re.IGNORECASE)
 
 
-def subject_for(title: str, counts: dict[str, int], moment: datetime, alert_rule: str | None = None) -> str:
-    if alert_rule:
-        return clean(f"Cảnh báo {alert_rule}: {counts_phrase(counts, only_found=True)}")
-    return clean(f"{title} {week_label(moment)}: {counts_phrase(counts)}")
+def period_note(since: str, until: str) -> str:
+    """What the digest covers, from its window (`max_age`): "ngày 04/12/2026", "tuần 49/2026",
+    "tuần 48–49/2026", "tháng 12/2026", else "04/11–04/12/2026"."""
+    start = timeutil.parse_iso(since).astimezone(timeutil.VN)
+    end = timeutil.parse_iso(until).astimezone(timeutil.VN)
+    span = end - start
+    if span <= timedelta(days=1, hours=12):
+        return f"ngày {end:%d/%m/%Y}"
+    if span <= timedelta(days=16):
+        first, last = (start + timedelta(hours=12)).isocalendar(), end.isocalendar()
+        if span <= timedelta(days=8) or first[1] == last[1]:
+            return f"tuần {last[1]}/{last[0]}"
+        return f"tuần {first[1]}–{last[1]}/{last[0]}" if first[0] == last[0] else f"tuần {first[1]}/{first[0]}–{last[1]}/{last[0]}"
+    if span <= timedelta(days=31):
+        return f"tháng {end:%m/%Y}"
+    return f"{start:%d/%m/%Y}–{end:%d/%m/%Y}"
 
 
-def render(selection: Selection, *, title: str, moment: datetime | None = None, alert_rule: str | None = None,
-           recipient_name: str | None = None, unsubscribe: str | None = None) -> Rendered:
-    """Subject, inlined HTML and text for one recipient's selection."""
+def heading(title: str, note: str) -> str:
+    """"Bản tin CĐS tuần" + "tuần 49/2026" = "Bản tin CĐS tuần 49/2026": a period word the title ends
+    with gives way to the period actually covered (a daily digest titled "... tuần" says "ngày")."""
+    return clean(f"{_PERIOD_WORD.sub('', clean(title))} {note}")
+
+
+def subject_for(title: str, counts: dict[str, int], note: str, alert_title: str | None = None) -> str:
+    if alert_title:
+        return clean(f"{alert_title}: {counts_phrase(counts, only_found=True)}")
+    return clean(f"{heading(title, note)}: {counts_phrase(counts)}")
+
+
+def _pick_figures(figures: list[dict], n: int) -> list[dict]:
+    """The `n` most informative figures of an article, in reading order."""
+    order = {id(f): i for i, f in enumerate(figures)}
+    best = sorted(figures, key=lambda f: (-informativeness(f), order[id(f)]))[:n]
+    return sorted(best, key=lambda f: order[id(f)])
+
+
+_KIND_WEIGHT = {"percent": 3, "change": 3, "money": 3, "ratio": 3, "target": 3, "pp": 2, "rank": 2, "multiplier": 2,
+                "score": 2, "count": 1}
+
+
+def informativeness(f: dict) -> int:
+    """Shares, changes, amounts and targets before bare counts; a clear clause with a period before a
+    threshold, an ambiguous number or a small count ("3 bài toán")."""
+    score = _KIND_WEIGHT.get(f.get("kind"), 1) + bool(f.get("period")) + bool(f.get("label"))
+    if f.get("role") == "threshold":
+        score -= 3
+    if f.get("ambiguous"):
+        score -= 2
+    if f.get("kind") == "count" and (f.get("value") or 0) < 10:
+        score -= 1
+    return score
+
+
+def view(sel: Selection, limits: Limits) -> dict:
+    """The parts of the selection the mail shows under `limits`, and how many entries are left out."""
+    groups = sel.figure_groups
+    groups.sort(key=lambda g: -max(informativeness(f) for f in g["figures"]))
+    shown_groups = [{**g, "figures": _pick_figures(g["figures"], limits.figures_per_group)}
+                    for g in groups[:limits.figure_groups]] if limits.figures_per_group else []
+    shown_figures = sum(len(g["figures"]) for g in shown_groups)
+    v = {
+        "documents": sel.documents[:limits.documents],
+        "recalled": sel.recalled[:limits.recalled],
+        "instructions": sel.instructions[:limits.instructions],
+        "stories": sel.stories[:limits.stories],
+        "briefs": sel.stories[limits.stories:limits.stories + limits.briefs],
+        "figure_groups": shown_groups,
+        "provinces": sel.provinces if limits is FULL else sel.provinces[:MAIL_PROVINCES],
+        "health": sel.health if limits is FULL else sel.health[:MAIL_HEALTH],
+    }
+    left = {
+        "documents": len(sel.documents) - len(v["documents"]),
+        "recalled": len(sel.recalled) - len(v["recalled"]),
+        "instructions": len(sel.instructions) - len(v["instructions"]),
+        "stories": len(sel.stories) - len(v["stories"]) - len(v["briefs"]),
+        "figures": len(sel.figures) - shown_figures,
+        "provinces": len(sel.provinces) - len(v["provinces"]),
+        "health": len(sel.health) - len(v["health"]),
+    }
+    v["left"] = left
+    v["complete"] = not any(left.values())
+    return v
+
+
+def render(selection: Selection, *, title: str, moment: datetime | None = None, alert_title: str | None = None,
+           recipient_name: str | None = None, unsubscribe: str | None = None, archive_url: str | None = None,
+           full: bool = False) -> Rendered:
+    """Subject, HTML and text for one recipient's selection.
+
+    The mail (default) fits BUDGET_BYTES and links what it leaves out to `archive_url`; `full=True`
+    renders everything, for the archive copy.
+    """
     moment = moment or timeutil.now()
     counts = selection.counts
-    context = {
-        "title": clean(f"Cảnh báo: {alert_rule}") if alert_rule else clean(title),
-        "heading_note": week_label(moment) if not alert_rule else display_date(timeutil.iso(moment)),
-        "period": f"{display_date(selection.since)} – {display_date(selection.until)}",
-        "summary": counts_phrase(counts, only_found=bool(alert_rule)),
+    note = period_note(selection.since, selection.until)
+    base = {
+        "title": clean(alert_title) if alert_title else heading(title, note),
+        "heading_note": display_date(timeutil.iso(moment)) if alert_title else note,
+        "period": f"{display_date(selection.since)[:10]} – {display_date(selection.until)[:10]}",
+        "summary": counts_phrase(counts, only_found=bool(alert_title)),
         "counts": counts,
         "sel": selection,
         "recipient_name": clean(recipient_name) if recipient_name else None,
         "unsubscribe": unsubscribe,
-        "is_alert": bool(alert_rule),
-        "full_entries": FULL_ENTRIES,
+        "is_alert": bool(alert_title),
+        "is_archive": full,
+        "archive_url": None if full else archive_url,
         "max_province": max((p["stories"] for p in selection.provinces), default=1),
     }
-    html = _inliner.inline(_env.get_template("digest.html.j2").render(context))
-    text = _env.get_template("digest.txt.j2").render(context)
-    return Rendered(subject_for(title, counts, moment, alert_rule), html, text)
+    html = text = ""
+    shown: dict = {}
+    for limits in (FULL,) if full else STEPS:
+        shown = view(selection, limits)
+        context = {**base, "v": shown}
+        html = _env.get_template("digest.html.j2").render(context)
+        text = _env.get_template("digest.txt.j2").render(context)
+        if len(html.encode("utf-8")) <= BUDGET_BYTES:
+            break
+    return Rendered(subject_for(title, counts, note, alert_title), html, text, complete=shown["complete"])
+

@@ -8,6 +8,7 @@ two runs at once cannot both take the same items.
 
 from __future__ import annotations
 
+import hashlib
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -67,10 +68,38 @@ def finish_run(db, run_id: int) -> str:
     return status
 
 
+def archive_name(ledger_name: str, run: dict, recipient: str) -> str:
+    """The archive copy's file name under `digests/`, known before the outbox row is written."""
+    token = hashlib.sha256(f"{ledger_name}\n{run['run_key']}\n{recipient.lower()}".encode()).hexdigest()[:12]
+    return f"{ledger_name.replace(':', '-')}-run{run['id']}-{token}.html"
+
+
+def archive_link(config: Config, folder: Path | None, name: str) -> str | None:
+    """Where a reader opens the archive copy: `archive_url` + name when the folder is published
+    (digests.yaml), else the file itself next to the database."""
+    base = config.digests_file.archive_url if config.digests_file else None
+    if base:
+        return f"{base.rstrip('/')}/{name}"
+    return (folder / name).resolve().as_uri() if folder is not None else None
+
+
+def write_archive(folder: Path | None, name: str, html: str) -> str | None:
+    """Write the full digest under `digests/` next to the database; the path relative to its folder."""
+    if folder is None:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(html, encoding="utf-8")
+    return f"digests/{name}"
+
+
 def queue_recipient(config: Config, db, run: dict, *, ledger_name: str, title: str, filters: list[Filters],
                     recipient: Recipient, max_age: str, only_relevant: bool, sections=SECTIONS,
-                    send_when_empty: bool = False, alert_rule: str | None = None) -> str | None:
-    """Select, render and write one recipient's outbox row (once per run); returns its status."""
+                    send_when_empty: bool = False, alert_title: str | None = None) -> str | None:
+    """Select, render and write one recipient's outbox row (once per run); returns its status.
+
+    The mail is bounded (digests.render); the archive copy of the same selection, rendered in full,
+    is written next to the database and recorded in the row's `archive`, and the mail links to it.
+    """
     smtp = smtp_settings(config)
     with immediate(db):
         existing = db.execute("SELECT status FROM deliveries WHERE run_id = ? AND recipient = ?",
@@ -80,31 +109,52 @@ def queue_recipient(config: Config, db, run: dict, *, ledger_name: str, title: s
         now = timeutil.now()
         scope = Scope(ledger_name=ledger_name, filters=[*filters, recipient], max_age=max_age,
                       only_relevant=only_relevant, sections=sections, recipient=recipient.email,
-                      with_health=recipient.admin)
+                      with_health=recipient.admin, with_recalled=alert_title is None)
         selection = select(config, db, scope, now)
         if selection.is_empty and not send_when_empty:
-            if alert_rule:
+            if alert_title:
                 return None  # an alert with nothing new leaves no trace
             delivery.enqueue(db, run["id"], ledger_name, recipient.email, message=None,
                              counts=selection.counts, items=[])
             return "empty"
-        rendered = render(selection, title=title, moment=now, alert_rule=alert_rule,
-                          recipient_name=recipient.name, unsubscribe=smtp.unsubscribe)
+        folder = delivery.archive_dir(db)
+        name = archive_name(ledger_name, run, recipient.email)
+        common = {"title": title, "moment": now, "alert_title": alert_title, "recipient_name": recipient.name,
+                  "unsubscribe": smtp.unsubscribe}
+        archived = write_archive(folder, name, render(selection, full=True, **common).html)
+        rendered = render(selection, archive_url=archive_link(config, folder, name) if archived else None, **common)
         message_id = delivery.message_id_for(ledger_name, run["run_key"], recipient.email, smtp.sender)
         message = delivery.build_message(smtp, recipient, rendered, message_id, now)
-        delivery.enqueue(db, run["id"], ledger_name, recipient.email, message=message,
-                         counts=selection.counts, items=selection.ledger_items(), html=rendered.html)
+        delivery_id = delivery.enqueue(db, run["id"], ledger_name, recipient.email, message=message,
+                                       counts=selection.counts, items=selection.ledger_items())
+        db.conn.execute("UPDATE deliveries SET archive = ? WHERE id = ?", [archived, delivery_id])
         return "pending"
 
 
-def run_summary(db, run: dict, sent: dict) -> dict:
+def send_outstanding(config: Config, db, ledger_name: str) -> tuple[dict, list[int]]:
+    """Send every outstanding row of this digest; also returns the ids of the rows it tried, so the
+    summary shows what this run sent for earlier runs (a retry of a failed run's mail)."""
+    tried = delivery.outstanding(db, ledger_name)
+    return delivery.deliver_outstanding(smtp_settings(config), db, ledger_name), tried
+
+
+def run_summary(db, run: dict, sent: dict, tried: list[int] = ()) -> dict:
+    """This run's rows, plus the earlier runs' rows it sent or retried (marked with their run), and the
+    status of each run touched: an earlier run whose last mail went out now is done, not incomplete."""
     rows = [dict(r) for r in db.query(
-        "SELECT recipient, status, subject, counts, attempts, last_error, archive FROM deliveries "
+        "SELECT id, run_id, recipient, status, subject, counts, attempts, last_error, archive FROM deliveries "
         "WHERE run_id = ? ORDER BY id", [run["id"]])]
+    own = {r["id"] for r in rows}
+    earlier = [dict(r) for r in db.query(
+        f"SELECT id, run_id, recipient, status, subject, counts, attempts, last_error, archive FROM deliveries "
+        f"WHERE id IN ({','.join('?' * len(tried))}) ORDER BY id", list(tried))] if tried else []
+    earlier = [r for r in earlier if r["id"] not in own]
+    for run_id in sorted({r["run_id"] for r in earlier}):
+        finish_run(db, run_id)
     return {"digest": run["digest"], "run_id": run["id"], "run_key": run["run_key"],
             "status": finish_run(db, run["id"]), "sent": sent["sent"], "failed": sent["failed"],
             "pending": sent["pending"], "error": sent["error"],
-            "empty": sum(1 for r in rows if r["status"] == "empty"), "deliveries": rows}
+            "empty": sum(1 for r in rows if r["status"] == "empty"), "deliveries": rows + earlier}
 
 
 def send_digest(config: Config, db, name: str, run_key: str | datetime | None = None) -> dict:
@@ -117,12 +167,13 @@ def send_digest(config: Config, db, name: str, run_key: str | datetime | None = 
         queue_recipient(config, db, run, ledger_name=name, title=digest.title, filters=[digest],
                         recipient=recipient, max_age=digest.max_age, only_relevant=digest.only_relevant,
                         send_when_empty=digest.when_empty == "send")
-    sent = delivery.deliver_outstanding(smtp_settings(config), db, name)
-    return run_summary(db, run, sent)
+    sent, tried = send_outstanding(config, db, name)
+    return run_summary(db, run, sent, tried)
 
 
 def preview_digest(config: Config, db, name: str, out_path: str | Path, recipient: str | None = None) -> Path:
-    """Write the digest as HTML without sending or recording anything.
+    """Write the digest as HTML without sending or recording anything (and its full archive copy
+    beside it, `<out>-day-du.html`, which the preview links to as the mail would).
 
     Without `recipient`: the digest's own filters over its whole `max_age` window, with the
     admin footer. With `recipient` (an email in the digest): exactly what that person would get next.
@@ -141,11 +192,13 @@ def preview_digest(config: Config, db, name: str, out_path: str | Path, recipien
     now = timeutil.now()
     selection = select(config, db, scope, now)
     smtp = config.digests_file.smtp if config.digests_file else None
-    rendered = render(selection, title=digest.title, moment=now, recipient_name=person.name if person else None,
-                      unsubscribe=smtp.unsubscribe if smtp else None)
+    common = {"title": digest.title, "moment": now, "recipient_name": person.name if person else None,
+              "unsubscribe": smtp.unsubscribe if smtp else None}
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(rendered.html, encoding="utf-8")
+    full = out.with_name(f"{out.stem}-day-du{out.suffix or '.html'}")  # the archive copy, as `send` writes it
+    full.write_text(render(selection, full=True, **common).html, encoding="utf-8")
+    out.write_text(render(selection, archive_url=full.resolve().as_uri(), **common).html, encoding="utf-8")
     return out
 
 

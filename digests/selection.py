@@ -10,6 +10,7 @@ item twice, and an article committed a moment after the previous digest was buil
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -41,6 +42,7 @@ class Scope:
     sections: tuple[str, ...] = SECTIONS
     recipient: str | None = None          # None: a preview that ignores what was delivered
     with_health: bool = False
+    with_recalled: bool = True            # old documents newly cited, under "được nhắc lại" (alerts: left out)
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Selection:
     figures: list[dict] = field(default_factory=list)
     documents: list[dict] = field(default_factory=list)
     instructions: list[dict] = field(default_factory=list)
+    recalled: list[dict] = field(default_factory=list)   # documents issued before the window, newly cited
     provinces: list[dict] = field(default_factory=list)
     health: list[dict] = field(default_factory=list)
 
@@ -67,7 +70,7 @@ class Selection:
         """Figures grouped by the article they link to, in order: one link and reason per article."""
         groups: dict[str | None, dict] = {}
         for f in self.figures:
-            group = groups.setdefault(f["url"] or f["article_title"], {
+            group = groups.setdefault(f.get("story_id") or f["url"] or f["article_title"], {
                 "article_title": f["article_title"], "url": f["url"], "source": f["source"],
                 "published": f["article_date"], "why": f["why"], "figures": []})
             group["figures"].append(f)
@@ -76,9 +79,9 @@ class Selection:
     def ledger_items(self) -> list[tuple[str, str]]:
         """(item_type, item_key) of everything this selection carries, for the outbox ledger."""
         out = [("story", str(s["story_id"])) for s in self.stories]
-        out += [("figure", f["key"]) for f in self.figures]
-        out += [("document", key) for d in self.documents for key in (d["key"], *d.get("same_as", ()))]
-        out += [("instruction", i["key"]) for i in self.instructions]
+        out += [("figure", key) for f in self.figures for key in (f["key"], *f.get("same_as", ()))]
+        out += [("document", key) for d in self.documents + self.recalled for key in (d["key"], *d.get("same_as", ()))]
+        out += [("instruction", key) for i in self.instructions for key in (i["key"], *i.get("same_as", ()))]
         return out
 
 
@@ -161,7 +164,9 @@ def article_reasons(article: dict, filters: list[Filters], titles: dict[str, str
         if got is None:
             return None
         reasons += got
-    if not any(r.startswith("từ khóa") for r in reasons):
+    # The digest's own topic is no reason worth a line: the whole bulletin is about it. It is said
+    # only beside a filter that let the article through ("địa phương: Đà Nẵng; chủ đề ...").
+    if reasons and not any(r.startswith("từ khóa") for r in reasons):
         topic = json.loads(article.get("keywords") or "[]")
         if topic:
             reasons.append(f"chủ đề “{clean(topic[0])}”")
@@ -270,7 +275,11 @@ def select(config: Config | None, db, scope: Scope, now: datetime | None = None)
                         entry["document_url"] = _document_url(db, fact, table)
                         entries.append(entry)
                         break
-            setattr(sel, section, _merge_local_numbers(entries) if table == "directives" else entries)
+            if table == "directives":
+                sel.documents, recalled = _split_recalled(_merge_local_numbers(entries), scope.max_age)
+                sel.recalled = recalled if scope.with_recalled else []
+            else:
+                setattr(sel, section, once_per_digest(entries, table))
     if scope.with_health:
         sel.health = source_health(config, db, now)
     return sel
@@ -297,6 +306,62 @@ def _merge_local_numbers(entries: list[dict]) -> list[dict]:
             continue
         merged.append(entry)
     return merged
+
+
+RECENT_DOCUMENT_DAYS = 14  # a document issued this recently is new even in a daily digest
+
+
+def _split_recalled(entries: list[dict], max_age: str) -> tuple[list[dict], list[dict]]:
+    """(new, recalled): a document is new when it was issued at most the window (and at least
+    RECENT_DOCUMENT_DAYS) before the article citing it, or its date is unknown; an older one cited
+    again (a 2022 decision named in this week's news) is only recalled."""
+    window = max(_timedelta(max_age), timedelta(days=RECENT_DOCUMENT_DAYS))
+    new, recalled = [], []
+    for entry in entries:
+        issued, cited = entry.get("issued") or "", entry.get("cited")
+        old = False
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", issued) and cited:
+            try:
+                start = (timeutil.parse_iso(cited).astimezone(timeutil.VN) - window).date().isoformat()
+            except ValueError:
+                start = ""
+            old = issued < start
+        (recalled if old else new).append(entry)
+    return new, recalled
+
+
+def once_per_digest(entries: list[dict], table: str) -> list[dict]:
+    """One fact once per digest: a figure or instruction found again in another copy of the same story
+    (the national article and a provincial republication), or stated twice in one article, is folded
+    into its first entry; the keys of the copies go to the ledger with it (`same_as`)."""
+    from pipelines.facts import same_statement
+
+    kept: list[dict] = []
+    seen: dict[tuple, dict] = {}
+    near: dict[tuple, list[dict]] = {}  # (kind, value bucket): only values within 1.5% are compared
+    for entry in entries:
+        twin, bucket = None, None
+        if table == "figures":
+            ident = (entry.get("story_id") or entry["url"], entry["kind"], entry["value"], entry.get("value2"))
+            bucket = (entry["kind"], (entry["value"] or 0) > 0, _bucket(entry["value"]))
+            twin = seen.get(ident) or next(
+                (k for b in (-1, 0, 1) for k in near.get((*bucket[:2], bucket[2] + b), []) if same_statement(k, entry)),
+                None)
+        else:
+            ident = tuple(match_key(entry.get(f) or "") for f in ("director", "verb", "directed", "action"))
+            twin = seen.get(ident)
+        if twin is None:
+            seen[ident] = entry
+            kept.append(entry)
+            if bucket is not None:
+                near.setdefault(bucket, []).append(entry)
+        else:
+            twin.setdefault("same_as", []).append(entry["key"])
+    return kept
+
+
+def _bucket(value: float | None) -> int:
+    return int(math.log(abs(value)) // math.log(1.015)) if value else 0
 
 
 def _document_url(db, fact: dict, table: str) -> str | None:
@@ -341,6 +406,9 @@ def _stories(db, story_reasons: dict[int, list[str]], titles: dict[str, str], si
             "sources": [{"name": m["source"], "title": titles.get(m["source"], m["source"]), "url": safe_url(m["url"])}
                         for m in cover["sources"]],
             "portal_count": cover["count"],
+            # every other copy of the story in the window, listed in the archive copy of the digest
+            "copies": [{"title": clean(m["title"]) or m["url"], "url": safe_url(m["url"])} for m in cover["members"]
+                       if m["first_seen"] >= since and m["url"] not in {url, *(x["url"] for x in cover["sources"])}],
             "provinces": provinces,
             "why": reasons,
         })
@@ -377,6 +445,9 @@ def _fact_entry(fact: dict, article: dict, reasons: list[str], titles: dict[str,
         "url": safe_url(article["url"]),
         "source": titles.get(article["source"], article["source"]),
         "date": display_date(fact.get("date")) if fact.get("date") else "",
+        "issued": fact.get("date") if isinstance(fact.get("date"), str) else None,
+        "cited": article["published"] or article["first_seen"],
+        "story_id": article.get("story_id"),
         "why": list(dict.fromkeys(reasons)),
     })
     return entry

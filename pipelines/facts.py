@@ -7,9 +7,11 @@ is seen, so "the same document cited by forty articles" is one directive with fo
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from crawler import timeutil
+from crawler.textnorm import match_key
 from pipelines.directives import extract_directives
 from pipelines.figures import extract_figures
 from pipelines.instructions import extract_instructions
@@ -37,14 +39,47 @@ def _merge_by_key(rows: list[dict]) -> list[dict]:
     return list(merged.values())
 
 
+_NEAR = 0.015  # "245 nghìn" and "245.312" are one figure rounded; 2% apart is two figures
+
+
+def _digits(value: float | None) -> int:
+    return len(f"{value:.6g}".replace(".", "").replace("-", "").strip("0")) if value else 0
+
+
+def same_statement(a: dict, b: dict) -> bool:
+    """One fact stated twice in an article: the same kind and unit, the same value (or one rounded from
+    the other) and labels that share most of their words ("9,4%" in the lead and again in the body)."""
+    if a["kind"] != b["kind"] or (a.get("unit") and b.get("unit") and a["unit"] != b["unit"]):
+        return False
+    for x, y in ((a["value"], b["value"]), (a.get("value2"), b.get("value2"))):
+        if (x is None) != (y is None) or (x is not None and abs(x - y) > _NEAR * max(abs(x), abs(y))):
+            return False
+    if a["value"] != b["value"]:
+        rough, exact = sorted((a["value"], b["value"]), key=_digits)
+        if _digits(rough) == _digits(exact) or float(f"{exact:.{_digits(rough)}g}") != rough:
+            return False  # 2.150 and 2.160, or 1.010 and 1.001: two counts, not one rounded from the other
+    words = [set(re.findall(r"[^\W\d_]+", match_key(f.get("label") or f.get("subject") or ""))) for f in (a, b)]
+    return bool(words[0] and words[1]) and len(words[0] & words[1]) / min(len(words[0]), len(words[1])) >= 0.5
+
+
+def drop_repeats(figures: list[dict]) -> list[dict]:
+    """Each fact of an article once: of two statements of it, the more precise value is kept
+    (245.312 over "245 nghìn"), else the first."""
+    kept: list[dict] = []
+    for fig in figures:
+        twin = next((i for i, k in enumerate(kept) if same_statement(k, fig)), None)
+        if twin is None:
+            kept.append(fig)
+        elif _digits(fig["value"]) > _digits(kept[twin]["value"]):
+            kept[twin] = fig
+    return kept
+
+
 def article_facts(title: str | None, text: str | None, province: str | None = None) -> dict[str, list[dict]]:
     """Figures, directives and instructions of one article (title first, then body), one per key."""
     parts = [p for p in (title, text) if p]
-    body_figures = extract_figures(text) if text else []
-    in_body = {(f["kind"], f["value"], f["value2"], f["unit"]) for f in body_figures}
-    # A headline repeats a figure of the body in fewer words; the body's sentence says more.
-    figures = [f for f in (extract_figures(title) if title else [])
-               if (f["kind"], f["value"], f["value2"], f["unit"]) not in in_body] + body_figures
+    # The body first: a headline repeats one of its figures in fewer words ("hơn 245 nghìn" for 245.312)
+    figures = drop_repeats((extract_figures(text) if text else []) + (extract_figures(title) if title else []))
     directives = [d for p in parts for d in extract_directives(p)]
     if province:
         for d in directives:
@@ -73,7 +108,7 @@ class FactsPipeline:
 
 _TABLES = {
     "figures": ("kind", "value", "value2", "unit", "subject", "period", "qualifier", "direction", "ambiguous",
-                "raw", "context"),
+                "raw", "context", "label", "role"),
     "directives": ("number", "type", "issuer", "year", "date", "title", "kind", "raw", "context"),
     "instructions": ("director", "verb", "directed", "action", "deadline", "context"),
 }
@@ -166,7 +201,9 @@ def describe(table: str, fact: dict) -> str:
         value = f"{fact['value']:,.6g}" + (f"–{fact['value2']:,.6g}" if fact.get("value2") is not None else "")
         if fact["kind"] in {"ratio", "rank", "target"} and fact.get("value2") is not None:
             value = f"{fact['value']:g}/{fact['value2']:g}"
-        parts = [f"{fact['kind']} {value} {fact.get('unit') or ''}".strip(), fact.get("subject"), fact.get("period")]
+        label = fact.get("label")
+        parts = [f"{fact['kind']} {value} {fact.get('unit') or ''}".strip(), fact.get("role"),
+                 label or fact.get("subject"), None if label else fact.get("period")]
     elif table == "directives":
         parts = [fact.get("number"), fact.get("type") if fact.get("type") not in (fact.get("number") or "") else None,
                  fact.get("date"), fact.get("title")]

@@ -15,10 +15,11 @@ from decimal import Decimal, InvalidOperation
 
 from crawler.textnorm import match_key, normalize_text
 from pipelines.directives import find_references, sentence_at, sentence_of, sentence_spans
+from pipelines.figure_labels import clause_label, figure_role, with_period
 
 MAX_FIGURES = 1000  # more than this in one text is a data table flattened into prose, not news
 FIELDS = ("key", "kind", "value", "value2", "unit", "subject", "period", "qualifier", "direction", "ambiguous",
-          "raw", "context")
+          "raw", "context", "label", "role")
 MASK = "\ue000"  # a private-use character: not a word character, never in portal text
 MASK_REFERENCE = "\ue001"  # a masked document reference: also ends the clause a subject is read from
 
@@ -402,6 +403,10 @@ def extract_figures(text: str) -> list[dict]:
         fig["period"] = _period(periods[sentence], start, end, text)
         fig["raw"] = text[start:end].strip()  # the number as written, with %, scale and currency; the noun is `unit`
         fig["context"] = sentence_at(text, spans, start)
+        fig["role"] = figure_role(text, sentence, start, end, fig["kind"])
+        if fig["role"] == "threshold" and fig["kind"] == "change":
+            fig["kind"], fig["direction"] = "percent", None  # "có tỷ lệ tăng dưới 40%" selects; nothing changed
+        fig["label"] = with_period(clause_label(text, sentence, start, end, fig["kind"]), fig["period"])
         fig["sentence"] = sentence
         found.append((start, fig))
 

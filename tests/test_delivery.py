@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from email import policy
 from email.parser import BytesParser
 
@@ -95,8 +97,11 @@ def test_server_down_leaves_the_outbox_pending_and_the_next_run_sends_it(tmp_pat
     assert back["sent"] == 3 and back["empty"] == 3  # monday's rows went out; tuesday had nothing new
     assert {r: m["Message-ID"] for r, ms in by_recipient(sink).items() for m in ms} == stored
     assert len(sink.messages) == 3
+    # the summary and the history say what was sent: monday's rows, sent by tuesday's run; monday is done
+    assert sorted(d["status"] for d in back["deliveries"]) == ["empty"] * 3 + ["sent"] * 3
+    assert all(json.loads(d["counts"])["stories"] for d in back["deliveries"] if d["status"] == "sent")
     runs = {r["run_key"]: r["status"] for r in history(db)}
-    assert runs == {"monday": "incomplete", "tuesday": "done"}
+    assert runs == {"monday": "done", "tuesday": "done"}
 
 
 def test_transient_errors_give_up_after_many_attempts(tmp_path, smtp):

@@ -37,7 +37,7 @@ def test_digest_is_multipart_with_headers_subject_and_every_section(world, smtp)
     assert len(boss) == 1
     message = boss[0]
     assert message.get_content_type() == "multipart/alternative"
-    assert re.fullmatch(r"Bản tin chuyển đổi số tuần \d+/\d{4}: 2 tin mới, 2 số liệu, 2 văn bản, 1 chỉ đạo",
+    assert re.fullmatch(r"Bản tin chuyển đổi số tuần [\d–]+/\d{4}: 2 tin mới, 2 số liệu, 2 văn bản, 1 chỉ đạo",
                         message["Subject"])
     assert re.fullmatch(r"<dxwatch\.[0-9a-f]{32}@dxwatch\.example\.vn>", message["Message-ID"])
     assert message["Date"] and message["Content-Language"] == "vi"
@@ -54,14 +54,16 @@ def test_digest_is_multipart_with_headers_subject_and_every_section(world, smtp)
         assert "1131/QĐ-TTg" in body and "215/KH-UBND" in body and "Thủ tướng Chính phủ" in body
         assert "kết nối cơ sở dữ liệu dân cư" in body and "31/12/2026" in body
         assert "lễ hội du lịch biển" not in body  # not relevant
-        assert "Vì sao" in body
+        assert "Vì sao" not in body  # the only reason is the bulletin's own topic: no line for it
+        assert body.index("1131/QĐ-TTg") < body.index("18,3%")  # documents before figures
     assert "Theo địa phương" in html and "THEO ĐỊA PHƯƠNG" in text
     assert re.search(r"Trung ương: 1 tin", text) and re.search(r"Thanh Hóa: 1 tin", text)
     assert "https://chinhphu.example.vn/tin/phien-hop-uy-ban-quoc-gia-1.html" in html
-    assert re.search(r'class="story-title" style="[^"]*font-size:16px', html)  # CSS inlined
+    assert 'class="stt"' in html and re.search(r"\.stt\{[^}]*font-size:16px", html)  # class-based CSS
+    assert html.count('style="') <= 1 + 2 * 3  # not inlined: the page padding, and per province its bar
     assert re.search(r"max-width:\s*640px", html)
     assert not re.search(r"<(img|link|script|iframe)\b|\ssrc=|url\(", html)  # nothing external to load
-    assert "@media (prefers-color-scheme: dark)" in html
+    assert re.search(r"@media \(prefers-color-scheme:\s*dark\)", html)
 
 
 def test_recipient_filters_say_why_and_keep_the_rest_out(world, smtp):
@@ -200,7 +202,7 @@ def test_hostile_portal_text_is_escaped(tmp_path, smtp):
     _, html = bodies(smtp.messages[0])
     assert "<script" not in html and "<img" not in html and "<b>" not in html
     assert "&lt;script&gt;" in html and "&lt;img src=x onerror=alert(1)&gt;" in html
-    assert "&lt;a href='javascript:alert(2)'&gt;bấm&lt;/a&gt;" in html  # shown as text, not a link
+    assert "&lt;a href=&#39;javascript:alert(2)&#39;&gt;bấm&lt;/a&gt;" in html  # shown as text, not a link
     assert "Bài có liên kết lạ" in html and "javascript:alert(3)" not in html  # unsafe link dropped
     assert not re.search(r"<a[^>]+href=[\"']?\s*javascript", html, re.I)
 
@@ -219,28 +221,31 @@ def test_admins_get_a_footer_on_broken_sources(world, smtp):
 
 
 def test_a_long_week_lists_the_rest_by_title_and_drops_nothing(tmp_path, smtp):
-    from digests.render import FULL_ENTRIES
+    from digests.render import Limits
 
     config = load_config(write_digest_config(tmp_path / "config", smtp.port, "digests:\n  - name: weekly\n"
                                                                      "    recipients: [a@example.vn]\n"))
     db = open_db(tmp_path / "dxwatch.db")
-    for n in range(FULL_ENTRIES + 3):
+    full = Limits().stories
+    for n in range(full + 3):
         save_article(db, thanhhoa_article(n, title=f"Thanh Hóa số hóa hồ sơ, đợt số {n:02d}"))
     send_digest(config, db, "weekly")
     text, html = bodies(smtp.messages[0])
     for body in (text, html):
-        assert all(f"đợt số {n:02d}" in body for n in range(FULL_ENTRIES + 3))
-        assert "Tin khác (3)" in body
-    assert text.count("Vì sao có tin này") == FULL_ENTRIES
+        assert all(f"đợt số {n:02d}" in body for n in range(full + 3))
+        assert "Tin khác" in body
+    assert text.count("thanhhoa.example.vn/tin/so-hoa-ho-so-") == full + 3  # each one linked
+    assert "Vì sao có tin này" not in text  # no filter: nothing to explain
 
 
 def test_text_part_carries_the_same_entries_as_html(world, smtp):
     config, db = world
     send_digest(config, db, "weekly")
     text, html = bodies(by_recipient(smtp)["lanh.dao@example.vn"][0])
+    shown = re.sub(r"<[^>]+>", "", html)  # document numbers are wrapped in nowrap spans
     for needle in ("Quyết định 1131/QĐ-TTg", "Kế hoạch 215/KH-UBND", "Kế hoạch số 215/KH-UBND đặt mục tiêu",
                    "UBND thành phố Đà Nẵng", "tháng 11/2026", "năm 2026", "hạn: 31/12/2026"):
-        assert needle in text and needle in html, needle
+        assert needle in text and needle in shown, needle
 
 
 def test_a_figure_without_its_raw_text_is_written_the_vietnamese_way(tmp_path, smtp):

@@ -3,8 +3,11 @@ links the file, and the directives section links the document itself."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import docgen
 
+from crawler import timeutil
 from crawler.config import load_config
 from crawler.db import open_db
 from pipelines.storage import save_article
@@ -41,9 +44,11 @@ def test_document_facts_and_link_reach_the_digest(tmp_path, smtp):
     assert from_document and all(f["articles"][0]["url"] == ARTICLE for f in from_document)
     assert {f["value"] for f in from_document} >= {80.0, 1250.0}
 
-    send_digest(config, db, "weekly")
+    summary = send_digest(config, db, "weekly")
     plain, html = bodies(by_recipient(smtp)["lanh.dao@example.vn"][0])
-    assert "1.250" in plain and "2971/QĐ-UBND" in plain
+    assert "80%" in plain and "2971/QĐ-UBND" in plain  # the mail: the article's 3 most informative figures
+    archive = (tmp_path / "data" / summary["deliveries"][0]["archive"]).read_text(encoding="utf-8")
+    assert "1.250" in archive and "7.400" in archive  # the archive copy: all of them
     assert f'href="{DOCUMENT}"' in html and "Toàn văn" in html
     assert f"Toàn văn: {DOCUMENT}" in plain
 
@@ -51,7 +56,8 @@ def test_document_facts_and_link_reach_the_digest(tmp_path, smtp):
 def test_a_local_number_cited_nationally_and_provincially_is_one_document(tmp_path, smtp):
     config = load_config(write_digest_config(tmp_path / "config", smtp.port, DIGEST))
     db = open_db(tmp_path / "data" / "dxwatch.db")
-    text = ("Thực hiện chuyển đổi số, UBND tỉnh Thanh Hóa ban hành Quyết định số 2971/QĐ-UBND ngày 22/8/2023 "
+    issued = (timeutil.now() - timedelta(days=3)).strftime("%d/%m/%Y")  # a new document, not one recalled
+    text = (f"Thực hiện chuyển đổi số, UBND tỉnh Thanh Hóa ban hành Quyết định số 2971/QĐ-UBND ngày {issued} "
             "phê duyệt kế hoạch chuyển đổi số của tỉnh, giao các sở, ngành triển khai trong năm nay.")
     for n, (source, level, province) in enumerate([("chinhphu", "national", None),
                                                    ("thanhhoa", "provincial", "Thanh Hóa")]):

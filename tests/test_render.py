@@ -1,4 +1,5 @@
-"""The digest in a real browser: headless Chromium at desktop and phone widths, no horizontal overflow.
+"""The digest in a real browser: headless Chromium at desktop and phone widths, no horizontal overflow,
+and document numbers never broken across lines.
 
 Skips where Debian's `chromium` is not installed. `DXWATCH_UPDATE_SCREENSHOT=1` also writes the
 screenshots shown in the README (docs/digest-screenshot.png, docs/digest-screenshot-phone.png).
@@ -68,7 +69,7 @@ def week(tmp_path):
     return config, db
 
 
-@pytest.mark.parametrize("width", [1280, 375])
+@pytest.mark.parametrize("width", [1200, 390])
 def test_no_horizontal_overflow(week, tmp_path, width):
     config, db = week
     long_one = thanhhoa_article(3, title="Hệ thống " + "Thanhhoadientuchinhquyenso" * 4 + " vận hành")
@@ -83,7 +84,7 @@ def test_no_horizontal_overflow(week, tmp_path, width):
 
 
 @pytest.mark.parametrize("name, frame_width", [("digest-screenshot.png", None),
-                                               ("digest-screenshot-phone.png", 375)])
+                                               ("digest-screenshot-phone.png", 390)])
 def test_screenshots_at_desktop_and_phone_width(week, tmp_path, name, frame_width):
     preview = preview_digest(*week, "weekly", tmp_path / "preview.html")
     page, window = (preview, 760) if frame_width is None else (host_page(preview, frame_width), 500)
@@ -101,7 +102,7 @@ def test_dark_mode_switches_the_palette(week, tmp_path):
     """With the reader's system in dark mode, the sheet turns dark and the text light."""
     preview = preview_digest(*week, "weekly", tmp_path / "preview.html")
     probe = ("<script>const s = getComputedStyle(document.querySelector('.sheet'));"
-             "const t = getComputedStyle(document.querySelector('.extract'));"
+             "const t = getComputedStyle(document.querySelector('.ex'));"
              "document.body.setAttribute('data-colors', s.backgroundColor + '|' + t.color);</script></body>")
     page = tmp_path / "probe.html"
     page.write_text(preview.read_text(encoding="utf-8").replace("</body>", probe), encoding="utf-8")
@@ -114,3 +115,30 @@ def test_dark_mode_switches_the_palette(week, tmp_path):
     dark_sheet, dark_text = colors("--force-dark-mode", "--blink-settings=preferredColorScheme=0")
     assert light_sheet == "rgb(255, 255, 255)" and dark_sheet == "rgb(27, 35, 44)"
     assert dark_text == "rgb(230, 235, 240)" and light_text != dark_text
+
+
+@pytest.mark.parametrize("width", [1200, 390])
+def test_document_numbers_never_break(week, tmp_path, width):
+    """"13/202|3/NĐ-CP" on a phone: every document number is laid out on one line."""
+    config, db = week
+    article = thanhhoa_article(5, title="Triển khai Nghị định số 13/2023/NĐ-CP và Quyết định số 2971/QĐ-UBND "
+                                        "về bảo vệ dữ liệu cá nhân trong cơ quan nhà nước tỉnh Thanh Hóa")
+    article["text"] = ("Thực hiện Nghị định số 13/2023/NĐ-CP, Kế hoạch số 3120/KH-UBND và Công văn số "
+                       "4878/BTTTT-CĐSQG, tỉnh rà soát các hệ thống thông tin có xử lý dữ liệu cá nhân, chuyển đổi số.")
+    article["directives"] = [{"key": "13/2023/NĐ-CP", "number": "13/2023/NĐ-CP", "type": "Nghị định",
+                              "issuer": "Chính phủ", "year": 2023, "date": None,
+                              "title": "bảo vệ dữ liệu cá nhân, thay thế Nghị định số 52/2013/NĐ-CP",
+                              "raw": "Nghị định số 13/2023/NĐ-CP", "context": "Nghị định số 13/2023/NĐ-CP"}]
+    save_article(db, article)
+    preview = preview_digest(config, db, "weekly", tmp_path / "preview.html")
+    probe = ("<script>"
+             "const numbers = [...frame.contentDocument.querySelectorAll('.nw, .docno')];"
+             "const broken = numbers.filter(e => e.getClientRects().length > 1).length;"
+             "document.body.setAttribute('data-broken', broken + '/' + numbers.length);</script>")
+    host = host_page(preview, width)
+    host.write_text(host.read_text(encoding="utf-8").replace(
+        'document.body.setAttribute("data-overflow"', probe.removeprefix("<script>").removesuffix("</script>")
+        + 'document.body.setAttribute("data-overflow"'), encoding="utf-8")
+    dom = chromium("--window-size=1400,1000", "--dump-dom", host.as_uri(), cwd=tmp_path)
+    broken, total = map(int, re.search(r'data-broken="(\d+)/(\d+)"', dom).group(1, 2))
+    assert total >= 4 and broken == 0

@@ -38,9 +38,10 @@ def digest_send(
 
     summary = send_digest(state.config(need_digests=True), state.db(), name, run_key=run_key)
     table = Table("recipient", "status", "items", "attempts", "error", title=f"digest {name} ({summary['run_key']})")
-    for d in summary["deliveries"]:
+    for d in summary["deliveries"]:  # this run's rows, then earlier runs' rows this run sent or retried
         counts = json.loads(d["counts"] or "{}")
-        table.add_row(Text(d["recipient"]), d["status"], _counts_text(counts), str(d["attempts"]),
+        status = d["status"] if d["run_id"] == summary["run_id"] else f"{d['status']} (run #{d['run_id']})"
+        table.add_row(Text(d["recipient"]), status, _counts_text(counts), str(d["attempts"]),
                       Text(d["last_error"] or ""))
     console.print(table)
     console.print(f"sent {summary['sent']}, nothing new {summary['empty']}, failed {summary['failed']}, "

@@ -10,7 +10,7 @@ from typing import Any, Iterable, Iterator
 import sqlite_utils
 
 FIGURE_COLUMNS = ("key", "kind", "value", "value2", "unit", "subject", "period", "qualifier", "direction",
-                  "ambiguous", "raw", "context")
+                  "ambiguous", "raw", "context", "label", "role")
 DIRECTIVE_COLUMNS = ("key", "number", "type", "issuer", "year", "date", "title", "kind", "raw", "context")
 INSTRUCTION_COLUMNS = ("key", "director", "verb", "directed", "action", "deadline", "context")
 FACT_COLUMNS = {"figures": FIGURE_COLUMNS, "directives": DIRECTIVE_COLUMNS, "instructions": INSTRUCTION_COLUMNS}

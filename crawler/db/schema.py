@@ -295,7 +295,13 @@ def _v1_baseline(conn: sqlite3.Connection) -> None:
     add_missing_columns(conn, V1_ADDED_COLUMNS)
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_baseline]
+def _v2_figure_labels(conn: sqlite3.Connection) -> None:
+    """Version 2: a figure's `label` (the clause of its sentence that states it, number and unit as
+    written, with its period: what digests show) and `role` (target, threshold or NULL)."""
+    add_missing_columns(conn, {"figures": {"label": "TEXT", "role": "TEXT"}})
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_baseline, _v2_figure_labels]
 LATEST = len(MIGRATIONS)
 
 
