@@ -308,7 +308,7 @@ def _merge_local_numbers(entries: list[dict]) -> list[dict]:
     return merged
 
 
-RECENT_DOCUMENT_DAYS = 14  # a document issued this recently is new even in a daily digest
+RECENT_DOCUMENT_DAYS = 31  # issued within a month of the article citing it: new even for a daily digest or an alert
 
 
 def _split_recalled(entries: list[dict], max_age: str) -> tuple[list[dict], list[dict]]:
