@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from test_digest import bodies, by_recipient, write_config
+from helpers import bodies, by_recipient, write_digest_config
 
 from crawler import timeutil
 from crawler.config import load_config
@@ -75,7 +75,7 @@ def archive_of(html: str) -> Path:
 
 
 def test_a_busy_week_stays_under_budget_documents_first_and_nothing_unreachable(tmp_path, smtp):
-    config = load_config(write_config(tmp_path / "config", smtp.port, DIGEST))
+    config = load_config(write_digest_config(tmp_path / "config", smtp.port, DIGEST))
     db = open_db(tmp_path / "data" / "dxwatch.db")
     articles = [busy_article(n, 7 + (n % 2) + (1 if n < 20 else 0), [1000 + n] if n < 30 else [])
                 for n in range(40)]  # 40 stories, 320 figures, 30 documents
@@ -103,7 +103,7 @@ def test_a_busy_week_stays_under_budget_documents_first_and_nothing_unreachable(
 
 def test_thousands_of_stored_articles_with_only_relevant_off_still_make_a_bounded_mail(tmp_path, smtp):
     digest = DIGEST.replace("max_age: 7d", "max_age: 7d\n    only_relevant: false")
-    config = load_config(write_config(tmp_path / "config", smtp.port, digest))
+    config = load_config(write_digest_config(tmp_path / "config", smtp.port, digest))
     db = open_db(tmp_path / "data" / "dxwatch.db")
     for n in range(1500):
         article = busy_article(n, 2, [])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from test_digest import bodies, national_article, write_config
+from helpers import bodies, national_article, write_digest_config
 
 from crawler import timeutil
 from crawler.config import load_config
@@ -67,7 +67,7 @@ def test_alert_rules_have_their_own_title(tmp_path, smtp):
         items: [directives]
         max_age: 30d
     """
-    config = load_config(write_config(tmp_path / "config", smtp.port, alerts))
+    config = load_config(write_digest_config(tmp_path / "config", smtp.port, alerts))
     db = open_db(tmp_path / "data" / "dxwatch.db")
     article = national_article()
     recent = (timeutil.now() - timedelta(days=2)).date().isoformat()
@@ -88,7 +88,7 @@ def test_alert_rules_have_their_own_title(tmp_path, smtp):
 
 
 def test_a_digest_lists_old_documents_newly_cited_apart(tmp_path, smtp):
-    config = load_config(write_config(tmp_path / "config", smtp.port,
+    config = load_config(write_digest_config(tmp_path / "config", smtp.port,
                                       "digests:\n  - name: weekly\n    recipients: [a@example.vn]\n"))
     db = open_db(tmp_path / "data" / "dxwatch.db")
     article = national_article()
