@@ -9,7 +9,6 @@ child processes each call it once).
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import os
 import socket
@@ -17,8 +16,9 @@ from typing import Callable, Iterable
 
 from crawler import timeutil
 from crawler.config import Config, Source
-from crawler.settings import scrapy_settings
 from crawler.db import open_db
+from crawler.db import runs as runs_db
+from crawler.settings import scrapy_settings
 
 logger = logging.getLogger("dxwatch.crawl")
 
@@ -68,13 +68,8 @@ def _close_abandoned_runs(db, config: Config) -> None:
     known to be gone from this machine, otherwise once they are long past any time limit."""
     limit = timeutil.ago(config.settings.crawl_time_limit * 2 + 600)
     here = socket.gethostname()
-    gone = [run_id for run_id, pid, host in db.execute(
-        "SELECT id, pid, host FROM crawl_runs WHERE status = 'running' AND pid IS NOT NULL")
-        if host == here and not _alive(pid)]
-    with db.conn:
-        db.execute("UPDATE crawl_runs SET status = 'interrupted', finished = COALESCE(finished, started) "
-                   f"WHERE status = 'running' AND (started < ? OR id IN ({','.join('?' * len(gone))}))",
-                   [limit, *gone])
+    gone = [run_id for run_id, pid, host in runs_db.running_crawl_runs(db) if host == here and not _alive(pid)]
+    runs_db.interrupt_crawl_runs(db, limit, gone)
 
 
 def _alive(pid: int) -> bool:
@@ -85,18 +80,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # someone else's process: alive
         return True
     return True
-
-
-def _finish_run(db, run_id: int, summary: dict, status: str, last_error: str | None) -> None:
-    with db.conn:
-        db["crawl_runs"].update(run_id, {
-            "finished": timeutil.iso(), "status": status,
-            "pages": summary["pages"], "listing_pages": summary["listing_pages"],
-            "articles_new": summary["articles_new"], "articles_known": summary["articles_known"],
-            "articles_rejected": summary["articles_rejected"],
-            "errors": json.dumps(summary["errors"], ensure_ascii=False) if summary["errors"] else None,
-            "last_error": last_error,
-        })
 
 
 def spider_class(source: Source):
@@ -137,9 +120,7 @@ def run_crawl(config: Config, db_path, source_names: Iterable[str] | None = None
     _quiet_scrapy_logs()
     runs: list[dict] = []
     for source in sources:
-        run_id = db["crawl_runs"].insert({"source": source.name, "started": timeutil.iso(), "status": "running",
-                                          "pid": os.getpid(), "host": socket.gethostname()}).last_pk
-        db.conn.commit()
+        run_id = runs_db.start_crawl_run(db, source.name, timeutil.iso(), os.getpid(), socket.gethostname())
         run = {"source": source.name, "run_id": run_id, "crawler": None, "failure": None}
         runs.append(run)
         crawler = process.create_crawler(spider_class(source))
@@ -169,7 +150,7 @@ def run_crawl(config: Config, db_path, source_names: Iterable[str] | None = None
             status = "failed"
         else:
             status = run_status(summary, stats.get("finish_reason"))
-        _finish_run(db, run["run_id"], summary, status, last_error)
+        runs_db.finish_crawl_run(db, run["run_id"], timeutil.iso(), status, summary, last_error)
         results.append({"source": run["source"], "run_id": run["run_id"], "status": status,
                         "last_error": last_error, **summary})
         logger.info("%s: %s, %d pages, %d new, %d known, %d rejected", run["source"], status,

@@ -13,13 +13,10 @@ from datetime import datetime, timedelta
 
 from crawler import timeutil
 from crawler.config import Config, Source, parse_schedule
+from crawler.db.articles import newest_article_seen, source_articles_since
+from crawler.db.runs import crawl_running, last_crawl_run
 
 OK, STALE, BROKEN, NEVER, DISABLED, RUNNING = "OK", "STALE", "BROKEN", "NOT CRAWLED", "DISABLED", "RUNNING"
-
-
-def _one(db, sql: str, params: list) -> dict | None:
-    rows = list(db.query(sql, params))
-    return rows[0] if rows else None
 
 
 def verdict(source: Source, last: dict | None, last_ok: dict | None, newest_article: str | None,
@@ -67,12 +64,10 @@ def revisit_interval(db, source: Source, now: datetime | None = None) -> tuple[i
         return 0, "cron schedule: crawled as scheduled"
     now = now or timeutil.now()
     since = timeutil.iso(now - RHYTHM_WINDOW)
-    row = _one(db, "SELECT COUNT(*) AS n, MIN(COALESCE(published, first_seen)) AS oldest FROM articles "
-                   "WHERE source = ? AND COALESCE(published, first_seen) >= ?", [source.name, since])
-    count = row["n"] if row else 0
+    count, oldest = source_articles_since(db, source.name, since)
     if count < MIN_ARTICLES_FOR_RHYTHM:
         return value, f"configured ({source.effective_schedule}); too few articles to learn a rhythm"
-    gap = (now - timeutil.parse_iso(row["oldest"])).total_seconds() / count
+    gap = (now - timeutil.parse_iso(oldest)).total_seconds() / count
     adaptive = min(gap / VISITS_PER_ARTICLE, MAX_REVISIT.total_seconds())
     if adaptive <= value:
         return value, f"configured ({source.effective_schedule})"
@@ -83,8 +78,7 @@ def crawl_due(db, source: Source, now: datetime | None = None) -> tuple[bool, st
     """Whether a scheduled crawl of `source` is worth running now, given its revisit interval."""
     now = now or timeutil.now()
     seconds, why = revisit_interval(db, source, now)
-    last = _one(db, "SELECT started FROM crawl_runs WHERE source = ? AND status = 'ok' "
-                    "ORDER BY started DESC LIMIT 1", [source.name])
+    last = last_crawl_run(db, source.name, "ok")
     if not seconds or last is None:
         return True, why
     waited = (now - timeutil.parse_iso(last["started"])).total_seconds()
@@ -105,14 +99,10 @@ def source_status(db, config: Config, now: datetime | None = None) -> list[dict]
     now = now or timeutil.now()
     rows = []
     for source in config.sources:
-        last = _one(db, "SELECT * FROM crawl_runs WHERE source = ? AND status != 'running' "
-                        "ORDER BY started DESC, id DESC LIMIT 1", [source.name])
-        last_ok = _one(db, "SELECT * FROM crawl_runs WHERE source = ? AND status = 'ok' "
-                           "ORDER BY started DESC, id DESC LIMIT 1", [source.name])
-        running = _one(db, "SELECT id FROM crawl_runs WHERE source = ? AND status = 'running' LIMIT 1",
-                       [source.name])
-        newest = _one(db, "SELECT MAX(first_seen) AS t FROM articles WHERE source = ?", [source.name])
-        newest_article = newest["t"] if newest else None
+        last = last_crawl_run(db, source.name)
+        last_ok = last_crawl_run(db, source.name, "ok")
+        running = crawl_running(db, source.name)
+        newest_article = newest_article_seen(db, source.name)
         state, reason = verdict(source, last, last_ok, newest_article, now)
         if not source.enabled and last is not None:
             state, reason = DISABLED, f"disabled in sources.yaml (was {state})"

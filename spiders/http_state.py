@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Iterable
 
 from crawler import timeutil
+from crawler.db import http_state as store
 
 # Ask without validators at least this often, to catch servers that keep an ETag after a change.
 FULL_FETCH_EVERY = timedelta(hours=24)
@@ -37,8 +38,7 @@ class HttpState:
     def row(self, url: str) -> dict | None:
         if self.db is None:
             return None
-        rows = list(self.db.query("SELECT * FROM http_state WHERE url = ?", [url]))
-        return rows[0] if rows else None
+        return store.http_state_row(self.db, url)
 
     def request_headers(self, url: str) -> dict[str, str]:
         """If-None-Match / If-Modified-Since for `url`, unless a full fetch is due."""
@@ -86,21 +86,13 @@ class HttpState:
                              "content_hash": REJECTED, "checked_at": timeutil.iso(), "lastmod": None,
                              "validators_unreliable": 0}
         if now and self.db is not None:
-            with self.db.conn:
-                self.db["http_state"].upsert(self.pending.pop(url), pk="url", alter=False)
+            store.save_http_states(self.db, [self.pending.pop(url)])
 
     def recently_rejected(self, urls: list[str]) -> set[str]:
         """Which of these URLs were rejected by extraction within REJECTED_RECHECK (asked again after)."""
         if self.db is None or not urls:
             return set()
-        since = timeutil.iso(timeutil.now() - REJECTED_RECHECK)
-        found: set[str] = set()
-        for i in range(0, len(urls), 500):
-            chunk = urls[i: i + 500]
-            found.update(r["url"] for r in self.db.query(
-                f"SELECT url FROM http_state WHERE content_hash = ? AND checked_at >= ? "
-                f"AND url IN ({','.join('?' * len(chunk))})", [REJECTED, since, *chunk]))
-        return found
+        return store.urls_marked_since(self.db, REJECTED, timeutil.iso(timeutil.now() - REJECTED_RECHECK), urls)
 
     def remember_failed(self, url: str, listing: bool = False) -> None:
         """A download that failed: an article, or a listing page whose failure cut pagination short.
@@ -109,18 +101,11 @@ class HttpState:
         to give up after FAILED_RETRY_FOR."""
         if self.db is None:
             return
-        with self.db.conn:
-            self.db.execute(
-                "INSERT INTO http_state (url, source, content_hash, checked_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(url) DO UPDATE SET content_hash = excluded.content_hash, checked_at = excluded.checked_at "
-                "WHERE http_state.content_hash IS NOT excluded.content_hash",
-                [url, self.source, FAILED_LISTING if listing else FAILED, timeutil.iso()])
+        store.mark_url(self.db, url, self.source, FAILED_LISTING if listing else FAILED, timeutil.iso())
 
     def forget_failed(self, url: str) -> None:
         if self.db is not None:
-            with self.db.conn:
-                self.db.execute("DELETE FROM http_state WHERE url = ? AND content_hash IN (?, ?)",
-                                [url, FAILED, FAILED_LISTING])
+            store.unmark_url(self.db, url, (FAILED, FAILED_LISTING))
 
     def failed(self, listing: bool = False) -> list[str]:
         """This source's recent failed downloads still to retry (articles stored since are dropped)."""
@@ -128,19 +113,13 @@ class HttpState:
             return []
         marker = FAILED_LISTING if listing else FAILED
         if not listing:  # a failed listing row is dropped when the page is read (forget_failed)
-            with self.db.conn:
-                self.db.execute("DELETE FROM http_state WHERE content_hash = ? AND source = ? AND "
-                                "url IN (SELECT url FROM article_urls)", [FAILED, self.source])
-        since = timeutil.iso(timeutil.now() - FAILED_RETRY_FOR)
-        return [r["url"] for r in self.db.query(
-            "SELECT url FROM http_state WHERE content_hash = ? AND source = ? AND checked_at >= ? ORDER BY checked_at",
-            [marker, self.source, since])]
+            store.unmark_stored_articles(self.db, FAILED, self.source)
+        return store.marked_urls(self.db, marker, self.source, timeutil.iso(timeutil.now() - FAILED_RETRY_FOR))
 
     def save(self) -> int:
         if self.db is None or not self.pending:
             return 0
-        with self.db.conn:
-            self.db["http_state"].upsert_all(list(self.pending.values()), pk="url", alter=False)
+        store.save_http_states(self.db, list(self.pending.values()))
         return len(self.pending)
 
 

@@ -83,3 +83,15 @@ def iter_articles(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
 
 def count_articles(db: sqlite_utils.Database) -> int:
     return db.execute("SELECT count(*) FROM articles").fetchone()[0]
+
+
+def source_articles_since(db: sqlite_utils.Database, source: str, since: str) -> tuple[int, str | None]:
+    """`(count, oldest day)` of the articles of `source` published (or stored) since `since`."""
+    row = db.execute("SELECT COUNT(*), MIN(COALESCE(published, first_seen)) FROM articles "
+                     "WHERE source = ? AND COALESCE(published, first_seen) >= ?", [source, since]).fetchone()
+    return row[0], row[1]
+
+
+def newest_article_seen(db: sqlite_utils.Database, source: str) -> str | None:
+    """When dxwatch last stored an article of `source`."""
+    return db.execute("SELECT MAX(first_seen) FROM articles WHERE source = ?", [source]).fetchone()[0]
