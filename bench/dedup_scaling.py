@@ -34,6 +34,7 @@ import corpus  # noqa: E402
 
 from crawler import timeutil  # noqa: E402
 from crawler.db import open_db  # noqa: E402
+from crawler.textnorm import content_hash  # noqa: E402
 from pipelines import stories  # noqa: E402
 
 COPY_SHARE = 0.1
@@ -117,7 +118,7 @@ class Run:
         items = []
         for _ in range(count):
             key, title, text = self.generator.article(self.index)
-            hash_ = stories.content_hash(text)  # set by the extraction stage in a crawl
+            hash_ = content_hash(text)  # set by the extraction stage in a crawl
             start = time.perf_counter()
             item = self.pipeline.process_item({"url": f"https://p{self.index % 40}.gov.vn/{self.index}",
                                                "source": f"p{self.index % 40}", "level": "provincial",

@@ -7,6 +7,7 @@ once at ingestion with `normalize_text`; matching keys use `match_key`.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
@@ -100,3 +101,8 @@ def tone_key(text: str) -> str:
 def match_key(text: str) -> str:
     """Lower-cased, normalised, tone-placement-insensitive key for keyword and name matching."""
     return tone_key(normalize_text(text).lower())
+
+
+def content_hash(text: str) -> str:
+    """Hash of a body's matching key: the same article re-fetched, or copied, hashes the same."""
+    return hashlib.sha256(match_key(text).encode("utf-8")).hexdigest()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import gzip
 import http.client
-import hashlib
 import re
 import zlib
 
@@ -24,7 +23,7 @@ from lxml import etree
 from lxml import html as lxml_html
 from scrapy.exceptions import DropItem
 
-from crawler.textnorm import match_key, nfc, normalize_text
+from crawler.textnorm import content_hash, match_key, nfc, normalize_text
 from pipelines import dates
 
 MAX_PAGE_CHARS = 8_000_000
@@ -594,11 +593,6 @@ def _is_listing(teasers: dict[str, int], paragraphs: list[str]) -> bool:
 
 
 # ---------------------------------------------------------------- the article
-
-
-def content_hash(text: str) -> str:
-    """Hash of the normalised, lower-cased text: the same article re-fetched hashes the same."""
-    return hashlib.sha256(match_key(text).encode("utf-8")).hexdigest()
 
 
 @functools.cache

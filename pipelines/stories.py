@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from crawler.textnorm import normalize_text, tone_key
+from crawler.db import stories as store
+from crawler.textnorm import content_hash, normalize_text, tone_key
 
 SHINGLE_SIZE = 3          # syllables per shingle (vietnam.md 5.5: 3-grams separate best)
 NUM_PERM = 128            # MinHash permutations
@@ -70,13 +71,6 @@ class Signature:
                                            digest_size=8).digest(), "little", signed=True)
             for band in range(BANDS)
         ]
-
-
-def content_hash(text: str | None) -> str:
-    """The extraction stage's hash of the normalised body, for items that come without one."""
-    from pipelines.extraction import content_hash as extraction_hash  # late: trafilatura, rarely needed
-
-    return extraction_hash(text or "")
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -138,7 +132,7 @@ def minhash_values(grams: np.ndarray) -> np.ndarray:
 def signature(text: str | None, hash_: str | None = None) -> Signature:
     """MinHash signature of a body (CPU work: done in StoryPipeline, outside the store's transaction)."""
     grams = shingles(text)
-    return Signature(minhash_values(grams).astype("<u4").tobytes(), len(grams), hash_ or content_hash(text))
+    return Signature(minhash_values(grams).astype("<u4").tobytes(), len(grams), hash_ or content_hash(text or ""))
 
 
 def similarity(a: Signature, b: Signature) -> tuple[float, float]:
@@ -213,10 +207,7 @@ def stored_copy(db, item: dict[str, Any]) -> int | None:
     sig = item_signature(item)
     if not sig.matchable:
         return None
-    row = db.execute("SELECT s.article_id FROM story_signatures s JOIN articles a ON a.id = s.article_id "
-                     "WHERE s.content_hash = ? AND a.source = ? ORDER BY s.article_id LIMIT 1",
-                     [sig.content_hash, item["source"]]).fetchone()
-    return row[0] if row else None
+    return store.same_body_in_source(db, sig.content_hash, item["source"])
 
 
 def assign_story(db, article_id: int, item: dict, seen: str) -> int:
@@ -224,17 +215,11 @@ def assign_story(db, article_id: int, item: dict, seen: str) -> int:
     sig = item_signature(item)
     story_id = _matching_story(db, article_id, sig, numbers(item.get("text")))
     if story_id is None:
-        story_id = db.execute(
-            "INSERT INTO stories (title, first_seen, first_source, first_article_id, article_count, last_seen) "
-            "VALUES (?, ?, ?, ?, 0, ?)", [item.get("title"), seen, item["source"], article_id, seen]).lastrowid
+        story_id = store.insert_story(db, item.get("title"), seen, item["source"], article_id)
     else:
         _maybe_earlier_origin(db, story_id, article_id, item, seen)
-    db.execute("UPDATE stories SET article_count = article_count + 1, last_seen = ? WHERE id = ?", [seen, story_id])
-    db.execute("INSERT OR REPLACE INTO story_signatures (article_id, story_id, shingles, content_hash, minhash) "
-               "VALUES (?, ?, ?, ?, ?)", [article_id, story_id, sig.shingles, sig.content_hash, sig.minhash])
-    if sig.matchable:
-        db.conn.executemany("INSERT OR IGNORE INTO story_bands (band_key, story_id, article_id) VALUES (?, ?, ?)",
-                            [(key, story_id, article_id) for key in sig.band_keys()])
+    store.add_story_member(db, story_id, article_id, seen, sig.shingles, sig.content_hash, sig.minhash,
+                           sig.band_keys() if sig.matchable else [])
     return story_id
 
 
@@ -242,17 +227,12 @@ def _matching_story(db, article_id: int, sig: Signature, figures: frozenset[str]
     """The story of the closest stored copy: the same body, or a near copy that keeps the figures."""
     if not sig.matchable:
         return None
-    exact = db.execute("SELECT story_id FROM story_signatures WHERE content_hash = ? AND article_id != ? "
-                       "AND shingles >= ? LIMIT 1", [sig.content_hash, article_id, MIN_SHINGLES]).fetchone()
+    exact = store.story_with_body(db, sig.content_hash, article_id, MIN_SHINGLES)
     if exact:
-        return exact[0]
-    keys = sig.band_keys()
-    rows = db.execute(
-        f"SELECT s.story_id, s.shingles, s.content_hash, s.minhash FROM story_signatures s WHERE s.article_id IN (SELECT DISTINCT article_id FROM story_bands WHERE band_key IN "
-        f"({','.join('?' * len(keys))}) LIMIT {CANDIDATE_LIMIT}) AND s.article_id != ?",
-        [*keys, article_id]).fetchall()
+        return exact
     best, best_score = None, 0.0
-    for story_id, shingle_count, hash_, minhash in rows:
+    for story_id, shingle_count, hash_, minhash in store.band_candidates(db, sig.band_keys(), article_id,
+                                                                         CANDIDATE_LIMIT):
         score = same_story(sig, Signature(minhash, shingle_count, hash_))
         if score > best_score and same_figures(figures, _story_numbers(db, story_id)):
             best, best_score = story_id, score
@@ -261,19 +241,15 @@ def _matching_story(db, article_id: int, sig: Signature, figures: frozenset[str]
 
 def _story_numbers(db, story_id: int) -> frozenset[str]:
     """The numbers of a story's first STORY_NUMBERS_FROM members (each copy may keep only some)."""
-    rows = db.execute("SELECT text FROM articles WHERE story_id = ? ORDER BY COALESCE(published, first_seen), id "
-                      f"LIMIT {STORY_NUMBERS_FROM}", [story_id]).fetchall()
-    return frozenset().union(*(numbers(r[0]) for r in rows))
+    return frozenset().union(*(numbers(text) for text in store.first_member_texts(db, story_id, STORY_NUMBERS_FROM)))
 
 
 def _maybe_earlier_origin(db, story_id: int, article_id: int, item: dict, seen: str) -> None:
     """A member published before the story's current origin becomes its origin (title, first source)."""
-    origin = db.execute("SELECT COALESCE(a.published, a.first_seen) FROM stories s JOIN articles a "
-                        "ON a.id = s.first_article_id WHERE s.id = ?", [story_id]).fetchone()
+    origin = store.story_origin_date(db, story_id)
     when = item.get("published") or seen
-    if origin and origin[0] and when < origin[0]:
-        db.execute("UPDATE stories SET first_article_id = ?, first_source = ?, title = COALESCE(?, title) "
-                   "WHERE id = ?", [article_id, item["source"], item.get("title"), story_id])
+    if origin and when < origin:
+        store.set_story_origin(db, story_id, article_id, item["source"], item.get("title"))
 
 
 # ---------------------------------------------------------------- reading stories
@@ -286,29 +262,24 @@ def story_coverage(db, story_id: int) -> dict[str, Any]:
     articles (a portal may carry it twice under different bodies). `sources` lists each portal once,
     with its earliest article, in publication order.
     """
-    story = db.execute("SELECT id, title, first_seen, last_seen, first_source, first_article_id "
-                       "FROM stories WHERE id = ?", [story_id]).fetchone()
+    story = store.story_row(db, story_id)
     if story is None:
         raise KeyError(f"no story {story_id}")
-    members = [
-        {"article_id": r[0], "source": r[1], "level": r[2], "province": r[3], "url": r[4], "title": r[5],
-         "published": r[6], "first_seen": r[7]}
-        for r in db.execute("SELECT id, source, level, province, url, title, published, first_seen FROM articles "
-                            "WHERE story_id = ? ORDER BY COALESCE(published, first_seen), id", [story_id])
-    ]
+    members = store.story_members(db, story_id)
     sources: dict[str, dict] = {}
     for member in members:
         sources.setdefault(member["source"], member)
     levels: dict[str, int] = {}
     for entry in sources.values():
         levels[entry["level"] or "unknown"] = levels.get(entry["level"] or "unknown", 0) + 1
-    first = next((m for m in members if m["article_id"] == story[5]), members[0] if members else None)
+    first = next((m for m in members if m["article_id"] == story["first_article_id"]),
+                 members[0] if members else None)
     return {
-        "story_id": story[0],
-        "title": story[1],
-        "first_seen": story[2],
-        "last_seen": story[3],
-        "first_source": story[4],
+        "story_id": story["id"],
+        "title": story["title"],
+        "first_seen": story["first_seen"],
+        "last_seen": story["last_seen"],
+        "first_source": story["first_source"],
         "first_url": first["url"] if first else None,
         "first_published": first["published"] if first else None,
         "count": len(sources),
@@ -323,8 +294,4 @@ def story_coverage(db, story_id: int) -> dict[str, Any]:
 
 def recent_stories(db, limit: int = 20, min_sources: int = 1, since: str | None = None) -> list[dict[str, Any]]:
     """The most recently active stories, each with its coverage, newest first."""
-    rows = db.execute(
-        "SELECT s.id FROM stories s WHERE (? IS NULL OR s.last_seen >= ?) AND "
-        "(SELECT COUNT(DISTINCT a.source) FROM articles a WHERE a.story_id = s.id) >= ? "
-        "ORDER BY s.last_seen DESC, s.id DESC LIMIT ?", [since, since, min_sources, limit]).fetchall()
-    return [story_coverage(db, r[0]) for r in rows]
+    return [story_coverage(db, story_id) for story_id in store.recent_story_ids(db, limit, min_sources, since)]

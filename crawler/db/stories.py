@@ -1,0 +1,93 @@
+"""Stories and the signatures that find them: `stories`, `story_signatures`, `story_bands`.
+
+`pipelines/stories.py` decides which stored article is the same story (MinHash, LSH, figures);
+these functions are the index lookups and writes it makes, inside the article's transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+
+def same_body_in_source(db: sqlite_utils.Database, content_hash: str, source: str) -> int | None:
+    """The first stored article of `source` with this body hash."""
+    row = db.execute("SELECT s.article_id FROM story_signatures s JOIN articles a ON a.id = s.article_id "
+                     "WHERE s.content_hash = ? AND a.source = ? ORDER BY s.article_id LIMIT 1",
+                     [content_hash, source]).fetchone()
+    return row[0] if row else None
+
+
+def story_with_body(db: sqlite_utils.Database, content_hash: str, article_id: int, min_shingles: int) -> int | None:
+    """The story of another article with this body hash and at least `min_shingles` shingles."""
+    row = db.execute("SELECT story_id FROM story_signatures WHERE content_hash = ? AND article_id != ? "
+                     "AND shingles >= ? LIMIT 1", [content_hash, article_id, min_shingles]).fetchone()
+    return row[0] if row else None
+
+
+def band_candidates(db: sqlite_utils.Database, band_keys: list[int], article_id: int,
+                    limit: int) -> list[tuple[int, int, str, bytes]]:
+    """`(story_id, shingles, content_hash, minhash)` of up to `limit` articles sharing a band key."""
+    return db.execute(
+        f"SELECT s.story_id, s.shingles, s.content_hash, s.minhash FROM story_signatures s WHERE s.article_id IN "
+        f"(SELECT DISTINCT article_id FROM story_bands WHERE band_key IN ({','.join('?' * len(band_keys))}) "
+        f"LIMIT {int(limit)}) AND s.article_id != ?", [*band_keys, article_id]).fetchall()
+
+
+def first_member_texts(db: sqlite_utils.Database, story_id: int, limit: int) -> list[str | None]:
+    """The bodies of a story's first `limit` members, in publication order."""
+    return [r[0] for r in db.execute("SELECT text FROM articles WHERE story_id = ? "
+                                     f"ORDER BY COALESCE(published, first_seen), id LIMIT {int(limit)}",
+                                     [story_id]).fetchall()]
+
+
+def insert_story(db: sqlite_utils.Database, title: str | None, seen: str, source: str, article_id: int) -> int:
+    return db.execute("INSERT INTO stories (title, first_seen, first_source, first_article_id, article_count, "
+                      "last_seen) VALUES (?, ?, ?, ?, 0, ?)", [title, seen, source, article_id, seen]).lastrowid
+
+
+def story_origin_date(db: sqlite_utils.Database, story_id: int) -> str | None:
+    """When the story's current origin article was published (or stored)."""
+    row = db.execute("SELECT COALESCE(a.published, a.first_seen) FROM stories s JOIN articles a "
+                     "ON a.id = s.first_article_id WHERE s.id = ?", [story_id]).fetchone()
+    return row[0] if row else None
+
+
+def set_story_origin(db: sqlite_utils.Database, story_id: int, article_id: int, source: str,
+                     title: str | None) -> None:
+    db.execute("UPDATE stories SET first_article_id = ?, first_source = ?, title = COALESCE(?, title) "
+               "WHERE id = ?", [article_id, source, title, story_id])
+
+
+def add_story_member(db: sqlite_utils.Database, story_id: int, article_id: int, seen: str, shingles: int,
+                     content_hash: str, minhash: bytes, band_keys: list[int]) -> None:
+    """Count the article in its story and store its signature (and band keys, when it has any)."""
+    db.execute("UPDATE stories SET article_count = article_count + 1, last_seen = ? WHERE id = ?", [seen, story_id])
+    db.execute("INSERT OR REPLACE INTO story_signatures (article_id, story_id, shingles, content_hash, minhash) "
+               "VALUES (?, ?, ?, ?, ?)", [article_id, story_id, shingles, content_hash, minhash])
+    if band_keys:
+        db.conn.executemany("INSERT OR IGNORE INTO story_bands (band_key, story_id, article_id) VALUES (?, ?, ?)",
+                            [(key, story_id, article_id) for key in band_keys])
+
+
+def story_row(db: sqlite_utils.Database, story_id: int) -> dict[str, Any] | None:
+    rows = list(db.query("SELECT id, title, first_seen, last_seen, first_source, first_article_id "
+                         "FROM stories WHERE id = ?", [story_id]))
+    return rows[0] if rows else None
+
+
+def story_members(db: sqlite_utils.Database, story_id: int) -> list[dict[str, Any]]:
+    """The articles of a story, in publication order."""
+    return [{"article_id": r["id"], **{k: r[k] for k in ("source", "level", "province", "url", "title",
+                                                          "published", "first_seen")}}
+            for r in db.query("SELECT id, source, level, province, url, title, published, first_seen FROM articles "
+                              "WHERE story_id = ? ORDER BY COALESCE(published, first_seen), id", [story_id])]
+
+
+def recent_story_ids(db: sqlite_utils.Database, limit: int, min_sources: int, since: str | None) -> list[int]:
+    """Stories active since `since` carried by at least `min_sources` sources, newest first."""
+    return [r[0] for r in db.execute(
+        "SELECT s.id FROM stories s WHERE (? IS NULL OR s.last_seen >= ?) AND "
+        "(SELECT COUNT(DISTINCT a.source) FROM articles a WHERE a.story_id = s.id) >= ? "
+        "ORDER BY s.last_seen DESC, s.id DESC LIMIT ?", [since, since, min_sources, limit]).fetchall()]
