@@ -12,12 +12,13 @@ from typing import Any, Iterator
 import sqlite_utils
 
 from crawler.db import articles
+from crawler.db.facts import facts_of_article
 
 
 def iter_export(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
     """Every stored article in the export shape documented in the README."""
     for row in articles.iter_articles(db):
-        facts = articles.article_facts(db, row["id"])
+        facts = facts_of_article(db, row["id"])
         yield {
             "id": row["id"],
             "url": row["url"],

@@ -255,7 +255,7 @@ def select(config: Config | None, db, scope: Scope, now: datetime | None = None)
         sel.provinces = _province_coverage(sel.stories)
     wanted = [(section, table, item_type) for section, table, item_type in _FACT_SECTIONS if section in scope.sections]
     if wanted:
-        from pipelines.facts import new_facts
+        from crawler.db.facts import new_facts
 
         facts = new_facts(db, since, only_relevant=scope.only_relevant)
         articles = _articles_by_id(db, {a["id"] for _, table, _ in wanted for f in facts[table] for a in f["articles"]})

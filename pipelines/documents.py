@@ -16,19 +16,11 @@ import zipfile
 from datetime import date
 
 from crawler import timeutil
-from crawler.db import write_transaction
+from crawler.db import documents as store
+from crawler.db.documents import CORRUPT, EMPTY, ENCRYPTED, OK, SCANNED, TOO_LARGE, UNSUPPORTED
 from crawler.textnorm import match_key, normalize_text, strip_diacritics
 from pipelines.storage import DatabasePipeline
 
-# Why a document has (or has no) text. Stored in documents.status.
-OK = "ok"
-SCANNED = "scanned_no_text"   # a PDF of page images: no text layer (dxwatch does no OCR)
-EMPTY = "empty"               # parsed fine, but holds no text and no images
-ENCRYPTED = "encrypted"       # a password is needed to read it
-CORRUPT = "corrupt"           # claims to be a document but cannot be parsed
-TOO_LARGE = "too_large"       # over the byte, page or unpacked-size limit; not parsed
-UNSUPPORTED = "unsupported"   # a format no maintained Python library reads (legacy .doc/.xls)
-STATUSES = (OK, SCANNED, EMPTY, ENCRYPTED, CORRUPT, TOO_LARGE, UNSUPPORTED)
 
 DEFAULT_MAX_PAGES = 500
 DEFAULT_MAX_CHARS = 2_000_000
@@ -459,102 +451,14 @@ def _describe_itself(record: dict, province: str | None) -> None:
                                     "raw": f"Số: {record['number']}", "context": record["subject"]})
 
 
-_DOCUMENT_COLUMNS = ("source", "format", "content_type", "filename", "label", "bytes", "content_hash", "status",
-                     "error", "pages", "number", "key", "type", "issuer", "issuer_code", "place", "date", "subject",
-                     "text", "etag", "last_modified", "crawl_run_id")
-
-
 def store_document(db, item: dict, record: dict) -> tuple[int, str]:
-    """Store a read document once, in one transaction. Returns `(document_id, outcome)`.
-
-    outcome: "new"; "changed" (same URL, different bytes: read again, new facts added);
-    "unchanged" (same bytes, or a failed re-fetch of a stored file: the stored text stays);
-    "alias" (the same bytes already stored under another URL).
-    """
-    now = timeutil.iso()
+    """Store a read document once (see `crawler.db.documents.save_document`); `(document_id, outcome)`."""
     urls = [u for u in dict.fromkeys([item["url"], *item.get("aliases", [])]) if u]
     row = {c: (item.get(c) if c in ("source", "content_type", "filename", "label", "etag", "last_modified",
-                                     "crawl_run_id") else record.get(c)) for c in _DOCUMENT_COLUMNS}
+                                     "crawl_run_id") else record.get(c)) for c in store.DOCUMENT_COLUMNS}
     row["text"] = row["text"] or None  # NULL: nothing could be read (see status), not an empty document
-    with write_transaction(db):
-        found = db.execute(f"SELECT d.id, d.content_hash FROM document_urls u JOIN documents d ON d.id = u.document_id "
-                           f"WHERE u.url IN ({','.join('?' * len(urls))}) LIMIT 1", urls).fetchone()
-        if found is None and record["content_hash"]:
-            found = db.execute("SELECT id, content_hash FROM documents WHERE content_hash = ? LIMIT 1",
-                               [record["content_hash"]]).fetchone()
-            outcome = "alias" if found else "new"
-        else:
-            outcome = "unchanged" if found else "new"
-        if found is None:
-            document_id = db["documents"].insert({**row, "url": urls[0], "first_seen": now, "checked_at": now,
-                                                  "changed_at": now}).last_pk
-            _save_facts(db, document_id, record, now)
-        else:
-            document_id, stored_hash = found
-            if outcome == "unchanged" and record["content_hash"] and record["content_hash"] != stored_hash:
-                outcome = "changed"
-                db["documents"].update(document_id, {**row, "checked_at": now, "changed_at": now})
-                _save_facts(db, document_id, record, now)
-            else:
-                db["documents"].update(document_id, {"checked_at": now, **{k: item[k] for k in ("etag", "last_modified")
-                                                                             if item.get(k)}})
-        db.conn.executemany("INSERT OR IGNORE INTO document_urls (url, document_id) VALUES (?, ?)",
-                            [(u, document_id) for u in urls])
-        if item.get("cited_by"):
-            _link(db, urls[0], item["cited_by"], now)
-    return document_id, outcome
-
-
-def _link(db, document_url: str, article_url: str, now: str) -> None:
-    db.execute("INSERT OR IGNORE INTO document_links (document_url, article_url, first_seen) VALUES (?, ?, ?)",
-               [document_url, article_url, now])
-
-
-def record_links(db, links: list[tuple[str, str]]) -> None:
-    """`(document URL, article URL)` pairs, recorded when the article is read: before, or without, a fetch."""
-    now = timeutil.iso()
-    with db.conn:
-        for document_url, article_url in links:
-            _link(db, document_url, article_url, now)
-
-
-def stored_documents(db, urls: list[str]) -> dict[str, dict]:
-    """Which of these URLs lead to a stored document, with the validators for a conditional re-fetch."""
-    found: dict[str, dict] = {}
-    for i in range(0, len(urls), 500):
-        chunk = urls[i : i + 500]
-        for url, document_id, status, etag, last_modified in db.execute(
-            f"SELECT u.url, d.id, d.status, d.etag, d.last_modified FROM document_urls u "
-            f"JOIN documents d ON d.id = u.document_id WHERE u.url IN ({','.join('?' * len(chunk))})", chunk):
-            found[url] = {"id": document_id, "status": status, "etag": etag, "last_modified": last_modified}
-    return found
-
-
-def mark_unchanged(db, url: str) -> None:
-    """A conditional re-fetch answered 304: the stored document is current."""
-    with db.conn:
-        db.execute("UPDATE documents SET checked_at = ? WHERE id = (SELECT document_id FROM document_urls WHERE url = ?)",
-                   [timeutil.iso(), url])
-
-
-def _save_facts(db, document_id: int, record: dict, seen: str) -> None:
-    """Figures and directives of a document, keys not yet recorded for it (a changed file adds, never repeats)."""
-    for table in ("figures", "directives"):
-        rows = record.get(table) or []
-        if not rows:
-            continue
-        columns = [c for c in db[table].columns_dict if c not in ("id", "article_id", "document_id", "first_seen")]
-        known = {r[0] for r in db.execute(f"SELECT key FROM {table} WHERE document_id = ?", [document_id])}
-        fresh = [r for r in rows if r.get("key") not in known]
-        db[table].insert_all([{**{c: r.get(c) for c in columns}, "document_id": document_id, "first_seen": seen}
-                              | ({"ambiguous": int(bool(r.get("ambiguous")))} if "ambiguous" in columns else {})
-                              for r in fresh])
-
-
-# ---------------------------------------------------------------- reading back
-
-_LISTED = ("id", "url", "source", "format", "filename", "label", "status", "error", "pages", "number", "key", "type",
-           "issuer", "issuer_code", "place", "date", "subject", "first_seen", "changed_at")
+    validators = {k: item[k] for k in ("etag", "last_modified") if item.get(k)}
+    return store.save_document(db, row, urls, record, validators, item.get("cited_by"), timeutil.iso())
 
 
 def document_for_number(db, number: str, province: str | None = None) -> dict | None:
@@ -562,27 +466,7 @@ def document_for_number(db, number: str, province: str | None = None) -> dict | 
     ("2971/QĐ-UBND (Thanh Hóa)"); `province` picks among provinces that reuse a local number."""
     owns = [number_key(number, province=p) for p in dict.fromkeys([province, None])]
     keys = list(dict.fromkeys([number, clean_number(number), *(own["key"] for own in owns if own)]))
-    marks = ",".join("?" * len(keys))
-    preferred = next((own["key"] for own in owns if own), number)
-    row = db.execute(f"SELECT {', '.join(_LISTED)} FROM documents WHERE key IN ({marks}) OR number IN ({marks}) "
-                     "ORDER BY key = ? DESC, status = 'ok' DESC, id LIMIT 1", [*keys, *keys, preferred]).fetchone()
-    return dict(zip(_LISTED, row)) if row else None
-
-
-def citing_articles(db, document_id: int) -> list[dict]:
-    """Articles that link the file or cite its number, oldest first, each once (`how`: link or number)."""
-    rows = db.execute(
-        """SELECT a.id, a.url, a.title, a.source, a.published, MIN(how) FROM (
-               SELECT u.article_id AS article_id, 'link' AS how FROM document_urls du
-                 JOIN document_links l ON l.document_url = du.url
-                 JOIN article_urls u ON u.url = l.article_url WHERE du.document_id = :id
-               UNION ALL
-               SELECT r.article_id, 'number' FROM directives r JOIN documents d ON d.key = r.key
-                 WHERE d.id = :id AND r.article_id IS NOT NULL
-           ) c JOIN articles a ON a.id = c.article_id GROUP BY a.id ORDER BY a.id""",
-        {"id": document_id},
-    ).fetchall()
-    return [dict(zip(("id", "url", "title", "source", "published", "how"), r)) for r in rows]
+    return store.document_by_keys(db, keys, next((own["key"] for own in owns if own), number))
 
 
 def list_documents(db, doc_type: str | None = None, issuer: str | None = None, since: str | None = None,
@@ -597,8 +481,7 @@ def list_documents(db, doc_type: str | None = None, issuer: str | None = None, s
 
     if doc_type:
         doc_type = TYPE_ABBREVIATIONS.get(doc_type.strip().upper(), (None, doc_type))[1]
-    rows = [dict(zip(_LISTED, r)) for r in db.execute(
-        f"SELECT {', '.join(_LISTED)} FROM documents ORDER BY date IS NULL, date DESC, id DESC")]
+    rows = store.all_documents(db)
 
     def fold(text: str | None) -> str:
         return strip_diacritics(match_key(text or ""))

@@ -21,7 +21,7 @@ from scrapy.http import TextResponse
 from crawler import timeutil
 from crawler.textnorm import match_key, normalize_text
 from crawler.urls import canonical_url, is_same_site
-from pipelines.documents import TOO_LARGE, mark_unchanged, record_links, stored_documents
+from crawler.db.documents import TOO_LARGE, mark_unchanged, record_links, stored_documents
 
 DEFAULT_MAX_BYTES = 20_000_000
 STAT = "dxwatch/documents_"

@@ -12,8 +12,10 @@ from crawler.config import load_config
 from crawler.db import open_db
 from pipelines.storage import save_article
 from digests.runner import send_digest
-from pipelines.documents import read_document, record_links, store_document
-from pipelines.facts import article_facts, new_facts
+from crawler.db.documents import record_links
+from pipelines.documents import read_document, store_document
+from crawler.db.facts import new_facts
+from pipelines.facts import article_facts
 from helpers import bodies, by_recipient, write_digest_config
 
 ARTICLE = "http://127.0.0.1:9/tin-tuc/thanh-hoa-phe-duyet-ke-hoach-chuyen-doi-so-4321.html"

@@ -8,10 +8,8 @@ import unicodedata
 import pytest
 
 import docgen
-from pipelines.documents import (
-    CORRUPT, EMPTY, ENCRYPTED, OK, SCANNED, STATUSES, TOO_LARGE, UNSUPPORTED, clean_number, extract_document,
-    parse_header,
-)
+from crawler.db.documents import CORRUPT, EMPTY, ENCRYPTED, OK, SCANNED, STATUSES, TOO_LARGE, UNSUPPORTED
+from pipelines.documents import clean_number, extract_document, parse_header
 
 WRITERS = {"pdf": docgen.pdf_bytes, "docx": docgen.docx_bytes, "odt": docgen.odt_bytes}
 

@@ -7,10 +7,8 @@ import pytest
 import docgen
 from crawler.db import open_db
 from pipelines.storage import save_article
-from pipelines.documents import (
-    TOO_LARGE, citing_articles, document_for_number, list_documents, read_document, record_links, store_document,
-    stored_documents,
-)
+from crawler.db.documents import TOO_LARGE, citing_articles, record_links, stored_documents
+from pipelines.documents import document_for_number, list_documents, read_document, store_document
 from pipelines.facts import article_facts
 
 BASE = "http://127.0.0.1:8000"

@@ -7,7 +7,8 @@ from scrapy.utils.test import get_crawler
 from crawler import timeutil
 from crawler.db import open_db
 from pipelines.storage import save_article
-from pipelines.facts import FactsPipeline, article_facts, new_facts
+from crawler.db.facts import new_facts
+from pipelines.facts import FactsPipeline, article_facts
 
 ARTICLE = ("Theo Quyết định số 1845/QĐ-UBND ngày 12/7/2024, tỉnh triển khai 52 nhiệm vụ. Năm 2024, tỷ lệ hồ sơ "
            "trực tuyến toàn trình đạt 46,2%. Chủ tịch UBND tỉnh yêu cầu Sở Nội vụ khẩn trương rà soát quy trình.")

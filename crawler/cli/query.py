@@ -124,7 +124,8 @@ def documents(
     from rich.text import Text
 
     from crawler.search import parse_day
-    from pipelines.documents import STATUSES, citing_articles, document_for_number, list_documents
+    from crawler.db.documents import STATUSES, citing_articles
+    from pipelines.documents import document_for_number, list_documents
 
     db = state.db()
     if number is not None:
@@ -176,7 +177,8 @@ def facts(
     """New figures, directives and instructions: each fact once, with how many articles cite it."""
     from rich.text import Text
 
-    from pipelines.facts import article_facts, describe, new_facts, since_moment
+    from crawler.db.facts import new_facts
+    from pipelines.facts import article_facts, describe, since_moment
 
     tables = kind or ["figures", "directives", "instructions"]
     for k in tables:

@@ -1,6 +1,5 @@
-"""Articles, the URLs that lead to them, and the facts found in them (figures, directives,
-instructions): the writes `pipelines/storage.py` makes in one transaction and the reads the CLI,
-export and digests share."""
+"""Articles and the URLs that lead to them: the writes `pipelines/storage.py` makes in one
+transaction and the reads the CLI, export, health and digests share."""
 
 from __future__ import annotations
 
@@ -8,12 +7,6 @@ import json
 from typing import Any, Iterable, Iterator
 
 import sqlite_utils
-
-FIGURE_COLUMNS = ("key", "kind", "value", "value2", "unit", "subject", "period", "qualifier", "direction",
-                  "ambiguous", "raw", "context", "label", "role")
-DIRECTIVE_COLUMNS = ("key", "number", "type", "issuer", "year", "date", "title", "kind", "raw", "context")
-INSTRUCTION_COLUMNS = ("key", "director", "verb", "directed", "action", "deadline", "context")
-FACT_COLUMNS = {"figures": FIGURE_COLUMNS, "directives": DIRECTIVE_COLUMNS, "instructions": INSTRUCTION_COLUMNS}
 
 ARTICLE_COLUMNS = ("url", "source", "level", "province", "title", "published", "author", "credit", "text",
                    "relevant", "relevance_score", "keywords", "content_hash", "first_seen", "crawl_run_id")
@@ -55,25 +48,6 @@ def add_article_urls(db: sqlite_utils.Database, article_id: int, urls: list[str]
 
 def set_article_story(db: sqlite_utils.Database, article_id: int, story_id: int) -> None:
     db.execute("UPDATE articles SET story_id = ? WHERE id = ?", [story_id, article_id])
-
-
-def insert_facts(db: sqlite_utils.Database, table: str, rows: list[dict], owner: dict[str, Any], seen: str) -> None:
-    """Store fact rows of one kind (`table`) found in an article or document (`owner`: its id column)."""
-    if not rows:
-        return
-    columns = FACT_COLUMNS[table]
-    db[table].insert_all([{**{c: r.get(c) for c in columns}, **owner, "first_seen": seen}
-                          | ({"ambiguous": int(bool(r.get("ambiguous")))} if "ambiguous" in columns else {})
-                          for r in rows])
-
-
-def article_facts(db: sqlite_utils.Database, article_id: int) -> dict[str, list[dict]]:
-    """The facts of one article, by table, in the columns the extractors produce."""
-    return {
-        table: [{c: r[c] for c in columns}
-                for r in db.query(f"SELECT * FROM {table} WHERE article_id = ? ORDER BY id", [article_id])]
-        for table, columns in FACT_COLUMNS.items()
-    }
 
 
 def iter_articles(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
