@@ -14,10 +14,12 @@ from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlsplit
 
 import yaml
+from scrapy.http import TextResponse
 
 from crawler.config import Source
 from crawler.textnorm import normalize_text
 from crawler.urls import canonical_url, is_same_site, source_hosts
+from spiders import listing
 
 PRESETS_FILE = Path(__file__).with_name("presets.yaml")
 
@@ -142,17 +144,46 @@ def _absolute(response, href: str) -> str | None:
     return urldefrag(response.urljoin(href))[0]
 
 
-def link_decisions(response, rules: LinkRules) -> list[tuple[str, str, bool, str]]:
+def link_decisions(response, rules: LinkRules, template=None) -> list[tuple[str, str, bool, str]]:
     """Every distinct link of a page as `(raw absolute URL, canonical URL, is_article, reason)`."""
+    return page_links(response, rules, template)[0]
+
+
+def page_links(response, rules: LinkRules, template=None):
+    """`(link decisions, structural analysis or None)` for a listing page.
+
+    Without an `article_pattern`, the page's structure decides (spiders/listing.py): the links of
+    its main list, of lists sharing its URL template, and of the source's learned `template`. The
+    URL-shape rules only vote, and decide alone when the page has no list (one or no headline).
+    Off-site links, files, deny patterns and the generic menu/tag/search/pager paths are never taken.
+    """
+    analysis = None
+    if rules.article_pattern is None and isinstance(response, TextResponse):
+        analysis = listing.analyse(
+            response.selector.root, response.url, same_site=lambda u: is_same_site(u, rules.hosts),
+            is_article_url=lambda u: classify_link(u, rules)[0], template=template, normalize=canonical_url)
+        if analysis.main is None and not analysis.taken:
+            analysis = None
     seen: dict[str, tuple[str, str, bool, str]] = {}
     for anchor in response.css("a[href]"):
         url = _absolute(response, anchor.attrib["href"])
         if not url:
             continue
         canonical = canonical_url(url)
-        if canonical not in seen:
-            seen[canonical] = (url, canonical, *classify_link(canonical, rules))
-    return list(seen.values())
+        if canonical in seen:
+            continue
+        ok, reason = classify_link(canonical, rules)
+        if analysis is not None and not reason.startswith(HARD_REFUSALS):
+            if canonical in analysis.taken:
+                ok, reason = True, analysis.taken[canonical]
+            else:
+                ok, reason = False, analysis.not_taken.get(canonical, "not in the page's main list")
+        seen[canonical] = (url, canonical, ok, reason)
+    return list(seen.values()), analysis
+
+
+# reasons of the URL rules that the page structure cannot overrule
+HARD_REFUSALS = ("off the source", "attachment", "deny pattern", "menu, tag, category")
 
 
 def article_links(decisions: list[tuple[str, str, bool, str]]) -> list[tuple[str, str, str]]:

@@ -17,14 +17,18 @@ from scrapy.http import TextResponse
 from crawler import timeutil
 from crawler.config import Source
 from crawler.db import open_db
+from crawler.db import source_templates as templates_db
 from crawler.db.articles import known_urls
 from crawler.urls import canonical_url, is_same_site
 from spiders import feeds as feedparse
 from spiders.http_state import HttpState, links_hash
-from spiders.links import (article_links, classify_feed_link, classify_link, link_decisions, next_page, not_taken,
+from spiders.links import (article_links, classify_feed_link, classify_link, next_page, not_taken, page_links,
                            rules_for, template_values)
+from spiders.listing import Template, describe, learn_template
 
 STAT = "dxwatch/"
+# an article template is learned from at least this many verified articles (one could be luck)
+MIN_VERIFIED = 2
 
 
 def _attachments_module():
@@ -96,11 +100,18 @@ class PortalSpider(scrapy.Spider):
         self.last_error: str | None = None
         self.report: list[dict] = []  # what `sources test` shows
         self.attachments = _attachments_module() if source.follow_attachments else None
+        # discovery by structure: the learned article template, and what this run verifies of it
+        learned = templates_db.load_template(self.db, source.name)
+        self.template = Template.parse(learned) if learned else None
+        self.listing_links: set[str] = set()
+        self.verified: list[str] = []
+        self.refused_from_listing = 0
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(spider.item_scraped, signal=signals.item_scraped)
         return spider
 
     # ------------------------------------------------------------ helpers
@@ -177,6 +188,18 @@ class PortalSpider(scrapy.Spider):
         if item.get("item_type", "article") == "article" and not item.get("content_hash"):
             for url in {item.get("url"), *item.get("aliases", [])} - {None}:
                 self.state.remember_rejected(url)
+            if self._from_listing(item):
+                self.refused_from_listing += 1
+
+    def item_scraped(self, item, response=None, spider=None):
+        """An article taken from a listing that extracted with a headline, a date and text verifies its template."""
+        if (item.get("item_type", "article") == "article" and self._from_listing(item)
+                and item.get("title") and item.get("published") and item.get("text")):
+            self.verified.append(item["url"] if item["url"] in self.listing_links else
+                                 next(u for u in item.get("aliases", []) if u in self.listing_links))
+
+    def _from_listing(self, item) -> bool:
+        return bool({item.get("url"), *item.get("aliases", [])} & self.listing_links)
 
     def _same_as_last_time(self, response, content_hash: str, why: str = "same entries as last time") -> bool:
         """A 200 whose links hash equals the stored one: nothing to do (recorded as not modified)."""
@@ -230,8 +253,13 @@ class PortalSpider(scrapy.Spider):
         page_no = response.meta.get("page_no", 1)
         if not self.dry_run:
             self.state.forget_failed(response.meta["state_url"])
-        decisions = link_decisions(response, self.rules)
+        decisions, analysis = page_links(response, self.rules, self.template)
+        if analysis is not None:
+            self._note("main list", response.url, describe(analysis))
+            if self.template is None:
+                self.template = analysis.template  # the next pages of this listing share it
         candidates = [{"raw": raw, "url": url, "reason": why} for raw, url, why in article_links(decisions)]
+        self.listing_links.update(c["url"] for c in candidates)
         values = response.meta.get("template_values") or template_values(response, self.rules)
         following = next_page(response, self.rules, page_no, values)
         content_hash = links_hash([c["url"] for c in candidates] + [following[0] if following else ""])
@@ -246,6 +274,9 @@ class PortalSpider(scrapy.Spider):
         if self.dry_run:
             others = ", ".join(f"{n} {why}" for why, n in not_taken(decisions).items())
             self._note("not taken", response.url, f"page {page_no}: {others or 'none'}")
+            for _raw, url, ok, why in decisions:
+                if not ok and not why.startswith(("off the source", "attachment")):
+                    self._note("link not taken", url, why)
         yield from requests
         if candidates and handled == len(candidates):
             self._note("stop", response.url, "every article on this page is already stored or seen")
@@ -387,7 +418,23 @@ class PortalSpider(scrapy.Spider):
             self.state.remember_failed(request.meta["state_url"], listing=True)
         self._record_error(kind, f"{request.url}: {failure.getErrorMessage()}")
 
+    def _learn(self) -> None:
+        """Keep the template the verified links share; say what to configure when none verified."""
+        if len(self.verified) >= MIN_VERIFIED:
+            learned = learn_template(self.verified)
+            if not self.dry_run:
+                templates_db.save_template(self.db, self.source.name, str(learned), self.verified)
+            self._note("template", str(learned), f"verified: {len(self.verified)} links of the main list "
+                                                  "extracted with a headline, a date and text")
+        elif self.listing_links and self.refused_from_listing and not self.verified:
+            self._record_error("unverified_listing", (
+                f"none of the {len(self.listing_links)} links taken from the listing pages extracted as an "
+                f"article ({self.refused_from_listing} refused): set `article_pattern` (a regex for the "
+                "source's article URLs) or `selectors` in sources.yaml, or check the start_urls"))
+
     def closed(self, reason: str) -> None:
+        if reason == "finished":
+            self._learn()
         if self.db is None:
             return
         if reason == "finished" and not self.failed_articles and not self.articles_left_for_later:

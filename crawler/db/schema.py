@@ -301,7 +301,25 @@ def _v2_figure_labels(conn: sqlite3.Connection) -> None:
     add_missing_columns(conn, {"figures": {"label": "TEXT", "role": "TEXT"}})
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_baseline, _v2_figure_labels]
+
+SOURCE_TEMPLATES = """
+CREATE TABLE IF NOT EXISTS source_templates (  -- crawler/db/source_templates.py: a source's learned article URL template
+    source TEXT PRIMARY KEY,
+    template TEXT NOT NULL,          -- e.g. /tin-tuc/W-N3.html (W: a headline slug, N3: a long id)
+    verified INTEGER NOT NULL,       -- how many links of it extracted as articles when it was learned
+    sample TEXT,                     -- JSON list of a few of those article URLs
+    learned_at TEXT NOT NULL
+);
+"""
+
+
+def _v3_source_templates(conn: sqlite3.Connection) -> None:
+    """Version 3: discovery by structure keeps each source's verified article template."""
+    for statement in statements(SOURCE_TEMPLATES):
+        conn.execute(statement)
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_baseline, _v2_figure_labels, _v3_source_templates]
 LATEST = len(MIGRATIONS)
 
 

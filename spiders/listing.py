@@ -1,0 +1,532 @@
+"""The main list of a listing page, found by page structure rather than by URL shape.
+
+A portal nobody configured still lays its news out as a run of repeated item blocks: the same
+tag-and-class path for every headline link, headline-length anchor texts, often a date or a summary
+beside each, and links that share one URL template. Menus, tag clouds, pagers and category strips
+repeat too, but with short texts, nothing beside them, inside header/nav/footer, or with a URL
+template of their own. So the links of a page are grouped by their element path, each group is
+scored on that evidence, and the best group is the main list; other groups whose links share the
+main list's URL template (a featured box, related links under an item) are taken with it.
+
+Pure functions on an lxml tree (no Scrapy, no database), so the spider, extraction (`is_listing`:
+a listing is never an article), `dxwatch sources test` and the benchmark share one implementation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Callable
+from urllib.parse import parse_qsl, unquote, urldefrag, urljoin, urlsplit
+
+# ---------------------------------------------------------------- URL templates
+
+_EXT = re.compile(r"\.([a-z]{2,5})$")
+_ALNUM = re.compile(r"^([a-z]*)(\d+)$")
+_NUMBER = re.compile(r"\d+")
+
+
+def _digits(n: int) -> str:
+    """Digit runs by length class: small ids (categories, pages), medium, long (articles, timestamps)."""
+    return "N1" if n <= 3 else "N2" if n <= 5 else "N3"
+
+
+def segment_shape(segment: str) -> str:
+    """A path segment with its slug words and digit runs abstracted: `tin-moi-2495349.html` -> `W-N3.html`.
+
+    The last token keeps its letter prefix (`e1999`, `d538952`, `tag123`), which is how many CMSs
+    tell a topic or category id from an article id; the slug body is short (`w`, 1-3 words) or
+    long (`W`, a headline).
+    """
+    seg = segment.lower()
+    ext = ""
+    m = _EXT.search(seg)
+    if m:
+        ext, seg = m.group(0), seg[: m.start()]
+    if not seg:
+        return ext
+    if seg.isdigit():
+        return _digits(len(seg)) + ext
+    tokens = [t for t in re.split(r"[-_+.,~ ]+", seg) if t]
+    if not tokens:
+        return "?" + ext
+    head = tail = ""
+    last = _ALNUM.match(tokens[-1])
+    if last:
+        tail = last.group(1) + _digits(len(last.group(2)))
+        tokens = tokens[:-1]
+    if not tail and tokens and tokens[0].isdigit() and len(tokens) > 1:  # an id before the slug
+        head = _digits(len(tokens[0]))
+        tokens = tokens[1:]
+    body = "" if not tokens else ("W" if len(tokens) >= 4 else "w")
+    return "-".join(p for p in (head, body, tail) if p) + ext
+
+
+@lru_cache(maxsize=4096)
+def url_parts(url: str) -> tuple[list[str], list[tuple[str, str]]]:
+    parts = urlsplit(url)
+    segments = [unquote(s) for s in parts.path.split("/") if s]
+    query = sorted((k.lower(), v) for k, v in parse_qsl(parts.query, keep_blank_values=True))
+    return segments, query
+
+
+@lru_cache(maxsize=4096)
+def url_shape(url: str) -> str:
+    """The URL template of a link: its path shape and query keys (values abstracted)."""
+    segments, query = url_parts(url)
+    path = "/" + "/".join(segment_shape(s) for s in segments)
+    if query:
+        path += "?" + "&".join(f"{k}={'N' if v.isdigit() else 'S' if v else ''}" for k, v in query)
+    return path
+
+
+@lru_cache(maxsize=1024)
+def loose_shape(shape: str) -> str:
+    """A shape with digit-length classes dropped (an id that grew from 999 to 1000 keeps its template)."""
+    return re.sub(r"N\d", "N", shape)
+
+
+@dataclass
+class Template:
+    """The URL template of a list: its shape, plus the path segments every link shares literally."""
+
+    shape: str
+    literals: dict[int, str] = field(default_factory=dict)
+
+    def matches(self, url: str) -> bool:
+        if url_shape(url) != self.shape:
+            return False
+        segments, _ = url_parts(url)
+        return all(i < len(segments) and segments[i].lower() == v for i, v in self.literals.items())
+
+    def __str__(self) -> str:
+        shapes = self.shape.split("?")[0].strip("/").split("/")
+        shown = [self.literals.get(i, s) for i, s in enumerate(shapes)]
+        query = "?" + self.shape.split("?", 1)[1] if "?" in self.shape else ""
+        return "/" + "/".join(shown) + query
+
+    @classmethod
+    def parse(cls, text: str) -> "Template":
+        """The inverse of `str()`, for a template kept in the database."""
+        path, _, query = text.partition("?")
+        literals, shapes = {}, []
+        for i, part in enumerate(p for p in path.strip("/").split("/") if p):
+            shape = segment_shape(part)
+            if shape != part:  # a literal segment (a section name), not a shape
+                literals[i] = part
+            shapes.append(shape)
+        return cls("/" + "/".join(shapes) + (f"?{query}" if query else ""), literals)
+
+
+def learn_template(urls: list[str]) -> Template | None:
+    """The template most of `urls` share; segments identical in all of them stay literal."""
+    if not urls:
+        return None
+    counts: dict[str, list[str]] = {}
+    for u in urls:
+        counts.setdefault(url_shape(u), []).append(u)
+    shape, members = max(counts.items(), key=lambda kv: len(kv[1]))
+    literals = {}
+    if len(members) >= 2:
+        split = [url_parts(u)[0] for u in members]
+        for i, value in enumerate(split[0]):
+            if all(len(s) > i and s[i].lower() == value.lower() for s in split) and segment_shape(value) != value:
+                literals[i] = value.lower()
+    return Template(shape, literals)
+
+
+# ---------------------------------------------------------------- page zones
+
+FURNITURE_TAGS = {"nav", "menu"}
+LANDMARK_TAGS = {"header", "footer"}
+FURNITURE_ROLES = {"navigation", "banner", "contentinfo", "menu", "menubar"}
+FURNITURE_CLASS = re.compile(
+    r"^(?:(?:site|page|main|top|mega|sub|primary|global|bottom)[-_]?)?"
+    r"(?:header|footer|menu|menus|nav|navbar|navigation|breadcrumbs?|menubar|topbar|mainmenu|megamenu)$")
+ASIDE_CLASS = re.compile(r"^(?:side[-_]?bar|aside|widget|col[-_]right|right[-_]?col|box[-_]right|sidebar[-_]\w+)$")
+ITEM_TAGS = {"article", "li", "section", "main"}
+MAIN, ASIDE, FURNITURE = "main", "aside", "furniture"
+STATE_CLASSES = re.compile(r"^(first|last|odd|even|active|current|selected|clearfix|cf|hidden|show|"
+                           r"lazy|loaded|visible|row|col|fl|fr|left|right)$")
+
+
+def _classes(el) -> list[str]:
+    value = el.get("class") or ""
+    return [c.lower() for c in value.split()] if value else []
+
+
+class _Walker:
+    """Per-page memo of each element's zone and tag-and-class path (each element is seen once)."""
+
+    def __init__(self):
+        self.zones: dict = {}
+        self.paths: dict = {}
+
+    def zone(self, el) -> str:
+        if el is None:
+            return MAIN
+        got = self.zones.get(el)
+        if got is not None:
+            return got
+        parent = el.getparent()
+        z = self.zone(parent)
+        if z != FURNITURE and isinstance(el.tag, str):
+            tag = el.tag.lower()
+            ids = [*_classes(el), (el.get("id") or "").lower()]
+            if (tag in FURNITURE_TAGS or (el.get("role") or "").lower() in FURNITURE_ROLES
+                    or any(FURNITURE_CLASS.match(c) for c in ids if c)):
+                z = FURNITURE
+            elif tag in LANDMARK_TAGS and not any(isinstance(a.tag, str) and a.tag.lower() in ITEM_TAGS
+                                                  for a in el.iterancestors()):
+                z = FURNITURE
+            elif tag == "aside" or any(ASIDE_CLASS.match(c) for c in ids if c):
+                z = ASIDE
+        self.zones[el] = z
+        return z
+
+    def path(self, el) -> str:
+        got = self.paths.get(el)
+        if got is not None:
+            return got
+        parent = el.getparent()
+        tag = el.tag.lower() if isinstance(el.tag, str) else "?"
+        classes = sorted({_NUMBER.sub("", c) for c in _classes(el) if not STATE_CLASSES.match(c)})
+        own = tag + ("." + ".".join(classes) if classes else "")
+        got = (self.path(parent) + ">" if parent is not None else "") + own
+        self.paths[el] = got
+        return got
+
+
+# ---------------------------------------------------------------- links and groups
+
+HEADLINE_MIN_WORDS = 4
+HEADLINE_MIN_CHARS = 16
+HEADLINE_MAX_WORDS = 60
+TEASER_CHARS = 60
+DATE_NEAR = re.compile(
+    r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}:\d{2}\b|"
+    r"\b\d+\s*(giây|phút|giờ|ngày|tuần|tháng|năm)\s*trước\b|"
+    r"\b\d+\s*(seconds?|minutes?|hours?|days?|weeks?|months?|years?)\s+ago\b|"
+    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+\d{4}\b|"
+    r"\b\d{1,2}\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{4}\b|"
+    r"\bngày\s+\d{1,2}\s+tháng\s+\d{1,2}\b",
+    re.IGNORECASE)
+SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "data:", "#", "sms:", "callto:")
+NOT_PAGES = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|odt|ods|rtf|zip|rar|7z|gz|jpe?g|png|gif|webp|svg|bmp|ico|"
+                       r"mp3|mp4|avi|mov|wmv|flv|css|js|xml|rss|json|txt|exe|apk)$", re.IGNORECASE)
+
+
+def _text(el) -> str:
+    return " ".join("".join(el.itertext()).split())
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def is_headline(text: str) -> bool:
+    return HEADLINE_MIN_WORDS <= _words(text) <= HEADLINE_MAX_WORDS and len(text) >= HEADLINE_MIN_CHARS
+
+
+@dataclass
+class Link:
+    url: str
+    text: str
+    zone: str
+    path: str
+    anchor: object = field(repr=False)
+    ancestors: list = field(default_factory=list, repr=False)
+    item: object = field(default=None, repr=False)
+    dated: bool = False
+    teaser: bool = False
+
+    @property
+    def headline(self) -> bool:
+        return is_headline(self.text)
+
+
+@dataclass
+class Group:
+    """Links at one tag-and-class path: one candidate list."""
+
+    path: str
+    links: list[Link]
+    zone: str = MAIN
+    score: float = 0.0
+    evidence: dict = field(default_factory=dict)
+    template: Template | None = None
+
+    @property
+    def urls(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for link in self.links:
+            seen.setdefault(link.url)
+        return list(seen)
+
+
+@dataclass
+class Analysis:
+    """What the structure of one page says: its ranked candidate lists and the links taken."""
+
+    url: str
+    groups: list[Group]
+    main: Group | None
+    template: Template | None
+    taken: dict[str, str]        # url -> why it is an article link
+    not_taken: dict[str, str]    # url -> why not
+    links: dict[str, list[Link]] = field(repr=False, default_factory=dict)
+
+    @property
+    def items(self) -> int:
+        return len(self.main.urls) if self.main else 0
+
+
+def _anchor_text(a) -> str:
+    text = _text(a)
+    if not text:
+        text = " ".join((a.get("title") or "").split())
+    if not text:
+        img = next(a.iter("img"), None)
+        if img is not None:
+            text = " ".join((img.get("alt") or "").split())
+    return text
+
+
+def collect_links(root, base_url: str, walker: _Walker | None = None,
+                  normalize: Callable[[str], str] | None = None) -> list[Link]:
+    """Every link of the page to another http(s) page, with its zone and element path.
+
+    `normalize` maps a URL to the one it is stored under (tracking parameters dropped)."""
+    walker = walker or _Walker()
+    here = urldefrag(base_url)[0]
+    head = root.find("head")
+    base_el = head.find("base") if head is not None else None
+    base = urljoin(here, base_el.get("href") or "") if base_el is not None else here
+    links = []
+    resolved: dict[str, str | None] = {}
+    for a in root.iter("a"):
+        href = (a.get("href") or "").strip()
+        if href not in resolved:
+            url = None
+            if href and not href.lower().startswith(SKIP_SCHEMES):
+                url = urldefrag(urljoin(base, href))[0]
+                if (not url.startswith(("http://", "https://")) or url == here
+                        or NOT_PAGES.search(url.split("?", 1)[0])):
+                    url = None
+                elif normalize is not None:
+                    url = normalize(url)
+            resolved[href] = url
+        url = resolved[href]
+        if url is not None:
+            links.append(Link(url, _anchor_text(a), walker.zone(a), walker.path(a), a))
+    return links
+
+
+def _ancestors(el) -> list:
+    out = [el]
+    out.extend(el.iterancestors())
+    out.reverse()
+    return out
+
+
+def _common_depth(a: list, b: list) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x is not y:
+            break
+        n += 1
+    return n
+
+
+def _mark_items(links: list[Link]) -> None:
+    """Each link's item block: its largest ancestor holding no other link of the same group."""
+    merged: list[Link] = []
+    for link in links:  # an item's image link and title link share a URL: one item
+        if merged and merged[-1].url == link.url:
+            link.ancestors = merged[-1].ancestors
+            continue
+        link.ancestors = _ancestors(link.anchor)
+        merged.append(link)
+    for i, link in enumerate(merged):
+        depth = 0
+        if i > 0:
+            depth = max(depth, _common_depth(merged[i - 1].ancestors, link.ancestors))
+        if i + 1 < len(merged):
+            depth = max(depth, _common_depth(merged[i + 1].ancestors, link.ancestors))
+        if len(merged) == 1:
+            depth = max(len(link.ancestors) - 3, 0)
+        link.item = link.ancestors[min(depth, len(link.ancestors) - 1)]
+    for link in links:
+        if link.item is None:
+            link.item = next(m.item for m in merged if m.url == link.url)
+
+
+def _item_evidence(link: Link, title_text: str) -> None:
+    item = link.item
+    if item is None:
+        return
+    text = _text(item)
+    if len(text) > 4000:  # not one item but a whole region
+        return
+    rest = text.replace(title_text, " ", 1) if title_text else text
+    link.teaser = len(rest) - rest.count(" ") >= TEASER_CHARS * 0.8
+    link.dated = next(item.iter("time"), None) is not None or bool(DATE_NEAR.search(rest[:400]))
+
+
+def _score(group: Group, is_article_url: Callable[[str], bool] | None) -> None:
+    urls = group.urls
+    n = len(urls)
+    firsts: dict[str, Link] = {}
+    for link in group.links:
+        firsts.setdefault(link.url, link)
+    items = list(firsts.values())
+    headline = sum(1 for link in items if link.headline) / n
+    dated = sum(1 for link in items if link.dated) / n
+    teaser = sum(1 for link in items if link.teaser) / n
+    shapes: dict[str, int] = {}
+    for u in urls:
+        shapes[loose_shape(url_shape(u))] = shapes.get(loose_shape(url_shape(u)), 0) + 1
+    coherence = max(shapes.values()) / n
+    url_vote = (sum(1 for u in urls if is_article_url(u)) / n) if is_article_url else 0.0
+    zone_weight = {MAIN: 1.0, ASIDE: 0.4}.get(group.zone, 0.0)
+    size = min(n, 40) ** 0.5 if n >= 2 else 0.5
+    group.score = round(size * headline * (0.4 + 0.6 * coherence) * zone_weight
+                        * (1 + 0.6 * dated + 0.6 * teaser + 0.5 * url_vote), 3)
+    group.template = learn_template(urls)
+    group.evidence = {"items": n, "headline": round(headline, 2), "dated": round(dated, 2),
+                      "teaser": round(teaser, 2), "same_template": round(coherence, 2),
+                      "url_rules": round(url_vote, 2), "zone": group.zone}
+
+
+MIN_MAIN_SCORE = 0.8
+
+
+def analyse(root, base_url: str, is_article_url: Callable[[str], bool] | None = None,
+            same_site: Callable[[str], bool] | None = None, template: Template | None = None,
+            normalize: Callable[[str], str] | None = None) -> Analysis:
+    """Find the page's main list and the article links it (and lists of the same template) hold.
+
+    `is_article_url` is the URL-shape rules' vote (evidence, not a gate); `same_site` limits links
+    to the source's sites; `template`, a learned article template, takes every link it matches;
+    `normalize` maps URLs to their stored form (the keys of `taken` and `not_taken`).
+    """
+    walker = _Walker()
+    links = [link for link in collect_links(root, base_url, walker, normalize) if same_site is None or same_site(link.url)]
+    by_url: dict[str, list[Link]] = {}
+    for link in links:
+        by_url.setdefault(link.url, []).append(link)
+    for url, same in by_url.items():  # an image link takes the headline text of its item's title link
+        best = max((lnk.text for lnk in same), key=_words)
+        for lnk in same:
+            if not is_headline(lnk.text) and is_headline(best):
+                lnk.text = best
+    grouped: dict[str, list[Link]] = {}
+    for link in links:
+        if link.zone != FURNITURE:
+            grouped.setdefault(link.path, []).append(link)
+    groups = []
+    for path, members in grouped.items():
+        if not any(m.headline for m in members):
+            continue  # a menu, a pager, a tag cloud: nothing here reads like a headline
+        zone = ASIDE if any(m.zone == ASIDE for m in members) else MAIN
+        group = Group(path, members, zone)
+        _mark_items(members)
+        for m in members:
+            _item_evidence(m, m.text)
+        _score(group, is_article_url)
+        groups.append(group)
+    groups.sort(key=lambda g: -g.score)
+    main = groups[0] if groups and groups[0].score >= MIN_MAIN_SCORE and len(groups[0].urls) >= 2 else None
+    if template is not None and not any(template.matches(u) for u in by_url):
+        template = None  # the listing stopped yielding the learned template: its structure decides again
+    chosen = template or (main.template if main else None)
+    taken: dict[str, str] = {}
+    if main is not None:
+        # a list long and uniform enough to have a template: a link of another template in it is an
+        # intruder (a promoted event or topic); a short list is taken whole
+        loose = loose_shape(main.template.shape)
+        uniform = len(main.urls) >= 4 and main.evidence["same_template"] >= 0.75
+        for u in main.urls:
+            if not uniform or loose_shape(url_shape(u)) == loose:
+                taken[u] = "in the page's main list"
+    if chosen is not None:
+        for link in links:
+            if link.url not in taken and link.zone != FURNITURE and chosen.matches(link.url):
+                taken[link.url] = ("matches the learned article template" if template is not None
+                                   else "another list with the main list's URL template")
+    not_taken = {}
+    for url, same in by_url.items():
+        if url in taken:
+            continue
+        link = same[0]
+        if all(lnk.zone == FURNITURE for lnk in same):
+            not_taken[url] = "menu, header or footer"
+        elif main is not None and any(lnk.path == main.path for lnk in same):
+            not_taken[url] = "in the main list, but another URL template"
+        elif not any(is_headline(lnk.text) for lnk in same):
+            not_taken[url] = "short link text (menu, tag, category or pager)"
+        elif chosen is not None:
+            not_taken[url] = "not the main list's URL template"
+        else:
+            not_taken[url] = "no main list found"
+        del link
+    return Analysis(base_url, groups, main, chosen, taken, not_taken, by_url)
+
+
+def describe(analysis: Analysis) -> str:
+    """One line for `dxwatch sources test`: the chosen list, its evidence and the template used."""
+    if analysis.main is None:
+        found = f"no main list; {len(analysis.taken)} links of the learned template" if analysis.taken else "no main list"
+        return found
+    ev = analysis.main.evidence
+    runner = next((g for g in analysis.groups[1:] if g.template and g.template.shape != analysis.main.template.shape),
+                  None)
+    text = (f"main list of {ev['items']} items at {'>'.join(analysis.main.path.split('>')[-3:])}: "
+            f"headlines {ev['headline']:.0%}, dated {ev['dated']:.0%}, with summary {ev['teaser']:.0%}, "
+            f"one URL template {ev['same_template']:.0%}, URL rules agree {ev['url_rules']:.0%}; "
+            f"template {analysis.template}; {len(analysis.taken)} links taken")
+    if runner is not None:
+        text += f"; next best list: {len(runner.urls)} items of {runner.template} (score {runner.score} vs {analysis.main.score})"
+    return text
+
+
+# ---------------------------------------------------------------- listing pages are not articles
+
+LISTING_MIN_ITEMS = 5
+
+
+def listing_evidence(root, base_url: str) -> dict | None:
+    """Why this page is a listing (a main list of headline links with dates or summaries), or None.
+
+    Decided on structure alone, before extraction strips anything: the caller then checks that the
+    extracted body is mostly that list's text (`covers`), so an article with a related-news box is
+    never refused.
+    """
+    analysis = analyse(root, base_url)
+    main = analysis.main
+    if main is None:
+        return None
+    items = len(main.urls)
+    ev = main.evidence
+    if items < LISTING_MIN_ITEMS or ev["headline"] < 0.6 or max(ev["dated"], ev["teaser"]) < 0.5:
+        return None
+    texts = []
+    for group in analysis.groups:
+        if group.score >= MIN_MAIN_SCORE and group.zone == MAIN:
+            seen = set()
+            for link in group.links:
+                if link.item is not None and id(link.item) not in seen:
+                    seen.add(id(link.item))
+                    texts.append(_text(link.item))
+    return {"items": items, "evidence": ev, "item_texts": texts}
+
+
+def covers(evidence: dict, paragraphs: list[str], share: float = 0.5) -> bool:
+    """Whether most of an extracted body is the text of the list's items (a listing, not an article)."""
+    if not paragraphs:
+        return False
+    blob = " ".join(" ".join(evidence["item_texts"]).split()).casefold()
+    total = sum(len(p) for p in paragraphs) or 1
+    inside = sum(len(p) for p in paragraphs if " ".join(p.split()).casefold()[:200] in blob)
+    return inside / total >= share
