@@ -29,10 +29,13 @@ def verdict(source: Source, last: dict | None, last_ok: dict | None, newest_arti
     if last["status"] == "failed":
         return BROKEN, f"last run failed: {last['last_error'] or ', '.join(errors) or 'no entry point answered'}"
     if last["listing_pages"] and not found:
+        if (last["last_error"] or "").startswith("unverified_listing"):
+            return BROKEN, last["last_error"].removeprefix("unverified_listing: ")
         if last["articles_rejected"]:
             return BROKEN, (f"{last['articles_rejected']} pages taken as articles were rejected by extraction "
                             "and none stored: the article layout changed?")
-        return BROKEN, "listing pages were read but held no article links: the layout changed?"
+        return BROKEN, ("listing pages were read but held no article links (no list of headlines: the layout changed?); "
+                        "set `article_pattern` (a regex for the source's article URLs) in sources.yaml")
     stale_after = timedelta(days=source.stale_after_days)
     since = newest_article or (last_ok or {}).get("started")
     if since and now - timeutil.parse_iso(since) > stale_after:

@@ -429,7 +429,7 @@ class PortalSpider(scrapy.Spider):
         elif self.listing_links and self.refused_from_listing and not self.verified:
             self._record_error("unverified_listing", (
                 f"none of the {len(self.listing_links)} links taken from the listing pages extracted as an "
-                f"article ({self.refused_from_listing} refused): set `article_pattern` (a regex for the "
+                f"article ({self.refused_from_listing} rejected by extraction): set `article_pattern` (a regex for the "
                 "source's article URLs) or `selectors` in sources.yaml, or check the start_urls"))
 
     def closed(self, reason: str) -> None:

@@ -20,8 +20,11 @@ def test_sources_test_is_a_dry_run_that_explains_itself(portal, tmp_path, db_pat
     assert result.returncode == 0, out + result.stderr
     assert not db_path.exists()  # nothing written, not even an empty database
     assert "/tin-tuc/chuyen-doi-so.html?page=2" in out and "next-page link 'trang sau'" in out
-    assert "slug with a numeric id" in out  # why a URL was taken as an article
-    assert "page 1: 4 menu, tag, category, search or pager link, 1 not shaped like an article URL" in out  # the others
+    assert "in the page's main list" in out  # why a URL was taken as an article
+    assert "main list of 2 items at ul.news>li>a: headlines 100%" in out  # the list chosen and its evidence
+    assert "template /tin-tuc/chuyen-doi-so/W-N2.html" in out
+    assert "page 1: 4 menu, tag, category, search or pager link, 1 menu, header or footer" in out  # the others
+    assert "/tag/cds" in out  # each link not taken, with its reason
     assert "Lào Cai đẩy mạnh chuyển đổi số" in out  # the first article's extracted title
     assert "2025-10-01T08:00:00+07:00" in out
     assert "3 more article links not fetched" in out
