@@ -301,7 +301,6 @@ def _v2_figure_labels(conn: sqlite3.Connection) -> None:
     add_missing_columns(conn, {"figures": {"label": "TEXT", "role": "TEXT"}})
 
 
-
 SOURCE_TEMPLATES = """
 CREATE TABLE IF NOT EXISTS source_templates (  -- crawler/db/source_templates.py: a source's learned article URL template
     source TEXT PRIMARY KEY,
