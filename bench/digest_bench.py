@@ -3,9 +3,10 @@
 1. Delivery: the outbox sender (one SMTP connection reused, claims and outcomes written to SQLite)
    against the plain baseline of `aiosmtplib.send()` opening a connection per message, both to
    aiosmtpd on loopback, without TLS and with STARTTLS (where a new connection costs a handshake).
-2. Building one recipient's digest (selection + rendering + CSS inlining) for a week of 1,000 new
-   articles against a week of 250: how the cost grows with the volume.
+2. Building one recipient's digest (selection + rendering within the size budget) for a week of
+   1,000 new articles against a week of 250: how the cost grows with the volume.
 3. The rate limit: messages per minute actually sent against `rate_per_minute`.
+4. Size: the mail's HTML (bounded) against the archive copy of the same digest rendered in full.
 """
 
 from __future__ import annotations
@@ -83,6 +84,20 @@ def build_digest_ms(articles: int, workdir: Path) -> float:
         timings.append((time.perf_counter() - start) * 1000)
     assert len(selection.stories) == articles
     return statistics.median(timings)
+
+
+def sizes(workdir: Path, weeks=(20, 50, 200, 1000)) -> list[tuple[int, int, int, int]]:
+    """(articles, mail HTML bytes, mail text bytes, archive HTML bytes) for weeks of growing volume."""
+    out = []
+    for articles in weeks:
+        db = open_db(workdir / f"size-{articles}.db")
+        for n in range(articles):
+            save_article(db, article(n))
+        selection = select(None, db, Scope(ledger_name="size", filters=[], max_age="14d"))
+        mail = render(selection, title="Bản tin", archive_url="https://intranet.example.vn/dxwatch/digests/x.html")
+        full = render(selection, title="Bản tin", full=True)
+        out.append((articles, len(mail.html.encode()), len(mail.text.encode()), len(full.html.encode())))
+    return out
 
 
 def delivery_seconds(workdir: Path, security: str) -> tuple[float, float]:
@@ -168,14 +183,19 @@ def main() -> None:
         delivery_times = {security: delivery_seconds(workdir, security) for security in ("none", "starttls")}
         small, large = build_digest_ms(250, workdir), build_digest_ms(1000, workdir)
         achieved = rate_limited_per_minute(workdir)
+        size_rows = sizes(workdir)
     print(f"delivery of {MESSAGES} digests (20 stories each) to aiosmtpd on loopback, median of {REPEATS}:")
     for security, (base, ours) in delivery_times.items():
         print(f"  security {security}: baseline (a connection per message) {MESSAGES / base:.0f} messages/s; "
               f"dxwatch outbox (one connection) {MESSAGES / ours:.0f} messages/s = {base / ours:.2f}x the baseline")
-    print("one recipient's digest (selection + rendering + inlining), median of 3:")
+    print("one recipient's digest (selection + rendering within the size budget), median of 3:")
     print(f"  250 new articles: {small:.0f} ms; 1,000 new articles: {large:.0f} ms "
           f"({large / small:.2f}x for 4x the articles)")
     print(f"rate limit: rate_per_minute 600 gave {achieved:.0f} messages/min ({achieved / 600:.2f}x the limit)")
+    print("size (each article: 1 story, 1 figure, 1 document): mail HTML / text, against the full archive copy:")
+    for articles, html, text, full in size_rows:
+        print(f"  {articles:>5} articles: mail {html / 1000:.0f} KB HTML, {text / 1000:.0f} KB text; "
+              f"archive {full / 1000:.0f} KB ({html / full:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -29,8 +29,75 @@ def load(name: str) -> list[dict]:
 
 
 def _gold_figure(spec: str) -> dict:
-    kind, *values = spec.split()
-    return {"kind": kind, "value": float(values[0]), "value2": float(values[1]) if len(values) > 1 else None}
+    """"kind value [value2]", optionally followed by "| shown | word, word [| role]": the number with its
+    unit as written and the words its label must contain (figure_labels*.yaml, seeds.yaml)."""
+    head, *label = [part.strip() for part in spec.split("|")]
+    kind, *values = head.split()
+    gold = {"kind": kind, "value": float(values[0]), "value2": float(values[1]) if len(values) > 1 else None}
+    if label:
+        gold["shown"] = label[0]
+        gold["words"] = [w.strip() for w in label[1].split(",") if w.strip()] if len(label) > 1 else []
+        gold["role"] = label[2] if len(label) > 2 else None
+    return gold
+
+
+def label_errors(gold: dict, got: dict) -> list[str]:
+    """What the label of a found figure lacks: its number and unit as written, a word of its subject
+    or period, the right role. Empty when the label reads right."""
+    label = got.get("label") or ""
+    errors = [] if gold["shown"] in label else [f"number+unit {gold['shown']!r}"]
+    errors += [f"word {w!r}" for w in gold["words"] if match_key(w) not in match_key(label)]
+    if gold["role"] != got.get("role"):
+        errors.append(f"role {got.get('role')!r} (gold {gold['role']!r})")
+    return errors
+
+
+class LabelTally:
+    """Of the labelled gold figures that were found (by value), how many labels read right."""
+
+    def __init__(self) -> None:
+        self.right = self.found = self.gold = 0
+        self.roles_right = self.roles = 0
+        self.errors: list[str] = []
+
+    def add(self, text: str, gold: list[dict], got: list[dict]) -> None:
+        unmatched = list(got)
+        for g in (g for g in gold if "shown" in g):
+            self.gold += 1
+            hit = next((p for p in unmatched if _figure_matches(g, p)), None)
+            if hit is None:
+                self.errors.append(f"NOT FOUND {g['kind']} {g['shown']} in: {text[:90]}")
+                continue
+            unmatched.remove(hit)
+            self.found += 1
+            errors = label_errors(g, hit)
+            self.right += not errors
+            if g["role"] or hit.get("role"):
+                self.roles += 1
+                self.roles_right += g["role"] == hit.get("role")
+            if errors:
+                self.errors.append(f"LABEL {g['shown']}: {hit.get('label')!r} lacks {', '.join(errors)}")
+
+    @property
+    def accuracy(self) -> float:
+        return self.right / self.found if self.found else 1.0
+
+
+def label_tally(*names: str, seeds_dir: Path | None = None) -> LabelTally:
+    """Label accuracy on annotated sets (and on the real seed texts, when `seeds_dir` is given)."""
+    tally = LabelTally()
+    for name in names:
+        for entry in load(name):
+            if "seed" in entry:
+                path = (seeds_dir or SEEDS) / entry["seed"]
+                if not path.is_file():
+                    continue
+                text = path.read_text(encoding="utf-8")
+            else:
+                text = entry["text"]
+            tally.add(text if "seed" not in entry else entry["seed"],
+                      [_gold_figure(s) for s in entry["figures"]], extract_figures(text))
+    return tally
 
 
 def _same_number(a: float | None, b: float | None) -> bool:
@@ -233,6 +300,10 @@ def speed(rounds: int = 5) -> dict[str, float]:
             "normal_per_kb": normal_per_kb, "hostile_per_kb": per_kb}
 
 
+LABEL_SETS = {"labels (tuning)": ("figure_labels.yaml",), "labels (held-out)": ("figure_labels_heldout.yaml",),
+              "labels (real seed texts)": ("seeds.yaml",)}
+
+
 def main() -> None:
     show_errors = "-v" in sys.argv
     results = evaluate()
@@ -249,6 +320,16 @@ def main() -> None:
     for name, tally in (seed_tallies() or {}).items():
         precision, recall, n = tally.scores()
         print(f"\n{name}: precision {precision:.3f}, recall {recall:.3f}, gold {n}")
+        if show_errors:
+            for line in tally.errors:
+                print("   ", line)
+    print("\nfigure labels: number+unit as written, subject and period words, role (found figures only)")
+    for name, files in LABEL_SETS.items():
+        if not all((EVAL_DIR / f).is_file() for f in files):
+            continue
+        tally = label_tally(*files)
+        print(f"  {name:<26} labels right {tally.right}/{tally.found} = {tally.accuracy:.3f}"
+              f"  (roles {tally.roles_right}/{tally.roles}; gold {tally.gold}, found {tally.found})")
         if show_errors:
             for line in tally.errors:
                 print("   ", line)

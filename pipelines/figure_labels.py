@@ -33,7 +33,8 @@ _EMPTY_WORDS = set("""
 đạt chiếm là có với và của các những trong tại từ đến tới cho về theo so được đã đang sẽ còn thì mà nên khi
 này đó nay hiện ước tính khoảng gần hơn trên dưới xấp xỉ ít nhất tối thiểu tối đa chỉ lên xuống thêm bình quân
 tăng giảm gấp cao thấp lớn nhỏ vượt trưởng mức con số tổng cộng tỷ tỉ lệ trọng lượng bằng như vào ra qua
-đồng thời nhưng song cùng kỳ năm trước ngoái sau tương đương riêng toàn đứng thứ xếp hạng vị trí
+đồng thời nhưng song cùng kỳ năm trước ngoái sau tương đương riêng toàn đứng thứ xếp hạng vị trí lần bậc
+điểm phần trăm ở
 """.split())
 _CHANGE_VERB = re.compile(r"(?<!\w)(?:tăng|giảm|gấp|vượt|thêm|hơn|trưởng)\s*(?:\S+\s*)?$", re.IGNORECASE)
 # Period words: a clause that only says when ("Trong năm", "Đến nay") names nothing either.
@@ -49,32 +50,38 @@ _GOAL_AFTER = re.compile(r"^[^,;.]{0,60}?(?<!\w)(?:sẽ|dự kiến|vào cuối 
 _NOT_GOAL = re.compile(r"(?<!\w)(?:vượt|hoàn thành|đạt được)\s+(?:\S+\s+){0,2}?(?:mục tiêu|chỉ tiêu|kế hoạch)\s*$",
                        re.IGNORECASE)
 _THRESHOLD = re.compile(
-    r"(?<!\w)(?:những|các|nhóm)\s+(?:[^\W\d_]+\s+){1,6}?(?:có|đạt|với)\s+(?:[^\W\d_]+\s+){0,5}?"
+    r"(?<!\w)(?:những|các|nhóm)\s+(?:[^\W\d_]+,?\s+){1,8}?(?:có|đạt|với)\s+(?:[^\W\d_]+\s+){0,9}?"
     r"(?:dưới|trên|từ|không quá|không dưới|thấp hơn|cao hơn|vượt)\s*$",
     re.IGNORECASE)
 
 
-def _boundaries(sentence: str) -> list[tuple[int, int]]:
-    """(start, end) of every clause boundary in the sentence: the text between two of them is a clause."""
-    cuts = [(m.start(), m.end()) for m in _HARD_BREAK.finditer(sentence)]
-    cuts += [(m.start(), m.start()) for m in _CONNECTIVE.finditer(sentence)]
+_ASIDE = re.compile(r"\([^()\d]{1,40}\)")  # "(PII)", "(IOC)": a name's abbreviation, not a clause
+
+
+def _boundaries(sentence: str) -> list[tuple[int, int, bool]]:
+    """(start, end, soft) of every clause boundary in the sentence: the text between two of them is a
+    clause. Soft boundaries (a comma, "và") may continue a statement begun before them."""
+    asides = [(m.start(), m.end()) for m in _ASIDE.finditer(sentence) if len(m.group(0).split()) <= 4]
+    cuts = [(m.start(), m.end(), False) for m in _HARD_BREAK.finditer(sentence)
+            if not any(m.start() < b and m.end() > a for a, b in asides)]
+    cuts += [(m.start(), m.start(), False) for m in _CONNECTIVE.finditer(sentence)]
     for m in _COMMA.finditer(sentence):
         if not _is_list_comma(sentence, m.start()):
-            cuts.append((m.start(), m.end()))
+            cuts.append((m.start(), m.end(), True))
     for m in _AND.finditer(sentence):
         # "2.874 doanh nghiệp và 1,1 triệu tài khoản": two statements; "người dân và doanh nghiệp": one phrase
         left = _segment(sentence, cuts, m.start(), backwards=True)
         right = _segment(sentence, cuts, m.end(), backwards=False)
         if _NUMBER.search(left) and _NUMBER.search(right):
-            cuts.append((m.start(), m.start()))
+            cuts.append((m.start(), m.start(), True))
     return sorted(set(cuts))
 
 
-def _segment(sentence: str, cuts: list[tuple[int, int]], at: int, backwards: bool) -> str:
+def _segment(sentence: str, cuts: list[tuple[int, int, bool]], at: int, backwards: bool) -> str:
     if backwards:
-        start = max((e for s, e in cuts if e <= at), default=0)
+        start = max((e for s, e, _ in cuts if e <= at), default=0)
         return sentence[start:at]
-    end = min((s for s, e in cuts if s >= at), default=len(sentence))
+    end = min((s for s, e, _ in cuts if s >= at), default=len(sentence))
     return sentence[at:end]
 
 
@@ -94,6 +101,8 @@ def _is_list_comma(sentence: str, at: int) -> bool:
     before = sentence[:at].split()[::-1][:4]
     after = sentence[at + 1:].split()[:4]
     left, right = _item(before), _item(after)
+    if left and after and 1 <= len(after[0]) and after[0].endswith(",") and _WORD.fullmatch(after[0][:-1]):
+        return True  # "thôn, bản, tổ dân phố": the list goes on
     if not left or not 1 <= right <= 2:
         return False
     follows = after[right].lower() if len(after) > right else ""
@@ -120,6 +129,26 @@ def _noun_after(clause_before: str, clause_rest: str, kind: str) -> bool:
         and first not in {"được", "đều", "so"}
 
 
+# Words a clause starts with when its subject is the previous clause's: "..., tăng 2 bậc", "..., đứng
+# thứ 46", "..., liên tiếp duy trì trong nhóm 50 nước".
+_CONTINUING = {"tăng", "giảm", "đạt", "chiếm", "đứng", "xếp", "liên", "duy", "tiếp", "cao", "gấp", "vượt", "giữ",
+               "góp", "tương", "là", "bằng", "thu", "nâng", "trở", "lên", "xuống"}
+
+
+def _continues(sentence: str, begins: list[tuple[int, bool]], i: int, a: int) -> bool:
+    """Whether the clause starting at begins[i] goes on the statement before its (soft) boundary: it
+    opens with a verb ("..., tăng 2 bậc so với năm 2022"), or it is the next item of a list of counts
+    ("ban hành 01 Chỉ thị, 15 Quyết định, 06 Kế hoạch")."""
+    if i == 0:
+        return False
+    start = begins[i][0]
+    words = sentence[start:a].split()
+    if words and words[0].lower() in _CONTINUING:
+        return True
+    previous = sentence[begins[i - 1][0]:start]
+    return bool(re.match(r"\s*(?:(?:và|cùng với)\s+)?\d", sentence[start:]) and _NUMBER.search(previous))
+
+
 def clause_label(text: str, sentence: tuple[int, int], start: int, end: int, kind: str) -> str:
     """The shortest clause of `text[sentence]` around the figure `text[start:end]` that names what it measures."""
     s0, s1 = max(sentence[0], start - WINDOW), min(max(sentence[1], end), end + WINDOW)
@@ -127,18 +156,18 @@ def clause_label(text: str, sentence: tuple[int, int], start: int, end: int, kin
     sentence_text = text[s0:s1]
     a, b = start - s0, end - s0
     cuts = _boundaries(sentence_text)
-    begins = [0] + [e for s, e in cuts if e <= a]
-    ends = [s for s, e in cuts if s >= b] + [len(sentence_text)]
+    begins = [(0, False)] + [(e, soft) for s, e, soft in cuts if e <= a]
+    ends = [s for s, e, _ in cuts if s >= b] + [len(sentence_text)]
     i, j = len(begins) - 1, 0
     first_clause = None
     while True:
-        left, right = begins[i], ends[j]
+        (left, soft), right = begins[i], ends[j]
         clause_before = sentence_text[left:a]
         clause_after = sentence_text[b:right]
         label = _tidy(sentence_text[left:right])
         first_clause = first_clause or label
         if (_names_something(clause_before) or _noun_after(clause_before, clause_after, kind)) \
-                and len(label.split()) >= MIN_WORDS:
+                and len(label.split()) >= MIN_WORDS and not (soft and _continues(sentence_text, begins, i, a)):
             break
         if i > 0:
             i -= 1  # join the clause before: it says what "tăng 26%" or "trong đó 64%" is about
@@ -181,10 +210,10 @@ def figure_role(text: str, sentence: tuple[int, int], start: int, end: int, kind
         return None
     tail = before[-160:]
     goals = [m for m in _GOAL_BEFORE.finditer(tail) 
-             if not re.search(r"(?:[\d/]|kết quả|thực hiện(?: các)?)\s*$", tail[:m.start()])]  # "62 mục tiêu"
+             if not re.search(r"(?:[\d/]|kết quả|thực hiện(?: các)?|đạt)\s*$", tail[:m.start()])]  # "62 mục tiêu"
     if goals:
         between = tail[goals[-1].end():]
-        if not re.search(r"(?<!\w)(?:đã|đạt được|hiện đạt|ước đạt|đến nay|hiện nay)(?!\w)|;", between):
+        if not re.search(r"(?<!\w)(?:đã|đạt được|hiện|ước đạt|đến nay|mới đạt)(?!\w)|;", between):
             return "target"
     if _GOAL_AFTER.search(after):
         return "target"

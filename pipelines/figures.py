@@ -250,7 +250,7 @@ _LEADING_CONNECTORS = re.compile(r"^(?:(?:và|trong đó|đồng thời|với|th
                                  re.IGNORECASE)
 _MONTHS_SPELLED = r"(?:\d{1,2}|ba|sáu|chín|mười một|mười)"
 PERIOD = re.compile(
-    r"(?:" + _MONTHS_SPELLED + r"\s+tháng\s+(?:đầu|cuối)\s+năm(?:\s+(?:19|20)\d{2})?|quý\s+[IV]+(?:\s*[/-]\s*\d{4}|\s+năm\s+\d{4})?"
+    r"(?:" + _MONTHS_SPELLED + r"\s+tháng\s+(?:(?:đầu|cuối)\s+)?năm(?:\s+(?:19|20)\d{2})?|quý\s+[IV]+(?:\s*[/-]\s*\d{4}|\s+năm\s+\d{4})?"
     r"|tháng\s+\d{1,2}\s*[/-]\s*\d{4}|tháng\s+\d{1,2}\s+năm\s+\d{4}|giai đoạn\s+\d{4}\s*[-–]\s*\d{4}"
     r"|(?:đến|tới)\s+(?:hết\s+|cuối\s+)?năm\s+\d{4}|năm\s+(?:19|20)\d{2}|(?<![\w.,/])(?:19|20)\d{2}(?=\s+(?:đạt|là|:))"
     r"|(?:tính\s+)?(?:đến|tới)\s+(?:hết\s+)?ngày\s+\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*(?:19|20)\d{2})",

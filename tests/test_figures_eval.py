@@ -47,3 +47,20 @@ def test_real_portal_texts(shared_dir):
         pytest.skip("no seed texts")
     for name, tally in tallies.items():
         assert tally.scores()[:2] == (1.0, 1.0), (name, tally.errors)
+
+
+@pytest.mark.parametrize("name, target", [("figure_labels.yaml", 0.95), ("figure_labels_heldout.yaml", 0.9)])
+def test_figure_labels_read_right(name, target):
+    """Each found figure's label has its number and unit as written, its subject and period words, its role."""
+    tally = facts_eval.label_tally(name)
+    assert tally.gold >= 40 and tally.found >= 0.95 * tally.gold
+    assert tally.accuracy >= target, tally.errors
+    assert tally.roles and tally.roles_right == tally.roles, tally.errors
+
+
+def test_figure_labels_on_real_portal_texts(shared_dir):
+    seeds = shared_dir / "seeds"
+    if not seeds.is_dir():
+        pytest.skip("no seed texts")
+    tally = facts_eval.label_tally("seeds.yaml", seeds_dir=seeds)
+    assert tally.found and tally.accuracy >= 0.9, tally.errors
