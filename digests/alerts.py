@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from crawler import timeutil
 from crawler.config import Config
+from crawler.db.deliveries import count_deliveries
+from crawler.db.runs import delete_digest_run
 from digests import delivery
 from digests.runner import as_db, queue_recipient, run_summary, send_outstanding, start_run
 
@@ -33,10 +35,9 @@ def run_alerts(config: Config, db) -> dict:
             queue_recipient(config, db, run, ledger_name=name, title=rule.name, filters=[rule], recipient=recipient,
                             max_age=rule.max_age, only_relevant=rule.only_relevant, sections=sections,
                             alert_title=rule.title or f"Cảnh báo {rule.name}")
-        queued = db.execute("SELECT COUNT(*) FROM deliveries WHERE run_id = ?", [run["id"]]).fetchone()[0]
+        queued = count_deliveries(db, run["id"])
         if not queued:  # nothing new: a check that found nothing leaves no run behind
-            with db.conn:
-                db.conn.execute("DELETE FROM digest_runs WHERE id = ?", [run["id"]])
+            delete_digest_run(db, run["id"])
         tried: list[int] = []
         if unavailable:  # the server was unreachable for an earlier rule: do not wait on it again
             left = len(delivery.outstanding(db, name))

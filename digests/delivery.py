@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import re
 import time
 from datetime import datetime
@@ -27,6 +26,7 @@ import aiosmtplib
 
 from crawler import timeutil
 from crawler.config import Recipient, SMTPSettings
+from crawler.db import deliveries as outbox
 from digests.render import Rendered
 
 MAX_ATTEMPTS = 10            # transient failures across runs before a row is given up as failed
@@ -82,54 +82,32 @@ def enqueue(db, run_id: int, ledger_name: str, recipient: str, *, message: Email
         "message_id": message["Message-ID"] if message is not None else None,
         "subject": message["Subject"] if message is not None else None,
         "message": message.as_bytes() if message is not None else None,
-        "counts": json.dumps(counts), "created": timeutil.iso(),
+        "counts": counts, "created": timeutil.iso(),
     }
-    cur = db.conn.execute(f"INSERT INTO deliveries ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                          list(row.values()))
-    delivery_id = cur.lastrowid
-    db.conn.executemany(
-        "INSERT OR IGNORE INTO delivered_items (delivery_id, digest, recipient, item_type, item_key) "
-        "VALUES (?, ?, ?, ?, ?)",
-        [(delivery_id, ledger_name, recipient.lower(), t, k) for t, k in items],
-    )
+    delivery_id = outbox.insert_delivery(db, row, items)
     if html is not None:
-        archived = _archive(db, f"{ledger_name.replace(':', '-')}-run{run_id}-{delivery_id}.html", html)
-        db.conn.execute("UPDATE deliveries SET archive = ? WHERE id = ?", [archived, delivery_id])
+        outbox.set_archive(db, delivery_id,
+                           _archive(db, f"{ledger_name.replace(':', '-')}-run{run_id}-{delivery_id}.html", html))
     return delivery_id
 
 
 def outstanding(db, ledger_name: str) -> list[int]:
     """Rows of this digest still to send: pending, or `sending` past its lease (a dead sender)."""
-    stale = timeutil.ago(SENDING_LEASE_SECONDS)
-    return [r[0] for r in db.execute(
-        "SELECT id FROM deliveries WHERE digest = ? AND (status = 'pending' OR "
-        "(status = 'sending' AND attempted_at < ?)) ORDER BY id", [ledger_name, stale])]
+    return outbox.outstanding(db, ledger_name, timeutil.ago(SENDING_LEASE_SECONDS))
 
 
 def _claim(db, delivery_id: int) -> dict | None:
-    stale = timeutil.ago(SENDING_LEASE_SECONDS)
-    with db.conn:
-        cur = db.conn.execute(
-            "UPDATE deliveries SET status = 'sending', attempted_at = ? WHERE id = ? AND "
-            "(status = 'pending' OR (status = 'sending' AND attempted_at < ?))",
-            [timeutil.iso(), delivery_id, stale])
-    if cur.rowcount != 1:
-        return None  # another sender has it
-    return list(db.query("SELECT * FROM deliveries WHERE id = ?", [delivery_id]))[0]  # list: no open cursor
+    return outbox.claim(db, delivery_id, timeutil.iso(), timeutil.ago(SENDING_LEASE_SECONDS))
 
 
 def _record(db, delivery_id: int, status: str, error: str | None = None, **extra) -> None:
-    fields = {"status": status, "last_error": error, **extra}
-    sets = ", ".join(f"{k} = ?" for k in fields)
-    with db.conn:
-        db.conn.execute(f"UPDATE deliveries SET {sets}, attempts = attempts + 1 WHERE id = ?",
-                        [*fields.values(), delivery_id])
+    outbox.record_attempt(db, delivery_id, status=status, last_error=error, **extra)
 
 
 def archive_dir(db) -> Path | None:
     """`digests/` next to the database file (None for an in-memory database)."""
-    row = db.execute("PRAGMA database_list").fetchone()
-    return Path(row[2]).parent / "digests" if row and row[2] else None
+    folder = outbox.database_folder(db)
+    return folder / "digests" if folder else None
 
 
 def _archive(db, name: str, html: str) -> str | None:
@@ -242,9 +220,7 @@ async def _send_one(sender: Sender, smtp: SMTPSettings, db, row: dict) -> tuple[
             if retry == smtp.retries:
                 _record(db, row["id"], "pending", error)
                 return "pending", error if sender.client is None else None  # cannot even connect: stop
-            with db.conn:
-                db.conn.execute("UPDATE deliveries SET attempts = attempts + 1, last_error = ? WHERE id = ?",
-                                [error, row["id"]])
+            outbox.record_attempt(db, row["id"], last_error=error)
             await asyncio.sleep(smtp.retry_backoff * (2**retry))
         else:
             _record(db, row["id"], "sent", None, sent_at=timeutil.iso())

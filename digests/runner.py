@@ -9,13 +9,13 @@ two runs at once cannot both take the same items.
 from __future__ import annotations
 
 import hashlib
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 from crawler import timeutil
 from crawler.config import Config, ConfigError, Digest, Filters, Recipient
-from crawler.db import open_db
+from crawler.db import deliveries as outbox
+from crawler.db import open_db, runs, write_transaction
 from digests import delivery
 from digests.render import render
 from digests.selection import SECTIONS, Scope, select
@@ -38,33 +38,14 @@ def smtp_settings(config: Config):
     return config.digests_file.smtp
 
 
-@contextmanager
-def immediate(db):
-    """A write transaction taken before reading, so concurrent runs see each other's outbox."""
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        db.conn.rollback()
-        raise
-    db.conn.commit()
-
-
 def start_run(db, ledger_name: str, kind: str, run_key: str) -> dict:
-    with db.conn:
-        db.conn.execute("INSERT OR IGNORE INTO digest_runs (digest, kind, run_key, started) VALUES (?, ?, ?, ?)",
-                        [ledger_name, kind, run_key, timeutil.iso()])
-    # list(), not next(): a half-read cursor would keep an old snapshot open into the next transaction
-    return list(db.query("SELECT * FROM digest_runs WHERE digest = ? AND run_key = ?", [ledger_name, run_key]))[0]
+    return runs.start_digest_run(db, ledger_name, kind, run_key, timeutil.iso())
 
 
 def finish_run(db, run_id: int) -> str:
-    left = db.execute("SELECT COUNT(*) FROM deliveries WHERE run_id = ? AND status IN ('pending', 'sending')",
-                      [run_id]).fetchone()[0]
-    status = "incomplete" if left else "done"
-    with db.conn:
-        db.conn.execute("UPDATE digest_runs SET status = ?, finished = ? WHERE id = ?",
-                        [status, timeutil.iso(), run_id])
+    """Close a run: `done` when none of its mails is left to send, else `incomplete`."""
+    status = "incomplete" if outbox.count_deliveries(db, run_id, ("pending", "sending")) else "done"
+    runs.finish_digest_run(db, run_id, status, timeutil.iso())
     return status
 
 
@@ -101,11 +82,10 @@ def queue_recipient(config: Config, db, run: dict, *, ledger_name: str, title: s
     is written next to the database and recorded in the row's `archive`, and the mail links to it.
     """
     smtp = smtp_settings(config)
-    with immediate(db):
-        existing = db.execute("SELECT status FROM deliveries WHERE run_id = ? AND recipient = ?",
-                              [run["id"], recipient.email.lower()]).fetchone()
+    with write_transaction(db):  # taken before reading: concurrent runs see each other's outbox
+        existing = outbox.delivery_status(db, run["id"], recipient.email.lower())
         if existing:
-            return existing[0]
+            return existing
         now = timeutil.now()
         scope = Scope(ledger_name=ledger_name, filters=[*filters, recipient], max_age=max_age,
                       only_relevant=only_relevant, sections=sections, recipient=recipient.email,
@@ -127,7 +107,7 @@ def queue_recipient(config: Config, db, run: dict, *, ledger_name: str, title: s
         message = delivery.build_message(smtp, recipient, rendered, message_id, now)
         delivery_id = delivery.enqueue(db, run["id"], ledger_name, recipient.email, message=message,
                                        counts=selection.counts, items=selection.ledger_items())
-        db.conn.execute("UPDATE deliveries SET archive = ? WHERE id = ?", [archived, delivery_id])
+        outbox.set_archive(db, delivery_id, archived)
         return "pending"
 
 
@@ -141,14 +121,9 @@ def send_outstanding(config: Config, db, ledger_name: str) -> tuple[dict, list[i
 def run_summary(db, run: dict, sent: dict, tried: list[int] = ()) -> dict:
     """This run's rows, plus the earlier runs' rows it sent or retried (marked with their run), and the
     status of each run touched: an earlier run whose last mail went out now is done, not incomplete."""
-    rows = [dict(r) for r in db.query(
-        "SELECT id, run_id, recipient, status, subject, counts, attempts, last_error, archive FROM deliveries "
-        "WHERE run_id = ? ORDER BY id", [run["id"]])]
+    rows = outbox.deliveries_of_run(db, run["id"])
     own = {r["id"] for r in rows}
-    earlier = [dict(r) for r in db.query(
-        f"SELECT id, run_id, recipient, status, subject, counts, attempts, last_error, archive FROM deliveries "
-        f"WHERE id IN ({','.join('?' * len(tried))}) ORDER BY id", list(tried))] if tried else []
-    earlier = [r for r in earlier if r["id"] not in own]
+    earlier = [r for r in outbox.deliveries_by_id(db, list(tried)) if r["id"] not in own]
     for run_id in sorted({r["run_id"] for r in earlier}):
         finish_run(db, run_id)
     return {"digest": run["digest"], "run_id": run["id"], "run_key": run["run_key"],
@@ -205,9 +180,7 @@ def preview_digest(config: Config, db, name: str, out_path: str | Path, recipien
 def history(db, limit: int = 20) -> list[dict]:
     """The latest runs, newest first, each with its deliveries."""
     db = as_db(db)
-    runs = [dict(r) for r in db.query("SELECT * FROM digest_runs ORDER BY id DESC LIMIT ?", [limit])]
-    for run in runs:
-        run["deliveries"] = [dict(r) for r in db.query(
-            "SELECT id, recipient, status, subject, counts, attempts, last_error, sent_at, archive "
-            "FROM deliveries WHERE run_id = ? ORDER BY id", [run["id"]])]
-    return runs
+    latest = runs.latest_digest_runs(db, limit)
+    for run in latest:
+        run["deliveries"] = outbox.deliveries_of_run(db, run["id"], outbox.HISTORY_COLUMNS)
+    return latest

@@ -18,6 +18,8 @@ from typing import Iterable
 
 from crawler import timeutil
 from crawler.config import Config, Filters, parse_duration_seconds
+from crawler.db.articles import article_by_url, articles_by_id, articles_stored_since
+from crawler.db.deliveries import delivered_items
 from crawler.textnorm import match_key, nfc
 
 SECTIONS = ("stories", "figures", "documents", "instructions")
@@ -214,12 +216,7 @@ def delivered(db, ledger_name: str, recipient: str | None) -> set[tuple[str, str
     """Items carried by an outbox row of this digest to this recipient that is not failed."""
     if recipient is None:
         return set()
-    rows = db.execute(
-        "SELECT di.item_type, di.item_key FROM delivered_items di JOIN deliveries d ON d.id = di.delivery_id "
-        f"WHERE di.digest = ? AND di.recipient = ? AND d.status IN ({','.join('?' * len(CARRYING))})",
-        [ledger_name, recipient.lower(), *CARRYING],
-    ).fetchall()
-    return {(t, k) for t, k in rows}
+    return delivered_items(db, ledger_name, recipient.lower(), CARRYING)
 
 
 # ---------------------------------------------------------------- the selection
@@ -231,7 +228,6 @@ def select(config: Config | None, db, scope: Scope, now: datetime | None = None)
     sel = Selection(since=since, until=timeutil.iso(now))
     titles = source_titles(config)
     done = delivered(db, scope.ledger_name, scope.recipient)
-    relevant = "AND relevant = 1" if scope.only_relevant else ""
     passing: dict[int, list[str]] = {}  # article id -> reasons, for articles in the window
 
     def article_ok(article: dict) -> list[str] | None:
@@ -243,8 +239,7 @@ def select(config: Config | None, db, scope: Scope, now: datetime | None = None)
         return passing[article["id"]]
 
     if "stories" in scope.sections:
-        window = list(db.query(f"SELECT * FROM articles WHERE first_seen >= ? {relevant} ORDER BY first_seen, id",
-                               [since]))
+        window = articles_stored_since(db, since, scope.only_relevant)
         story_reasons: dict[int, list[str]] = {}
         for article in window:
             reasons = article_ok(article)
@@ -258,7 +253,7 @@ def select(config: Config | None, db, scope: Scope, now: datetime | None = None)
         from crawler.db.facts import new_facts
 
         facts = new_facts(db, since, only_relevant=scope.only_relevant)
-        articles = _articles_by_id(db, {a["id"] for _, table, _ in wanted for f in facts[table] for a in f["articles"]})
+        articles = articles_by_id(db, {a["id"] for _, table, _ in wanted for f in facts[table] for a in f["articles"]})
         for section, table, item_type in wanted:
             entries = []
             for fact in facts[table]:
@@ -385,11 +380,11 @@ def _stories(db, story_reasons: dict[int, list[str]], titles: dict[str, str], si
     entries = []
     for sid, reasons in story_reasons.items():
         cover = story_coverage(db, sid)
-        first = db.execute("SELECT title, published, first_seen, text, source, url FROM articles WHERE url = ?",
-                           [cover["first_url"]]).fetchone() if cover["first_url"] else None
+        first = article_by_url(db, cover["first_url"]) if cover["first_url"] else None
         if first is None:
             continue
-        title, published, first_seen, text, source, url = first
+        title, published, first_seen, text, source, url = (first[k] for k in ("title", "published", "first_seen",
+                                                                                "text", "source", "url"))
         provinces = []
         for member in cover["members"]:
             place = NATIONAL if member["level"] == "national" else clean(member["province"]) or None
@@ -423,15 +418,6 @@ def _province_coverage(stories: Iterable[dict]) -> list[dict]:
         for place in story["provinces"]:
             counts[place] = counts.get(place, 0) + 1
     return [{"province": p, "stories": n} for p, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
-
-
-def _articles_by_id(db, ids: set[int]) -> dict[int, dict]:
-    found, ids = {}, sorted(ids)
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        for a in db.query(f"SELECT * FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk):
-            found[a["id"]] = a
-    return found
 
 
 def _fact_entry(fact: dict, article: dict, reasons: list[str], titles: dict[str, str]) -> dict:

@@ -69,3 +69,23 @@ def source_articles_since(db: sqlite_utils.Database, source: str, since: str) ->
 def newest_article_seen(db: sqlite_utils.Database, source: str) -> str | None:
     """When dxwatch last stored an article of `source`."""
     return db.execute("SELECT MAX(first_seen) FROM articles WHERE source = ?", [source]).fetchone()[0]
+
+
+def articles_stored_since(db: sqlite_utils.Database, since: str, only_relevant: bool) -> list[dict]:
+    """Articles stored at or after `since` (only relevant ones, when asked), in storage order."""
+    relevant = "AND relevant = 1" if only_relevant else ""
+    return list(db.query(f"SELECT * FROM articles WHERE first_seen >= ? {relevant} ORDER BY first_seen, id", [since]))
+
+
+def article_by_url(db: sqlite_utils.Database, url: str) -> dict | None:
+    rows = list(db.query("SELECT * FROM articles WHERE url = ?", [url]))
+    return rows[0] if rows else None
+
+
+def articles_by_id(db: sqlite_utils.Database, ids: Iterable[int]) -> dict[int, dict]:
+    found, ids = {}, sorted(ids)
+    for i in range(0, len(ids), _CHUNK):
+        chunk = ids[i : i + _CHUNK]
+        for a in db.query(f"SELECT * FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+            found[a["id"]] = a
+    return found

@@ -56,3 +56,27 @@ def last_crawl_run(db: sqlite_utils.Database, source: str, status: str | None = 
 def crawl_running(db: sqlite_utils.Database, source: str) -> bool:
     return db.execute("SELECT 1 FROM crawl_runs WHERE source = ? AND status = 'running' LIMIT 1",
                       [source]).fetchone() is not None
+
+
+def start_digest_run(db: sqlite_utils.Database, digest: str, kind: str, run_key: str, started: str) -> dict:
+    """The `digest_runs` row of `(digest, run_key)`, created `running` unless it exists."""
+    with write_transaction(db):
+        db.conn.execute("INSERT OR IGNORE INTO digest_runs (digest, kind, run_key, started) VALUES (?, ?, ?, ?)",
+                        [digest, kind, run_key, started])
+    # list(), not next(): a half-read cursor would keep an old snapshot open into the next transaction
+    return list(db.query("SELECT * FROM digest_runs WHERE digest = ? AND run_key = ?", [digest, run_key]))[0]
+
+
+def finish_digest_run(db: sqlite_utils.Database, run_id: int, status: str, finished: str) -> None:
+    with write_transaction(db):
+        db.conn.execute("UPDATE digest_runs SET status = ?, finished = ? WHERE id = ?", [status, finished, run_id])
+
+
+def delete_digest_run(db: sqlite_utils.Database, run_id: int) -> None:
+    """Remove a run that queued nothing (an alert check that found nothing)."""
+    with write_transaction(db):
+        db.conn.execute("DELETE FROM digest_runs WHERE id = ?", [run_id])
+
+
+def latest_digest_runs(db: sqlite_utils.Database, limit: int) -> list[dict]:
+    return [dict(r) for r in db.query("SELECT * FROM digest_runs ORDER BY id DESC LIMIT ?", [limit])]
