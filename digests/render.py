@@ -88,8 +88,21 @@ def figure_html(f: dict) -> Markup:
     return Markup(line)
 
 
+def document_name(d: dict) -> str:
+    """"Quyết định 2971/QĐ-UBND", "Đề án 06" (not "Đề án Đề án 06")."""
+    number = d.get("number") or d.get("key") or ""
+    kind = d.get("type") or ""
+    return number if not kind or number.lower().startswith(kind.lower()) else f"{kind} {number}"
+
+
+def document_about(d: dict) -> str:
+    """The document's title, or the sentence citing it when the title is missing or a fragment."""
+    title = d.get("title") or ""
+    return short(title if len(title.split()) >= 6 else d.get("context") or title)
+
+
 _env.filters.update(vi_number=vi_number, short=short, nowrap=nowrap_numbers, figure_line=figure_line,
-                    figure_html=figure_html)
+                    figure_html=figure_html, document_name=document_name, document_about=document_about)
 
 
 @dataclass
@@ -137,19 +150,24 @@ _PERIOD_WORD = re.compile(r"\s+(?:hằng\s+|hàng\s+)?(?:ngày|tuần|tháng)\s*
 
 def period_note(since: str, until: str) -> str:
     """What the digest covers, from its window (`max_age`): "ngày 04/12/2026", "tuần 49/2026",
-    "tuần 48–49/2026", "tháng 12/2026", else "04/11–04/12/2026"."""
+    "tuần 48–49/2026", "tháng 11/2026", else "04/09/2026–04/12/2026". A week or month is the one
+    most of the window falls in: a digest sent on Monday morning is the bulletin of the week before."""
     start = timeutil.parse_iso(since).astimezone(timeutil.VN)
     end = timeutil.parse_iso(until).astimezone(timeutil.VN)
     span = end - start
     if span <= timedelta(days=1, hours=12):
         return f"ngày {end:%d/%m/%Y}"
-    if span <= timedelta(days=16):
-        first, last = (start + timedelta(hours=12)).isocalendar(), end.isocalendar()
-        if span <= timedelta(days=8) or first[1] == last[1]:
+    if span <= timedelta(days=24):
+        half = timedelta(days=3, hours=12)
+        first, last = ((start + span / 2).isocalendar(),) * 2 if span <= timedelta(days=8) else \
+            ((start + half).isocalendar(), (end - half).isocalendar())
+        if first[:2] == last[:2]:
             return f"tuần {last[1]}/{last[0]}"
-        return f"tuần {first[1]}–{last[1]}/{last[0]}" if first[0] == last[0] else f"tuần {first[1]}/{first[0]}–{last[1]}/{last[0]}"
-    if span <= timedelta(days=31):
-        return f"tháng {end:%m/%Y}"
+        if first[0] == last[0]:
+            return f"tuần {first[1]}–{last[1]}/{last[0]}"
+        return f"tuần {first[1]}/{first[0]}–{last[1]}/{last[0]}"
+    if span <= timedelta(days=35):
+        return f"tháng {start + span / 2:%m/%Y}"
     return f"{start:%d/%m/%Y}–{end:%d/%m/%Y}"
 
 
@@ -166,10 +184,21 @@ def subject_for(title: str, counts: dict[str, int], note: str, alert_title: str 
 
 
 def _pick_figures(figures: list[dict], n: int) -> list[dict]:
-    """The `n` most informative figures of an article, in reading order."""
+    """The `n` most informative statements of an article, in reading order; figures stated by one
+    clause ("1.086 tổ ... với 6.512 thành viên, phủ kín 100% thôn, bản") are one line."""
     order = {id(f): i for i, f in enumerate(figures)}
-    best = sorted(figures, key=lambda f: (-informativeness(f), order[id(f)]))[:n]
-    return sorted(best, key=lambda f: order[id(f)])
+    picked: list[tuple[str, dict]] = []
+    for f in sorted(figures, key=lambda f: (-informativeness(f), order[id(f)])):
+        line = figure_line(f)
+        if any(line in other for other, _ in picked):
+            continue  # its clause is already shown, inside a longer one
+        longer = [i for i, (other, _) in enumerate(picked) if other in line]
+        if longer:
+            picked[longer[0]] = (line, f)  # "…18,3%, tăng so với mức 16,5%" says "…18,3%" too
+            continue
+        if len(picked) < n:
+            picked.append((line, f))
+    return sorted((f for _, f in picked), key=lambda f: order[id(f)])
 
 
 _KIND_WEIGHT = {"percent": 3, "change": 3, "money": 3, "ratio": 3, "target": 3, "pp": 2, "rank": 2, "multiplier": 2,

@@ -314,13 +314,15 @@ def _split_recalled(entries: list[dict], max_age: str) -> tuple[list[dict], list
     new, recalled = [], []
     for entry in entries:
         issued, cited = entry.get("issued") or "", entry.get("cited")
-        old = False
+        if not issued and entry.get("year"):
+            issued = f"{int(entry['year']):04d}-12-31"  # "13/2023/NĐ-CP": issued in 2023 at the latest
+        old = entry.get("kind") in {"named", "law"} and not entry.get("issued")  # "Đề án 06": a programme
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", issued) and cited:
             try:
                 start = (timeutil.parse_iso(cited).astimezone(timeutil.VN) - window).date().isoformat()
             except ValueError:
                 start = ""
-            old = issued < start
+            old = old or issued < start
         (recalled if old else new).append(entry)
     return new, recalled
 
@@ -343,7 +345,10 @@ def once_per_digest(entries: list[dict], table: str) -> list[dict]:
                 (k for b in (-1, 0, 1) for k in near.get((*bucket[:2], bucket[2] + b), []) if same_statement(k, entry)),
                 None)
         else:
-            ident = tuple(match_key(entry.get(f) or "") for f in ("director", "verb", "directed", "action"))
+            # "Thủ tướng Chính phủ yêu cầu ..." and "Thủ tướng yêu cầu ..." in two copies: one instruction
+            action = match_key(entry.get("action") or "")
+            ident = ((action, match_key(entry.get("deadline") or "")) if len(action.split()) >= 6 else
+                     tuple(match_key(entry.get(f) or "") for f in ("director", "verb", "directed", "action")))
             twin = seen.get(ident)
         if twin is None:
             seen[ident] = entry

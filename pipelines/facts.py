@@ -77,7 +77,10 @@ def article_facts(title: str | None, text: str | None, province: str | None = No
     """Figures, directives and instructions of one article (title first, then body), one per key."""
     parts = [p for p in (title, text) if p]
     # The body first: a headline repeats one of its figures in fewer words ("hơn 245 nghìn" for 245.312)
-    figures = drop_repeats((extract_figures(text) if text else []) + (extract_figures(title) if title else []))
+    body = extract_figures(text) if text else []
+    in_body = {(f["kind"], f["value"], f["value2"]) for f in body}
+    figures = drop_repeats(body + [f for f in (extract_figures(title) if title else [])
+                                   if (f["kind"], f["value"], f["value2"]) not in in_body])
     directives = [d for p in parts for d in extract_directives(p)]
     if province:
         for d in directives:

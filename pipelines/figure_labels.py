@@ -23,7 +23,7 @@ MIN_WORDS = 4  # "19/21 bộ" says too little: the clause before ("... sử dụ
 _HARD_BREAK = re.compile(r"\s*(?:;|:(?!\d)|\s[-–—]\s|[()…“”\"]|\.\.\.|(?<=[%\w])\.(?=[A-ZĐ][^\W\d_]))\s*")
 _CONNECTIVE = re.compile(r"(?<!\w)(?:trong đó|trong số đó|nhưng|song|đồng thời|tuy nhiên|ngoài ra|bên cạnh đó)(?!\w)",
                          re.IGNORECASE)
-_AND = re.compile(r"(?<!\w)(?:và|cùng với)(?!\w)", re.IGNORECASE)
+_AND = re.compile(r"(?<!\w)và(?!\w)", re.IGNORECASE)
 _COMMA = re.compile(r",(?!\d)")
 _NUMBER = re.compile(r"\d")
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
@@ -32,7 +32,7 @@ _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 _EMPTY_WORDS = set("""
 đạt chiếm là có với và của các những trong tại từ đến tới cho về theo so được đã đang sẽ còn thì mà nên khi
 này đó nay hiện ước tính khoảng gần hơn trên dưới xấp xỉ ít nhất tối thiểu tối đa chỉ lên xuống thêm bình quân
-tăng giảm gấp cao thấp lớn nhỏ vượt trưởng mức con số tổng cộng tỷ tỉ lệ trọng lượng bằng như vào ra qua
+tăng giảm gấp cao thấp lớn nhỏ vượt trưởng mức cộng bằng như vào ra qua mới
 đồng thời nhưng song cùng kỳ năm trước ngoái sau tương đương riêng toàn đứng thứ xếp hạng vị trí lần bậc
 điểm phần trăm ở
 """.split())
@@ -42,8 +42,10 @@ _PERIOD_WORDS = {"năm", "tháng", "quý", "tuần", "ngày", "đầu", "cuối"
                  "hằng", "hàng", "mỗi", "gần", "đây", "vừa", "qua", "lũy", "kế"}
 
 _GOAL_BEFORE = re.compile(
-    r"(?<!\w)(?:mục tiêu|phấn đấu|chỉ tiêu|định hướng|tầm nhìn|dự kiến|kỳ vọng|theo kế hoạch(?=\s*,)|kế hoạch đặt ra|"
-    r"yêu cầu|đề nghị|nâng\s+(?:[^\W\d_]+\s+){0,8}?lên|sẽ|cần đạt|phải đạt)(?!\w)",
+    r"(?<!\w)(?:mục tiêu|phấn đấu|chỉ tiêu|dự kiến|kỳ vọng|theo kế hoạch(?=\s*,)|kế hoạch đặt ra|"
+    r"(?<!hồ sơ )(?<!đơn )(?:yêu cầu|đề nghị)(?=\s+(?:[^\W\d_]+\s+){0,6}?(?:nâng|đạt|hoàn thành|bảo đảm|"
+    r"phấn đấu|chỉ đạo|mở rộng|lựa chọn|sử dụng|giảm|tăng)(?!\w))|"
+    r"nâng\s+(?:[^\W\d_]+\s+){0,8}?lên|sẽ|cần đạt|phải đạt)(?!\w)",
     re.IGNORECASE)
 _GOAL_AFTER = re.compile(r"^[^,;.]{0,60}?(?<!\w)(?:sẽ|dự kiến|vào cuối năm|trước cuối năm|trong năm tới)(?!\w)",
                          re.IGNORECASE)
@@ -69,10 +71,11 @@ def _boundaries(sentence: str) -> list[tuple[int, int, bool]]:
         if not _is_list_comma(sentence, m.start()):
             cuts.append((m.start(), m.end(), True))
     for m in _AND.finditer(sentence):
-        # "2.874 doanh nghiệp và 1,1 triệu tài khoản": two statements; "người dân và doanh nghiệp": one phrase
+        # "2.874 doanh nghiệp và 1,1 triệu tài khoản": two statements; "người dân và doanh nghiệp tiết kiệm
+        # khoảng 7,5 nghìn tỷ": one phrase (the figure after "và" must come within its first words)
         left = _segment(sentence, cuts, m.start(), backwards=True)
         right = _segment(sentence, cuts, m.end(), backwards=False)
-        if _NUMBER.search(left) and _NUMBER.search(right):
+        if _NUMBER.search(left) and _NUMBER.search(" ".join(right.split()[:3])):
             cuts.append((m.start(), m.start(), True))
     return sorted(set(cuts))
 
@@ -99,20 +102,26 @@ def _is_list_comma(sentence: str, at: int) -> bool:
     """"phường, xã với", "các bộ, ngành đã", "phần cứng, điện tử đạt": a short item after the comma, then
     a function word or verb, is the last item of a list, not a new clause."""
     before = sentence[:at].split()[::-1][:4]
-    after = sentence[at + 1:].split()[:4]
+    after = sentence[at + 1:].split()[:5]
     left, right = _item(before), _item(after)
     if left and after and 1 <= len(after[0]) and after[0].endswith(",") and _WORD.fullmatch(after[0][:-1]):
         return True  # "thôn, bản, tổ dân phố": the list goes on
-    if not left or not 1 <= right <= 2:
-        return False
+    if not left or not 1 <= right <= 4 or after[0].lower() in _CLAUSE_VERBS:
+        return False  # ", giúp người dân ...": a verb opens a clause, not a list item
     follows = after[right].lower() if len(after) > right else ""
-    if follows and _WORD.fullmatch(follows) and follows not in _EMPTY_WORDS | {"đã", "được", "với", "đều"}:
+    if not follows or not _WORD.fullmatch(follows):
+        pass  # "cho cán bộ, công chức cấp xã.": the last item ends the sentence or clause
+    elif right > 3 or follows not in _EMPTY_WORDS | {"đã", "được", "với", "đều"}:
         return False
     # "Trong năm, cổng ...", "Đến nay, tỉnh đã ...": an opening phrase of time, then the clause
     return not all(w.lower() in _PERIOD_WORDS | _EMPTY_WORDS for w in before[:left])
 
 
+_MEASURE = re.compile(r"(?<!\w)(?:tỷ lệ|tỉ lệ|tỷ trọng|tỉ trọng|số lượng|tổng số|con số|tổng cộng)(?!\w)", re.IGNORECASE)
+
+
 def _names_something(words: str) -> bool:
+    words = _MEASURE.sub(" ", words)
     return any(w.lower() not in _EMPTY_WORDS and w.lower() not in _PERIOD_WORDS for w in _WORD.findall(words))
 
 
@@ -135,6 +144,9 @@ _CONTINUING = {"tăng", "giảm", "đạt", "chiếm", "đứng", "xếp", "liê
                "góp", "tương", "là", "bằng", "thu", "nâng", "trở", "lên", "xuống"}
 
 
+_CLAUSE_VERBS = _CONTINUING | {"giúp", "nhằm", "tạo", "đưa", "góp", "làm"}
+
+
 def _continues(sentence: str, begins: list[tuple[int, bool]], i: int, a: int) -> bool:
     """Whether the clause starting at begins[i] goes on the statement before its (soft) boundary: it
     opens with a verb ("..., tăng 2 bậc so với năm 2022"), or it is the next item of a list of counts
@@ -146,7 +158,7 @@ def _continues(sentence: str, begins: list[tuple[int, bool]], i: int, a: int) ->
     if words and words[0].lower() in _CONTINUING:
         return True
     previous = sentence[begins[i - 1][0]:start]
-    return bool(re.match(r"\s*(?:(?:và|cùng với)\s+)?\d", sentence[start:]) and _NUMBER.search(previous))
+    return bool(re.match(r"\s*(?:và\s+)?\d", sentence[start:]) and _NUMBER.search(previous))
 
 
 def clause_label(text: str, sentence: tuple[int, int], start: int, end: int, kind: str) -> str:

@@ -23,10 +23,15 @@ def window(days: float) -> tuple[str, str]:
     return timeutil.iso(NOW - timedelta(days=days)), timeutil.iso(NOW)
 
 
-@pytest.mark.parametrize("days, note", [(1, "ngày 04/12/2026"), (7, "tuần 49/2026"), (14, "tuần 47–49/2026"),
-                                        (30, "tháng 12/2026"), (90, "05/09/2026–04/12/2026")])
+@pytest.mark.parametrize("days, note", [(1, "ngày 04/12/2026"), (7, "tuần 49/2026"), (14, "tuần 48–49/2026"),
+                                        (30, "tháng 11/2026"), (90, "05/09/2026–04/12/2026")])
 def test_the_period_word_comes_from_the_window(days, note):
     assert period_note(*window(days)) == note
+
+
+def test_a_monday_digest_is_the_bulletin_of_the_week_before():
+    monday = datetime(2026, 12, 7, 8, 0, tzinfo=timeutil.VN)  # ISO week 50
+    assert period_note(timeutil.iso(monday - timedelta(days=7)), timeutil.iso(monday)) == "tuần 49/2026"
 
 
 @pytest.mark.parametrize("title, note, expected", [
@@ -102,3 +107,29 @@ def test_a_digest_lists_old_documents_newly_cited_apart(tmp_path, smtp):
     text, _ = bodies(smtp.messages[0])
     assert text.index("1131/QĐ-TTg") < text.index("Văn bản cũ được nhắc lại") < text.index("06/QĐ-TTg")
     assert "1 văn bản" in smtp.messages[0]["Subject"]
+
+
+def test_one_fact_once_across_the_copies_of_a_story(tmp_path, smtp):
+    """The national article and its provincial republication carry the same figure and instruction,
+    read with slightly different subjects (so different keys): the digest shows each once."""
+    from digests.runner import send_digest
+
+    config = load_config(write_digest_config(tmp_path / "config", smtp.port,
+                                             "digests:\n  - name: weekly\n    recipients: [a@example.vn]\n"))
+    db = open_db(tmp_path / "data" / "dxwatch.db")
+    national = national_article()
+    provincial = national_article(2, source="thanhhoa", level="provincial", province="Thanh Hóa")
+    provincial["figures"] = [{**national["figures"][0], "key": "kinh-te-so-gdp-ban-sao",
+                              "subject": "tỷ trọng kinh tế số trong GDP cả nước",
+                              "label": "Theo báo cáo, tỷ trọng kinh tế số ước đạt 18,3% GDP"}]
+    provincial["instructions"] = [{**national["instructions"][0], "key": "ttg-ket-noi-ban-sao"}]
+    save_article(db, national)
+    save_article(db, provincial)
+    summary = send_digest(config, db, "weekly")
+    text, _ = bodies(smtp.messages[0])
+    assert text.count("18,3%") == 1 and text.count("kết nối cơ sở dữ liệu dân cư") == 1
+    assert "1 số liệu" in smtp.messages[0]["Subject"] and "1 chỉ đạo" in smtp.messages[0]["Subject"]
+    # both keys of each went to the ledger: the copy does not come back next time
+    items = {k for (k,) in db.execute("SELECT item_key FROM delivered_items")}
+    assert {"kinh-te-so-gdp-2026", "kinh-te-so-gdp-ban-sao", "ttg-ket-noi-csdl-dan-cu", "ttg-ket-noi-ban-sao"} <= items
+    assert summary["sent"] == 1
