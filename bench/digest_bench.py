@@ -31,7 +31,7 @@ from crawler.db import open_db  # noqa: E402
 from pipelines.storage import save_article  # noqa: E402
 from digests import delivery  # noqa: E402
 from digests.render import render  # noqa: E402
-from digests.runner import start_run  # noqa: E402
+from crawler.db.runs import start_digest_run  # noqa: E402
 from digests.selection import Scope, select  # noqa: E402
 from tests.servers import free_port, self_signed  # noqa: E402
 
@@ -134,7 +134,7 @@ def _deliver_both(db_path: Path, port: int, security: str, counter: Counter) -> 
             await aiosmtplib.send(message, hostname="127.0.0.1", port=port, start_tls=security == "starttls")
 
     def outbox(round_no: int) -> None:
-        run = start_run(db, "bench", "digest", f"bench-run-{round_no}")
+        run = start_digest_run(db, "bench", "digest", f"bench-run-{round_no}")
         with db.conn:
             for i, message in enumerate(messages):
                 delivery.enqueue(db, run["id"], "bench", f"nguoi{i}@example.vn", message=message, counts={},
@@ -164,7 +164,7 @@ def rate_limited_per_minute(workdir: Path, limit: int = 600, messages: int = 30)
         smtp = SMTPSettings(host="127.0.0.1", port=port, sender="bantin@example.vn", rate_per_minute=limit)
         db = open_db(workdir / "rate.db")
         empty = render(select(None, db, Scope(ledger_name="rate", filters=[], max_age="1d")), title="Bản tin")
-        run = start_run(db, "rate", "digest", "rate-run")
+        run = start_digest_run(db, "rate", "digest", "rate-run")
         with db.conn:
             for i in range(messages):
                 message = delivery.build_message(smtp, Recipient(email=f"n{i}@example.vn"), empty,

@@ -37,7 +37,7 @@ def select_sources(config: Config, names: Iterable[str] | None = None) -> list[S
     return [s for s in config.sources if s.enabled]
 
 
-def run_summary(stats: dict) -> dict:
+def summary_from_stats(stats: dict) -> dict:
     """The numbers of one run, from a crawler's stats."""
     errors = {k.removeprefix(STAT + "errors/"): v for k, v in stats.items() if k.startswith(STAT + "errors/")}
     return {
@@ -127,7 +127,7 @@ def run_crawl(config: Config, db_path, source_names: Iterable[str] | None = None
         run["crawler"] = crawler
         if on_progress is not None:
             def report(*_args, _name=source.name, _crawler=crawler, **_kw):
-                on_progress(_name, run_summary(_crawler.stats.get_stats()))
+                on_progress(_name, summary_from_stats(_crawler.stats.get_stats()))
 
             for signal in (signals.response_received, signals.item_scraped, signals.item_dropped):
                 crawler.signals.connect(report, signal=signal, weak=False)
@@ -140,7 +140,7 @@ def run_crawl(config: Config, db_path, source_names: Iterable[str] | None = None
     for run in runs:
         crawler = run["crawler"]
         stats = crawler.stats.get_stats() if crawler is not None and crawler.stats else {}
-        summary = run_summary(stats)
+        summary = summary_from_stats(stats)
         spider = getattr(crawler, "spider", None)
         last_error = getattr(spider, "last_error", None)
         if run["failure"] is not None:
@@ -210,4 +210,4 @@ def dry_run(config: Config, source_name: str, article_limit: int = 5) -> dict:
         raise failures[0]
     stats = crawler.stats.get_stats()
     return {"report": crawler.spider.report, "articles": articles, "rejected": rejected,
-            "summary": run_summary(stats)}
+            "summary": summary_from_stats(stats)}

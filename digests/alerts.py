@@ -11,9 +11,9 @@ from __future__ import annotations
 from crawler import timeutil
 from crawler.config import Config
 from crawler.db.deliveries import count_deliveries
-from crawler.db.runs import delete_digest_run
+from crawler.db.runs import delete_digest_run, start_digest_run
 from digests import delivery
-from digests.runner import as_db, queue_recipient, run_summary, send_outstanding, start_run
+from digests.runner import as_db, queue_recipient, run_summary, send_outstanding
 
 ITEM_SECTIONS = {"articles": ("stories",), "figures": ("figures",), "directives": ("documents", "instructions")}
 
@@ -30,7 +30,7 @@ def run_alerts(config: Config, db) -> dict:
     for rule in rules:
         name = ledger_name(rule.name)
         sections = tuple(dict.fromkeys(s for item in rule.items for s in ITEM_SECTIONS[item]))
-        run = start_run(db, name, "alert", timeutil.now().isoformat())  # microseconds: one run per check
+        run = start_digest_run(db, name, "alert", timeutil.now().isoformat())  # microseconds: one run per check
         for recipient in rule.recipients:
             queue_recipient(config, db, run, ledger_name=name, title=rule.name, filters=[rule], recipient=recipient,
                             max_age=rule.max_age, only_relevant=rule.only_relevant, sections=sections,

@@ -38,17 +38,6 @@ def smtp_settings(config: Config):
     return config.digests_file.smtp
 
 
-def start_run(db, ledger_name: str, kind: str, run_key: str) -> dict:
-    return runs.start_digest_run(db, ledger_name, kind, run_key, timeutil.iso())
-
-
-def finish_run(db, run_id: int) -> str:
-    """Close a run: `done` when none of its mails is left to send, else `incomplete`."""
-    status = "incomplete" if outbox.count_deliveries(db, run_id, ("pending", "sending")) else "done"
-    runs.finish_digest_run(db, run_id, status, timeutil.iso())
-    return status
-
-
 def archive_name(ledger_name: str, run: dict, recipient: str) -> str:
     """The archive copy's file name under `digests/`, known before the outbox row is written."""
     token = hashlib.sha256(f"{ledger_name}\n{run['run_key']}\n{recipient.lower()}".encode()).hexdigest()[:12]
@@ -125,9 +114,9 @@ def run_summary(db, run: dict, sent: dict, tried: list[int] = ()) -> dict:
     own = {r["id"] for r in rows}
     earlier = [r for r in outbox.deliveries_by_id(db, list(tried)) if r["id"] not in own]
     for run_id in sorted({r["run_id"] for r in earlier}):
-        finish_run(db, run_id)
+        runs.finish_digest_run(db, run_id)
     return {"digest": run["digest"], "run_id": run["id"], "run_key": run["run_key"],
-            "status": finish_run(db, run["id"]), "sent": sent["sent"], "failed": sent["failed"],
+            "status": runs.finish_digest_run(db, run["id"]), "sent": sent["sent"], "failed": sent["failed"],
             "pending": sent["pending"], "error": sent["error"],
             "empty": sum(1 for r in rows if r["status"] == "empty"), "deliveries": rows + earlier}
 
@@ -137,7 +126,7 @@ def send_digest(config: Config, db, name: str, run_key: str | datetime | None = 
     db = as_db(db)
     digest: Digest = config.digest(name)
     now = timeutil.now()
-    run = start_run(db, name, "digest", run_key_text(run_key, now))
+    run = runs.start_digest_run(db, name, "digest", run_key_text(run_key, now))
     for recipient in digest.recipients:
         queue_recipient(config, db, run, ledger_name=name, title=digest.title, filters=[digest],
                         recipient=recipient, max_age=digest.max_age, only_relevant=digest.only_relevant,

@@ -31,8 +31,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler import timeutil
 from crawler.config import TIMEZONE, Config, parse_schedule
-from scheduler import runs
-from scheduler.runs import RunKey
+from crawler.db import runs
+from crawler.db.runs import RunKey
 
 if TYPE_CHECKING:
     from scheduler.service import Service
@@ -102,8 +102,8 @@ def job_overview(config: Config, db) -> list[dict]:
     else what a fresh start would give) and its last run's outcome."""
     from scheduler.jobstore import stored_next_run_times
 
-    stored = stored_next_run_times(db.conn)
-    last = runs.last_runs(db)
+    stored = stored_next_run_times(db)
+    last = runs.last_job_runs(db)
     now = timeutil.now()
     rows = []
     for spec in desired_jobs(config):
@@ -197,12 +197,12 @@ def crawl_job(source: str) -> str:
     config = service.config
     with service.database() as db:
         if service.stopping.is_set():
-            runs.record_run(db, key, "interrupted", "the scheduler was stopping; not started")
+            runs.record_job_run(db, key, "interrupted", "the scheduler was stopping; not started")
             return "interrupted"
         if source not in {s.name for s in config.sources if s.enabled}:
-            runs.record_run(db, key, "skipped", "the source is no longer in the config")
+            runs.record_job_run(db, key, "skipped", "the source is no longer in the config")
             return "skipped"
-        run_id = runs.start_run(db, key)
+        run_id = runs.start_job_run(db, key)
     output = service.log_dir / f"crawl-{source}.log"
     log.info("crawl started", extra={"job": key.job_id, "scheduled": key.scheduled_iso})
     started = timeutil.iso()
@@ -214,7 +214,7 @@ def crawl_job(source: str) -> str:
     with service.database() as db:
         if outcome in ("ok", "failed"):
             detail = "; ".join(filter(None, [crawl_summary(db, source, started), detail]))
-        runs.finish_run(db, run_id, outcome, detail or None)
+        runs.finish_job_run(db, run_id, outcome, detail or None)
     level = logging.INFO if outcome == "ok" else logging.WARNING
     log.log(level, "crawl finished", extra={"job": key.job_id, "outcome": outcome, "detail": detail})
     # `dxwatch crawl` checks alerts itself when it ends normally; this check also covers a crawl
@@ -254,15 +254,11 @@ def run_child(command: list[str], output: Path, time_limit: float, stop: threadi
 
 def crawl_summary(db, source: str, since: str) -> str | None:
     """The crawl's own numbers from its `crawl_runs` row, for `schedule list`."""
-    if "crawl_runs" not in db.table_names():
-        return None
-    row = db.execute(
-        "SELECT status, pages, articles_new, articles_known, last_error FROM crawl_runs "
-        "WHERE source = ? AND started >= ? ORDER BY id DESC LIMIT 1", [source, since]
-    ).fetchone()
+    row = runs.latest_crawl_run_since(db, source, since)
     if not row:
         return None
-    status, pages, new, known, last_error = row
+    status, pages, new, known, last_error = (row[k] for k in ("status", "pages", "articles_new", "articles_known",
+                                                              "last_error"))
     summary = f"{status}: {pages} pages, {new} new, {known} known"
     return f"{summary}, last error: {last_error[:200]}" if last_error else summary
 
@@ -294,16 +290,16 @@ def check_alerts(service: "Service", config: Config) -> None:
     """Alert rules after a crawl, one check at a time, recorded like any job run."""
     key = RunKey(ALERTS_JOB_ID, "alerts", ALERTS_JOB_ID, timeutil.now())
     with service.alerts_lock, service.database() as db:
-        run_id = runs.start_run(db, key)
+        run_id = runs.start_job_run(db, key)
         try:
             from digests.alerts import run_alerts
 
             result = run_alerts(config, db)
         except Exception as exc:  # noqa: BLE001 - one failed check must not stop the crawls
             log.exception("alerts failed", extra={"job": ALERTS_JOB_ID})
-            runs.finish_run(db, run_id, "failed", f"{type(exc).__name__}: {exc}")
+            runs.finish_job_run(db, run_id, "failed", f"{type(exc).__name__}: {exc}")
         else:
-            runs.finish_run(db, run_id, "ok", _summary(result))
+            runs.finish_job_run(db, run_id, "ok", _summary(result))
 
 
 # ---------------------------------------------------------------- digest jobs
@@ -317,11 +313,11 @@ def digest_job(name: str) -> str:
     key = RunKey(f"digest:{name}", "digest", name, ctx.scheduled)
     with service.database() as db:
         if name not in {d.name for d in (config.digests_file.digests if config.digests_file else [])}:
-            runs.record_run(db, key, "skipped", "the digest is no longer in the config")
+            runs.record_job_run(db, key, "skipped", "the digest is no longer in the config")
             return "skipped"
-        run_id = runs.start_run(db, key)
+        run_id = runs.start_job_run(db, key)
         if run_id is None:
-            runs.record_run(db, key, "skipped", f"the run for {key.scheduled_iso} was already sent or is running")
+            runs.record_job_run(db, key, "skipped", f"the run for {key.scheduled_iso} was already sent or is running")
             log.info("digest already sent", extra={"job": key.job_id, "scheduled": key.scheduled_iso})
             return "skipped"
         log.info("digest started", extra={"job": key.job_id, "scheduled": key.scheduled_iso})
@@ -331,9 +327,9 @@ def digest_job(name: str) -> str:
             result = send_digest(config, db, name, run_key=key.scheduled_iso)
         except Exception as exc:  # noqa: BLE001 - recorded; the scheduler keeps going
             log.exception("digest failed", extra={"job": key.job_id, "scheduled": key.scheduled_iso})
-            runs.finish_run(db, run_id, "failed", f"{type(exc).__name__}: {exc}")
+            runs.finish_job_run(db, run_id, "failed", f"{type(exc).__name__}: {exc}")
             return "failed"
-        runs.finish_run(db, run_id, "ok", _summary(result))
+        runs.finish_job_run(db, run_id, "ok", _summary(result))
     log.info("digest finished", extra={"job": key.job_id, "outcome": "ok"})
     return "ok"
 

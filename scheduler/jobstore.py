@@ -1,14 +1,13 @@
 """APScheduler 3 job store in the dxwatch SQLite file, without SQLAlchemy.
 
 It keeps what APScheduler's SQLAlchemyJobStore keeps (id, next run time, pickled job state) in
-the table `scheduler_jobs`, through the standard library's sqlite3. Persisting the next run time
+the table `scheduler_jobs` (through `crawler/db/scheduler_jobs.py`). Persisting the next run time
 is what lets a restarted scheduler see the runs it missed while it was down.
 """
 
 from __future__ import annotations
 
 import pickle
-import sqlite3
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -17,20 +16,13 @@ from apscheduler.job import Job
 from apscheduler.jobstores.base import BaseJobStore, ConflictingIdError, JobLookupError
 from apscheduler.util import datetime_to_utc_timestamp, utc_timestamp_to_datetime
 
-from crawler.db import open_db
+from crawler.db import close, open_db
+from crawler.db import scheduler_jobs as store
 
-TABLE = "scheduler_jobs"
 
-
-def stored_next_run_times(conn: sqlite3.Connection) -> dict[str, datetime | None]:
+def stored_next_run_times(db) -> dict[str, datetime | None]:
     """Next run time of every stored job, read without unpickling (for `schedule list`)."""
-    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (TABLE,)).fetchone()
-    if not exists:
-        return {}
-    return {
-        job_id: utc_timestamp_to_datetime(ts)
-        for job_id, ts in conn.execute(f"SELECT id, next_run_time FROM {TABLE}")
-    }
+    return {job_id: utc_timestamp_to_datetime(ts) for job_id, ts in store.next_run_timestamps(db).items()}
 
 
 class SQLiteJobStore(BaseJobStore):
@@ -39,39 +31,37 @@ class SQLiteJobStore(BaseJobStore):
     def __init__(self, db_path: Path | str):
         super().__init__()
         self.db_path = str(db_path)
-        self._conn: sqlite3.Connection | None = None
+        self._db = None
         self._lock = threading.RLock()
 
     def start(self, scheduler, alias):
         super().start(scheduler, alias)
-        self._conn = open_db(self.db_path).conn  # its own connection: APScheduler calls from its thread
+        self._db = open_db(self.db_path)  # its own connection: APScheduler calls from its thread
 
     def shutdown(self):
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            if self._db is not None:
+                close(self._db)
+                self._db = None
 
     # ------------------------------------------------------------ reads
 
     def lookup_job(self, job_id):
-        jobs = self._load("WHERE id = ?", (job_id,))
+        jobs = self._load(job_id=job_id)
         return jobs[0] if jobs else None
 
     def get_due_jobs(self, now):
-        return self._load("WHERE next_run_time <= ? ORDER BY next_run_time", (datetime_to_utc_timestamp(now),))
+        return self._load(due_by=datetime_to_utc_timestamp(now))
 
     def get_next_run_time(self):
         with self._lock:
-            if self._conn is None:  # shut down while the scheduler thread was finishing a pass
+            if self._db is None:  # shut down while the scheduler thread was finishing a pass
                 return None
-            row = self._conn.execute(
-                f"SELECT MIN(next_run_time) FROM {TABLE} WHERE next_run_time IS NOT NULL"
-            ).fetchone()
-        return utc_timestamp_to_datetime(row[0]) if row and row[0] is not None else None
+            earliest = store.earliest_next_run(self._db)
+        return utc_timestamp_to_datetime(earliest) if earliest is not None else None
 
     def get_all_jobs(self):
-        jobs = self._load("ORDER BY next_run_time IS NULL, next_run_time", ())
+        jobs = self._load()
         self._fix_paused_jobs_sorting(jobs)
         return jobs
 
@@ -79,27 +69,25 @@ class SQLiteJobStore(BaseJobStore):
 
     def add_job(self, job):
         try:
-            self._write(
-                f"INSERT INTO {TABLE} (id, next_run_time, job_state) VALUES (?, ?, ?)",
-                (job.id, datetime_to_utc_timestamp(job.next_run_time), self._dump(job)),
-            )
-        except sqlite3.IntegrityError:
+            with self._lock:
+                store.insert_job(self._db, job.id, datetime_to_utc_timestamp(job.next_run_time), self._dump(job))
+        except store.DuplicateJob:
             raise ConflictingIdError(job.id) from None
 
     def update_job(self, job):
-        changed = self._write(
-            f"UPDATE {TABLE} SET next_run_time = ?, job_state = ? WHERE id = ?",
-            (datetime_to_utc_timestamp(job.next_run_time), self._dump(job), job.id),
-        )
+        with self._lock:
+            changed = store.update_job(self._db, job.id, datetime_to_utc_timestamp(job.next_run_time), self._dump(job))
         if not changed:
             raise JobLookupError(job.id)
 
     def remove_job(self, job_id):
-        if not self._write(f"DELETE FROM {TABLE} WHERE id = ?", (job_id,)):
-            raise JobLookupError(job_id)
+        with self._lock:
+            if not store.delete_jobs(self._db, job_id):
+                raise JobLookupError(job_id)
 
     def remove_all_jobs(self):
-        self._write(f"DELETE FROM {TABLE}", ())
+        with self._lock:
+            store.delete_jobs(self._db)
 
     # ------------------------------------------------------------ helpers
 
@@ -107,17 +95,13 @@ class SQLiteJobStore(BaseJobStore):
     def _dump(job: Job) -> bytes:
         return pickle.dumps(job.__getstate__(), pickle.HIGHEST_PROTOCOL)
 
-    def _write(self, sql: str, params: tuple) -> int:
-        with self._lock, self._conn:
-            return self._conn.execute(sql, params).rowcount
-
-    def _load(self, where: str, params: tuple) -> list[Job]:
-        """Unpickle jobs; a job that no longer unpickles (code moved) is logged and dropped,
-        and the next reconcile adds it again from the config."""
+    def _load(self, job_id: str | None = None, due_by: float | None = None) -> list[Job]:
+        """Unpickle jobs (see `store.job_states`); a job that no longer unpickles (code moved) is
+        logged and dropped, and the next reconcile adds it again from the config."""
         with self._lock:
-            if self._conn is None:  # shut down while the scheduler thread was finishing a pass
+            if self._db is None:  # shut down while the scheduler thread was finishing a pass
                 return []
-            rows = self._conn.execute(f"SELECT id, job_state FROM {TABLE} {where}", params).fetchall()
+            rows = store.job_states(self._db, job_id, due_by)
         jobs, broken = [], []
         for job_id, state in rows:
             try:
@@ -125,8 +109,9 @@ class SQLiteJobStore(BaseJobStore):
             except Exception:
                 self._logger.exception("cannot restore stored job %r; removing it", job_id)
                 broken.append(job_id)
-        for job_id in broken:
-            self._write(f"DELETE FROM {TABLE} WHERE id = ?", (job_id,))
+        with self._lock:
+            for job_id in broken:
+                store.delete_jobs(self._db, job_id)
         return jobs
 
     def _reconstitute(self, state: bytes) -> Job:

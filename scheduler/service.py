@@ -32,11 +32,11 @@ from apscheduler.triggers.date import DateTrigger
 
 from crawler import timeutil
 from crawler.config import Config, ConfigError, load_config
-from scheduler import runs
+from crawler.db import runs
 from scheduler.jobs import JOB_FUNCS, ContextExecutor, JobSpec, desired_jobs, open_database, trigger_signature
 from scheduler.jobstore import SQLiteJobStore
 from scheduler.lock import SchedulerLock
-from scheduler.runs import RunKey
+from crawler.db.runs import RunKey
 
 log = logging.getLogger("dxwatch.scheduler")
 
@@ -79,7 +79,7 @@ class Service:
         with SchedulerLock(self.db_path):
             self.config = load_config(self.config_dir)
             with self.database() as db:
-                abandoned = runs.close_abandoned_runs(db)
+                abandoned = runs.close_abandoned_job_runs(db)
             if abandoned:
                 log.warning("runs left by a stopped scheduler marked interrupted",
                             extra={"jobs": [key.job_id for key in abandoned]})
@@ -271,7 +271,7 @@ class Service:
 
     def _record(self, key: RunKey, outcome: str, detail: str) -> None:
         with self.database() as db:
-            runs.record_run(db, key, outcome, detail)
+            runs.record_job_run(db, key, outcome, detail)
 
 
 # ---------------------------------------------------------------- logging

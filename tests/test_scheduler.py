@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from crawler import timeutil
-from scheduler import runs
-from scheduler.runs import RunKey
+from crawler.db import runs
+from crawler.db.runs import RunKey
 
 FAKE_CRAWL = textwrap.dedent(
     """
@@ -159,18 +159,18 @@ def test_digest_run_key_is_claimed_once(db_path):
     db = open_db(db_path)
     fire = datetime(2026, 11, 23, 8, 0, tzinfo=timeutil.VN)
     key = RunKey("digest:tuan", "digest", "tuan", fire)
-    first = runs.start_run(db, key)
+    first = runs.start_job_run(db, key)
     assert first is not None
-    assert runs.start_run(db, key) is None, "a second run for the same fire time must be refused while running"
-    runs.finish_run(db, first, "ok")
-    assert runs.start_run(db, key) is None, "and once it was sent"
-    other = runs.start_run(db, RunKey("digest:tuan", "digest", "tuan", datetime(2026, 11, 30, 8, 0, tzinfo=timeutil.VN)))
-    runs.finish_run(db, other, "failed", "SMTP 451")
-    retry = runs.start_run(db, RunKey("digest:tuan", "digest", "tuan", datetime(2026, 11, 30, 8, 0, tzinfo=timeutil.VN)))
+    assert runs.start_job_run(db, key) is None, "a second run for the same fire time must be refused while running"
+    runs.finish_job_run(db, first, "ok")
+    assert runs.start_job_run(db, key) is None, "and once it was sent"
+    other = runs.start_job_run(db, RunKey("digest:tuan", "digest", "tuan", datetime(2026, 11, 30, 8, 0, tzinfo=timeutil.VN)))
+    runs.finish_job_run(db, other, "failed", "SMTP 451")
+    retry = runs.start_job_run(db, RunKey("digest:tuan", "digest", "tuan", datetime(2026, 11, 30, 8, 0, tzinfo=timeutil.VN)))
     assert retry is not None, "a failed run may be tried again with the same key"
-    assert runs.close_abandoned_runs(db) == [RunKey("digest:tuan", "digest", "tuan",
+    assert runs.close_abandoned_job_runs(db) == [RunKey("digest:tuan", "digest", "tuan",
                                                     datetime(2026, 11, 30, 8, 0, tzinfo=timeutil.VN))]
-    assert runs.last_runs(db)["digest:tuan"]["outcome"] == "interrupted"
+    assert runs.last_job_runs(db)["digest:tuan"]["outcome"] == "interrupted"
 
 
 # ---------------------------------------------------------------- schedule list and --once
@@ -449,8 +449,8 @@ def test_a_digest_cut_short_by_a_crash_is_resumed_with_its_run_key(tmp_path, smt
     write_digest_config(config_dir, smtp.port, "0 8 * * mon")
     fire = timeutil.now().replace(microsecond=0) - timedelta(minutes=5)
     db = open_db(db_path)
-    runs.start_run(db, RunKey("digest:nhanh", "digest", "nhanh", fire))  # what a killed scheduler leaves
-    old = runs.start_run(db, RunKey("digest:nhanh", "digest", "nhanh", fire - timedelta(days=2)))
+    runs.start_job_run(db, RunKey("digest:nhanh", "digest", "nhanh", fire))  # what a killed scheduler leaves
+    old = runs.start_job_run(db, RunKey("digest:nhanh", "digest", "nhanh", fire - timedelta(days=2)))
     db.conn.close()
     with Scheduler(tmp_path, config_dir, db_path, "--digest-grace", "1h", once=True) as once:
         assert once.wait() == 0

@@ -1,15 +1,23 @@
-"""The run ledgers: `crawl_runs` (one row per crawl of a source), and the others as they move in.
+"""The three run ledgers, one place: `crawl_runs` (one row per crawl of a source), `digest_runs`
+(one row per digest or alert run, keyed by its run key) and `job_runs` (every run of every
+scheduled job, with its outcome).
 
 Each ledger has the same life: a row is started as `running`, finished with an outcome, and rows a
-killed process left `running` are closed by the next one.
+killed process left `running` are closed by the next one. `job_runs` is also the guard that makes
+a digest run key deliverable only once: a unique index over the (job, scheduled time) pairs of
+digest runs that are running or succeeded.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
 
 import sqlite_utils
 
+from crawler import timeutil
 from crawler.db.connection import write_transaction
 
 
@@ -58,18 +66,24 @@ def crawl_running(db: sqlite_utils.Database, source: str) -> bool:
                       [source]).fetchone() is not None
 
 
-def start_digest_run(db: sqlite_utils.Database, digest: str, kind: str, run_key: str, started: str) -> dict:
+def start_digest_run(db: sqlite_utils.Database, digest: str, kind: str, run_key: str) -> dict:
     """The `digest_runs` row of `(digest, run_key)`, created `running` unless it exists."""
     with write_transaction(db):
         db.conn.execute("INSERT OR IGNORE INTO digest_runs (digest, kind, run_key, started) VALUES (?, ?, ?, ?)",
-                        [digest, kind, run_key, started])
+                        [digest, kind, run_key, timeutil.iso()])
     # list(), not next(): a half-read cursor would keep an old snapshot open into the next transaction
     return list(db.query("SELECT * FROM digest_runs WHERE digest = ? AND run_key = ?", [digest, run_key]))[0]
 
 
-def finish_digest_run(db: sqlite_utils.Database, run_id: int, status: str, finished: str) -> None:
+def finish_digest_run(db: sqlite_utils.Database, run_id: int) -> str:
+    """Close a digest run: `done` when none of its mails is left to send, else `incomplete`."""
     with write_transaction(db):
-        db.conn.execute("UPDATE digest_runs SET status = ?, finished = ? WHERE id = ?", [status, finished, run_id])
+        left = db.execute("SELECT COUNT(*) FROM deliveries WHERE run_id = ? AND status IN ('pending', 'sending')",
+                          [run_id]).fetchone()[0]
+        status = "incomplete" if left else "done"
+        db.conn.execute("UPDATE digest_runs SET status = ?, finished = ? WHERE id = ?",
+                        [status, timeutil.iso(), run_id])
+    return status
 
 
 def delete_digest_run(db: sqlite_utils.Database, run_id: int) -> None:
@@ -80,3 +94,89 @@ def delete_digest_run(db: sqlite_utils.Database, run_id: int) -> None:
 
 def latest_digest_runs(db: sqlite_utils.Database, limit: int) -> list[dict]:
     return [dict(r) for r in db.query("SELECT * FROM digest_runs ORDER BY id DESC LIMIT ?", [limit])]
+
+
+def latest_crawl_run_since(db: sqlite_utils.Database, source: str, since: str) -> dict | None:
+    """The latest crawl run of `source` started at or after `since`."""
+    rows = list(db.query("SELECT * FROM crawl_runs WHERE source = ? AND started >= ? ORDER BY id DESC LIMIT 1",
+                         [source, since]))
+    return rows[0] if rows else None
+
+
+# ---------------------------------------------------------------- job_runs (the scheduler)
+
+FINAL_OUTCOMES = ("ok", "failed", "timeout", "skipped", "missed", "interrupted")
+
+
+@dataclass(frozen=True)
+class RunKey:
+    """What a job run belongs to: the job and the fire time it was scheduled for."""
+
+    job_id: str
+    kind: str
+    target: str
+    scheduled: datetime | None
+
+    @property
+    def scheduled_iso(self) -> str | None:
+        return timeutil.iso(self.scheduled) if self.scheduled else None
+
+
+def _final(outcome: str) -> str:
+    if outcome not in FINAL_OUTCOMES:
+        raise ValueError(f"unknown outcome {outcome!r}")
+    return outcome
+
+
+def start_job_run(db: sqlite_utils.Database, key: RunKey) -> int | None:
+    """Insert a `running` row; None when a digest run with this key is already running or sent."""
+    try:
+        with write_transaction(db):
+            cursor = db.conn.execute(
+                "INSERT INTO job_runs (job_id, kind, target, scheduled, started, outcome) "
+                "VALUES (?, ?, ?, ?, ?, 'running')",
+                (key.job_id, key.kind, key.target, key.scheduled_iso, timeutil.iso()),
+            )
+    except sqlite3.IntegrityError:
+        return None
+    return cursor.lastrowid
+
+
+def finish_job_run(db: sqlite_utils.Database, run_id: int, outcome: str, detail: str | None = None) -> None:
+    with write_transaction(db):
+        db.conn.execute("UPDATE job_runs SET finished = ?, outcome = ?, detail = ? WHERE id = ?",
+                        (timeutil.iso(), _final(outcome), detail, run_id))
+
+
+def record_job_run(db: sqlite_utils.Database, key: RunKey, outcome: str, detail: str | None = None) -> int:
+    """A run that never started (skipped, missed): one finished row."""
+    now = timeutil.iso()
+    with write_transaction(db):
+        cursor = db.conn.execute(
+            "INSERT INTO job_runs (job_id, kind, target, scheduled, started, finished, outcome, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (key.job_id, key.kind, key.target, key.scheduled_iso, now, now, _final(outcome), detail),
+        )
+    return cursor.lastrowid
+
+
+def close_abandoned_job_runs(db: sqlite_utils.Database) -> list[RunKey]:
+    """Rows still `running` from a scheduler that died: mark them interrupted (the caller holds the
+    scheduler lock) and return their keys, so an interrupted digest can be resumed with the same run key."""
+    with write_transaction(db):
+        rows = db.conn.execute(
+            "SELECT id, job_id, kind, target, scheduled FROM job_runs WHERE outcome = 'running'"
+        ).fetchall()
+        db.conn.executemany(
+            "UPDATE job_runs SET outcome = 'interrupted', finished = ?, "
+            "detail = 'the scheduler stopped before this run finished' WHERE id = ?",
+            [(timeutil.iso(), row[0]) for row in rows],
+        )
+    return [RunKey(job_id, kind, target, timeutil.parse_iso(scheduled) if scheduled else None)
+            for _, job_id, kind, target, scheduled in rows]
+
+
+def last_job_runs(db: sqlite_utils.Database) -> dict[str, dict]:
+    """The latest row of each job id."""
+    rows = db.query("SELECT * FROM job_runs WHERE id IN (SELECT MAX(id) FROM job_runs GROUP BY job_id)")
+    return {row["job_id"]: row for row in rows}
