@@ -262,7 +262,7 @@ def render(selection: Selection, *, title: str, moment: datetime | None = None, 
     note = period_note(selection.since, selection.until)
     base = {
         "title": clean(alert_title) if alert_title else heading(title, note),
-        "heading_note": display_date(timeutil.iso(moment)) if alert_title else note,
+        "heading_note": display_date(timeutil.iso(moment)) if alert_title else None,  # a digest's title says it
         "period": f"{display_date(selection.since)[:10]} – {display_date(selection.until)[:10]}",
         "summary": counts_phrase(counts, only_found=bool(alert_title)),
         "counts": counts,
