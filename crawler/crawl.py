@@ -18,6 +18,7 @@ from crawler import timeutil
 from crawler.config import Config, Source
 from crawler.db import open_db
 from crawler.db import runs as runs_db
+from crawler.db.faults import check_integrity
 from crawler.settings import scrapy_settings
 
 logger = logging.getLogger("dxwatch.crawl")
@@ -114,6 +115,7 @@ def run_crawl(config: Config, db_path, source_names: Iterable[str] | None = None
     from scrapy.crawler import CrawlerProcess
 
     db = open_db(db_path)
+    check_integrity(db)  # a damaged file stops here, before any page is fetched for nothing
     _close_abandoned_runs(db, config)
     settings = {**scrapy_settings(config.settings), "DXWATCH_DB_PATH": str(db_path)}
     process = CrawlerProcess(settings)
@@ -142,7 +144,7 @@ def run_crawl(config: Config, db_path, source_names: Iterable[str] | None = None
         stats = crawler.stats.get_stats() if crawler is not None and crawler.stats else {}
         summary = summary_from_stats(stats)
         spider = getattr(crawler, "spider", None)
-        last_error = getattr(spider, "last_error", None)
+        last_error = getattr(spider, "write_failure", None) or getattr(spider, "last_error", None)
         if run["failure"] is not None:
             failure = run["failure"]
             last_error = f"{type(failure).__name__}: {failure}"

@@ -17,6 +17,7 @@ from crawler.db.articles import newest_article_seen, source_articles_since
 from crawler.db.runs import crawl_running, last_crawl_run
 
 OK, STALE, BROKEN, NEVER, DISABLED, RUNNING = "OK", "STALE", "BROKEN", "NOT CRAWLED", "DISABLED", "RUNNING"
+INCOMPLETE = "INCOMPLETE"  # the last run was interrupted: what it did not get to is owed to the next one
 
 
 def verdict(source: Source, last: dict | None, last_ok: dict | None, newest_article: str | None,
@@ -28,6 +29,9 @@ def verdict(source: Source, last: dict | None, last_ok: dict | None, newest_arti
     found = last["articles_new"] + last["articles_known"]
     if last["status"] == "failed":
         return BROKEN, f"last run failed: {last['last_error'] or ', '.join(errors) or 'no entry point answered'}"
+    if last["status"] == "interrupted":
+        why = f" ({last['last_error']})" if last["last_error"] else ""
+        return INCOMPLETE, f"last run was interrupted{why}; the next crawl resumes where it stopped"
     if last["listing_pages"] and not found:
         if (last["last_error"] or "").startswith("unverified_listing"):
             return BROKEN, last["last_error"].removeprefix("unverified_listing: ")
@@ -42,8 +46,6 @@ def verdict(source: Source, last: dict | None, last_ok: dict | None, newest_arti
         return STALE, f"no new article since {since[:10]} (stale_after_days: {source.stale_after_days})"
     if last_ok and now - timeutil.parse_iso(last_ok["finished"] or last_ok["started"]) > stale_after:
         return STALE, f"no successful crawl since {last_ok['started'][:10]}"
-    if last["status"] == "interrupted":
-        return OK, "last run was interrupted; its articles are kept"
     return OK, "last run ok" + (f" with errors: {', '.join(f'{k} {v}' for k, v in errors.items())}" if errors else "")
 
 
@@ -99,7 +101,10 @@ def _human(seconds: float) -> str:
 
 def source_status(db, config: Config, now: datetime | None = None) -> list[dict]:
     """One row per configured source: verdict, reason, last success and the last run's numbers."""
+    from spiders.frontier import owed_counts
+
     now = now or timeutil.now()
+    owed = owed_counts(db)
     rows = []
     for source in config.sources:
         last = last_crawl_run(db, source.name)
@@ -109,13 +114,15 @@ def source_status(db, config: Config, now: datetime | None = None) -> list[dict]
         state, reason = verdict(source, last, last_ok, newest_article, now)
         if not source.enabled and last is not None:
             state, reason = DISABLED, f"disabled in sources.yaml (was {state})"
+        if owed.get(source.name):
+            reason += f"; {owed[source.name]} articles owed from the last crawl"
         revisit, revisit_why = revisit_interval(db, source, now)
         rows.append({
             "source": source.name, "verdict": state, "reason": reason, "running": bool(running),
             "revisit": _human(revisit) if revisit else "cron", "revisit_reason": revisit_why,
             "last_success": last_ok["finished"] if last_ok else None,
             "last_run": last["started"] if last else None,
-            "newest_article": newest_article,
+            "newest_article": newest_article, "owed": owed.get(source.name, 0),
             **{k: (last or {}).get(k) for k in ("status", "pages", "listing_pages", "articles_new",
                                                  "articles_known", "articles_rejected", "last_error")},
             "errors": json.loads((last or {}).get("errors") or "{}"),

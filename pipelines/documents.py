@@ -519,9 +519,11 @@ class DocumentPipeline(DatabasePipeline):
     @classmethod
     def from_crawler(cls, crawler):
         settings = crawler.settings
-        return cls(settings.get("DXWATCH_DB_PATH"), crawler.stats,
-                   settings.getint("DXWATCH_DOCUMENT_MAX_PAGES", DEFAULT_MAX_PAGES),
-                   settings.getint("DXWATCH_DOCUMENT_MAX_CHARS", DEFAULT_MAX_CHARS))
+        pipeline = cls(settings.get("DXWATCH_DB_PATH"), crawler.stats,
+                       settings.getint("DXWATCH_DOCUMENT_MAX_PAGES", DEFAULT_MAX_PAGES),
+                       settings.getint("DXWATCH_DOCUMENT_MAX_CHARS", DEFAULT_MAX_CHARS))
+        pipeline.crawler = crawler
+        return pipeline
 
     async def process_item(self, item, spider=None):
         if item.get("item_type") != "document" or self.db is None:
@@ -530,7 +532,7 @@ class DocumentPipeline(DatabasePipeline):
         from twisted.internet.threads import deferToThread
 
         record = await maybe_deferred_to_future(deferToThread(read_document, item, self.max_pages, self.max_chars))
-        document_id, outcome = store_document(self.db, item, record)
+        document_id, outcome = self.write(item, store_document, self.db, item, record)
         self.stats.inc_value(STAT + outcome)
         self.stats.inc_value(STAT + "status/" + record["status"])
         item.pop("body", None)  # the bytes are stored as text; do not carry them through logs and signals

@@ -2,8 +2,8 @@
 
 A page counts as unchanged on a 304, or on a 200 whose content hash (of the links we act on, not
 of the whole page with its visitor counter) equals the stored one. Updates are held until the run
-ends cleanly: a crawl that was interrupted, or that failed to fetch some article, must see the
-same pages as changed next time, or the articles it missed would be lost. Article pages that held
+ends cleanly: a crawl that was interrupted must see the same pages as changed next time, or the
+pages it did not get to would be lost (what the pages read listed is owed in spiders/frontier.py). Article pages that held
 no article are remembered here too, so that listing pages full of them do not cost a fetch each time.
 """
 
@@ -20,9 +20,6 @@ from crawler.db import http_state as store
 FULL_FETCH_EVERY = timedelta(hours=24)
 # A page extraction rejected (no article on it) is not fetched again for this long.
 REJECTED = "rejected"
-FAILED = "failed"
-FAILED_LISTING = "failed-listing"
-FAILED_RETRY_FOR = timedelta(days=7)
 REJECTED_RECHECK = timedelta(days=30)
 
 
@@ -93,28 +90,6 @@ class HttpState:
         if self.db is None or not urls:
             return set()
         return store.urls_marked_since(self.db, REJECTED, timeutil.iso(timeutil.now() - REJECTED_RECHECK), urls)
-
-    def remember_failed(self, url: str, listing: bool = False) -> None:
-        """A download that failed: an article, or a listing page whose failure cut pagination short.
-        The next crawls ask for it again (once newer pages push it down, nothing else would lead
-        there). Written at once, so a killed crawl keeps it too; the first failure's time is kept,
-        to give up after FAILED_RETRY_FOR."""
-        if self.db is None:
-            return
-        store.mark_url(self.db, url, self.source, FAILED_LISTING if listing else FAILED, timeutil.iso())
-
-    def forget_failed(self, url: str) -> None:
-        if self.db is not None:
-            store.unmark_url(self.db, url, (FAILED, FAILED_LISTING))
-
-    def failed(self, listing: bool = False) -> list[str]:
-        """This source's recent failed downloads still to retry (articles stored since are dropped)."""
-        if self.db is None:
-            return []
-        marker = FAILED_LISTING if listing else FAILED
-        if not listing:  # a failed listing row is dropped when the page is read (forget_failed)
-            store.unmark_stored_articles(self.db, FAILED, self.source)
-        return store.marked_urls(self.db, marker, self.source, timeutil.iso(timeutil.now() - FAILED_RETRY_FOR))
 
     def save(self) -> int:
         if self.db is None or not self.pending:

@@ -2,25 +2,31 @@
 
 Stored article URLs are checked before any request, listing pages and feeds are asked with
 conditional requests, and pagination stops at the first page that holds only stored articles,
-so a re-crawl costs what is new, not what is stored.
+so a re-crawl costs what is new, not what is stored. What a crawl found but did not finish
+(killed, timed out, over `max_articles`, a failed download or write) is owed in the persistent
+frontier (spiders/frontier.py) and asked for first by the next crawl.
 """
 
 from __future__ import annotations
 
 import importlib
+import sqlite3
 from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
 from scrapy.http import TextResponse
+from scrapy.utils.defer import deferred_from_coro
 
 from crawler import timeutil
 from crawler.config import Source
 from crawler.db import open_db
 from crawler.db import source_templates as templates_db
 from crawler.db.articles import known_urls
+from crawler.db.faults import describe as describe_db_error
 from crawler.urls import canonical_url, is_same_site
 from spiders import feeds as feedparse
+from spiders.frontier import ARTICLE, LISTING, Frontier
 from spiders.http_state import HttpState, links_hash
 from spiders.links import (article_links, classify_feed_link, classify_link, next_page, not_taken, page_links,
                            rules_for, template_values)
@@ -39,6 +45,8 @@ def _attachments_module():
 
 
 GONE = {"http_404", "http_410"}
+# Answers that will not change by asking again: the URL leaves the frontier as not an article.
+SETTLED = GONE | {"robots_disallowed", "internal_address", "offsite_redirect", "offsite_request"}
 
 
 def error_kind(failure) -> str:
@@ -90,12 +98,14 @@ class PortalSpider(scrapy.Spider):
         # a dry run shows a few; a crawl fetches at most max_articles, newest first where dates are
         # known, and leaves the rest (say, a 60,000-URL sitemap) to the next crawls
         self.article_limit = article_limit if article_limit is not None else source.max_articles
-        self.articles_left_for_later = 0
         self.db = open_db(db_path) if db_path and not dry_run else None
         self.state = HttpState(self.db, source.name)
-        self.failed_articles = 0
+        self.frontier = Frontier(self.db, source.name)
+        self.write_failure: str | None = None  # the first failed database write: the run failed
         self.articles_requested = 0
         self.queued: set[str] = set()
+        self.owed_at_start: set[str] = set()
+        self.listings_queued: set[str] = set()
         self.sitemaps_seen: set[str] = set()
         self.last_error: str | None = None
         self.report: list[dict] = []  # what `sources test` shows
@@ -141,19 +151,22 @@ class PortalSpider(scrapy.Spider):
     def _known(self, urls: list[str]) -> set[str]:
         return known_urls(self.db, urls) if self.db is not None else set()
 
-    def _article_requests(self, candidates: list[dict], via: str):
+    def _article_requests(self, candidates: list[dict], via: str, found_on: str | None = None):
         """Requests for candidate articles not stored yet; returns (requests, how many need no fetch).
 
         No fetch is needed for a stored URL, one already asked for in this run (a listing and a
         feed overlap), or one that extraction rejected in a recent run (a video or photo page).
+        Every URL still to fetch (now or, past `max_articles`, in a later crawl) is first written
+        to the frontier as owed; when that write fails nothing is requested and the crawl stops.
+        A URL owed since an earlier crawl never counts as "no fetch needed" for pagination.
         """
         lookup = [u for c in candidates for u in (c["raw"], c["url"])]
         known = self._known(lookup)
         rejected = self.state.recently_rejected(lookup)
-        requests, known_count, handled = [], 0, 0
+        requests, owed, known_count, handled = [], [], 0, 0
         for c in candidates:
             if c["url"] in self.queued:
-                handled += 1
+                handled += c["url"] not in self.owed_at_start
                 continue
             self.queued.add(c["url"])
             if c["url"] in known or c["raw"] in known:
@@ -165,8 +178,8 @@ class PortalSpider(scrapy.Spider):
                 self._note("skipped", c["url"], "rejected by extraction in a recent crawl")
                 handled += 1
                 continue
+            owed.append(c)
             if self.articles_requested >= self.article_limit:
-                self.articles_left_for_later += 1
                 self._note("article-skipped", c["url"], f"beyond {self.article_limit} articles for this run")
                 continue
             self.articles_requested += 1
@@ -178,7 +191,29 @@ class PortalSpider(scrapy.Spider):
                       "feed_title": c.get("title")}))
         if known_count:
             self._stat("articles_known", known_count)
+        if found_on is not None and not self._write(self.frontier.owe, owed, found_on):
+            return [], handled
         return requests, handled
+
+    def _write(self, write, *args) -> bool:
+        """Run one database write; a failure (disk full, lock timeout, corruption) fails the crawl."""
+        try:
+            write(*args)
+        except sqlite3.Error as exc:
+            self.write_failed(exc)
+            return False
+        return True
+
+    def write_failed(self, exc: BaseException) -> None:
+        """A database write failed (here or in a storing pipeline): one line, counted, and the crawl
+        stops, since every further page would fail the same way; what is owed stays owed."""
+        kind, line = describe_db_error(exc)
+        if self.write_failure is None:
+            self.write_failure = f"{kind}: {line}"
+            self._record_error(kind, line)
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="database_write_failed"))
+        else:
+            self._stat(f"errors/{kind}")
 
     def item_dropped(self, item, response, exception, spider=None):
         """Extraction found no article here: remember it, so later crawls do not fetch it again soon.
@@ -186,8 +221,10 @@ class PortalSpider(scrapy.Spider):
         Only drops before extraction filled the item count (a later stage may drop for other reasons).
         """
         if item.get("item_type", "article") == "article" and not item.get("content_hash"):
-            for url in {item.get("url"), *item.get("aliases", [])} - {None}:
+            urls = {item.get("url"), *item.get("aliases", [])} - {None}
+            for url in urls:
                 self.state.remember_rejected(url)
+            self._write(self.frontier.settle, urls)
             if self._from_listing(item):
                 self.refused_from_listing += 1
 
@@ -230,20 +267,45 @@ class PortalSpider(scrapy.Spider):
             else:
                 for request in self._sitemap_requests([url]):  # no `yield from` in an async generator
                     yield request
-        if not self.dry_run:  # pick up where earlier crawls failed: cut pagination, lost articles
-            for url in self.state.failed(listing=True):
-                if url not in self.source.start_urls:
-                    yield self._entry_request(url, self.parse_listing, kind="listing", page_no=1)
-            retry = [{"url": u, "raw": u, "reason": "its download failed in an earlier crawl"}
-                     for u in self.state.failed()]
-            for request in self._article_requests(retry, via="retry")[0]:
+        if not self.dry_run:  # what earlier crawls owe: articles, then pagination where it stopped
+            for request in self._owed_requests():
                 yield request
         documents = _attachments_module()
         if self.source.documents and documents is not None and not self.dry_run:
             for request in documents.document_listing_requests(self, self.source):
                 yield request
 
+    def _owed_requests(self) -> list[scrapy.Request]:
+        """Requests for what earlier crawls left owed (up to max_articles), and for the pagination
+        pages they did not get to; entries given up after GIVE_UP_AFTER are counted as errors."""
+        try:
+            given_up = self.frontier.tidy()
+            articles = self.frontier.owed(ARTICLE, limit=self.article_limit)
+            listings = self.frontier.owed(LISTING)
+        except sqlite3.Error as exc:
+            self.write_failed(exc)
+            return []
+        for entry in given_up:
+            self._record_error("gave_up", f"{entry['url']}: failing since {entry['first_failed']} "
+                                          f"({entry['attempts']} attempts, last: {entry['last_error']})")
+        owed = [{"url": e["url"], "raw": e["url"], "reason": "owed from an earlier crawl",
+                 "published": e["published"], "title": e["title"]} for e in articles]
+        self.owed_at_start.update(e["url"] for e in articles)
+        requests = self._article_requests(owed, via="frontier")[0]
+        for e in listings:
+            self.listings_queued.add(e["url"])
+            requests.append(self._entry_request(e["url"], self.parse_listing, kind="listing",
+                                                page_no=e["page_no"] or 2))
+        return requests
+
     def parse_listing(self, response):
+        """Article requests and the next page's; then this page leaves the frontier (when it was owed)."""
+        out = list(self._listing_output(response))
+        if not self.dry_run and self.write_failure is None:
+            self._write(self.frontier.settle, [response.meta["state_url"]])
+        return out
+
+    def _listing_output(self, response):
         self._stat("pages")
         if self._not_modified(response):
             return
@@ -251,8 +313,6 @@ class PortalSpider(scrapy.Spider):
             self._note("listing", response.url, "not an HTML page")
             return
         page_no = response.meta.get("page_no", 1)
-        if not self.dry_run:
-            self.state.forget_failed(response.meta["state_url"])
         decisions, analysis = page_links(response, self.rules, self.template)
         if analysis is not None:
             self._note("main list", response.url, describe(analysis))
@@ -268,7 +328,7 @@ class PortalSpider(scrapy.Spider):
         self._stat("listing_pages")
         if not candidates:
             self._record_error("no_article_links", f"{response.url}: listing page {page_no} held no article links")
-        requests, handled = self._article_requests(candidates, f"listing page {page_no}")
+        requests, handled = self._article_requests(candidates, f"listing page {page_no}", response.url)
         self._note("listing", response.url, f"page {page_no}: {len(candidates)} article links, "
                                             f"{handled} already stored or seen")
         if self.dry_run:
@@ -287,7 +347,13 @@ class PortalSpider(scrapy.Spider):
             self._note("stop", response.url, f"max_pages ({self.source.max_pages}) reached")
             return
         url, how = following
+        if url in self.listings_queued:  # resumed from the frontier in this run already
+            return
+        self.listings_queued.add(url)
         self._note("next-page", url, how)
+        if not self.dry_run and not self._write(self.frontier.owe, [{"url": url, "page_no": page_no + 1}],
+                                                response.url, LISTING):
+            return
         yield self._entry_request(url, self.parse_listing, kind="listing", page_no=page_no + 1,
                                   template_values=values)
 
@@ -310,7 +376,7 @@ class PortalSpider(scrapy.Spider):
         if self._same_as_last_time(response, links_hash(c["url"] for c in candidates)):
             return
         self._stat("listing_pages")
-        requests, handled = self._article_requests(candidates, "feed")
+        requests, handled = self._article_requests(candidates, "feed", response.url)
         self._note("feed", response.url, f"{len(entries)} entries, {len(candidates)} on the source's sites, "
                                          f"{handled} already stored or seen")
         yield from requests
@@ -345,7 +411,7 @@ class PortalSpider(scrapy.Spider):
         if self._same_as_last_time(response, state_key):
             return
         self._stat("listing_pages")
-        requests, handled = self._article_requests(candidates, "sitemap")
+        requests, handled = self._article_requests(candidates, "sitemap", response.url)
         self._note("sitemap", response.url, f"{len(pages)} pages, {len(candidates)} taken as articles, "
                                             f"{handled} already stored or seen, {len(children)} child sitemaps")
         yield from requests
@@ -365,6 +431,9 @@ class PortalSpider(scrapy.Spider):
         if not isinstance(response, TextResponse):
             self._stat("not_html")
             self._note("rejected", response.url, "not an HTML page")
+            if not self.dry_run:
+                self.state.remember_rejected(canonical_url(response.request.url))
+                self._write(self.frontier.settle, [canonical_url(response.request.url), canonical_url(response.url)])
             return
         requested = canonical_url(response.request.url)
         url = canonical_url(response.url)
@@ -408,14 +477,14 @@ class PortalSpider(scrapy.Spider):
     def on_error(self, failure):
         request = failure.request
         kind = error_kind(failure)
-        if request.meta.get("kind") == "article" and not self.dry_run:
-            if kind in GONE:  # removed for good: like a page with no article, not asked again soon
-                self.state.remember_rejected(canonical_url(request.url), now=True)
-            else:
-                self.failed_articles += 1
-                self.state.remember_failed(canonical_url(request.url))
-        elif request.meta.get("kind") == "listing" and not self.dry_run:
-            self.state.remember_failed(request.meta["state_url"], listing=True)
+        url = canonical_url(request.url) if request.meta.get("kind") == "article" else request.meta.get("state_url")
+        if request.meta.get("kind") in ("article", "listing") and not self.dry_run:
+            if kind in SETTLED:  # removed for good or not ours: like a page with no article, not asked again soon
+                if request.meta["kind"] == "article":
+                    self._write(self.state.remember_rejected, url, True)
+                self._write(self.frontier.settle, [url])
+            else:  # stays owed: the next crawl asks again
+                self._write(self.frontier.failed, url, f"{kind}: {failure.getErrorMessage()}")
         self._record_error(kind, f"{request.url}: {failure.getErrorMessage()}")
 
     def _learn(self) -> None:
@@ -433,14 +502,15 @@ class PortalSpider(scrapy.Spider):
                 "source's article URLs) or `selectors` in sources.yaml, or check the start_urls"))
 
     def closed(self, reason: str) -> None:
+        """Listing pages count as caught up only after a run that finished: what they listed is then
+        stored, rejected or owed in the frontier. An interrupted run leaves them to be read again."""
         if reason == "finished":
-            self._learn()
+            self._write(self._learn)
         if self.db is None:
             return
-        if reason == "finished" and not self.failed_articles and not self.articles_left_for_later:
-            self.state.save()
+        if reason == "finished" and self.write_failure is None:
+            self._write(self.state.save)
         elif self.state.pending:
-            self.logger.info("%s: listing state not saved (%s, %d article fetches failed): "
-                             "the next crawl reads every page again", self.source.name, reason,
-                             self.failed_articles)
+            self.logger.info("%s: listing state not saved (%s): the next crawl reads every page again",
+                             self.source.name, self.write_failure or reason)
         self.db.conn.close()

@@ -27,7 +27,7 @@ def sources_status() -> None:
     from crawler.health import source_status
 
     cfg = state.config()
-    colours = {"OK": "green", "STALE": "yellow", "BROKEN": "bold red"}
+    colours = {"OK": "green", "STALE": "yellow", "INCOMPLETE": "yellow", "BROKEN": "bold red"}
     table = Table("source", "verdict", "last success", "last run", "pages", "new", "known", "rejected",
                   "errors", "revisit", "reason")
     for row in source_status(state.db(), cfg):

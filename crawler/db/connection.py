@@ -6,6 +6,7 @@ the busy timeout makes concurrent writers queue instead of failing.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,13 +16,18 @@ import sqlite_utils
 
 from crawler.db import schema
 
-BUSY_TIMEOUT_MS = 30_000
+BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another's write lock; env DXWATCH_BUSY_TIMEOUT (seconds)
+
+
+def busy_timeout_ms() -> int:
+    return int(float(os.environ.get("DXWATCH_BUSY_TIMEOUT", BUSY_TIMEOUT_MS / 1000)) * 1000)
 
 
 def connect(path: str | Path) -> sqlite3.Connection:
     """A raw connection with the busy timeout and WAL (for code that needs no sqlite-utils)."""
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    busy = busy_timeout_ms()
+    conn = sqlite3.connect(str(path), timeout=busy / 1000, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {busy}")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     return conn

@@ -17,6 +17,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Callable, Iterator
 
+from crawler import timeutil
+
 V1_SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
     id INTEGER PRIMARY KEY,
@@ -318,7 +320,39 @@ def _v3_source_templates(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_baseline, _v2_figure_labels, _v3_source_templates]
+
+CRAWL_FRONTIER = """
+CREATE TABLE IF NOT EXISTS crawl_frontier (  -- spiders/frontier.py: what a source owes, found but not yet stored
+    url TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'article',     -- article | listing (a pagination page still to read)
+    found_on TEXT,                            -- the listing page, feed or sitemap that listed it
+    page_no INTEGER,                          -- listing: its place in the pagination chain
+    published TEXT,                           -- the feed or sitemap entry's date and title, when any
+    title TEXT,
+    first_seen TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,      -- failed downloads
+    first_failed TEXT,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS crawl_frontier_source ON crawl_frontier(source, kind);
+"""
+
+
+def _v4_crawl_frontier(conn: sqlite3.Connection) -> None:
+    """Version 4: the crawl frontier (issue 14); failed-download markers in http_state move into it."""
+    for statement in statements(CRAWL_FRONTIER):
+        conn.execute(statement)
+    now = timeutil.iso()
+    conn.execute("INSERT OR IGNORE INTO crawl_frontier (url, source, kind, page_no, first_seen, attempts, first_failed) "
+                 "SELECT url, COALESCE(source, ''), CASE content_hash WHEN 'failed' THEN 'article' ELSE 'listing' END, "
+                 "CASE content_hash WHEN 'failed' THEN NULL ELSE 2 END, ?, 1, checked_at FROM http_state "
+                 "WHERE content_hash IN ('failed', 'failed-listing')", [now])
+    conn.execute("DELETE FROM http_state WHERE content_hash IN ('failed', 'failed-listing')")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_baseline, _v2_figure_labels, _v3_source_templates,
+                                                          _v4_crawl_frontier]
 LATEST = len(MIGRATIONS)
 
 

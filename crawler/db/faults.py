@@ -1,0 +1,57 @@
+"""What a failed database operation means, in one line an admin can act on.
+
+SQLite reports a full disk, a write lock held by another process past the busy timeout and a
+damaged file as different sqlite3 errors; every writer (the spider's frontier, the storing
+pipelines, the crawl's run rows, the CLI) names them the same way, so `crawl_runs.errors` and the
+terminal say `disk_full`, `db_locked` or `db_corrupt` instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+KINDS = (
+    ("disk_full", ("disk is full", "disk full", "no space", "file too large", "disk i/o error"),
+     "the disk holding the database is full (or the file hit a size limit): free space, then crawl again"),
+    ("db_locked", ("database is locked", "database table is locked"),
+     "another process held the database's write lock past the busy timeout: is another dxwatch stuck?"),
+    ("db_corrupt", ("malformed", "not a database", "corrupt", "encrypted"),
+     "the database file is damaged: restore it from a backup (or `sqlite3 <db> .recover`)"),
+)
+
+
+class DatabaseFault(Exception):
+    """A database failure dxwatch cannot work around; `kind` is the crawl_runs error key."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+def describe(exc: BaseException) -> tuple[str, str]:
+    """`(kind, one line)` for a sqlite3 (or OS) error met while using the database."""
+    if isinstance(exc, DatabaseFault):
+        return exc.kind, str(exc)
+    text = str(exc).lower()
+    for kind, needles, advice in KINDS:
+        if any(n in text for n in needles):
+            return kind, f"{exc} ({advice})"
+    if isinstance(exc, OSError) and exc.errno == 28:  # ENOSPC outside SQLite (a journal, an archive)
+        return "disk_full", f"{exc} ({KINDS[0][2]})"
+    return "db_error", f"database error: {exc}"
+
+
+def fault(exc: BaseException) -> DatabaseFault:
+    kind, line = describe(exc)
+    return DatabaseFault(kind, line)
+
+
+def check_integrity(db) -> None:
+    """PRAGMA quick_check before a crawl writes: a damaged file stops it with one line (DatabaseFault)."""
+    try:
+        result = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
+    except sqlite3.DatabaseError as exc:
+        raise fault(exc) from None
+    if result != ["ok"]:
+        raise DatabaseFault("db_corrupt", f"the database failed its integrity check ({result[0]}); "
+                                          f"{KINDS[2][2]}")
