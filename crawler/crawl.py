@@ -12,6 +12,7 @@ import importlib
 import logging
 import os
 import socket
+import sqlite3
 from typing import Callable, Iterable
 
 from crawler import timeutil
@@ -19,6 +20,7 @@ from crawler.config import Config, Source
 from crawler.db import open_db
 from crawler.db import runs as runs_db
 from crawler.db.faults import check_integrity
+from crawler.db.faults import describe as describe_db_error
 from crawler.settings import scrapy_settings
 
 logger = logging.getLogger("dxwatch.crawl")
@@ -152,7 +154,11 @@ def run_crawl(config: Config, db_path, source_names: Iterable[str] | None = None
             status = "failed"
         else:
             status = run_status(summary, stats.get("finish_reason"))
-        runs_db.finish_crawl_run(db, run["run_id"], timeutil.iso(), status, summary, last_error)
+        try:
+            runs_db.finish_crawl_run(db, run["run_id"], timeutil.iso(), status, summary, last_error)
+        except sqlite3.Error as exc:  # the same full disk or held lock: say so, the next crawl marks it interrupted
+            status, last_error = "failed", last_error or describe_db_error(exc)[1]
+            logger.error("%s: the run's outcome could not be recorded: %s", run["source"], describe_db_error(exc)[1])
         results.append({"source": run["source"], "run_id": run["run_id"], "status": status,
                         "last_error": last_error, **summary})
         logger.info("%s: %s, %d pages, %d new, %d known, %d rejected", run["source"], status,

@@ -12,7 +12,8 @@ import sqlite3
 
 KINDS = (
     ("disk_full", ("disk is full", "disk full", "no space", "file too large", "disk i/o error"),
-     "the disk holding the database is full (or the file hit a size limit): free space, then crawl again"),
+     "the disk holding the database is full or failing (or the file hit a size limit): free space, then crawl "
+     "again; what was not stored is owed to the next crawl"),
     ("db_locked", ("database is locked", "database table is locked"),
      "another process held the database's write lock past the busy timeout: is another dxwatch stuck?"),
     ("db_corrupt", ("malformed", "not a database", "corrupt", "encrypted"),
