@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 from html import escape
 from pathlib import Path
 
@@ -96,6 +97,29 @@ def crawl(config_dir: Path, db_path: Path, *args: str) -> subprocess.CompletedPr
     result = run_dxwatch(config_dir, db_path, "crawl", *args)
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     return result
+
+
+def start_dxwatch(cfg: Path, db: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
+    """`dxwatch` as a child process the test can signal (kill -9, SIGTERM) while it works."""
+    return subprocess.Popen([sys.executable, "-m", "crawler", "--config", str(cfg), "--db", str(db), *args],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def wait_for(condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def count(db_path: Path, sql: str) -> int:
+    """A count from a database a child process may still be creating (0 until its tables exist)."""
+    if not db_path.exists():
+        return 0
+    try:
+        return sqlite_utils.Database(db_path).execute(sql).fetchone()[0]
+    except Exception:  # table not created yet
+        return 0
 
 
 def last_runs(db_path: Path) -> dict[str, dict]:

@@ -13,8 +13,8 @@ import pytest
 import sqlite_utils
 
 from servers import Page
-from test_crawl import article_html, article_path, crawl, last_runs, paged_site, run_dxwatch, write_config
-from test_survival_crashes import count, dxwatch, wait_for
+from helpers import (article_html, article_path, count, crawl, last_runs, paged_site, run_dxwatch,
+                     start_dxwatch, wait_for, write_config)
 
 LISTING = "/tin-tuc/chuyen-doi-so.html"
 
@@ -65,7 +65,7 @@ def test_stopped_after_page_one_the_next_crawl_reads_the_deeper_pages(portal, tm
     portal.routes[f"{LISTING}?page=2"].delay = 3.0  # page 2 is slow to answer: the stop comes first
     cfg = write_config(tmp_path / "cfg", [{"name": "tinh", "start_urls": [portal.url(LISTING)]}],
                        concurrent_requests=1, per_domain_concurrency=1)
-    proc = dxwatch(cfg, db_path, "crawl")
+    proc = start_dxwatch(cfg, db_path, "crawl")
     wait_for(lambda: count(db_path, "SELECT count(*) FROM articles") >= 10)
     proc.send_signal(stop)
     proc.communicate(timeout=60)
@@ -86,7 +86,7 @@ def test_kill_9_at_several_moments_then_every_article_is_stored_once(portal, tmp
                        concurrent_requests=2, per_domain_concurrency=2)
     kills = 0
     for threshold in (3, 12, 21, 33):  # inside page 1, across pages 2 and 3, late on page 4
-        proc = dxwatch(cfg, db_path, "crawl")
+        proc = start_dxwatch(cfg, db_path, "crawl")
         wait_for(lambda: count(db_path, "SELECT count(*) FROM articles") >= threshold)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)

@@ -17,8 +17,8 @@ import pytest
 import sqlite_utils
 
 from servers import Page
-from test_crawl import article_html, article_path, crawl, last_runs, listing_html, run_dxwatch, write_config
-from test_survival_crashes import count, wait_for
+from helpers import (article_html, article_path, count, crawl, last_runs, listing_html, run_dxwatch, start_dxwatch,
+                     wait_for, write_config)
 
 LISTING = "/tin-tuc/chuyen-doi-so.html"
 
@@ -100,8 +100,7 @@ def test_a_write_lock_held_past_the_busy_timeout_fails_the_crawl_and_is_recovere
     cfg = write_config(tmp_path / "cfg", [{"name": "tinh", "start_urls": [portal.url(LISTING)]}],
                        concurrent_requests=1, per_domain_concurrency=1)
     env = {**os.environ, "DXWATCH_BUSY_TIMEOUT": "1"}
-    crawler = subprocess.Popen([sys.executable, "-m", "crawler", "--config", str(cfg), "--db", str(db_path), "crawl"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    crawler = start_dxwatch(cfg, db_path, "crawl", env=env)
     wait_for(lambda: count(db_path, "SELECT count(*) FROM articles") >= 3)
     locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(db_path), "6"], stdout=subprocess.PIPE, text=True)
     assert locker.stdout.readline().strip() == "locked"

@@ -11,37 +11,16 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections import defaultdict
 from pathlib import Path
 
 import sqlite_utils
 
 from servers import Page, SMTPSink
-from helpers import article_html, article_path, crawl, listing_html, national_article, write_config
+from helpers import (article_html, article_path, count, crawl, listing_html, national_article, start_dxwatch,
+                     wait_for, write_config)
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def dxwatch(cfg: Path, db: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "crawler", "--config", str(cfg), "--db", str(db), *args],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_for(condition, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.05)
-
-
-def count(db_path: Path, sql: str) -> int:
-    if not db_path.exists():
-        return 0
-    try:
-        return sqlite_utils.Database(db_path).execute(sql).fetchone()[0]
-    except Exception:  # table not created yet
-        return 0
 
 
 def integrity(db_path: Path) -> str:
@@ -55,7 +34,7 @@ def test_kill_9_during_a_crawl_then_again_stores_everything_once(portal, tmp_pat
         portal.routes[article_path(i)] = Page(article_html(i), delay=0.25)
     cfg = write_config(tmp_path / "cfg", [{"name": "cham", "start_urls": [portal.url("/cham/danh-sach")]}])
 
-    proc = dxwatch(cfg, db_path, "crawl")
+    proc = start_dxwatch(cfg, db_path, "crawl")
     wait_for(lambda: count(db_path, "SELECT count(*) FROM articles") >= 3)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
@@ -102,17 +81,17 @@ def test_kill_9_during_a_digest_send_never_sends_twice(tmp_path):
         (cfg / "digests.yaml").write_text(DIGESTS.format(port=sink.port, recipients=", ".join(recipients)),
                                           encoding="utf-8")
         sink.accept_delays = [1.5] * 10  # each message is kept, then answered slowly: a window to kill in
-        proc = dxwatch(cfg, db_path, "digest", "send", "weekly")
+        proc = start_dxwatch(cfg, db_path, "digest", "send", "weekly")
         wait_for(lambda: len(sink.messages) >= 2)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         assert integrity(db_path) == "ok"
         sink.accept_delays = []
 
-        again = dxwatch(cfg, db_path, "digest", "send", "weekly")
+        again = start_dxwatch(cfg, db_path, "digest", "send", "weekly")
         out, err = again.communicate(timeout=120)
         assert "Traceback" not in err, err
-        third = dxwatch(cfg, db_path, "digest", "send", "weekly")
+        third = start_dxwatch(cfg, db_path, "digest", "send", "weekly")
         third.communicate(timeout=120)
 
     ids_by_recipient = defaultdict(set)
