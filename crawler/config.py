@@ -1,7 +1,11 @@
 """Configuration: `sources.yaml` and `digests.yaml`, validated before anything runs.
 
-Every problem becomes one `ConfigError` naming the file, the line and the key, so the CLI can
-print it and exit with code 2 instead of a traceback.
+Config is written by people, so it accepts the forms people write ("Name <addr>" addresses, any
+case for fixed values, one string where a list is expected, "every 6 hours" or "mỗi 6 giờ") and
+refuses what cannot work (a filter naming a province or source that does not exist, a crawl every
+minute), with a suggestion. Every problem of both files is collected into one `ConfigError`, one
+`file:line: key: what is wrong` per problem, so the CLI prints them all and exits with code 2
+instead of a traceback, and an admin fixes everything in one go.
 """
 
 from __future__ import annotations
@@ -9,28 +13,55 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
+from datetime import datetime, timedelta
+from email.utils import parseaddr
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
+                      ValidationInfo, field_validator, model_validator)
+
+from crawler import vocabulary
 
 MAX_CONFIG_BYTES = 10_000_000  # a national config (4,000 portals) is about 1 MB
 MAX_CONFIG_NODES = 1_000_000  # an alias bomb expands past this long before it hurts (4,000 sources: ~150k)
 # libyaml's parser when PyYAML was built with it (about 10x faster on a 4,000-source file)
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DEFAULT_SCHEDULE = "every 6h"
+MIN_CRAWL_INTERVAL = 15 * 60  # a government portal is not crawled more often unless allow_fast_schedule
 TIMEZONE = "Asia/Ho_Chi_Minh"
 
 
-class ConfigError(Exception):
-    """A config problem, already phrased for the admin: `file:line: key: what is wrong`."""
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int | None
+    key: str
+    message: str
 
-    def __init__(self, path: Path | str, line: int | None, key: str, message: str):
-        self.path, self.line, self.key, self.message = str(path), line, key, message
-        where = f"{self.path}:{line}" if line else self.path
-        super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
+class ConfigError(Exception):
+    """Config problems, already phrased for the admin: one `file:line: key: what is wrong` per line.
+
+    `path`, `line`, `key` and `message` are the first problem's; `problems` holds them all.
+    """
+
+    def __init__(self, path: Path | str, line: int | None = None, key: str = "", message: str = "",
+                 problems: list[Problem] | None = None):
+        self.problems = problems or [Problem(str(path), line, key, message)]
+        first = self.problems[0]
+        self.path, self.line, self.key, self.message = first.path, first.line, first.key, first.message
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    @classmethod
+    def of(cls, problems: list[Problem]) -> "ConfigError":
+        return cls("", problems=problems)
 
 
 # ---------------------------------------------------------------- value checks
@@ -50,29 +81,90 @@ def _check_regex(pattern: str) -> str:
     return pattern
 
 
-_INTERVAL = re.compile(r"^(?:every\s+)?(\d+)\s*(s|m|h|d|w)$")
-_INTERVAL_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# One duration grammar for the whole project: schedules, max_age, --since, --digest-grace.
+_DURATION = re.compile(r"^(?P<every>(?:every|each|mỗi|mọi)\s+)?(?P<n>\d+)?\s*(?P<unit>[^\d\s][^\d]*)$")
+_UNITS = {
+    **dict.fromkeys(("s", "sec", "second", "giây"), 1),
+    **dict.fromkeys(("m", "min", "minute", "phút"), 60),
+    **dict.fromkeys(("h", "hr", "hour", "giờ", "tiếng"), 3600),
+    **dict.fromkeys(("d", "day", "ngày"), 86400),
+    **dict.fromkeys(("w", "wk", "week", "tuần"), 604800),
+}
+_ADVERBS = {
+    **dict.fromkeys(("hourly", "hàng giờ", "hằng giờ"), 3600),
+    **dict.fromkeys(("daily", "hàng ngày", "hằng ngày"), 86400),
+    **dict.fromkeys(("weekly", "hàng tuần", "hằng tuần"), 604800),
+}
+DURATION_EXAMPLES = "'36h', '30 minutes', '7 days', '2w', 'every 6 hours', 'mỗi 6 giờ', 'daily'"
+
+
+def _duration(value: str) -> int | None:
+    """Seconds, or None when the text is not written as a duration at all."""
+    text = " ".join(str(value).strip().lower().split())
+    if text in _ADVERBS:
+        return _ADVERBS[text]
+    m = _DURATION.match(text)
+    if not m or (m["n"] is None and m["every"] is None):
+        return None
+    word = m["unit"].strip()
+    unit = _UNITS.get(word) or (_UNITS.get(word[:-1]) if word.endswith("s") else None)
+    if unit is None:
+        return None
+    seconds = int(m["n"] or 1) * unit
+    if seconds <= 0:
+        raise ValueError(f"{value!r}: a duration must be longer than zero")
+    return seconds
+
+
+def parse_duration_seconds(value: str) -> int:
+    """Seconds in "6h", "30m", "7d", "2w", "6 hours", "every 6 hours", "mỗi 6 giờ", "every hour",
+    "hourly", "daily"... (English or Vietnamese units, singular or plural, "every"/"mỗi" optional)."""
+    seconds = _duration(value)
+    if seconds is None:
+        raise ValueError(f"not a duration: {value!r}; use e.g. {DURATION_EXAMPLES}")
+    return seconds
 
 
 def parse_schedule(value: str) -> tuple[str, Any]:
-    """`("interval", seconds)` for "every 6h" / "30m", or `("cron", "0 8 * * mon")` for crontab text."""
-    text = value.strip().lower()
-    m = _INTERVAL.match(text)
-    if m:
-        seconds = int(m.group(1)) * _INTERVAL_SECONDS[m.group(2)]
-        if seconds <= 0:
-            raise ValueError("an interval must be longer than zero")
+    """`("interval", seconds)` for any duration ("every 6 hours", "mỗi 6 giờ", "30m", "daily"),
+    or `("cron", "0 8 * * mon")` for a crontab line (Asia/Ho_Chi_Minh)."""
+    seconds = _duration(value)
+    if seconds is not None:
         return "interval", seconds
     from apscheduler.triggers.cron import CronTrigger
 
+    text = str(value).strip()
     try:
-        CronTrigger.from_crontab(value.strip(), timezone=TIMEZONE)
+        CronTrigger.from_crontab(text, timezone=TIMEZONE)
     except (ValueError, TypeError) as exc:
+        cron_hint = f" ({exc})" if len(text.split()) == 5 else ""
         raise ValueError(
-            f"not a schedule: {value!r} ({exc}); use a crontab line such as '0 8 * * mon' "
-            "or an interval such as 'every 6h'"
+            f"not a schedule: {value!r}{cron_hint}; write an interval such as {DURATION_EXAMPLES} "
+            "or a crontab line such as '0 8 * * mon'"
         ) from None
-    return "cron", value.strip()
+    return "cron", text
+
+
+@lru_cache(maxsize=1024)  # thousands of sources share a handful of schedules
+def schedule_interval(value: str) -> float:
+    """The shortest gap, in seconds, between two runs of a schedule (a crontab's over two weeks)."""
+    kind, spec = parse_schedule(value)
+    if kind == "interval":
+        return spec
+    from apscheduler.triggers.cron import CronTrigger
+    from zoneinfo import ZoneInfo
+
+    trigger = CronTrigger.from_crontab(spec, timezone=TIMEZONE)
+    moment = datetime(2026, 1, 5, tzinfo=ZoneInfo(TIMEZONE))
+    end, previous, shortest = moment + timedelta(days=14), None, float("inf")
+    for _ in range(500):
+        fire = trigger.get_next_fire_time(previous, moment)
+        if fire is None or fire > end:
+            break
+        if previous is not None:
+            shortest = min(shortest, (fire - previous).total_seconds())
+        previous, moment = fire, fire + timedelta(seconds=1)
+    return shortest
 
 
 def _check_schedule(value: str | None) -> str | None:
@@ -81,18 +173,95 @@ def _check_schedule(value: str | None) -> str | None:
     return value
 
 
-_DURATION = re.compile(r"^(\d+)\s*(h|d|w)$")
+# ---------------------------------------------------------------- forms people write
+
+_EMAIL = re.compile(r"^[^@\s<>,;\"'\r\n]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$")
 
 
-def parse_duration_seconds(value: str) -> int:
-    m = _DURATION.match(value.strip().lower())
-    if not m:
-        raise ValueError(f"not a duration: {value!r}; use e.g. '36h', '7d' or '2w'")
-    return int(m.group(1)) * _INTERVAL_SECONDS[m.group(2)]
+def _check_email(value: str) -> str:
+    if not _EMAIL.match(value or ""):
+        raise ValueError(f"not an email address: {value!r}; write 'a@example.vn' or 'Name <a@example.vn>'")
+    return value
+
+
+def split_address(value: str) -> tuple[str | None, str]:
+    """("Bản tin CĐS", "bantin@example.vn") from "Bản tin CĐS <bantin@example.vn>"; (None, addr) from a
+    bare address. The standard library's parser reads the name (quoted or not)."""
+    text = str(value).strip()
+    if "<" not in text:
+        return None, _check_email(text)
+    name, addr = parseaddr(text)
+    if not addr or not text.endswith(">"):
+        raise ValueError(f"not an email address: {value!r}; write 'a@example.vn' or 'Name <a@example.vn>'")
+    return (name.strip() or None), _check_email(addr)
+
+
+def _address_name(value: Any) -> str | None:
+    """The name in "Name <addr>" (None when there is none, or when the address is malformed:
+    the field's own check then reports it at its key)."""
+    try:
+        return split_address(value)[0] if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _security(value: Any) -> Any:
+    """Any case; "ssl" (implicit TLS, port 465, as mail clients call it) is `tls`."""
+    value = _lower(value)
+    return {"ssl": "tls", "ssl/tls": "tls", "starttls/tls": "starttls"}.get(value, value)
+
+
+def _commas(value: Any) -> Any:
+    """"Lai Châu, Điện Biên" as one string is two names (none of these names has a comma)."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list):
+        return value
+    return [part.strip() for item in items for part in (item.split(",") if isinstance(item, str) else [item])
+            if not isinstance(part, str) or part.strip()]
+
+
+def _level(value: Any) -> Any:
+    return vocabulary.levels().resolve(value) if isinstance(value, str) else value
+
+
+def _province(value: str, info: ValidationInfo) -> str:
+    vocab = (info.context or {}).get("provinces") or vocabulary.provinces()
+    return vocab.resolve(value)
+
+
+def _source_name(value: str, info: ValidationInfo) -> str:
+    vocab = (info.context or {}).get("sources")
+    return vocab.resolve(value) if vocab is not None else value  # checked once sources.yaml is known
+
+
+def _document_type(value: str) -> str:
+    return vocabulary.document_types().resolve(value)
+
+
+Level = Annotated[Literal["national", "provincial"], BeforeValidator(_level)]
+Province = Annotated[str, AfterValidator(_province)]
+SourceName = Annotated[str, AfterValidator(_source_name)]
+DocumentType = Annotated[str, AfterValidator(_document_type)]
+Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+NAME_RULE = "use lower-case letters, digits, '-' and '_' (at most 64), starting with a letter or a digit"
 
 
 class Strict(BaseModel):
+    """Unknown keys are errors; one string is accepted where a list is expected."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_for_many(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        lists = {name for name, f in cls.model_fields.items() if get_origin(f.annotation) is list}
+        return {k: [v] if k in lists and isinstance(v, (str, dict)) else v for k, v in data.items()}
 
 
 # ---------------------------------------------------------------- sources.yaml
@@ -116,6 +285,7 @@ class SourceOptions(Strict):
     next_page: str | None = None
     max_pages: int = Field(default=5, ge=1, le=1000)
     max_articles: int = Field(default=300, ge=1, le=100_000)  # per crawl; a backfill goes on next time
+    allow_fast_schedule: bool = False  # before `schedule`: its check reads this
     schedule: str | None = None
     enabled: bool = True
     allowed_domains: list[str] = Field(default_factory=list)
@@ -127,7 +297,19 @@ class SourceOptions(Strict):
     stale_after_days: int = Field(default=14, ge=1)
 
     _v_regex = field_validator("article_pattern")(lambda v: _check_regex(v) if v else v)
-    _v_schedule = field_validator("schedule")(_check_schedule)
+
+    @field_validator("schedule")
+    @classmethod
+    def _v_schedule(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is None:
+            return v
+        gap = schedule_interval(v)
+        if gap < MIN_CRAWL_INTERVAL and not info.data.get("allow_fast_schedule"):
+            raise ValueError(
+                f"{v!r} crawls a government portal more often than every {MIN_CRAWL_INTERVAL // 60} minutes; "
+                "choose a longer interval, or set `allow_fast_schedule: true` for a portal you run yourself"
+            )
+        return v
 
     @field_validator("deny_patterns")
     @classmethod
@@ -153,9 +335,9 @@ class SourceOptions(Strict):
 
 
 class Source(SourceOptions):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    name: Name
     title: str = Field(min_length=1)
-    level: Literal["national", "provincial"]
+    level: Level
     province: str | None = None
     start_urls: list[str] = Field(default_factory=list)
     feeds: list[str] = Field(default_factory=list)
@@ -214,24 +396,22 @@ class SourcesFile(Strict):
 
 # ---------------------------------------------------------------- digests.yaml
 
-_EMAIL = re.compile(r"^[^@\s<>,;\"'\r\n]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$")
-
-
-def _check_email(value: str) -> str:
-    if not _EMAIL.match(value or ""):
-        raise ValueError(f"not an email address: {value!r}")
-    return value
-
 
 class Filters(Strict):
-    """What a digest, recipient or alert rule wants; empty means everything."""
+    """What a digest, recipient or alert rule wants; empty means everything.
 
-    levels: list[Literal["national", "provincial"]] = Field(default_factory=list)
-    provinces: list[str] = Field(default_factory=list)
-    sources: list[str] = Field(default_factory=list)
+    Each name is resolved against what exists (`crawler.vocabulary`): a filter that could never
+    match is refused when the config loads instead of delivering nothing, forever.
+    """
+
+    levels: list[Level] = Field(default_factory=list)
+    provinces: list[Province] = Field(default_factory=list)
+    sources: list[SourceName] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list)
-    document_types: list[str] = Field(default_factory=list)
+    document_types: list[DocumentType] = Field(default_factory=list)
     issuers: list[str] = Field(default_factory=list)
+
+    _v_names = field_validator("levels", "provinces", "sources", "document_types", mode="before")(_commas)
 
 
 class Recipient(Filters):
@@ -239,13 +419,23 @@ class Recipient(Filters):
     name: str | None = None
     admin: bool = False  # admins also get the footer on broken and stale sources
 
-    _v_email = field_validator("email")(_check_email)
+    _v_email = field_validator("email")(lambda v: split_address(v)[1])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _v_address(cls, data: Any) -> Any:
+        """`"Tên <a@example.vn>"`, alone or as `email:`, gives the address and (unless `name:` is set) the name."""
+        if isinstance(data, str):
+            data = {"email": data}
+        if isinstance(data, dict) and not data.get("name") and (name := _address_name(data.get("email"))):
+            data = {**data, "name": name}
+        return data
 
 
 class SMTPSettings(Strict):
     host: str
     port: int = Field(default=25, ge=1, le=65535)
-    security: Literal["none", "starttls", "tls"] = "none"
+    security: Annotated[Literal["none", "starttls", "tls"], BeforeValidator(_security)] = "none"
     username: str | None = None
     password_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     sender: str
@@ -256,62 +446,64 @@ class SMTPSettings(Strict):
     retries: int = Field(default=3, ge=0, le=10)          # transient failures retried within one run
     retry_backoff: float = Field(default=2.0, ge=0)       # seconds before the first retry, doubled after
 
-    _v_unsubscribe = field_validator("unsubscribe")(lambda v: _check_email(v) if v else v)
-
-    _v_sender = field_validator("sender")(_check_email)
+    _v_unsubscribe = field_validator("unsubscribe")(lambda v: split_address(v)[1] if v else v)
+    _v_sender = field_validator("sender")(lambda v: split_address(v)[1])
 
     @model_validator(mode="before")
     @classmethod
-    def _no_inline_password(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "password" in data:
+    def _v_form(cls, data: Any) -> Any:
+        """No inline password; `sender: "Bản tin CĐS <bantin@example.vn>"` sets `sender_name` too."""
+        if not isinstance(data, dict):
+            return data
+        if "password" in data:
             raise ValueError(
                 "put the password in an environment variable and name it with `password_env`, "
                 "never inline in the config"
             )
+        if name := _address_name(data.get("sender")):
+            if data.get("sender_name") not in (None, name):
+                raise ValueError(f"the sender's name is given twice ({name!r} in `sender`, "
+                                 f"{data['sender_name']!r} in `sender_name`); keep one")
+            data = {**data, "sender_name": name}
         return data
 
     def password(self) -> str | None:
         return os.environ.get(self.password_env) if self.password_env else None
 
 
+def _check_max_age(v: str) -> str:
+    parse_duration_seconds(v)
+    return v
+
+
 class Digest(Filters):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    name: Name
     title: str = "Bản tin chuyển đổi số"
     schedule: str = "0 8 * * mon"
-    recipients: list[Recipient | str] = Field(min_length=1)
+    recipients: list[Recipient] = Field(min_length=1)
     max_age: str = "14d"
-    when_empty: Literal["skip", "send"] = "skip"
+    when_empty: Annotated[Literal["skip", "send"], BeforeValidator(_lower)] = "skip"
     only_relevant: bool = True
 
     _v_schedule = field_validator("schedule")(_check_schedule)
-
-    @field_validator("max_age")
-    @classmethod
-    def _v_age(cls, v: str) -> str:
-        parse_duration_seconds(v)
-        return v
-
-    @field_validator("recipients")
-    @classmethod
-    def _v_recipients(cls, v: list) -> list[Recipient]:
-        return [Recipient(email=_check_email(r)) if isinstance(r, str) else r for r in v]
+    _v_age = field_validator("max_age")(_check_max_age)
 
 
 class AlertRule(Filters):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    name: Name
     title: str | None = None  # the mail's heading and subject; default "Cảnh báo <name>"
-    recipients: list[Recipient | str] = Field(min_length=1)
-    items: list[Literal["articles", "figures", "directives"]] = Field(default_factory=lambda: ["directives"])
+    recipients: list[Recipient] = Field(min_length=1)
+    items: list[Annotated[Literal["articles", "figures", "directives"], BeforeValidator(_lower)]] = Field(
+        default_factory=lambda: ["directives"])
     max_age: str = "2d"  # a new rule or recipient is not flooded with older items
     only_relevant: bool = True
 
-    _v_age = field_validator("max_age")(Digest._v_age.__func__)
-
-    _v_recipients = field_validator("recipients")(Digest._v_recipients.__func__)
+    _v_age = field_validator("max_age")(_check_max_age)
+    _v_items = field_validator("items", mode="before")(_commas)
 
 
 class DigestsFile(Strict):
-    smtp: SMTPSettings
+    smtp: SMTPSettings | None = None  # only the commands that send need it
     archive_url: str | None = Field(default=None, pattern=r"^https?://\S+$")  # where data/digests/ is published
     digests: list[Digest] = Field(default_factory=list)
     alerts: list[AlertRule] = Field(default_factory=list)
@@ -328,7 +520,7 @@ def _read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
     if len(raw) > MAX_CONFIG_BYTES:
         raise ConfigError(path, None, "", f"file is larger than {MAX_CONFIG_BYTES} bytes")
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a BOM from a Windows editor is not an error
     except UnicodeDecodeError as exc:
         raise ConfigError(path, None, "", f"not UTF-8 text ({exc})") from None
     loader = _YAML_LOADER(text)
@@ -378,77 +570,136 @@ def _dotted(loc: tuple) -> str:
     return out
 
 
-def _raise_validation(path: Path, exc: ValidationError, lines: dict[tuple, int], prefix: tuple = ()) -> None:
-    err = exc.errors()[0]
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p in {"Recipient", "str"})))
-    full = (*prefix, *loc)
-    line = None
-    for i in range(len(full), -1, -1):
-        if full[:i] in lines:
-            line = lines[full[:i]]
-            break
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        msg = "unknown key (check the spelling; see docs/configuration.md for the allowed keys)"
-    elif err["type"] == "missing":
-        msg = "required key is missing"
-    elif "input" in err and not isinstance(err["input"], (dict, list)) and err["type"] != "value_error":
-        msg += f" (got {err['input']!r})"
-        if isinstance(err["input"], bool) and err["type"] == "string_type":
-            msg += "; YAML reads yes/no/on/off as true/false: put the value in quotes"
-    raise ConfigError(path, line, _dotted(full), msg) from None
+def _problems(path: Path, exc: ValidationError, lines: dict[tuple, int], prefix: tuple = (),
+              skip: set[str] = frozenset()) -> list[Problem]:
+    """One `Problem` per pydantic error, at the line of the deepest key that exists in the file.
+
+    `skip`: first-level keys whose errors were already reported elsewhere (values from `defaults:`)."""
+    found = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p in {"Recipient", "str"})))
+        if loc and loc[0] in skip:
+            continue
+        full = (*prefix, *loc)
+        line = next((lines[full[:i]] for i in range(len(full), -1, -1) if full[:i] in lines), None)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; docs/configuration.md lists the allowed keys)"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        elif err["type"] == "string_pattern_mismatch" and loc and loc[-1] == "name":
+            msg = f"not a valid name: {err['input']!r}; {NAME_RULE}"
+        elif err["type"] == "literal_error":
+            msg += f" (got {err['input']!r})"
+        elif "input" in err and not isinstance(err["input"], (dict, list)) and err["type"] != "value_error":
+            msg += f" (got {err['input']!r})"
+            if isinstance(err["input"], bool) and err["type"] == "string_type":
+                msg += "; YAML reads yes/no/on/off as true/false: put the value in quotes"
+        found.append(Problem(str(path), line, _dotted(full), msg))
+    return found
 
 
-def _validate(model: type[BaseModel], data: Any, path: Path, lines: dict, prefix: tuple = ()) -> Any:
+def _validate(model: type[BaseModel], data: Any, path: Path, lines: dict, problems: list[Problem],
+              prefix: tuple = (), context: dict | None = None, skip: set[str] = frozenset()) -> Any:
+    """The validated model, or None with its problems appended to `problems`."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
-        _raise_validation(path, exc, lines, prefix)
+        problems.extend(_problems(path, exc, lines, prefix, skip))
+        return None
 
 
-def load_sources(path: Path | str) -> SourcesFile:
-    path = Path(path)
-    data, lines = _read_yaml(path)
+def _duplicates(path: Path, lines: dict, kind: str, items: list, problems: list[Problem]) -> None:
+    seen: dict[str, int | None] = {}
+    for i, item in enumerate(items):
+        if item is None:
+            continue
+        line = lines.get((kind, i, "name"))
+        if item.name in seen:
+            first = f" (first used at line {seen[item.name]})" if seen[item.name] else ""
+            problems.append(Problem(str(path), line, f"{kind}[{i}].name", f"duplicate name {item.name!r}{first}"))
+        else:
+            seen[item.name] = line
+
+
+def _read_into(path: Path, problems: list[Problem]) -> tuple[Any, dict] | None:
+    """`_read_yaml`, with a file that cannot be read at all added to `problems` (the other file goes on)."""
+    try:
+        return _read_yaml(path)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        return None
+
+
+def _load_sources(path: Path, problems: list[Problem]) -> SourcesFile | None:
+    if (read := _read_into(path, problems)) is None:
+        return None
+    data, lines = read
     if not isinstance(data, dict) or "sources" not in data:
-        raise ConfigError(path, 1, "sources", "the file needs a top-level `sources:` list")
+        problems.append(Problem(str(path), 1, "sources", "the file needs a top-level `sources:` list"))
+        return None
     if not isinstance(data.get("sources"), list):
-        raise ConfigError(path, lines.get(("sources",)), "sources", "must be a list of sources")
+        problems.append(Problem(str(path), lines.get(("sources",)), "sources", "must be a list of sources"))
+        return None
     defaults = data.get("defaults") or {}
-    _validate(SourceOptions, defaults, path, lines, ("defaults",))
     if not isinstance(defaults, dict):
-        raise ConfigError(path, lines.get(("defaults",)), "defaults", "must be a mapping of keys")
-    sources, seen = [], {}
+        problems.append(Problem(str(path), lines.get(("defaults",)), "defaults", "must be a mapping of keys"))
+        defaults = {}
+    before = len(problems)
+    options = _validate(SourceOptions, defaults, path, lines, problems, ("defaults",))
+    bad_defaults = {p.key.split(".", 1)[1].split("[")[0] for p in problems[before:] if "." in p.key}
+    sources = []
     for i, entry in enumerate(data["sources"]):
         if not isinstance(entry, dict):
-            raise ConfigError(path, lines.get(("sources", i)), f"sources[{i}]", "each source must be a mapping")
-        merged = {**defaults, **entry}
-        source = _validate(Source, merged, path, lines, ("sources", i))
-        if source.name in seen:
-            raise ConfigError(
-                path, lines.get(("sources", i, "name")), f"sources[{i}].name",
-                f"duplicate source name {source.name!r} (first used at line {seen[source.name]})",
-            )
-        seen[source.name] = lines.get(("sources", i, "name"))
-        sources.append(source)
+            problems.append(Problem(str(path), lines.get(("sources", i)), f"sources[{i}]", "each source must be a mapping"))
+            continue
+        inherited = {k for k in defaults if k not in entry}
+        sources.append(_validate(Source, {**defaults, **entry}, path, lines, problems, ("sources", i),
+                                 skip=inherited & bad_defaults))
+    _duplicates(path, lines, "sources", sources, problems)
     rest = {k: v for k, v in data.items() if k not in {"sources", "defaults"}}
-    top = _validate(SourcesFile, {**rest, "sources": []}, path, lines)
-    top.sources = sources
-    top.defaults = SourceOptions.model_validate(defaults)
+    top = _validate(SourcesFile, {**rest, "sources": []}, path, lines, problems)
+    if top is None or options is None or any(s is None for s in sources):
+        return None
+    top.sources, top.defaults = sources, options
     return top
 
 
-def load_digests(path: Path | str) -> DigestsFile:
-    path = Path(path)
-    data, lines = _read_yaml(path)
+def load_sources(path: Path | str) -> SourcesFile:
+    """`sources.yaml`, validated; every problem in one `ConfigError`."""
+    problems: list[Problem] = []
+    result = _load_sources(Path(path), problems)
+    if problems:
+        raise ConfigError.of(problems)
+    return result
+
+
+def _load_digests(path: Path, problems: list[Problem], sources: SourcesFile | None) -> DigestsFile | None:
+    if (read := _read_into(path, problems)) is None:
+        return None
+    data, lines = read
+    if data is None:
+        data = {}  # empty, or only comments: nothing to send yet
     if not isinstance(data, dict):
-        raise ConfigError(path, 1, "smtp", "the file needs an `smtp:` block and a `digests:` list")
-    result = _validate(DigestsFile, data, path, lines)
-    for kind, items in (("digests", result.digests), ("alerts", result.alerts)):
-        seen: set[str] = set()
-        for i, item in enumerate(items):
-            if item.name in seen:
-                raise ConfigError(path, lines.get((kind, i, "name")), f"{kind}[{i}].name", f"duplicate name {item.name!r}")
-            seen.add(item.name)
+        problems.append(Problem(str(path), 1, "", "the file needs an `smtp:` block and a `digests:` list"))
+        return None
+    context = None
+    if sources is not None:
+        context = {"sources": vocabulary.sources([s.name for s in sources.sources]),
+                   "provinces": vocabulary.provinces([s.province for s in sources.sources if s.province])}
+    result = _validate(DigestsFile, data, path, lines, problems, context=context)
+    if result is not None:
+        _duplicates(path, lines, "digests", result.digests, problems)
+        _duplicates(path, lines, "alerts", result.alerts, problems)
+    return result
+
+
+def load_digests(path: Path | str, sources: SourcesFile | None = None) -> DigestsFile:
+    """`digests.yaml`, validated (filters naming sources are checked when `sources` is given)."""
+    problems: list[Problem] = []
+    result = _load_digests(Path(path), problems, sources)
+    if problems:
+        raise ConfigError.of(problems)
     return result
 
 
@@ -468,6 +719,18 @@ class Config:
     def settings(self) -> CrawlSettings:
         return self.sources_file.settings
 
+    @property
+    def smtp(self) -> SMTPSettings | None:
+        return self.digests_file.smtp if self.digests_file else None
+
+    def require_smtp(self, purpose: str) -> SMTPSettings:
+        """The SMTP settings, or one line saying that `purpose` needs them and where they go."""
+        if self.smtp is None:
+            raise ConfigError(self.directory / "digests.yaml", None, "smtp",
+                              f"{purpose} sends email: add an `smtp:` block (host, port, security, sender) "
+                              "to digests.yaml; crawl, sources and digest preview work without it")
+        return self.smtp
+
     @cached_property
     def _by_name(self) -> dict[str, Source]:
         """Name -> source, so picking 4,000 sources by name is not 4,000 scans of the list."""
@@ -475,26 +738,45 @@ class Config:
 
     def source(self, name: str) -> Source:
         found = self._by_name.get(name)
-        if found is not None:
-            return found
-        known = ", ".join(s.name for s in self.sources)
-        raise ConfigError(self.directory / "sources.yaml", None, "", f"no source named {name!r}; known: {known}")
+        if found is None:
+            raise ConfigError(self.directory / "sources.yaml", None, "",
+                              vocabulary.sources(list(self._by_name)).complaint(name))
+        return found
 
     def digest(self, name: str) -> Digest:
         digests = self.digests_file.digests if self.digests_file else []
-        for d in digests:
-            if d.name == name:
-                return d
-        known = ", ".join(d.name for d in digests) or "none"
-        raise ConfigError(self.directory / "digests.yaml", None, "", f"no digest named {name!r}; known: {known}")
+        found = next((d for d in digests if d.name == name), None)
+        if found is None:
+            raise ConfigError(self.directory / "digests.yaml", None, "",
+                              vocabulary.Vocabulary("digest", [d.name for d in digests], exact=True).complaint(name))
+        return found
+
+
+def config_directory(path: Path | str) -> Path:
+    """`--config` names the folder; a path to `sources.yaml` or `digests.yaml` means its folder."""
+    path = Path(path)
+    if not path.is_file():
+        return path
+    if path.name not in {"sources.yaml", "digests.yaml"}:
+        raise ConfigError(path, None, "", "--config names the folder that holds sources.yaml and digests.yaml "
+                          f"(or one of those two files); copy this file to {path.parent / 'sources.yaml'}")
+    return path.parent
 
 
 def load_config(directory: Path | str, need_digests: bool = False) -> Config:
-    """Load `sources.yaml` and, when present (or required), `digests.yaml` from `directory`."""
-    directory = Path(directory)
+    """Load `sources.yaml` and, when present (or required), `digests.yaml` from `directory` (or a file's folder).
+
+    A missing `digests.yaml`, or one without `smtp:`, is fine for crawling and previews; the
+    commands that send ask `Config.require_smtp`. All problems of both files come in one error.
+    """
+    directory = config_directory(directory)
     if not directory.is_dir():
         raise ConfigError(directory, None, "", "config directory not found; pass --config DIR or set DXWATCH_CONFIG")
-    sources = load_sources(directory / "sources.yaml")
+    problems: list[Problem] = []
+    sources = _load_sources(directory / "sources.yaml", problems)
     digests_path = directory / "digests.yaml"
-    digests = load_digests(digests_path) if (need_digests or digests_path.exists()) else None
+    digests = _load_digests(digests_path, problems, sources) if (need_digests or digests_path.exists()) else None
+    if problems:
+        order = {str(directory / "sources.yaml"): 0}
+        raise ConfigError.of(sorted(problems, key=lambda p: (order.get(p.path, 1), p.line or 0)))
     return Config(directory, sources, digests)

@@ -175,8 +175,10 @@ def run_alerts_after_crawl(config: Config, db) -> None:
     except ImportError:
         logger.info("alerts: digests.alerts is not installed; no alerts sent")
         return
-    if config.digests_file is None:
-        logger.info("alerts: no digests.yaml in %s; no alerts sent", config.directory)
+    if not (config.digests_file and config.digests_file.alerts):
+        return
+    if config.smtp is None:
+        logger.info("alerts: digests.yaml has alert rules but no smtp: block; no alerts sent")
         return
     try:
         alerts.run_alerts(config, db)

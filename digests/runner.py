@@ -32,12 +32,6 @@ def run_key_text(run_key: str | datetime | None, now: datetime) -> str:
     return timeutil.iso(run_key) if isinstance(run_key, datetime) else str(run_key)
 
 
-def smtp_settings(config: Config):
-    if config.digests_file is None:
-        raise ConfigError(config.directory / "digests.yaml", None, "", "file not found; digests need it")
-    return config.digests_file.smtp
-
-
 def archive_name(ledger_name: str, run: dict, recipient: str) -> str:
     """The archive copy's file name under `digests/`, known before the outbox row is written."""
     token = hashlib.sha256(f"{ledger_name}\n{run['run_key']}\n{recipient.lower()}".encode()).hexdigest()[:12]
@@ -70,7 +64,7 @@ def queue_recipient(config: Config, db, run: dict, *, ledger_name: str, title: s
     The mail is bounded (digests.render); the archive copy of the same selection, rendered in full,
     is written next to the database and recorded in the row's `archive`, and the mail links to it.
     """
-    smtp = smtp_settings(config)
+    smtp = config.require_smtp("a digest or alert")
     with write_transaction(db):  # taken before reading: concurrent runs see each other's outbox
         existing = outbox.delivery_status(db, run["id"], recipient.email.lower())
         if existing:
@@ -104,7 +98,7 @@ def send_outstanding(config: Config, db, ledger_name: str) -> tuple[dict, list[i
     """Send every outstanding row of this digest; also returns the ids of the rows it tried, so the
     summary shows what this run sent for earlier runs (a retry of a failed run's mail)."""
     tried = delivery.outstanding(db, ledger_name)
-    return delivery.deliver_outstanding(smtp_settings(config), db, ledger_name), tried
+    return delivery.deliver_outstanding(config.require_smtp("a digest or alert"), db, ledger_name), tried
 
 
 def run_summary(db, run: dict, sent: dict, tried: list[int] = ()) -> dict:
@@ -125,6 +119,7 @@ def send_digest(config: Config, db, name: str, run_key: str | datetime | None = 
     """Build this run's outbox rows (once per recipient), then send everything outstanding for the digest."""
     db = as_db(db)
     digest: Digest = config.digest(name)
+    config.require_smtp(f"digest send {name}")  # before a run is recorded
     now = timeutil.now()
     run = runs.start_digest_run(db, name, "digest", run_key_text(run_key, now))
     for recipient in digest.recipients:
@@ -155,9 +150,8 @@ def preview_digest(config: Config, db, name: str, out_path: str | Path, recipien
                   with_health=person.admin if person else True)
     now = timeutil.now()
     selection = select(config, db, scope, now)
-    smtp = config.digests_file.smtp if config.digests_file else None
     common = {"title": digest.title, "moment": now, "recipient_name": person.name if person else None,
-              "unsubscribe": smtp.unsubscribe if smtp else None}
+              "unsubscribe": config.smtp.unsubscribe if config.smtp else None}
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     full = out.with_name(f"{out.stem}-day-du{out.suffix or '.html'}")  # the archive copy, as `send` writes it

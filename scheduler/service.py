@@ -77,7 +77,7 @@ class Service:
         """Hold the lock, start, reconcile, and run until signalled (or, with `once`, until every
         job that was due has run)."""
         with SchedulerLock(self.db_path):
-            self.config = load_config(self.config_dir)
+            self.config = self._load_config()
             with self.database() as db:
                 abandoned = runs.close_abandoned_job_runs(db)
             if abandoned:
@@ -179,7 +179,7 @@ class Service:
     def reload(self) -> bool:
         """Load the config again and reconcile; an invalid config is reported and changes nothing."""
         try:
-            config = load_config(self.config_dir)
+            config = self._load_config()
         except ConfigError as exc:
             log.error("config reload failed; the running jobs are kept", extra={"error": str(exc)})
             return False
@@ -188,6 +188,13 @@ class Service:
         self.config = config
         self.reconcile(config)
         return True
+
+    def _load_config(self) -> Config:
+        """The config; with digests or alert rules it must say how to send them (`smtp:`)."""
+        config = load_config(self.config_dir)
+        if config.digests_file and (config.digests_file.digests or config.digests_file.alerts):
+            config.require_smtp("schedule run (digests.yaml has digests or alerts)")
+        return config
 
     def reconcile(self, config: Config) -> dict[str, list[str]]:
         """Make the stored jobs match the config. An unchanged job keeps its stored next run time

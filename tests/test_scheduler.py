@@ -57,6 +57,7 @@ def source_entry(name: str, schedule: str, enabled: bool = True) -> str:
             start_urls: [http://127.0.0.1:9/tin-tuc]
             schedule: {schedule}
             enabled: {str(enabled).lower()}
+            allow_fast_schedule: true
         """
     )
 
@@ -364,7 +365,7 @@ def test_config_edits_add_and_remove_jobs_and_bad_edits_keep_jobs(tmp_path):
         assert reconciled == {**reconciled, "added": ["crawl:dong-thap"], "changed": ["crawl:an-giang"],
                               "removed": ["crawl:boom"]}
 
-        write_sources(config_dir, [source_entry("an-giang", "mỗi tuần")])
+        write_sources(config_dir, [source_entry("an-giang", "mỗi sáng thứ hai")])
         failure = wait_until(lambda: [e for e in scheduler.log() if e["message"].startswith("config reload failed")],
                              what="the bad edit to be reported")
         assert "sources.yaml:10: sources[0].schedule: not a schedule" in failure[0]["error"]

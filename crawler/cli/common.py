@@ -10,7 +10,9 @@ import os
 from pathlib import Path
 
 import typer
+from rich import table as rich_table
 from rich.console import Console
+from rich.text import Text
 
 from crawler.config import Config, load_config
 
@@ -63,6 +65,19 @@ def _global(
                             help="SQLite database file [env DXWATCH_DB]."),
 ) -> None:
     state.config_dir, state.db_path = config, db
+
+
+class Table(rich_table.Table):
+    """Rich's table with every str cell taken as plain text, never markup: a portal title
+    "[minh họa] Lai Châu", a URL or an error message keeps its square brackets."""
+
+    def add_row(self, *cells, **kwargs) -> None:
+        super().add_row(*(Text(c) if isinstance(c, str) else c for c in cells), **kwargs)
+
+
+def labelled(label: str, style: str, message: object) -> Text:
+    """"label message" with a coloured label and the message as plain text (brackets kept)."""
+    return Text.assemble((label, style), " ", str(message))
 
 
 def table_console() -> Console:

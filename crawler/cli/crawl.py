@@ -5,9 +5,8 @@ from __future__ import annotations
 import sys
 
 import typer
-from rich.table import Table
 
-from crawler.cli.common import app, console, state, table_console
+from crawler.cli.common import Table, app, console, state, table_console
 
 
 def _progress_reporter():
@@ -63,7 +62,7 @@ def crawl(
             if ok:
                 due.append(s.name)
             else:
-                console.print(f"{s.name}: skipped, {why}", highlight=False)
+                console.print(f"{s.name}: skipped, {why}", highlight=False, markup=False)
         if not due:
             return
         source = due

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from crawler.cli.common import app, console, err_console, state
+from crawler.cli.common import app, console, err_console, labelled, state
 
 
 @app.command()
@@ -21,5 +21,5 @@ def demo(
         else:
             run_demo(state.config(need_digests=True), state.db_path, console)
     except DemoError as exc:
-        err_console.print(f"[bold red]demo:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(labelled("demo:", "bold red", exc), soft_wrap=True)
         raise typer.Exit(1) from None

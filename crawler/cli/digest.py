@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 
-from crawler.cli.common import console, digest_app, short_time, state
+from crawler.cli.common import Table, console, digest_app, short_time, state
 
 
 @digest_app.command("preview")
@@ -22,8 +21,8 @@ def digest_preview(
     """Write a digest as HTML without sending or recording anything."""
     from digests.runner import preview_digest
 
-    path = preview_digest(state.config(need_digests=True), state.db(), name, out, recipient=recipient)
-    console.print(f"preview written to {path}", highlight=False)
+    path = preview_digest(state.config(), state.db(), name, out, recipient=recipient)
+    console.print(f"preview written to {path}", highlight=False, markup=False)
 
 
 @digest_app.command("send")
@@ -36,7 +35,7 @@ def digest_send(
 
     from digests.runner import send_digest
 
-    summary = send_digest(state.config(need_digests=True), state.db(), name, run_key=run_key)
+    summary = send_digest(state.config(), state.db(), name, run_key=run_key)
     table = Table("recipient", "status", "items", "attempts", "error", title=f"digest {name} ({summary['run_key']})")
     for d in summary["deliveries"]:  # this run's rows, then earlier runs' rows this run sent or retried
         counts = json.loads(d["counts"] or "{}")
@@ -46,7 +45,7 @@ def digest_send(
     console.print(table)
     console.print(f"sent {summary['sent']}, nothing new {summary['empty']}, failed {summary['failed']}, "
                   f"pending {summary['pending']}" + (f" ({summary['error']})" if summary["error"] else ""),
-                  highlight=False)
+                  highlight=False, markup=False)
     if summary["failed"] or summary["pending"]:
         raise typer.Exit(1)
 

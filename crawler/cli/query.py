@@ -7,9 +7,8 @@ import sys
 from typing import Optional
 
 import typer
-from rich.table import Table
 
-from crawler.cli.common import app, console, echo_json_lines, err_console, state, table_console, usage_error
+from crawler.cli.common import Table, app, console, echo_json_lines, err_console, state, table_console, usage_error
 
 
 def _coverage_line(coverage: dict) -> str:

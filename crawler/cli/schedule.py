@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 
-from crawler.cli.common import console, echo_json_lines, err_console, schedule_app, short_time, state
+from crawler.cli.common import Table, console, echo_json_lines, err_console, labelled, schedule_app, short_time, state
 
 
 @schedule_app.command("list")
@@ -68,7 +67,7 @@ def schedule_run(
     try:
         service.run(once=once)
     except SchedulerAlreadyRunning as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(labelled("error:", "bold red", exc), soft_wrap=True)
         raise typer.Exit(1) from None
     if once and service.failed_runs:
         raise typer.Exit(1)  # for cron: a crawl or digest failed (details in `schedule list`)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
-from crawler.cli.common import console, sources_app, state, table_console
+from crawler.cli.common import Table, console, labelled, sources_app, state, table_console
 
 
 @sources_app.command("list")
@@ -33,7 +33,7 @@ def sources_status() -> None:
     for row in source_status(state.db(), cfg):
         colour = colours.get(row["verdict"], "dim")
         errors = ", ".join(f"{k} {v}" for k, v in sorted(row["errors"].items())) or "-"
-        table.add_row(row["source"], f"[{colour}]{row['verdict']}[/]", (row["last_success"] or "never")[:16],
+        table.add_row(row["source"], Text(row["verdict"], style=colour), (row["last_success"] or "never")[:16],
                       f"{(row['last_run'] or '-')[:16]} {row['status'] or ''}".strip()
                       + (" (a crawl is running now)" if row["running"] else ""),
                       *(str(row[k]) if row[k] is not None else "-"
@@ -71,10 +71,10 @@ def sources_test(
                           article.get("author") or "-")
     table_console().print(extracted)
     for rejected in result["rejected"]:
-        console.print(f"[yellow]rejected[/] {rejected['url']}: {rejected['reason']}", highlight=False)
+        console.print(labelled("rejected", "yellow", f"{rejected['url']}: {rejected['reason']}"), highlight=False)
     summary = result["summary"]
     console.print(f"{summary['requests']} requests, {summary['pages']} pages; errors: "
                   f"{', '.join(f'{k} {v}' for k, v in summary['errors'].items()) or 'none'}. "
-                  "Nothing was written to the database.")
+                  "Nothing was written to the database.", markup=False)
     if not result["articles"] and not any(e["kind"] == "article" for e in result["report"]):
         raise typer.Exit(1)

@@ -123,7 +123,7 @@ class OutboxHandler:
 def outbox_server(config: Config, outbox: Path) -> Iterator[OutboxHandler]:
     from aiosmtpd.controller import Controller
 
-    smtp = config.digests_file.smtp
+    smtp = config.require_smtp("the demo")
     if smtp.host not in {"127.0.0.1", "localhost"} or smtp.security != "none":
         raise DemoError(f"the demo delivers to its own local SMTP server: set smtp.host 127.0.0.1 and "
                         f"security none in {config.directory / 'digests.yaml'} (found {smtp.host}, {smtp.security})")
