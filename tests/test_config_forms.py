@@ -264,7 +264,8 @@ def test_a_config_written_the_natural_way_crawls_and_sends_with_the_names_in_the
         (sender,) = message["From"].addresses
         assert (sender.display_name, sender.addr_spec) == ("Bản tin CĐS", "bantin@example.vn")
     assert by_to["lanhdao@example.vn"]["To"].addresses[0].display_name == "Lãnh đạo Sở"
-    assert "Lai Châu đẩy mạnh chuyển đổi số" in by_to["phong@example.vn"].get_body(("plain",)).get_content()
+    text = by_to["phong@example.vn"].get_body(("plain",)).get_content()
+    assert f"{portal.base}/tin-tuc/" in text, text  # the province filter written "Lai Chau" matched its news
 
 
 # ---------------------------------------------------------------- the documentation says what happens
