@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from crawler.textnorm import match_key  # noqa: E402
-from pipelines.directives import extract_directives, extract_instructions  # noqa: E402
+from pipelines.directives import extract_directives  # noqa: E402
+from pipelines.instructions import extract_instructions  # noqa: E402
 from pipelines.figures import extract_figures  # noqa: E402
 
 EVAL_DIR = ROOT / "tests" / "facts_eval"

@@ -326,7 +326,7 @@ class SourceOptions(Strict):
     def _v_platform(cls, v: str | None) -> str | None:
         if v is None:
             return v
-        from spiders.links import load_presets  # the presets are data shipped with the spiders
+        from spiders.presets import load_presets  # the presets are data shipped with the spiders
 
         known = load_presets()
         if v not in known:

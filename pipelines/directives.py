@@ -5,8 +5,8 @@ documents with a year in the number, Party documents ("57-NQ/TW") and official l
 type abbreviation (docs: ../shared/domain/vietnam.md section 2). `key` identifies one document across
 articles, so forty articles citing it are forty mentions of one directive.
 
-Instructions (a leader directing someone) live in `pipelines/instructions.py` and are re-exported
-here so `from pipelines.directives import extract_instructions` keeps working.
+Instructions (a leader directing someone) live in `pipelines/instructions.py`, which uses this
+module's sentence splitting.
 """
 
 from __future__ import annotations
@@ -375,12 +375,3 @@ def extract_directives(text: str) -> list[dict]:
             fields.update(key=full["key"], number=full["number"], issuer=full["issuer"], year=full["year"])
         out.append({**fields, "context": sentence_at(text, spans, ref.start)})
     return out
-
-
-def __getattr__(name: str):
-    # Lazy re-export: instructions imports this module's helpers, so a top-level import would cycle.
-    if name == "extract_instructions":
-        from pipelines.instructions import extract_instructions
-
-        return extract_instructions
-    raise AttributeError(name)

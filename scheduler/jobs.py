@@ -342,10 +342,10 @@ def _summary(result) -> str | None:
 @contextmanager
 def open_database(db_path: Path) -> Iterator:
     """A connection per use: job threads never share one."""
-    from crawler.db import open_db
+    from crawler.db import close, open_db
 
     db = open_db(db_path)
     try:
         yield db
     finally:
-        db.conn.close()
+        close(db)

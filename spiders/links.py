@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlsplit
 
-import yaml
 from scrapy.http import TextResponse
 
 from crawler.config import Source
 from crawler.textnorm import normalize_text
 from crawler.urls import canonical_url, is_same_site, source_hosts
 from spiders import listing
-
-PRESETS_FILE = Path(__file__).with_name("presets.yaml")
+from spiders.presets import load_presets
 
 NOT_ARTICLE_EXTENSIONS = re.compile(
     r"\.(pdf|docx?|xlsx?|pptx?|odt|ods|rtf|zip|rar|7z|gz|jpe?g|png|gif|webp|svg|bmp|ico|mp3|mp4|avi|"
@@ -53,11 +49,6 @@ GENERIC_ARTICLE_SHAPES = (
 
 NEXT_TEXTS = {"sau", "trang sau", "tiếp", "tiếp theo", "trang tiếp", "xem tiếp", "»", "›", ">", ">>",
               "next", "sau »", "tiếp »", "trang sau »", "»»"}
-
-
-@lru_cache(maxsize=1)
-def load_presets() -> dict[str, dict]:
-    return yaml.safe_load(PRESETS_FILE.read_text(encoding="utf-8")) or {}
 
 
 @dataclass

@@ -20,7 +20,7 @@ from scrapy.utils.defer import deferred_from_coro
 
 from crawler import timeutil
 from crawler.config import Source
-from crawler.db import open_db
+from crawler.db import close, open_db
 from crawler.db import source_templates as templates_db
 from crawler.db.articles import known_urls
 from crawler.db.faults import describe as describe_db_error
@@ -513,4 +513,4 @@ class PortalSpider(scrapy.Spider):
         elif self.state.pending:
             self.logger.info("%s: listing state not saved (%s): the next crawl reads every page again",
                              self.source.name, self.write_failure or reason)
-        self.db.conn.close()
+        close(self.db)

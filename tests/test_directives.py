@@ -3,7 +3,8 @@
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from pipelines.directives import PAPERS, TYPE_ABBREVIATIONS, extract_directives, extract_instructions
+from pipelines.directives import PAPERS, TYPE_ABBREVIATIONS, extract_directives
+from pipelines.instructions import extract_instructions
 
 
 def only(text):
