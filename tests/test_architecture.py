@@ -135,6 +135,18 @@ def test_no_sql_is_issued_outside_the_data_package():
     assert set(outside) == SQL_NOT_YET_MOVED, f"SQL outside {DATA_PACKAGE}: {outside}"
 
 
+def test_every_transaction_goes_through_write_transaction():
+    """`with db.conn` commits whatever sqlite-utils left open and begins lazily (no write lock
+    before the first read): every write transaction is `crawler.db.write_transaction` instead."""
+    sites = []
+    for name, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.With, ast.AsyncWith)):
+                sites += [f"{name}:{node.lineno}" for item in node.items
+                          if isinstance(item.context_expr, ast.Attribute) and item.context_expr.attr in ("conn", "_conn")]
+    assert not sites, f"`with <connection>` transactions: {sites}"
+
+
 def test_the_sql_finder_sees_calls_subscripts_and_literals(tmp_path):
     path = tmp_path / "m.py"
     path.write_text('def f(db):\n    db.execute("x")\n    db["articles"].insert({})\n    s = "SELECT a FROM b"\n'

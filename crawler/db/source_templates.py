@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from crawler import timeutil
+from crawler.db.connection import write_transaction
 
 
 def load_template(db, source: str) -> str | None:
@@ -20,7 +21,7 @@ def load_template(db, source: str) -> str | None:
 
 
 def save_template(db, source: str, template: str, verified: list[str]) -> None:
-    with db.conn:
+    with write_transaction(db):
         db.conn.execute(
             "INSERT INTO source_templates (source, template, verified, sample, learned_at) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT(source) DO UPDATE SET template = excluded.template, verified = excluded.verified, "
