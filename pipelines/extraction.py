@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import functools
 import gzip
+import logging
 import http.client
 import re
 import zlib
+from collections import Counter
 
 import trafilatura
 from trafilatura.settings import use_config
@@ -30,6 +32,7 @@ MAX_PAGE_CHARS = 8_000_000
 MAX_DEPTH = 200
 MAX_ELEMENTS = 40_000
 MIN_TEXT_CHARS = 150
+logger = logging.getLogger(__name__)
 _TOO_DEEP = "boolean(/" + "/*" * MAX_DEPTH + ")"
 
 
@@ -262,25 +265,103 @@ def _has_prose(el) -> bool:
     return any(len(chunk.strip()) > PROSE_CHARS for chunk in el.itertext())
 
 
-def _strip_furniture(root, title_el) -> None:
-    """Remove what is never article text, in place; the headline's own ancestors are kept."""
+FURNITURE_MAX_CHARS = 2000
+LINK_SHARE = 0.5
+
+
+def _text_sizes(el) -> tuple[int, int]:
+    """(visible characters, characters inside links) of a block (scripts and styles are gone by then)."""
+    total = sum(len(chunk.strip()) for chunk in el.itertext())
+    linked = sum(len(chunk.strip()) for a in el.iter("a") for chunk in a.itertext())
+    return total, min(total, linked)
+
+
+def _removable(el) -> bool:
+    """A block that may be removed whole: no paragraph of prose, and either short or mostly links
+    (a menu, a share bar, a counter, a list of other articles), never a column of article text."""
+    if _has_prose(el):
+        return False
+    total, linked = _text_sizes(el)
+    return total <= FURNITURE_MAX_CHARS or linked >= LINK_SHARE * total
+
+
+def _list_entry(el) -> bool:
+    """One block of a list of other articles under a list heading: a list, or a block made mostly of links."""
+    if not isinstance(el.tag, str) or _has_prose(el):
+        return False
+    if el.tag in {"ul", "ol"}:
+        return True
+    total, linked = _text_sizes(el)
+    return total == 0 or linked >= LINK_SHARE * total
+
+
+class Removals:
+    """What the furniture steps took out of the page: the visible text outside links, which is
+    where article text would be lost, so the caller can check the cleaning against trafilatura."""
+
+    def __init__(self):
+        self.prose_chars = 0
+        self.steps: Counter = Counter()
+
+    def drop(self, el, step: str) -> None:
+        total, linked = _text_sizes(el)
+        self.prose_chars += total - linked
+        self.steps[step] += total - linked
+        el.drop_tree()
+
+
+def _strip_furniture(root, title_el) -> Removals:
+    """Remove what is never article text, in place, and only what can be justified: a block marked
+    as furniture or a nav/aside/footer only when it is `_removable`, a list heading with its list
+    (the widget box holding both, or the list entries following it up to the first block that is
+    not one); the headline's own ancestors are kept."""
+    removed = Removals()
     keep = set(title_el.iterancestors()) | {title_el} if title_el is not None else set()
     for el in list(root.iter(*_DROP_TAGS)):
-        if el not in keep and el.getparent() is not None:
+        if el.tag not in _STRUCTURAL_TAGS and el not in keep and el.getparent() is not None:
             el.drop_tree()
+    for el in list(root.iter(*_STRUCTURAL_TAGS)):
+        if el not in keep and _attached(el, root) and _removable(el):
+            removed.drop(el, el.tag)
     for el in root.xpath("//body//*[@class or @id]"):
-        if el in keep or el.getparent() is None:
+        if el in keep or not _FURNITURE_MARKS.search(f"{el.get('class', '')} {el.get('id', '')}"):
             continue
-        if _FURNITURE_MARKS.search(f"{el.get('class', '')} {el.get('id', '')}") and not _has_prose(el):
-            el.drop_tree()
+        if _attached(el, root) and _removable(el):  # not inside a block already removed
+            removed.drop(el, "marked")
     for el in list(root.iter(*_HEADING_TAGS)):
-        if el.getparent() is None or el in keep or len(el) > 2:
+        if el in keep or len(el) > 2:
             continue
         text = _short_text(el, LIST_HEADING_CHARS)
-        if text and _heading_key(text) in LIST_HEADINGS:
-            for sibling in [el, *el.itersiblings()]:  # the heading and the list under it
-                if sibling not in keep:
-                    sibling.drop_tree()
+        if not (text and _heading_key(text) in LIST_HEADINGS) or not _attached(el, root):
+            continue
+        box = el.getparent()
+        if box.tag not in {"body", "html"} and box not in keep and _list_entry_box(box, el):
+            removed.drop(box, "list")
+            continue
+        entries = []
+        for sibling in el.itersiblings():
+            if sibling in keep or not _list_entry(sibling):
+                break
+            entries.append(sibling)
+        for entry in [el, *entries]:
+            removed.drop(entry, "list")
+    return removed
+
+
+def _attached(el, root) -> bool:
+    """Still in the page: not inside a block removed before (lxml keeps removed blocks in the document)."""
+    top = el
+    for top in el.iterancestors():
+        pass
+    return top is root
+
+
+def _list_entry_box(box, heading) -> bool:
+    """The heading's parent is a widget: the heading and list entries only."""
+    return all(child is heading or _list_entry(child) for child in box)
+
+
+_STRUCTURAL_TAGS = frozenset({"nav", "aside", "footer"})
 
 
 _LEAD_MARKS = re.compile(r"sapo|lead|hometext|summary|chapeau|tom-?tat|excerpt|intro|description", re.IGNORECASE)
@@ -376,25 +457,48 @@ def _table_row(line: str, title_key: str | None) -> str:
 _DATELINE = re.compile(r"^\((?:[A-ZĐ][\w.&-]{1,30}|[a-zđ][\w-]*\.(?:vn|com|net)[\w.]*)\)\s*[-–—]\s*")
 
 
+MAX_CLEANING_LOSS = 0.5  # a cleaning step may take at most this share of the text it was given
+_SENTENCE_END = ("." , "!", "?", "…", ":", ";", '"', "”", ")")
+
+
+def _list_title(line: str) -> bool:
+    """A line of a list of other articles: a headline, short and without a closing stop."""
+    return len(line) < PROSE_CHARS and not line.endswith(_SENTENCE_END)
+
+
 def clean_paragraphs(lines, title: str | None) -> list[str]:
     """The article's paragraphs in order, without furniture, date lines, the title again, or
-    repeated sections (see `drop_repeats`)."""
+    repeated sections (see `drop_repeats`). A related-news heading after the text ends the article,
+    unless what follows it is more than `MAX_CLEANING_LOSS` of the text (then it was a box inside
+    the article: only the heading and the headlines right under it go)."""
     title_key = title.casefold() if title else None
     out: list[str] = []
+    cut = None
+    listing = False
     for raw in lines:
         line = _MEDIA_TAIL.sub("", normalize_text(raw)).strip()
         if not line:
             continue
         if len(line) <= LIST_HEADING_CHARS and _heading_key(line) in LIST_HEADINGS:
-            if out:
-                break  # a related-news list starts: the article is over
+            if out and cut is None:
+                cut = len(out)  # a related-news list starts: the article is over
+            listing = True
             continue
+        if listing and _list_title(line):
+            continue
+        listing = False
         if line.startswith("|"):
             line = _table_row(line, title_key)
         if not line or line.casefold() == title_key or _is_furniture_line(line) or dates.date_line(line):
             continue
         out.append(_DATELINE.sub("", line) if not out else line)  # "(Chinhphu.vn) - " before the lead
+    if cut is not None and _chars(out[cut:]) <= MAX_CLEANING_LOSS * _chars(out):
+        out = out[:cut]
     return drop_repeats(out)
+
+
+def _chars(paragraphs: list[str]) -> int:
+    return sum(len(p) for p in paragraphs)
 
 
 def drop_repeats(paragraphs: list[str]) -> list[str]:
@@ -621,9 +725,26 @@ def _body_text(root, url: str | None, body_selector: str | None) -> str:
     return text or ""
 
 
+# The furniture steps are checked against trafilatura's own text (a second parse and extraction)
+# when the text outside links they removed is at least GUARD_CHARS and GUARD_SHARE of what is left:
+# only then can the cleaning have taken more than MAX_CLEANING_LOSS of the article.
+GUARD_CHARS = 300
+GUARD_SHARE = 0.5
+
+
+def _paragraphs(root, url, body_selector, title, lead, keep_captions) -> list[str]:
+    """The cleaned paragraphs of the article in a (possibly furniture-stripped) tree, lead first."""
+    _unwrap_layout(root, keep_captions=keep_captions)
+    lines = _body_text(root, url, body_selector).split("\n")
+    if lead and match_key(lead) not in {match_key(line) for line in lines}:
+        lines.insert(0, lead)
+    return clean_paragraphs(lines, title)
+
+
 def extract_article_or_raise(html, url: str | None, selectors=None, feed_published=None) -> dict:
     """Like `extract_article`, but a page without an article raises `NoArticle` saying why."""
-    root = _parse(_page_text(html))
+    page = _page_text(html)
+    root = _parse(page)
     chosen = _selector_dict(selectors)
     title, title_el = find_title(root, chosen.get("title"))
     neighbours = dates.header_lines(root, title_el)
@@ -633,12 +754,19 @@ def extract_article_or_raise(html, url: str | None, selectors=None, feed_publish
     page_credit = _credit_from_page(root)
     lead = _lead(root, title_el)
     teasers = _teasers(root)
-    _strip_furniture(root, title_el)
-    _unwrap_layout(root, keep_captions=is_vietnamese(root, title))
-    lines = _body_text(root, url, chosen.get("body")).split("\n")
-    if lead and match_key(lead) not in {match_key(line) for line in lines}:
-        lines.insert(0, lead)
-    paragraphs = clean_paragraphs(lines, title)
+    keep_captions = is_vietnamese(root, title)
+    removed = _strip_furniture(root, title_el)
+    paragraphs = _paragraphs(root, url, chosen.get("body"), title, lead, keep_captions)
+    cleaning = None
+    if removed.prose_chars >= max(GUARD_CHARS, GUARD_SHARE * _chars(paragraphs)) or _chars(paragraphs) < MIN_TEXT_CHARS:
+        raw = _parse(page)
+        plain = _paragraphs(raw, url, chosen.get("body"), title, lead, keep_captions)
+        if _chars(paragraphs) < (1 - MAX_CLEANING_LOSS) * _chars(plain):
+            steps = ", ".join(f"{step} {chars}" for step, chars in removed.steps.most_common() if chars)
+            cleaning = (f"furniture removal kept {_chars(paragraphs)} of the {_chars(plain)} characters trafilatura "
+                        f"finds on the page (text outside links removed: {steps or 'none'}): its text is used")
+            logger.info("%s: %s", url, cleaning)
+            paragraphs = plain
     paragraphs, byline, credit = split_byline(paragraphs)
     author = page_author or byline
     credit = credit or page_credit
@@ -656,6 +784,7 @@ def extract_article_or_raise(html, url: str | None, selectors=None, feed_publish
         "credit": credit,
         "text": text,
         "content_hash": content_hash(text),
+        "cleaning": cleaning,
     }
 
 
@@ -692,6 +821,8 @@ class ExtractionPipeline:
                 self.stats.inc_value("dxwatch/articles_rejected")
                 self.stats.inc_value(f"dxwatch/articles_rejected/{exc.reason}")
             raise DropItem(f"no article at {item.get('url')}: {exc}") from None
+        if fields["cleaning"] and self.stats is not None:
+            self.stats.inc_value("dxwatch/extraction_fallback")
         if not fields["title"] and item.get("feed_title"):
             fields["title"] = normalize_text(item["feed_title"])
         item.update(fields)

@@ -245,3 +245,56 @@ def test_dateline_and_outlet_in_the_byline():
         f"<p>{LEAD}</p>", f"<p>(Chinhphu.vn) - {LEAD}</p>")
     art = extract_article(page, None)
     assert art["text"].startswith(LEAD) and (art["author"], art["credit"]) == ("Minh Khôi", "Báo Điện tử Chính phủ")
+
+
+SHORT_PARAGRAPHS = [f"Đoạn {i}: tỉnh triển khai nền tảng số dùng chung cho cấp xã, kết nối dữ liệu dân cư." for i in range(1, 9)]
+
+
+def body_page(body: str, head: str = "") -> str:
+    return (f"<html lang='vi'><head><meta charset='utf-8'><title>{TITLE}</title>{head}</head><body>"
+            f"<div class='menu'><a href='/'>Trang chủ</a></div><h1>{TITLE}</h1>"
+            f"<div class='date'>Ngày 09/01/2025 10:06</div>{body}</body></html>")
+
+
+def test_a_news_widget_first_in_the_body_takes_only_itself():
+    widget = ("<div class='box'><h3>TIN MỚI</h3><ul><li><a href='/x'>Hà Nội đẩy mạnh dịch vụ công trực tuyến toàn trình</a>"
+              "</li><li><a href='/y'>Tập huấn kỹ năng số cho cán bộ cấp xã</a></li></ul></div>")
+    page = body_page(f"<div class='detail'>{widget}" + "".join(f"<p>{p}</p>" for p in [LEAD, MIDDLE, END]) + "</div>")
+    art = extract_article(page, None)
+    assert art["text"] == "\n\n".join([LEAD, MIDDLE, END]) and art["cleaning"] is None
+
+
+def test_a_list_heading_first_in_the_body_takes_its_links_not_the_paragraphs_after_it():
+    heading = ("<h3>Tin mới</h3><p><a href='/x'>Hà Nội đẩy mạnh dịch vụ công trực tuyến toàn trình</a></p>"
+               "<p><a href='/y'>Tập huấn kỹ năng số cho cán bộ cấp xã</a></p>")
+    page = body_page(f"<div class='detail'>{heading}" + "".join(f"<p>{p}</p>" for p in [LEAD, MIDDLE, END]) + "</div>")
+    assert extract_article(page, None)["text"] == "\n\n".join([LEAD, MIDDLE, END])
+
+
+def test_an_unclosed_nav_holding_the_article_is_not_removed():
+    page = body_page("<nav class='top'><a href='/'>Trang chủ</a><div class='post'>"
+                     + "".join(f"<p>{p}</p>" for p in [LEAD, MIDDLE, END]) + "</div>")
+    assert extract_article(page, None)["text"] == "\n\n".join([LEAD, MIDDLE, END])
+
+
+def test_cleaning_that_would_take_most_of_the_text_falls_back_to_trafilatura_and_says_why():
+    """A column of short paragraphs whose class names a widget is removable by its marks alone;
+    the guard sees the text outside links that went and keeps trafilatura's text instead."""
+    page = body_page("<div class='widget editor'>" + "".join(f"<p>{p}</p>" for p in SHORT_PARAGRAPHS) + "</div>"
+                     "<div class='share'><a>Facebook</a> <a>Zalo</a></div>")
+    art = extract_article(page, None)
+    assert art["text"] == "\n\n".join(SHORT_PARAGRAPHS)
+    assert "furniture removal kept" in art["cleaning"] and "marked" in art["cleaning"]
+    crawler = get_crawler()
+    ExtractionPipeline.from_crawler(crawler).process_item({"url": "https://x.gov.vn/a", "html": page})
+    assert crawler.stats.get_value("dxwatch/extraction_fallback") == 1
+
+
+def test_a_related_box_inside_the_text_takes_only_its_heading_and_headlines():
+    from pipelines.extraction import clean_paragraphs
+
+    lines = [LEAD, "Tin liên quan", "Hà Nội đẩy mạnh dịch vụ công trực tuyến toàn trình", MIDDLE, END, MIDDLE + " Thêm.",
+             LEAD + " Hết."]
+    assert clean_paragraphs(lines, TITLE) == [LEAD, MIDDLE, END, MIDDLE + " Thêm.", LEAD + " Hết."]
+    tail = [LEAD, MIDDLE, END, "Tin liên quan", "Hà Nội đẩy mạnh dịch vụ công", "Tóm tắt một tin khác, ngắn."]
+    assert clean_paragraphs(tail, TITLE) == [LEAD, MIDDLE, END]
