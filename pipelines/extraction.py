@@ -295,65 +295,89 @@ def _list_entry(el) -> bool:
     return total == 0 or linked >= LINK_SHARE * total
 
 
-class Removals:
-    """What the furniture steps took out of the page: the visible text outside links, which is
-    where article text would be lost, so the caller can check the cleaning against trafilatura."""
+# Marks around furniture text: printable (trafilatura strips control and private-use characters)
+# and practically never in a page; a page that holds them gets no furniture removal.
+_OPEN, _CLOSE = "\u2e28", "\u2e29"
+_MARKED = re.compile(f"{_OPEN}[^{_CLOSE}]*{_CLOSE}")
+_WORD = re.compile(r"\w")
+
+
+class Furniture:
+    """The blocks the furniture steps found. They are marked, not removed: trafilatura reads the
+    page as it is and picks its node; the marked text is then taken out of its result, unless that
+    would take more than MAX_CLEANING_LOSS of it (`unmark`)."""
 
     def __init__(self):
-        self.prose_chars = 0
+        self.marked: set = set()
         self.steps: Counter = Counter()
 
-    def drop(self, el, step: str) -> None:
-        total, linked = _text_sizes(el)
-        self.prose_chars += total - linked
-        self.steps[step] += total - linked
-        el.drop_tree()
+    def mark(self, el, step: str) -> None:
+        if el in self.marked or any(a in self.marked for a in el.iterancestors()):
+            return
+        self.marked.add(el)
+        chars = 0
+        for node in el.iter():
+            if not isinstance(node.tag, str):
+                continue
+            if node.text and node.text.strip():
+                chars += len(node.text.strip())
+                node.text = _OPEN + node.text + _CLOSE
+            if node is not el and node.tail and node.tail.strip():
+                chars += len(node.tail.strip())
+                node.tail = _OPEN + node.tail + _CLOSE
+        self.steps[step] += chars
+
+    def unmark(self, lines: list[str]) -> tuple[list[str], str | None]:
+        """trafilatura's lines without the marked text; all of them, marks dropped, when the marked
+        text is more than MAX_CLEANING_LOSS of what trafilatura found (then the reason is returned)."""
+        plain = [line.replace(_OPEN, "").replace(_CLOSE, "") for line in lines]
+        cleaned = []
+        for line in lines:
+            rest = _MARKED.sub("", line)
+            if rest != line and not _WORD.search(rest):
+                continue  # only separators were left around the furniture
+            cleaned.append(rest.replace(_OPEN, "").replace(_CLOSE, ""))
+        found = sum(len(line.strip()) for line in plain)
+        kept = sum(len(line.strip()) for line in cleaned)
+        if found and kept < (1 - MAX_CLEANING_LOSS) * found:
+            steps = ", ".join(f"{step} {chars}" for step, chars in self.steps.most_common() if chars)
+            return plain, (f"furniture removal would keep {kept} of the {found} characters trafilatura finds "
+                           f"(blocks marked as furniture: {steps}): its text is kept")
+        return cleaned, None
 
 
-def _strip_furniture(root, title_el) -> Removals:
-    """Remove what is never article text, in place, and only what can be justified: a block marked
-    as furniture or a nav/aside/footer only when it is `_removable`, a list heading with its list
-    (the widget box holding both, or the list entries following it up to the first block that is
-    not one); the headline's own ancestors are kept."""
-    removed = Removals()
+def _mark_furniture(root, title_el) -> Furniture:
+    """Find what is never article text, and only what can be justified: a block marked as
+    furniture or a nav/aside/footer only when it is `_removable`, a list heading with its list (the
+    widget box holding both, or the list entries following it up to the first block that is not
+    one); the headline and its ancestors are never marked. Scripts, forms controls and media go."""
+    found = Furniture()
     keep = set(title_el.iterancestors()) | {title_el} if title_el is not None else set()
     for el in list(root.iter(*_DROP_TAGS)):
         if el.tag not in _STRUCTURAL_TAGS and el not in keep and el.getparent() is not None:
             el.drop_tree()
-    for el in list(root.iter(*_STRUCTURAL_TAGS)):
-        if el not in keep and _attached(el, root) and _removable(el):
-            removed.drop(el, el.tag)
+    for el in root.iter(*_STRUCTURAL_TAGS):
+        if el not in keep and _removable(el):
+            found.mark(el, el.tag)
     for el in root.xpath("//body//*[@class or @id]"):
-        if el in keep or not _FURNITURE_MARKS.search(f"{el.get('class', '')} {el.get('id', '')}"):
-            continue
-        if _attached(el, root) and _removable(el):  # not inside a block already removed
-            removed.drop(el, "marked")
-    for el in list(root.iter(*_HEADING_TAGS)):
+        if el not in keep and _FURNITURE_MARKS.search(f"{el.get('class', '')} {el.get('id', '')}") and _removable(el):
+            found.mark(el, "marked")
+    for el in root.iter(*_HEADING_TAGS):
         if el in keep or len(el) > 2:
             continue
         text = _short_text(el, LIST_HEADING_CHARS)
-        if not (text and _heading_key(text) in LIST_HEADINGS) or not _attached(el, root):
+        if not (text and _heading_key(text.replace(_OPEN, "").replace(_CLOSE, "")) in LIST_HEADINGS):
             continue
         box = el.getparent()
         if box.tag not in {"body", "html"} and box not in keep and _list_entry_box(box, el):
-            removed.drop(box, "list")
+            found.mark(box, "list")
             continue
-        entries = []
+        found.mark(el, "list")
         for sibling in el.itersiblings():
             if sibling in keep or not _list_entry(sibling):
                 break
-            entries.append(sibling)
-        for entry in [el, *entries]:
-            removed.drop(entry, "list")
-    return removed
-
-
-def _attached(el, root) -> bool:
-    """Still in the page: not inside a block removed before (lxml keeps removed blocks in the document)."""
-    top = el
-    for top in el.iterancestors():
-        pass
-    return top is root
+            found.mark(sibling, "list")
+    return found
 
 
 def _list_entry_box(box, heading) -> bool:
@@ -725,20 +749,13 @@ def _body_text(root, url: str | None, body_selector: str | None) -> str:
     return text or ""
 
 
-# The furniture steps are checked against trafilatura's own text (a second parse and extraction)
-# when the text outside links they removed is at least GUARD_CHARS and GUARD_SHARE of what is left:
-# only then can the cleaning have taken more than MAX_CLEANING_LOSS of the article.
-GUARD_CHARS = 300
-GUARD_SHARE = 0.5
-
-
-def _paragraphs(root, url, body_selector, title, lead, keep_captions) -> list[str]:
-    """The cleaned paragraphs of the article in a (possibly furniture-stripped) tree, lead first."""
+def _paragraphs(root, furniture, url, body_selector, title, lead, keep_captions) -> tuple[list[str], str | None]:
+    """The cleaned paragraphs of the article, lead first, and why the furniture was kept if it was."""
     _unwrap_layout(root, keep_captions=keep_captions)
-    lines = _body_text(root, url, body_selector).split("\n")
+    lines, cleaning = furniture.unmark(_body_text(root, url, body_selector).split("\n"))
     if lead and match_key(lead) not in {match_key(line) for line in lines}:
         lines.insert(0, lead)
-    return clean_paragraphs(lines, title)
+    return clean_paragraphs(lines, title), cleaning
 
 
 def extract_article_or_raise(html, url: str | None, selectors=None, feed_published=None) -> dict:
@@ -755,18 +772,10 @@ def extract_article_or_raise(html, url: str | None, selectors=None, feed_publish
     lead = _lead(root, title_el)
     teasers = _teasers(root)
     keep_captions = is_vietnamese(root, title)
-    removed = _strip_furniture(root, title_el)
-    paragraphs = _paragraphs(root, url, chosen.get("body"), title, lead, keep_captions)
-    cleaning = None
-    if removed.prose_chars >= max(GUARD_CHARS, GUARD_SHARE * _chars(paragraphs)) or _chars(paragraphs) < MIN_TEXT_CHARS:
-        raw = _parse(page)
-        plain = _paragraphs(raw, url, chosen.get("body"), title, lead, keep_captions)
-        if _chars(paragraphs) < (1 - MAX_CLEANING_LOSS) * _chars(plain):
-            steps = ", ".join(f"{step} {chars}" for step, chars in removed.steps.most_common() if chars)
-            cleaning = (f"furniture removal kept {_chars(paragraphs)} of the {_chars(plain)} characters trafilatura "
-                        f"finds on the page (text outside links removed: {steps or 'none'}): its text is used")
-            logger.info("%s: %s", url, cleaning)
-            paragraphs = plain
+    furniture = _mark_furniture(root, title_el) if _OPEN not in page and _CLOSE not in page else Furniture()
+    paragraphs, cleaning = _paragraphs(root, furniture, url, chosen.get("body"), title, lead, keep_captions)
+    if cleaning:
+        logger.info("%s: %s", url, cleaning)
     paragraphs, byline, credit = split_byline(paragraphs)
     author = page_author or byline
     credit = credit or page_credit
