@@ -352,8 +352,13 @@ def leaf_blocks(root) -> list:
         (el.tag in _BLOCK_TAGS and el not in holders) or (el.tag in _INLINE_TAGS and el.getparent() in holders))]
 
 
-def _in_lists_or_sidebar(el) -> bool:
+def in_lists_or_sidebar(el, shared=frozenset()) -> bool:
+    """Whether an element sits in a list item, a sidebar, a related-news box or the page's nav/footer;
+    ancestors in `shared` (those of the headline: some sites call their main column "sidebar-1")
+    are not asked."""
     for node in el.iterancestors():
+        if node in shared:
+            break
         if node.tag in {"li", "aside", "nav", "footer"}:
             return True
         marks = f"{node.get('class', '')} {node.get('id', '')}"
@@ -385,7 +390,7 @@ def header_lines(root, title_element) -> list[str]:
             text = normalize_text(block.text_content())
             if len(text) >= _BODY_TEXT:
                 break
-            if text and not _in_lists_or_sidebar(block):
+            if text and not in_lists_or_sidebar(block):
                 lines.append(text)
     return lines
 

@@ -26,7 +26,7 @@ from lxml import html as lxml_html
 from scrapy.exceptions import DropItem
 
 from crawler.textnorm import content_hash, match_key, nfc, normalize_text
-from pipelines import dates
+from pipelines import dates, metadata
 
 MAX_PAGE_CHARS = 8_000_000
 MAX_DEPTH = 200
@@ -223,7 +223,8 @@ _FURNITURE_MARKS = re.compile(
     r"(?:^|[\s_-])(?:counter|visitor|thong-?ke|truy-?cap|luot-?truy-?cap|share|sharing|social|mxh|chia-?se|"
     r"comments?|binh-?luan|y-?kien|related|lien-?quan|cung-?chuyen-?muc|tin-?khac|other-?news|othernews|"
     r"same-?cat\w*|xem-?tin-?theo-?ngay|by-?date|breadcrumbs?|tools?|toolbar|print-?bar|rating|tags?|"
-    r"sidebar|widget|menu|lich-?phat-?song|schedule|banner|advert\w*|ads|quang-?cao|pagination|paging)(?:$|[\s_-])",
+    r"sidebar|widget|menu|lich-?phat-?song|schedule|banner|advert\w*|ads|quang-?cao|pagination|paging|footer|"
+    r"app-?download|download-?app)(?:$|[\s_-])",
     re.IGNORECASE,
 )
 LIST_HEADINGS = frozenset(match_key(h) for h in (
@@ -234,7 +235,7 @@ LIST_HEADINGS = frozenset(match_key(h) for h in (
     "Thống kê truy cập", "Truy cập", "Lượt truy cập", "Liên kết website", "Chia sẻ", "Chia sẻ bài viết",
     "Tags", "Từ khóa", "Các bài đã đăng", "Tin tức khác", "Thông tin cần biết", "Thư viện ảnh",
     "Những tin mới hơn", "Những tin cũ hơn", "Đang online", "Đang truy cập", "Thống kê", "Tin cùng loại",
-    "Tin xem nhiều", "Bài đọc nhiều",
+    "Tin xem nhiều", "Bài đọc nhiều", "Tin nóng", "Tải ứng dụng", "Tải app",
 ))
 
 
@@ -260,18 +261,20 @@ def _short_text(el, limit: int) -> str | None:
     return text if len(text) <= limit else None
 
 
-def _has_prose(el) -> bool:
-    """Whether a block holds a real paragraph: furniture is made of short strings (links, counts, labels)."""
-    return any(len(chunk.strip()) > PROSE_CHARS for chunk in el.itertext())
-
-
 FURNITURE_MAX_CHARS = 2000
 LINK_SHARE = 0.5
 
 
-def _text_sizes(el) -> tuple[int, int]:
-    """(visible characters, characters inside links) of a block (scripts and styles are gone by then)."""
-    total = sum(len(chunk.strip()) for chunk in el.itertext())
+def _text_sizes(el) -> tuple[int, int] | None:
+    """(visible characters, characters inside links) of a block; None when it holds a paragraph of
+    prose (a chunk of text longer than PROSE_CHARS: furniture is made of short strings, links,
+    counts, labels). Scripts and styles are gone by then."""
+    total = 0
+    for chunk in el.itertext():
+        size = len(chunk.strip())
+        if size > PROSE_CHARS:
+            return None
+        total += size
     linked = sum(len(chunk.strip()) for a in el.iter("a") for chunk in a.itertext())
     return total, min(total, linked)
 
@@ -279,20 +282,18 @@ def _text_sizes(el) -> tuple[int, int]:
 def _removable(el) -> bool:
     """A block that may be removed whole: no paragraph of prose, and either short or mostly links
     (a menu, a share bar, a counter, a list of other articles), never a column of article text."""
-    if _has_prose(el):
-        return False
-    total, linked = _text_sizes(el)
-    return total <= FURNITURE_MAX_CHARS or linked >= LINK_SHARE * total
+    sizes = _text_sizes(el)
+    return sizes is not None and (sizes[0] <= FURNITURE_MAX_CHARS or sizes[1] >= LINK_SHARE * sizes[0])
 
 
 def _list_entry(el) -> bool:
     """One block of a list of other articles under a list heading: a list, or a block made mostly of links."""
-    if not isinstance(el.tag, str) or _has_prose(el):
+    if not isinstance(el.tag, str):
         return False
-    if el.tag in {"ul", "ol"}:
-        return True
-    total, linked = _text_sizes(el)
-    return total == 0 or linked >= LINK_SHARE * total
+    sizes = _text_sizes(el)
+    if sizes is None:
+        return False
+    return el.tag in {"ul", "ol"} or sizes[0] == 0 or sizes[1] >= LINK_SHARE * sizes[0]
 
 
 # Marks around furniture text: printable (trafilatura strips control and private-use characters)
@@ -311,8 +312,12 @@ class Furniture:
         self.marked: set = set()
         self.steps: Counter = Counter()
 
+    def inside(self, el) -> bool:
+        """Whether the block or one of its ancestors is marked already."""
+        return el in self.marked or any(a in self.marked for a in el.iterancestors())
+
     def mark(self, el, step: str) -> None:
-        if el in self.marked or any(a in self.marked for a in el.iterancestors()):
+        if self.inside(el):
             return
         self.marked.add(el)
         chars = 0
@@ -357,16 +362,14 @@ def _mark_furniture(root, title_el) -> Furniture:
         if el.tag not in _STRUCTURAL_TAGS and el not in keep and el.getparent() is not None:
             el.drop_tree()
     for el in root.iter(*_STRUCTURAL_TAGS):
-        if el not in keep and _removable(el):
+        if el not in keep and not found.inside(el) and _removable(el):
             found.mark(el, el.tag)
     for el in root.xpath("//body//*[@class or @id]"):
-        if el not in keep and _FURNITURE_MARKS.search(f"{el.get('class', '')} {el.get('id', '')}") and _removable(el):
+        if el not in keep and _FURNITURE_MARKS.search(f"{el.get('class', '')} {el.get('id', '')}") \
+                and not found.inside(el) and _removable(el):
             found.mark(el, "marked")
-    for el in root.iter(*_HEADING_TAGS):
-        if el in keep or len(el) > 2:
-            continue
-        text = _short_text(el, LIST_HEADING_CHARS)
-        if not (text and _heading_key(text.replace(_OPEN, "").replace(_CLOSE, "")) in LIST_HEADINGS):
+    for el in _list_headings(root):
+        if el in keep or found.inside(el):
             continue
         box = el.getparent()
         if box.tag not in {"body", "html"} and box not in keep and _list_entry_box(box, el):
@@ -380,6 +383,37 @@ def _mark_furniture(root, title_el) -> Furniture:
     return found
 
 
+_SHORT_TEXTS = f"//body//text()[string-length(normalize-space(.)) > 1 and string-length(normalize-space(.)) <= {LIST_HEADING_CHARS}]"
+_LIST_HEADING_START = re.compile(
+    r"^\W*(?:" + "|".join(sorted({w for h in LIST_HEADINGS for w in (h.split()[0],)} | {
+        nfc(w).lower() for w in ("tin", "xem", "bài", "các", "lịch", "bình", "ý", "gửi", "viết", "thống", "truy",
+                                 "lượt", "liên", "chia", "tags", "từ", "những", "đang", "thư", "đọc", "thông")})) + r")\b")
+
+
+def _list_headings(root) -> list:
+    """The elements whose whole text is a related-list heading ("Tin liên quan"), outermost first;
+    found from the page's short text nodes, which is far cheaper than reading every element."""
+    found = []
+    for chunk in root.xpath(_SHORT_TEXTS):
+        if not _LIST_HEADING_START.match(nfc(chunk.strip()).lower()):
+            continue
+        holder = chunk.getparent()
+        if chunk.is_tail:
+            holder = holder.getparent()
+        best = None
+        for el in [holder, *holder.iterancestors()][:4]:
+            if el is None or el.tag not in _HEADING_TAGS or len(el) > 2:
+                break
+            text = _short_text(el, LIST_HEADING_CHARS)
+            if text is None:
+                break
+            if _heading_key(text) in LIST_HEADINGS:
+                best = el
+        if best is not None and best not in found:
+            found.append(best)
+    return found
+
+
 def _list_entry_box(box, heading) -> bool:
     """The heading's parent is a widget: the heading and list entries only."""
     return all(child is heading or _list_entry(child) for child in box)
@@ -390,21 +424,51 @@ _STRUCTURAL_TAGS = frozenset({"nav", "aside", "footer"})
 
 _LEAD_MARKS = re.compile(r"sapo|lead|hometext|summary|chapeau|tom-?tat|excerpt|intro|description", re.IGNORECASE)
 _CONTENT_BLOCKS = frozenset("p div table ul ol h1 h2 h3 h4 h5 h6 section article blockquote figure".split())
-LEAD_WINDOW = 6
+LEAD_SCAN = 300  # elements after the headline searched for a block marked as the sapo
+LEAD_MAX_CHARS = 1000
+LEAD_MIN_CHARS = 40
+_LEAD_ATTRS = ("class", "id", "data-role", "data-slot", "itemprop")
+
+
+def _after(el):
+    """The elements after `el` in document order, its own descendants excepted."""
+    for node in [el, *el.iterancestors()]:
+        for sibling in node.itersiblings():
+            yield from sibling.iter()
 
 
 def _lead(root, title_el) -> str | None:
-    """The sapo printed between the headline and the body, which trafilatura often leaves out."""
+    """The sapo as printed, which trafilatura often leaves out: the block after the headline
+    marked as one (`detail-sapo`, `data-role="sapo"`, `description`, ...), before the body starts,
+    wherever it sits in the markup; else the block whose text is the page's description."""
     if title_el is None:
         return None
-    seen = 0
-    for el in title_el.itersiblings():
-        seen += 1
-        if seen > LEAD_WINDOW:
-            break
-        if isinstance(el.tag, str) and _LEAD_MARKS.search(f"{el.get('class', '')} {el.get('id', '')}"):
-            text = _text_of(el)
-            return text if len(text) >= 40 else None
+    shared = set(title_el.iterancestors())
+    for seen, el in enumerate(_after(title_el)):
+        if seen >= LEAD_SCAN or (el.tag == "p" and len((el.text or "").strip()) > PROSE_CHARS):
+            break  # the body has started
+        if not isinstance(el.tag, str) or not _LEAD_MARKS.search(" ".join(el.get(a, "") for a in _LEAD_ATTRS)):
+            continue
+        text = _short_text(el, LEAD_MAX_CHARS)
+        if text and len(text) >= LEAD_MIN_CHARS and not dates.in_lists_or_sidebar(el, shared):
+            return normalize_text(text)
+    return _described_block(root, shared)
+
+
+def _described_block(root, shared) -> str | None:
+    """The text of the body block that `og:description` / `description` repeats (possibly cut with "...")."""
+    description = _meta(root, "og:description", "description", "twitter:description")
+    if not description or len(description) < LEAD_MIN_CHARS:
+        return None
+    wanted = match_key(description).rstrip(".… ")
+    for chunk in root.xpath("//body//text()[contains(., $start)]", start=nfc(description[:30])):
+        holder = chunk.getparent().getparent() if chunk.is_tail else chunk.getparent()
+        for el in [holder, *holder.iterancestors()][:3]:
+            text = _short_text(el, LEAD_MAX_CHARS)
+            if text is None:
+                break
+            if match_key(text) == wanted or (len(wanted) >= 80 and match_key(text).startswith(wanted)):
+                return normalize_text(text) if not dates.in_lists_or_sidebar(el, shared) else None
     return None
 
 
@@ -416,26 +480,70 @@ def is_vietnamese(root, title: str | None) -> bool:
     return lang.startswith("vi") or bool(title and _VIETNAMESE_LETTERS.search(title))
 
 
-def _unwrap_layout(root, keep_captions: bool) -> None:
-    """Layout tables as plain blocks, so a page laid out with tables is not read as one data table;
-    on Vietnamese pages, image captions kept as paragraphs (they belong to the news story there,
-    while the English benchmark's gold leaves captions out)."""
+LAYOUT_CELL_CHARS = 1000
+_LAYOUT_BLOCKS = frozenset("table h1 h2 h3 section article form".split())
+
+
+def _layout_cell(cell) -> bool:
+    """A table cell that lays out a page region (a column of text, the headline, a nested table),
+    not a data value: a data cell may hold a paragraph or two, never that."""
+    blocks = 0
+    for el in cell.iterdescendants():
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag in _LAYOUT_BLOCKS:
+            return True
+        blocks += el.tag in _CONTENT_BLOCKS
+    return blocks >= 3 or _short_text(cell, LAYOUT_CELL_CHARS) is None
+
+
+def _unwrap_layout(root, title_el, keep_captions: bool) -> None:
+    """Layout tables as plain blocks, so a page laid out with tables is not read as one data table
+    (a data table keeps its rows); on Vietnamese pages, the captions of pictures inside the text
+    kept as paragraphs (they belong to the news story there, while the English benchmark's gold
+    leaves captions out), but not the headline picture's, printed before the first paragraph."""
     for table in list(root.iter("table")):
-        cells = table.xpath(".//td|.//th")
+        if table.getparent() is None or table.tag != "table":
+            continue
         columns = max((len(row.xpath("./td|./th")) for row in table.xpath(".//tr")), default=0)
-        holds_blocks = any(isinstance(d.tag, str) and d.tag in _CONTENT_BLOCKS for c in cells for d in c.iterdescendants())
-        if holds_blocks or columns <= 1:
+        if columns <= 1 or any(_layout_cell(c) for c in table.xpath(".//td|.//th")):
             for el in [table, *table.iterdescendants()]:
                 if el.tag in {"table", "tbody", "thead", "tfoot", "tr", "td", "th"}:
                     el.tag = "div"
     if not keep_captions:
         return
+    captions = _captions_in_text(root, title_el)
     for figure in list(root.iter("figure")):
+        if not any(caption in captions for caption in figure.iter("figcaption")) and figure.find(".//figcaption") is not None:
+            continue  # the headline picture: trafilatura leaves its caption out
         figure.tag = "div"
-        for caption in figure.iter("figcaption"):
+    for caption in captions:
+        if caption.tag == "figcaption":
             caption.tag = "p"
-    for el in root.xpath("//*[contains(@class, 'caption') or contains(@class, 'image_desc')]"):
-        el.attrib.pop("class")  # trafilatura discards "caption" classes; an article's own captions stay
+        caption.attrib.pop("class", None)  # trafilatura discards "caption" classes
+
+
+def _is_caption(el) -> bool:
+    return el.tag == "figcaption" or any(mark in (el.get("class") or "") for mark in ("caption", "image_desc"))
+
+
+def _captions_in_text(root, title_el) -> list:
+    """The picture captions that come after the article's first paragraph (a `p` of some length
+    after the headline that is neither a caption nor the sapo)."""
+    captions, started, text_seen = [], title_el is None, False
+    for el in root.iter():
+        if el is title_el:
+            started = True
+        if not started or not isinstance(el.tag, str):
+            continue
+        if _is_caption(el):
+            if text_seen:
+                captions.append(el)
+        elif (not text_seen and el.tag == "p" and len(el.text_content().strip()) >= LEAD_MIN_CHARS
+              and not _LEAD_MARKS.search(" ".join(el.get(a, "") for a in _LEAD_ATTRS))
+              and not any(_is_caption(a) or a.tag == "figure" for a in el.iterancestors())):
+            text_seen = True
+    return captions
 
 
 # ---------------------------------------------------------------- text cleaning
@@ -478,7 +586,7 @@ def _table_row(line: str, title_key: str | None) -> str:
     return line if kept else ""
 
 
-_DATELINE = re.compile(r"^\((?:[A-ZĐ][\w.&-]{1,30}|[a-zđ][\w-]*\.(?:vn|com|net)[\w.]*)\)\s*[-–—]\s*")
+_DATELINE = re.compile(r"^\((?:[A-ZĐ][\w.&-]{1,30}(?: [\w.&-]{1,20}){0,2}|[a-zđ][\w-]*\.(?:vn|com|net)[\w.]*)\)\s*[-–—]\s*")
 
 
 MAX_CLEANING_LOSS = 0.5  # a cleaning step may take at most this share of the text it was given
@@ -579,16 +687,38 @@ def _names(text: str) -> list[str] | None:
     return names
 
 
+_THEO = re.compile(r"^theo\s+", re.IGNORECASE)
+_OUTLET_NAME = re.compile(r"^(?:báo|tạp chí|đài|cổng|trang|ttxvn|vov|vtv|vna|cục|sở|bộ|ubnd)\b", re.IGNORECASE)
+_BYLINE_SEPARATORS = frozenset({"-", "–", ",", ";", "|", "/", "và", "&"})
+
+
 def parse_byline(line: str) -> str | None:
-    """The author named by a byline line: "Bích Phương", "NGUYỄN HÀ (t/h)", "Tin, ảnh: Minh Hà",
-    "Minh Khôi (Báo Điện tử Chính phủ)" (the outlet goes to `byline_outlet`), "Ban Biên tập"."""
-    line = normalize_text(line).strip(" .")
+    """The author named by a byline: "Bích Phương", "NGUYỄN HÀ (t/h)", "Tin, ảnh: Minh Hà",
+    "Minh Khôi (Báo Điện tử Chính phủ)" (the outlet goes to `byline_outlet`), "Ban Biên tập",
+    "Theo Hồ Hương" (without "Theo"; "Theo Báo ..." is a credit, not an author). Names printed on
+    separate lines (one element each) are joined as a printed byline joins them: "A - B"."""
+    lines = [part for part in (p.strip(" .") for p in normalize_text(line).split("\n"))
+             if part and part.casefold() not in _BYLINE_SEPARATORS]
+    if len(lines) > 1:
+        names = [_parse_byline_line(part) for part in lines]
+        if not all(names):
+            return None
+        return " - ".join(dict.fromkeys(names))
+    return _parse_byline_line(lines[0]) if lines else None
+
+
+def _parse_byline_line(line: str) -> str | None:
     if not line or len(line) > MAX_BYLINE_CHARS:
         return None
     stripped = _BYLINE_PREFIX.sub("", line)
     if _COLLECTIVE_BYLINE.match(stripped):
         return stripped
     unsuffixed = _BYLINE_OUTLET.sub("", _BYLINE_SUFFIX.sub("", stripped))
+    theo = _THEO.match(unsuffixed)
+    if theo:
+        unsuffixed = unsuffixed[theo.end():]
+        if _OUTLET_NAME.match(unsuffixed) or _DOMAIN.search(unsuffixed):
+            return None
     marked = unsuffixed != line
     names = _names(unsuffixed)
     if not names:
@@ -641,8 +771,9 @@ _AUTHOR_XPATH = "//*[" + " or ".join(f"contains(@{attr}, '{word}')" for attr in 
 
 
 def _author_from_page(root, selector: str | None, header_lines: list[str]) -> str | None:
-    """A byline outside the text: the source's selector, author markup, "Viết bởi ..." next to the
-    headline, then `<meta name=author>` unless it names the site."""
+    """A byline printed outside the text: the source's selector, author markup, "Viết bởi ..."
+    next to the headline. (The byline closing the text comes next, then the page's metadata:
+    `extract_article_or_raise`.)"""
     for el in dates.select(root, selector):
         text = _text_of(el)
         if text:
@@ -660,10 +791,17 @@ def _author_from_page(root, selector: str | None, header_lines: list[str]) -> st
         name = dates.split_byline_label(line)[0]
         if name and (found := parse_byline(name)):
             return found
-    meta = _meta(root, "author", "article:author", "dc.creator")
-    if meta and not _SITE_NAME.search(meta) and "://" not in meta:
-        return parse_byline(meta)
     return None
+
+
+def _structured_author(root, url: str | None) -> str | None:
+    """The author in the page's metadata (`pipelines.metadata`), each name checked like a byline."""
+    found = metadata.structured_author(root, url)
+    if not found:
+        return None
+    names = [parse_byline(name) or (name if _names(name) else None) for name in found.split(" - ")]
+    names = [n for n in names if n and not _SITE_NAME.search(n)]
+    return " - ".join(names) or None
 
 
 _CREDIT_XPATH = "//*[" + " or ".join(f"contains(@{attr}, '{word}')" for attr in ("class", "id") for word in (
@@ -749,9 +887,9 @@ def _body_text(root, url: str | None, body_selector: str | None) -> str:
     return text or ""
 
 
-def _paragraphs(root, furniture, url, body_selector, title, lead, keep_captions) -> tuple[list[str], str | None]:
+def _paragraphs(root, title_el, furniture, url, body_selector, title, lead, keep_captions) -> tuple[list[str], str | None]:
     """The cleaned paragraphs of the article, lead first, and why the furniture was kept if it was."""
-    _unwrap_layout(root, keep_captions=keep_captions)
+    _unwrap_layout(root, title_el, keep_captions=keep_captions)
     lines, cleaning = furniture.unmark(_body_text(root, url, body_selector).split("\n"))
     if lead and match_key(lead) not in {match_key(line) for line in lines}:
         lines.insert(0, lead)
@@ -768,16 +906,18 @@ def extract_article_or_raise(html, url: str | None, selectors=None, feed_publish
     published = dates.find_published(root, url, selector=chosen.get("date"), feed_published=feed_published,
                                      lines=neighbours)
     page_author = _author_from_page(root, chosen.get("author"), neighbours)
+    structured_author = _structured_author(root, url)  # before the furniture step drops the scripts
     page_credit = _credit_from_page(root)
     lead = _lead(root, title_el)
     teasers = _teasers(root)
     keep_captions = is_vietnamese(root, title)
     furniture = _mark_furniture(root, title_el) if _OPEN not in page and _CLOSE not in page else Furniture()
-    paragraphs, cleaning = _paragraphs(root, furniture, url, chosen.get("body"), title, lead, keep_captions)
+    paragraphs, cleaning = _paragraphs(root, title_el, furniture, url, chosen.get("body"), title, lead,
+                                      keep_captions)
     if cleaning:
         logger.info("%s: %s", url, cleaning)
     paragraphs, byline, credit = split_byline(paragraphs)
-    author = page_author or byline
+    author = page_author or byline or structured_author
     credit = credit or page_credit
     if author and paragraphs and match_key(paragraphs[-1]) == match_key(author):
         paragraphs.pop()
@@ -791,6 +931,7 @@ def extract_article_or_raise(html, url: str | None, selectors=None, feed_publish
         "published": published,
         "author": author,
         "credit": credit,
+        "lead": lead,
         "text": text,
         "content_hash": content_hash(text),
         "cleaning": cleaning,
