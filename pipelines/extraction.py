@@ -25,6 +25,7 @@ from lxml import etree
 from lxml import html as lxml_html
 from scrapy.exceptions import DropItem
 
+from crawler.charset import repaired_encoding
 from crawler.textnorm import content_hash, match_key, nfc, normalize_text
 from pipelines import dates, metadata
 
@@ -77,11 +78,7 @@ def decode_html(data: bytes, declared: str | None = None) -> str:
     from w3lib.encoding import html_body_declared_encoding
 
     declared = declared or html_body_declared_encoding(data)
-    try:
-        from spiders.middlewares import repaired_encoding  # the crawler's own charset repair
-    except ImportError:
-        repaired_encoding = None
-    encoding = (repaired_encoding(data, declared) if repaired_encoding else None) or declared or "utf-8"
+    encoding = repaired_encoding(data, declared) or declared or "utf-8"
     try:
         return data.decode(encoding, errors="replace")
     except LookupError:

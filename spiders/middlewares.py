@@ -7,10 +7,11 @@ import logging
 import time
 from email.utils import parsedate_to_datetime
 
-from charset_normalizer import from_bytes
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import HtmlResponse
-from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, resolve_encoding
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
+
+from crawler.charset import repaired_encoding
 
 logger = logging.getLogger(__name__)
 
@@ -71,29 +72,6 @@ class RetryDelayMiddleware:
             logger.debug("waiting %.1fs before retrying %s", delay, request.url)
             await asyncio.sleep(delay)
         return None
-
-
-def repaired_encoding(body: bytes, declared: str | None) -> str | None:
-    """The encoding to read an HTML body with when its declared charset is wrong or missing; None to keep it.
-
-    Modern portals are UTF-8 but some send no charset or ISO-8859-1/windows-1252; legacy pages
-    are windows-1258 and are sometimes labelled UTF-8.
-    """
-    declared = resolve_encoding(declared) if declared else None
-    try:
-        body.decode("utf-8")
-        valid_utf8 = True
-    except UnicodeDecodeError:
-        valid_utf8 = False
-    if valid_utf8:
-        if declared != "utf-8" and not body.isascii():
-            return "utf-8"
-        return None
-    if declared in (None, "utf-8", "cp1252", "iso8859-1", "ascii", "latin-1"):
-        best = from_bytes(body, cp_isolation=["cp1258", "cp1252"]).best()
-        guess = resolve_encoding(best.encoding) if best else None
-        return guess if guess and guess != declared else "cp1258"
-    return None
 
 
 class CharsetRepairMiddleware:

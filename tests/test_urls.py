@@ -11,7 +11,8 @@ from crawler.config import Source
 from crawler.urls import canonical_url, is_same_site, source_hosts
 from spiders import feeds
 from spiders.links import article_links, classify_link, link_decisions, next_page, not_taken, rules_for, template_values
-from spiders.middlewares import repaired_encoding, retry_after_seconds
+from crawler.charset import repaired_encoding
+from spiders.middlewares import retry_after_seconds
 from helpers import to_cp1258
 
 
