@@ -1,7 +1,8 @@
 """`dxwatch export`: every stored article with its facts, in the shape documented in the README.
 
-The field names (`figures`, `directives`, `instructions`) are a public interface: scripts read
-them, so they stay as they are even where the code names the concepts differently.
+Each fact kind (pipelines/kinds/) adds a field named after its table (`figures`, `directives`,
+`instructions`): a public interface that scripts read, so the names stay as they are even where
+the code names a kind differently ("references" are exported as `directives`).
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import sqlite_utils
 
 from crawler.db import articles
 from crawler.db.facts import facts_of_article
+from pipelines.kinds import tables
 
 
 def iter_export(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
     """Every stored article in the export shape documented in the README."""
     for row in articles.iter_articles(db):
-        facts = facts_of_article(db, row["id"])
+        facts = facts_of_article(db, row["id"], tables())
         yield {
             "id": row["id"],
             "url": row["url"],
@@ -34,7 +36,5 @@ def iter_export(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
             "keywords": json.loads(row["keywords"] or "[]"),
             "story": row["story_id"],
             "first_seen": row["first_seen"],
-            "figures": facts["figures"],
-            "directives": facts["directives"],
-            "instructions": facts["instructions"],
+            **facts,
         }

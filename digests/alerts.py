@@ -14,8 +14,15 @@ from crawler.db.deliveries import count_deliveries
 from crawler.db.runs import delete_digest_run, start_digest_run
 from digests import delivery
 from digests.runner import as_db, queue_recipient, run_summary, send_outstanding
+from pipelines.kinds import kinds
 
-ITEM_SECTIONS = {"articles": ("stories",), "figures": ("figures",), "directives": ("documents", "instructions")}
+def item_sections() -> dict[str, tuple[str, ...]]:
+    """The digest sections each `items:` value of a rule asks for: articles are stories, and each
+    fact kind names the item that brings it (`directives`: the documents cited and instructions)."""
+    sections: dict[str, tuple[str, ...]] = {"articles": ("stories",)}
+    for kind in kinds():
+        sections[kind.alert_item] = (*sections.get(kind.alert_item, ()), kind.digest_section)
+    return sections
 
 
 def ledger_name(rule_name: str) -> str:
@@ -29,7 +36,7 @@ def run_alerts(config: Config, db) -> dict:
     results, unavailable = {}, None
     for rule in rules:
         name = ledger_name(rule.name)
-        sections = tuple(dict.fromkeys(s for item in rule.items for s in ITEM_SECTIONS[item]))
+        sections = tuple(dict.fromkeys(s for item in rule.items for s in item_sections()[item]))
         run = start_digest_run(db, name, "alert", timeutil.now().isoformat())  # microseconds: one run per check
         for recipient in rule.recipients:
             queue_recipient(config, db, run, ledger_name=name, title=rule.name, filters=[rule], recipient=recipient,

@@ -23,6 +23,7 @@ from markupsafe import Markup, escape
 
 from crawler import timeutil
 from digests.selection import Selection, clean, display_date
+from pipelines.kinds import kinds
 
 TEMPLATES = Path(__file__).parent / "templates"
 BUDGET_BYTES = 90_000  # the HTML part, under Gmail's ~102 KB clipping with room for the headers
@@ -132,7 +133,9 @@ MAIL_HEALTH = 10     # sources named in the admin footer of the mail
 # Tried in turn until the HTML fits the budget; the last keeps only what officers need most.
 STEPS = (Limits(), Limits(20, 5, 12, 6, 20, 8, 2), Limits(12, 0, 8, 3, 10, 4, 2), Limits(8, 0, 5, 0, 0, 0, 0))
 
-_LABELS = (("stories", "tin mới"), ("figures", "số liệu"), ("documents", "văn bản"), ("instructions", "chỉ đạo"))
+def count_labels(stories: str = "tin mới") -> tuple[tuple[str, str], ...]:
+    """(section, Vietnamese count word) of every digest section, stories first, then each fact kind."""
+    return (("stories", stories), *((kind.digest_section, kind.digest_label) for kind in kinds()))
 
 
 def counts_phrase(counts: dict[str, int], only_found: bool = False) -> str:
@@ -140,7 +143,7 @@ def counts_phrase(counts: dict[str, int], only_found: bool = False) -> str:
 
     `only_found` (alerts) names only what was found: "2 văn bản".
     """
-    parts = [f"{counts.get(key, 0)} {label}" for key, label in _LABELS
+    parts = [f"{counts.get(key, 0)} {label}" for key, label in count_labels()
              if counts.get(key) or (not only_found and key != "instructions")]
     return ", ".join(parts)
 

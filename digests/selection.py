@@ -21,10 +21,9 @@ from crawler.config import Config, Filters, parse_duration_seconds
 from crawler.db.articles import article_by_url, articles_by_id, articles_stored_since
 from crawler.db.deliveries import delivered_items
 from crawler.textnorm import match_key, nfc
+from pipelines.kinds import by_table, kinds
 
-SECTIONS = ("stories", "figures", "documents", "instructions")
-_FACT_SECTIONS = (("figures", "figures", "figure"), ("documents", "directives", "document"),
-                  ("instructions", "instructions", "instruction"))
+SECTIONS = ("stories", *(kind.digest_section for kind in kinds()))
 EXTRACT_CHARS = 280
 NATIONAL = "Trung ương"
 CARRYING = ("pending", "sending", "sent")  # outbox statuses whose items count as delivered
@@ -81,9 +80,9 @@ class Selection:
     def ledger_items(self) -> list[tuple[str, str]]:
         """(item_type, item_key) of everything this selection carries, for the outbox ledger."""
         out = [("story", str(s["story_id"])) for s in self.stories]
-        out += [("figure", key) for f in self.figures for key in (f["key"], *f.get("same_as", ()))]
-        out += [("document", key) for d in self.documents + self.recalled for key in (d["key"], *d.get("same_as", ()))]
-        out += [("instruction", key) for i in self.instructions for key in (i["key"], *i.get("same_as", ()))]
+        for kind in kinds():
+            entries = getattr(self, kind.digest_section) + (self.recalled if kind.table == "directives" else [])
+            out += [(kind.ledger_item, key) for e in entries for key in (e["key"], *e.get("same_as", ()))]
         return out
 
 
@@ -248,11 +247,13 @@ def select(config: Config | None, db, scope: Scope, now: datetime | None = None)
                 story_reasons.setdefault(sid, reasons)
         sel.stories = _stories(db, story_reasons, titles, since)
         sel.provinces = _province_coverage(sel.stories)
-    wanted = [(section, table, item_type) for section, table, item_type in _FACT_SECTIONS if section in scope.sections]
+    wanted = [(kind.digest_section, kind.table, kind.ledger_item) for kind in kinds()
+              if kind.digest_section in scope.sections]
     if wanted:
         from crawler.db.facts import new_facts
 
-        facts = new_facts(db, since, only_relevant=scope.only_relevant)
+        facts = new_facts(db, {table: by_table(table).columns for _, table, _ in wanted}, since,
+                          only_relevant=scope.only_relevant)
         articles = articles_by_id(db, {a["id"] for _, table, _ in wanted for f in facts[table] for a in f["articles"]})
         for section, table, item_type in wanted:
             entries = []
@@ -331,7 +332,7 @@ def once_per_digest(entries: list[dict], table: str) -> list[dict]:
     """One fact once per digest: a figure or instruction found again in another copy of the same story
     (the national article and a provincial republication), or stated twice in one article, is folded
     into its first entry; the keys of the copies go to the ledger with it (`same_as`)."""
-    from pipelines.facts import same_statement
+    from pipelines.kinds.figures import same_statement
 
     kept: list[dict] = []
     seen: dict[tuple, dict] = {}

@@ -19,6 +19,7 @@ from crawler import timeutil
 from crawler.db import documents as store
 from crawler.db.documents import CORRUPT, EMPTY, ENCRYPTED, OK, SCANNED, TOO_LARGE, UNSUPPORTED
 from crawler.textnorm import match_key, normalize_text, strip_diacritics
+from pipelines.kinds import kinds
 from pipelines.storage import DatabasePipeline
 
 
@@ -409,7 +410,8 @@ def read_document(item: dict, max_pages: int = DEFAULT_MAX_PAGES, max_chars: int
         extracted = extract_document(body, item.get("content_type"), item.get("url", ""), item.get("filename"),
                                      max_pages, max_chars)
     record = {**extracted, "content_hash": hashlib.sha256(body).hexdigest() if body else None,
-              "bytes": len(body) if body else item.get("bytes"), "figures": [], "directives": []}
+              "bytes": len(body) if body else item.get("bytes"),
+              **{kind.table: [] for kind in kinds() if kind.in_documents}}
     header = parse_header(extracted["text"]) if extracted["text"] else dict.fromkeys(
         ("issuer", "number", "type", "place", "date", "subject"))
     record.update(header, key=None, issuer_code=None)
@@ -418,7 +420,7 @@ def read_document(item: dict, max_pages: int = DEFAULT_MAX_PAGES, max_chars: int
     from pipelines.facts import article_facts
 
     facts = article_facts(None, extracted["text"], item.get("province"))  # same keys as articles' facts
-    record["figures"], record["directives"] = facts["figures"], facts["directives"]
+    record.update({kind.table: facts[kind.table] for kind in kinds() if kind.in_documents})
     if header["number"]:
         _describe_itself(record, item.get("province"))
     return record
@@ -458,7 +460,8 @@ def store_document(db, item: dict, record: dict) -> tuple[int, str]:
                                      "crawl_run_id") else record.get(c)) for c in store.DOCUMENT_COLUMNS}
     row["text"] = row["text"] or None  # NULL: nothing could be read (see status), not an empty document
     validators = {k: item[k] for k in ("etag", "last_modified") if item.get(k)}
-    return store.save_document(db, row, urls, record, validators, item.get("cited_by"), timeutil.iso())
+    facts = [(kind.table, kind.columns, record.get(kind.table) or []) for kind in kinds() if kind.in_documents]
+    return store.save_document(db, row, urls, facts, validators, item.get("cited_by"), timeutil.iso())
 
 
 def document_for_number(db, number: str, province: str | None = None) -> dict | None:

@@ -19,6 +19,7 @@ from scrapy.exceptions import DropItem
 from crawler import timeutil
 from crawler.db import articles, close, facts, fulltext, open_db, write_transaction
 from pipelines import stories
+from pipelines.kinds import kinds
 from spiders.frontier import Frontier
 
 STAT = "dxwatch/"
@@ -40,8 +41,8 @@ def save_article(db: sqlite_utils.Database, item: dict[str, Any]) -> tuple[int, 
         article_id = articles.insert_article(db, {**item, "first_seen": seen})
         articles.add_article_urls(db, article_id, urls)
         owner = {"article_id": article_id}
-        for table in facts.FACT_COLUMNS:
-            facts.insert_facts(db, table, item.get(table) or [], owner, seen)
+        for kind in kinds():
+            facts.insert_facts(db, kind.table, kind.columns, item.get(kind.table) or [], owner, seen)
         articles.set_article_story(db, article_id, stories.assign_story(db, article_id, item, seen))
         fulltext.index_article(db, article_id, item.get("title"), item.get("text"))
     return article_id, True

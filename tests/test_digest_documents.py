@@ -15,6 +15,7 @@ from digests.runner import send_digest
 from crawler.db.documents import record_links
 from pipelines.documents import read_document, store_document
 from crawler.db.facts import new_facts
+from pipelines.kinds import tables
 from pipelines.facts import article_facts
 from helpers import bodies, by_recipient, write_digest_config
 
@@ -41,7 +42,7 @@ def test_document_facts_and_link_reach_the_digest(tmp_path, smtp):
     record_links(db, [(DOCUMENT, ARTICLE)])
     store_document(db, item, read_document(item))
 
-    facts = new_facts(db, "2000-01-01", only_relevant=True)
+    facts = new_facts(db, tables(), "2000-01-01", only_relevant=True)
     from_document = [f for f in facts["figures"] if f.get("document")]
     assert from_document and all(f["articles"][0]["url"] == ARTICLE for f in from_document)
     assert {f["value"] for f in from_document} >= {80.0, 1250.0}

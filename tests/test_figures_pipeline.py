@@ -8,6 +8,7 @@ from crawler import timeutil
 from crawler.db import open_db
 from pipelines.storage import save_article
 from crawler.db.facts import new_facts
+from pipelines.kinds import tables
 from pipelines.facts import FactsPipeline, article_facts
 
 ARTICLE = ("Theo Quyết định số 1845/QĐ-UBND ngày 12/7/2024, tỉnh triển khai 52 nhiệm vụ. Năm 2024, tỷ lệ hồ sơ "
@@ -69,7 +70,7 @@ def test_new_facts_groups_mentions_and_reports_what_is_new(db_path):
     db.conn.commit()
     save_article(db, pipeline.process_item(item("https://b.gov.vn/2", REPRINT, source="khac")))
 
-    everything = new_facts(db, before_first)
+    everything = new_facts(db, tables(), before_first)
     directive = next(d for d in everything["directives"] if d["number"] == "1845/QĐ-UBND")
     assert directive["mentions"] == 2
     assert [a["url"] for a in directive["articles"]] == ["https://a.gov.vn/1", "https://b.gov.vn/2"]
@@ -77,15 +78,15 @@ def test_new_facts_groups_mentions_and_reports_what_is_new(db_path):
     figure = next(f for f in everything["figures"] if f["raw"] == "46,2%")
     assert figure["mentions"] == 2
 
-    since_second = new_facts(db, between)
+    since_second = new_facts(db, tables(), between)
     assert [d["key"] for d in since_second["directives"]] == ["57-NQ/TW"]    # only the document not seen before
     assert since_second["figures"] == []                                      # 46,2% was already known
-    assert new_facts(db, timeutil.iso(timeutil.now() + timedelta(minutes=1))) == {
+    assert new_facts(db, tables(), timeutil.iso(timeutil.now() + timedelta(minutes=1))) == {
         "figures": [], "directives": [], "instructions": []}
 
 
 def test_new_facts_can_keep_to_relevant_articles(db_path):
     db = open_db(db_path)
     save_article(db, FactsPipeline().process_item(item("https://a.gov.vn/1", ARTICLE, relevant=False)))
-    assert new_facts(db, timeutil.ago(60), only_relevant=True)["directives"] == []
-    assert new_facts(db, timeutil.ago(60))["directives"]
+    assert new_facts(db, tables(), timeutil.ago(60), only_relevant=True)["directives"] == []
+    assert new_facts(db, tables(), timeutil.ago(60))["directives"]

@@ -51,9 +51,9 @@ def digest_send(
 
 
 def _counts_text(counts: dict) -> str:
-    return ", ".join(f"{counts.get(k, 0)} {label}" for k, label in
-                     (("stories", "tin"), ("figures", "số liệu"), ("documents", "văn bản"),
-                      ("instructions", "chỉ đạo")))
+    from digests.render import count_labels
+
+    return ", ".join(f"{counts.get(k, 0)} {label}" for k, label in count_labels(stories="tin"))
 
 
 @digest_app.command("history")
@@ -61,15 +61,17 @@ def digest_history(limit: int = typer.Option(20, "--limit", help="How many runs,
     """Digest and alert runs with each recipient's delivery: status, attempts, error, archived HTML."""
     from rich.text import Text
 
+    from digests.render import count_labels
     from digests.runner import history
 
+    labels = count_labels(stories="tin")
     table = Table("run", "recipient", "delivery", "items", "attempts", "sent / error / archive", show_lines=True,
-                  caption="items: tin / số liệu / văn bản / chỉ đạo; archives are next to the database file")
+                  caption=f"items: {' / '.join(label for _, label in labels)}; archives are next to the database file")
     for run in history(state.db(), limit):
         label = Text(f"#{run['id']} {run['digest']} ({run['status']})\n{run['run_key']}")
         for i, d in enumerate(run["deliveries"] or [{}]):
             counts = json.loads(d.get("counts") or "{}")
-            numbers = "/".join(str(counts.get(k, 0)) for k in ("stories", "figures", "documents", "instructions"))
+            numbers = "/".join(str(counts.get(k, 0)) for k, _ in labels)
             sent = short_time(d["sent_at"]) if d.get("sent_at") else None
             outcome = "\n".join(x for x in (sent, d.get("last_error"), d.get("archive")) if x)
             table.add_row(label if i == 0 else "", Text(d.get("recipient", "")), d.get("status", ""),

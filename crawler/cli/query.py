@@ -177,12 +177,15 @@ def facts(
     from rich.text import Text
 
     from crawler.db.facts import new_facts
-    from pipelines.facts import article_facts, describe, since_moment
+    from pipelines.facts import article_facts, since_moment
+    from pipelines.kinds import by_table
+    from pipelines.kinds import tables as kind_tables
 
-    tables = kind or ["figures", "directives", "instructions"]
+    known = list(kind_tables())
+    tables = kind or known
     for k in tables:
-        if k not in {"figures", "directives", "instructions"}:
-            raise typer.BadParameter("use figures, directives or instructions", param_hint="--kind")
+        if k not in known:
+            raise typer.BadParameter(f"use {', '.join(known[:-1])} or {known[-1]}", param_hint="--kind")
     if text is not None:
         found = article_facts(None, sys.stdin.read() if text == "-" else text)
         typer.echo(json.dumps({k: found[k] for k in tables}, ensure_ascii=False, indent=1))
@@ -191,7 +194,7 @@ def facts(
         moment = since_moment(since)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--since") from None
-    found = new_facts(state.db(), moment, only_relevant=relevant)
+    found = new_facts(state.db(), kind_tables(), moment, only_relevant=relevant)
     for k in tables:
         if as_json:
             echo_json_lines({"table": k, **fact} for fact in found[k])
@@ -199,6 +202,6 @@ def facts(
         table = Table("first seen", k, "articles", "first article", title=f"new {k} since {moment[:16]}")
         for fact in found[k]:
             first = fact["articles"][0]
-            table.add_row(fact["first_seen"][:16].replace("T", " "), Text(describe(k, fact)),
+            table.add_row(fact["first_seen"][:16].replace("T", " "), Text(by_table(k).describe(fact)),
                           str(fact["mentions"]), Text(f"{first['title'] or ''}\n{first['url']}"))
         table_console().print(table if found[k] else f"no new {k} since {moment[:16]}")

@@ -26,18 +26,19 @@ DOCUMENT_COLUMNS = ("source", "format", "content_type", "filename", "label", "by
                     "text", "etag", "last_modified", "crawl_run_id")
 LISTED = ("id", "url", "source", "format", "filename", "label", "status", "error", "pages", "number", "key", "type",
           "issuer", "issuer_code", "place", "date", "subject", "first_seen", "changed_at")
-FACT_TABLES = ("figures", "directives")  # what a document's facts are stored as
 _CHUNK = 500
+FactRows = tuple[str, tuple[str, ...], list[dict]]  # (table, columns, rows)
 
 
-def save_document(db: sqlite_utils.Database, row: dict[str, Any], urls: list[str], facts: dict[str, list[dict]],
+def save_document(db: sqlite_utils.Database, row: dict[str, Any], urls: list[str], facts: list[FactRows],
                   validators: dict[str, str], cited_by: str | None, now: str) -> tuple[int, str]:
     """Store a read document once, in one transaction. Returns `(document_id, outcome)`.
 
     outcome: "new"; "changed" (same URL, different bytes: read again, new facts added);
     "unchanged" (same bytes, or a failed re-fetch of a stored file: the stored text stays);
     "alias" (the same bytes already stored under another URL). `validators` (etag,
-    last_modified) refresh an unchanged row.
+    last_modified) refresh an unchanged row. `facts`: `(table, columns, rows)` of each kind read
+    from documents.
     """
     with write_transaction(db):
         found = db.execute(f"SELECT d.id, d.content_hash FROM document_urls u JOIN documents d ON d.id = u.document_id "
@@ -67,14 +68,14 @@ def save_document(db: sqlite_utils.Database, row: dict[str, Any], urls: list[str
     return document_id, outcome
 
 
-def _save_facts(db: sqlite_utils.Database, document_id: int, facts: dict[str, list[dict]], seen: str) -> None:
-    """Figures and directives of a document, keys not yet recorded for it (a changed file adds, never repeats)."""
-    for table in FACT_TABLES:
-        rows = facts.get(table) or []
+def _save_facts(db: sqlite_utils.Database, document_id: int, facts: list[FactRows], seen: str) -> None:
+    """Facts of a document, keys not yet recorded for it (a changed file adds, never repeats)."""
+    for table, columns, rows in facts:
         if not rows:
             continue
         known = {r[0] for r in db.execute(f"SELECT key FROM {table} WHERE document_id = ?", [document_id])}
-        insert_facts(db, table, [r for r in rows if r.get("key") not in known], {"document_id": document_id}, seen)
+        insert_facts(db, table, columns, [r for r in rows if r.get("key") not in known], {"document_id": document_id},
+                     seen)
 
 
 def _link(db: sqlite_utils.Database, document_url: str, article_url: str, now: str) -> None:

@@ -14,29 +14,27 @@ import sqlite_utils
 
 from crawler import timeutil
 
-FIGURE_COLUMNS = ("key", "kind", "value", "value2", "unit", "subject", "period", "qualifier", "direction",
-                  "ambiguous", "raw", "context", "label", "role")
-DIRECTIVE_COLUMNS = ("key", "number", "type", "issuer", "year", "date", "title", "kind", "raw", "context")
-INSTRUCTION_COLUMNS = ("key", "director", "verb", "directed", "action", "deadline", "context")
-FACT_COLUMNS = {"figures": FIGURE_COLUMNS, "directives": DIRECTIVE_COLUMNS, "instructions": INSTRUCTION_COLUMNS}
+# Which fact tables exist and their columns is declared by the fact kinds (pipelines/kinds/):
+# callers pass `tables`, {table: columns with `key` first}.
+Tables = dict[str, tuple[str, ...]]
 
 
-def insert_facts(db: sqlite_utils.Database, table: str, rows: list[dict], owner: dict[str, Any], seen: str) -> None:
+def insert_facts(db: sqlite_utils.Database, table: str, columns: tuple[str, ...], rows: list[dict],
+                 owner: dict[str, Any], seen: str) -> None:
     """Store fact rows of one kind (`table`) found in an article or document (`owner`: its id column)."""
     if not rows:
         return
-    columns = FACT_COLUMNS[table]
     db[table].insert_all([{**{c: r.get(c) for c in columns}, **owner, "first_seen": seen}
                           | ({"ambiguous": int(bool(r.get("ambiguous")))} if "ambiguous" in columns else {})
                           for r in rows])
 
 
-def facts_of_article(db: sqlite_utils.Database, article_id: int) -> dict[str, list[dict]]:
+def facts_of_article(db: sqlite_utils.Database, article_id: int, tables: Tables) -> dict[str, list[dict]]:
     """The stored facts of one article, by table, in the columns the extractors produce."""
     return {
         table: [{c: r[c] for c in columns}
                 for r in db.query(f"SELECT * FROM {table} WHERE article_id = ? ORDER BY id", [article_id])]
-        for table, columns in FACT_COLUMNS.items()
+        for table, columns in tables.items()
     }
 
 
@@ -55,7 +53,7 @@ _MENTIONS = """
 _ARTICLE_MENTIONS = "SELECT t.id AS tid, t.key, t.first_seen, t.article_id, NULL AS document_id FROM {table} t"
 
 
-def new_facts(db, since: str | datetime, until: str | datetime | None = None,
+def new_facts(db: sqlite_utils.Database, tables: Tables, since: str | datetime, until: str | datetime | None = None,
               only_relevant: bool = False) -> dict[str, list[dict]]:
     """Facts whose key was first seen in [since, until), oldest first, each with every article citing it.
 
@@ -67,7 +65,7 @@ def new_facts(db, since: str | datetime, until: str | datetime | None = None,
     until_iso = (timeutil.iso(until) if isinstance(until, datetime) else until) or "9999"
     relevant = "AND a.relevant = 1" if only_relevant else ""
     out: dict[str, list[dict]] = {}
-    for table, all_columns in FACT_COLUMNS.items():
+    for table, all_columns in tables.items():
         columns = tuple(c for c in all_columns if c != "key")
         has_documents = "document_id" in {c[1] for c in db.execute(f"PRAGMA table_info({table})")}
         mentions = (_MENTIONS if has_documents else _ARTICLE_MENTIONS).format(table=table)
