@@ -28,6 +28,7 @@ from scrapy.exceptions import DropItem
 from crawler.charset import repaired_encoding
 from crawler.textnorm import content_hash, match_key, nfc, normalize_text
 from pipelines import dates, metadata
+from spiders import listing
 
 MAX_PAGE_CHARS = 8_000_000
 MAX_DEPTH = 200
@@ -907,6 +908,7 @@ def extract_article_or_raise(html, url: str | None, selectors=None, feed_publish
     page_credit = _credit_from_page(root)
     lead = _lead(root, title_el)
     teasers = _teasers(root)
+    list_evidence = listing.listing_evidence(root, url or "http://localhost/")  # before anything is marked
     keep_captions = is_vietnamese(root, title)
     furniture = _mark_furniture(root, title_el) if _OPEN not in page and _CLOSE not in page else Furniture()
     paragraphs, cleaning = _paragraphs(root, title_el, furniture, url, chosen.get("body"), title, lead,
@@ -923,6 +925,8 @@ def extract_article_or_raise(html, url: str | None, selectors=None, feed_publish
         raise NoArticle("no_text", f"no article text ({len(text)} characters of body found)")
     if _is_listing(teasers, paragraphs):
         raise NoArticle("listing", "a list of other articles (headline links with summaries), not an article")
+    if list_evidence and listing.covers(list_evidence, paragraphs):
+        raise NoArticle("listing", f"{list_evidence['why']}: a listing page, not an article")
     return {
         "title": title,
         "published": published,

@@ -152,7 +152,7 @@ def page_links(response, rules: LinkRules, template=None):
     if rules.article_pattern is None and isinstance(response, TextResponse):
         analysis = listing.analyse(
             response.selector.root, response.url, same_site=lambda u: is_same_site(u, rules.hosts),
-            is_article_url=lambda u: classify_link(u, rules)[0], template=template, normalize=canonical_url)
+            is_article_url=lambda u: classify_link(u, rules)[0], template=template, normalize=_canonical)
         if analysis.main is None and not analysis.taken:
             analysis = None
     seen: dict[str, tuple[str, str, bool, str]] = {}
@@ -160,7 +160,7 @@ def page_links(response, rules: LinkRules, template=None):
         url = _absolute(response, anchor.attrib["href"])
         if not url:
             continue
-        canonical = canonical_url(url)
+        canonical = _canonical(url)
         if canonical in seen:
             continue
         ok, reason = classify_link(canonical, rules)
@@ -172,6 +172,8 @@ def page_links(response, rules: LinkRules, template=None):
         seen[canonical] = (url, canonical, ok, reason)
     return list(seen.values()), analysis
 
+
+_canonical = lru_cache(maxsize=8192)(canonical_url)  # the structure and the decisions canonicalise the same links
 
 # reasons of the URL rules that the page structure cannot overrule
 HARD_REFUSALS = ("off the source", "attachment", "deny pattern", "menu, tag, category")
@@ -197,8 +199,13 @@ def template_values(response, rules: LinkRules) -> dict[str, str]:
     return values if all(values.values()) else {}
 
 
-def next_page(response, rules: LinkRules, page_no: int, values: dict[str, str] | None = None) -> tuple[str, str] | None:
-    """The next listing page as `(URL, how it was found)`, or None at the last page."""
+def next_page(response, rules: LinkRules, page_no: int, values: dict[str, str] | None = None,
+              articles: set[str] | frozenset = frozenset()) -> tuple[str, str] | None:
+    """The next listing page as `(URL, how it was found)`, or None at the last page.
+
+    `articles` are the page's article links: a "Xem tiếp" (read more) that leads to one of them, or
+    that is printed beside every teaser, is not a pager.
+    """
     here = canonical_url(response.url)
     candidates: list[tuple[str, str]] = []
     if rules.next_page:
@@ -207,21 +214,30 @@ def next_page(response, rules: LinkRules, page_no: int, values: dict[str, str] |
         candidates.append((rules.page_template.format(page=page_no + 1, **(values or {})), "platform page template"))
     candidates += [(h, "rel=next") for h in response.css("a[rel~=next]::attr(href), link[rel~=next]::attr(href)").getall()]
     number = str(page_no + 1)
-    for anchor in response.css("a[href]"):
-        text = normalize_text(" ".join(anchor.css("::text").getall())).lower()
-        label = normalize_text(anchor.attrib.get("title") or anchor.attrib.get("aria-label") or "").lower()
+    anchors = [(a.attrib["href"], normalize_text(" ".join(a.css("::text").getall())).lower(),
+                normalize_text(a.attrib.get("title") or a.attrib.get("aria-label") or "").lower())
+               for a in response.css("a[href]")]
+    repeated = {t for t in {text for _h, text, _l in anchors} if sum(1 for _h, x, _l in anchors if x == t) >= 3}
+    for href, text, label in anchors:
         if text in NEXT_TEXTS or label in NEXT_TEXTS or label.startswith(("trang sau", "trang tiếp", "next")):
-            candidates.append((anchor.attrib["href"], f"next-page link {text or label!r}"))
+            if text in repeated:
+                continue  # printed beside every item: a "read more", not a pager
+            candidates.append((href, f"next-page link {text or label!r}"))
         elif text == number or re.fullmatch(rf"(?:trang|page|tr\.?)\s*{number}", text) or label in (
                 f"trang {number}", f"page {number}"):
-            candidates.append((anchor.attrib["href"], f"page number {number}"))
+            candidates.append((href, f"page number {number}"))
     if rules.page_pattern is not None:
-        for href in response.css("a[href]::attr(href)").getall():
+        for href, _text, _label in anchors:
             url = _absolute(response, href)
             if url and rules.page_pattern.search(url) and re.search(rf"(?<!\d){number}(?!\d)", url):
                 candidates.append((href, f"page_pattern {rules.page_pattern.pattern!r}"))
+    for href, _text, _label in anchors:
+        url = _absolute(response, href)
+        if url and listing.is_next_listing_url(response.url, url, page_no):
+            candidates.append((href, "the listing's own URL with the next page number"))
     for href, how in candidates:
         url = _absolute(response, href)
-        if url and canonical_url(url) != here and is_same_site(url, rules.hosts):
+        if (url and canonical_url(url) != here and canonical_url(url) not in articles
+                and is_same_site(url, rules.hosts)):
             return url, how
     return None

@@ -87,24 +87,37 @@ def loose_shape(shape: str) -> str:
     return re.sub(r"N\d", "N", shape)
 
 
+def _braced(shape: str) -> str:
+    """A segment shape as written in a template: `{W-N3}.html` (a literal segment stays bare)."""
+    m = _EXT.search(shape)
+    return f"{{{shape[: m.start()]}}}{m.group(0)}" if m and m.start() else f"{{{shape}}}" if shape else shape
+
+
 @dataclass
 class Template:
-    """The URL template of a list: its shape, plus the path segments every link shares literally."""
+    """The URL template of a list: its shape, plus the path segments and query values every link
+    shares literally (`/tin-tuc/{W-N3}.html`, `/index.php?act=view&code=N&module=news`)."""
 
     shape: str
     literals: dict[int, str] = field(default_factory=dict)
+    query_literals: dict[str, str] = field(default_factory=dict)
 
     def matches(self, url: str) -> bool:
         if url_shape(url) != self.shape:
             return False
-        segments, _ = url_parts(url)
-        return all(i < len(segments) and segments[i].lower() == v for i, v in self.literals.items())
+        segments, query = url_parts(url)
+        values = dict(query)
+        return (all(i < len(segments) and segments[i].lower() == v for i, v in self.literals.items())
+                and all(values.get(k, "").lower() == v for k, v in self.query_literals.items()))
 
     def __str__(self) -> str:
-        shapes = self.shape.split("?")[0].strip("/").split("/")
-        shown = [self.literals.get(i, s) for i, s in enumerate(shapes)]
-        query = "?" + self.shape.split("?", 1)[1] if "?" in self.shape else ""
-        return "/" + "/".join(shown) + query
+        path, _, query = self.shape.partition("?")
+        shown = [self.literals.get(i, _braced(s)) for i, s in enumerate(path.strip("/").split("/"))]
+        text = "/" + "/".join(shown)
+        if query:
+            pairs = [pair.partition("=") for pair in query.split("&")]
+            text += "?" + "&".join(f"{k}={self.query_literals.get(k, v)}" for k, _eq, v in pairs)
+        return text
 
     @classmethod
     def parse(cls, text: str) -> "Template":
@@ -112,28 +125,39 @@ class Template:
         path, _, query = text.partition("?")
         literals, shapes = {}, []
         for i, part in enumerate(p for p in path.strip("/").split("/") if p):
-            shape = segment_shape(part)
-            if shape != part:  # a literal segment (a section name), not a shape
+            if part.startswith("{"):  # a shape: {W-N3}.html
+                shapes.append(part[1:].replace("}", "", 1))
+            else:  # a literal segment (a section name)
                 literals[i] = part
-            shapes.append(shape)
-        return cls("/" + "/".join(shapes) + (f"?{query}" if query else ""), literals)
+                shapes.append(segment_shape(part))
+        query_literals, pairs = {}, []
+        for k, _eq, v in (pair.partition("=") for pair in query.split("&") if pair):
+            if v not in ("N", "S", ""):
+                query_literals[k] = v
+                v = "N" if v.isdigit() else "S"
+            pairs.append(f"{k}={v}")
+        return cls("/" + "/".join(shapes) + (f"?{'&'.join(pairs)}" if pairs else ""), literals, query_literals)
 
 
 def learn_template(urls: list[str]) -> Template | None:
-    """The template most of `urls` share; segments identical in all of them stay literal."""
+    """The template most of `urls` share; path segments and query values (other than numbers)
+    identical in all of them stay literal."""
     if not urls:
         return None
     counts: dict[str, list[str]] = {}
     for u in urls:
         counts.setdefault(url_shape(u), []).append(u)
     shape, members = max(counts.items(), key=lambda kv: len(kv[1]))
-    literals = {}
+    literals, query_literals = {}, {}
     if len(members) >= 2:
-        split = [url_parts(u)[0] for u in members]
-        for i, value in enumerate(split[0]):
-            if all(len(s) > i and s[i].lower() == value.lower() for s in split) and segment_shape(value) != value:
+        split = [url_parts(u) for u in members]
+        for i, value in enumerate(split[0][0]):
+            if all(len(s) > i and s[i].lower() == value.lower() for s, _q in split) and not value.isdigit():
                 literals[i] = value.lower()
-    return Template(shape, literals)
+        for k, value in split[0][1]:
+            if value and not value.isdigit() and all(dict(q).get(k, "").lower() == value.lower() for _s, q in split):
+                query_literals[k] = value.lower()
+    return Template(shape, literals, query_literals)
 
 
 # ---------------------------------------------------------------- page zones
@@ -142,9 +166,10 @@ FURNITURE_TAGS = {"nav", "menu"}
 LANDMARK_TAGS = {"header", "footer"}
 FURNITURE_ROLES = {"navigation", "banner", "contentinfo", "menu", "menubar"}
 FURNITURE_CLASS = re.compile(
-    r"^(?:(?:site|page|main|top|mega|sub|primary|global|bottom)[-_]?)?"
-    r"(?:header|footer|menu|menus|nav|navbar|navigation|breadcrumbs?|menubar|topbar|mainmenu|megamenu)$")
-ASIDE_CLASS = re.compile(r"^(?:side[-_]?bar|aside|widget|col[-_]right|right[-_]?col|box[-_]right|sidebar[-_]\w+)$")
+    r"^(?:(?:site|page|main|top|mega|sub|primary|global|bottom)[-_]?)?(?:header|footer|topbar|menubar)$|"
+    r"(?:^|[-_])(?:menu|menus|nav|navbar|navigation|breadcrumbs?|mainmenu|megamenu|submenu)(?:$|[-_])")
+ASIDE_CLASS = re.compile(r"^(?:side[-_]?bar|aside|widget|widget[-_]area|col[-_]right|right[-_]?col|box[-_]right|"
+                         r"(?:left|right)[-_]sidebar|sidebar[-_](?:left|right))$")
 ITEM_TAGS = {"article", "li", "section", "main"}
 MAIN, ASIDE, FURNITURE = "main", "aside", "furniture"
 STATE_CLASSES = re.compile(r"^(first|last|odd|even|active|current|selected|clearfix|cf|hidden|show|"
@@ -156,46 +181,69 @@ def _classes(el) -> list[str]:
     return [c.lower() for c in value.split()] if value else []
 
 
+@lru_cache(maxsize=8192)
+def _own(tag: str, class_attr: str, id_attr: str, role: str) -> tuple[str, str | None]:
+    """`(tag-and-class signature, zone it opens or None)` of one element, by its attributes."""
+    classes = class_attr.lower().split()
+    names = [*classes, id_attr.lower()] if id_attr else classes
+    zone = None
+    if tag in FURNITURE_TAGS or role.lower() in FURNITURE_ROLES or any(FURNITURE_CLASS.search(c) for c in names):
+        zone = FURNITURE
+    elif tag in LANDMARK_TAGS:
+        zone = LANDMARK_TAGS_ZONE
+    elif tag == "aside" or any(ASIDE_CLASS.search(c) for c in names):
+        zone = ASIDE
+    kept = sorted({_NUMBER.sub("", c) for c in classes if not STATE_CLASSES.match(c)})
+    return tag + ("." + ".".join(kept) if kept else ""), zone
+
+
+LANDMARK_TAGS_ZONE = "landmark"  # <header>/<footer>: furniture unless inside an item (an article's own header)
+
+
 class _Walker:
-    """Per-page memo of each element's zone and tag-and-class path (each element is seen once)."""
+    """Per-page memo of each element's zone and tag-and-class path (each element is seen once).
+
+    Paths are kept as small integers (one per distinct path); `path_text` spells one out."""
 
     def __init__(self):
-        self.zones: dict = {}
-        self.paths: dict = {}
+        self.info: dict = {}           # element -> (zone, path id, inside an item tag)
+        self.ids: dict = {}            # (parent path id, signature) -> path id
+        self.parents: list = [(-1, "")]  # path id -> (parent path id, signature)
+
+    def _info(self, el) -> tuple[str, int, bool]:
+        got = self.info.get(el)
+        if got is not None:
+            return got
+        parent = el.getparent()
+        zone, parent_id, in_item = self._info(parent) if parent is not None else (MAIN, 0, False)
+        tag = el.tag.lower() if isinstance(el.tag, str) else "?"
+        own, opens = _own(tag, el.get("class") or "", el.get("id") or "", el.get("role") or "")
+        if zone != FURNITURE and opens is not None:
+            if opens == LANDMARK_TAGS_ZONE:
+                zone = zone if in_item else FURNITURE
+            elif zone != ASIDE or opens == FURNITURE:
+                zone = opens
+        key = (parent_id, own)
+        path_id = self.ids.get(key)
+        if path_id is None:
+            path_id = self.ids[key] = len(self.parents)
+            self.parents.append(key)
+        got = (zone, path_id, in_item or tag in ITEM_TAGS)
+        self.info[el] = got
+        return got
 
     def zone(self, el) -> str:
-        if el is None:
-            return MAIN
-        got = self.zones.get(el)
-        if got is not None:
-            return got
-        parent = el.getparent()
-        z = self.zone(parent)
-        if z != FURNITURE and isinstance(el.tag, str):
-            tag = el.tag.lower()
-            ids = [*_classes(el), (el.get("id") or "").lower()]
-            if (tag in FURNITURE_TAGS or (el.get("role") or "").lower() in FURNITURE_ROLES
-                    or any(FURNITURE_CLASS.match(c) for c in ids if c)):
-                z = FURNITURE
-            elif tag in LANDMARK_TAGS and not any(isinstance(a.tag, str) and a.tag.lower() in ITEM_TAGS
-                                                  for a in el.iterancestors()):
-                z = FURNITURE
-            elif tag == "aside" or any(ASIDE_CLASS.match(c) for c in ids if c):
-                z = ASIDE
-        self.zones[el] = z
-        return z
+        return self._info(el)[0]
 
-    def path(self, el) -> str:
-        got = self.paths.get(el)
-        if got is not None:
-            return got
-        parent = el.getparent()
-        tag = el.tag.lower() if isinstance(el.tag, str) else "?"
-        classes = sorted({_NUMBER.sub("", c) for c in _classes(el) if not STATE_CLASSES.match(c)})
-        own = tag + ("." + ".".join(classes) if classes else "")
-        got = (self.path(parent) + ">" if parent is not None else "") + own
-        self.paths[el] = got
-        return got
+    def path(self, el) -> int:
+        return self._info(el)[1]
+
+    def path_text(self, path_id: int) -> str:
+        parts = []
+        while path_id > 0:
+            path_id, own = self.parents[path_id]
+            parts.append(own)
+        return ">".join(reversed(parts))
 
 
 # ---------------------------------------------------------------- links and groups
@@ -204,6 +252,7 @@ HEADLINE_MIN_WORDS = 4
 HEADLINE_MIN_CHARS = 16
 HEADLINE_MAX_WORDS = 60
 TEASER_CHARS = 60
+ITEM_MAX_CHARS = 1200
 DATE_NEAR = re.compile(
     r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}:\d{2}\b|"
     r"\b\d+\s*(giây|phút|giờ|ngày|tuần|tháng|năm)\s*trước\b|"
@@ -234,12 +283,13 @@ class Link:
     url: str
     text: str
     zone: str
-    path: str
+    path: int  # the walker's id of its tag-and-class path
     anchor: object = field(repr=False)
     ancestors: list = field(default_factory=list, repr=False)
     item: object = field(default=None, repr=False)
     dated: bool = False
     teaser: bool = False
+    small_item: bool = False  # its item block is one teaser's size, not a whole region
 
     @property
     def headline(self) -> bool:
@@ -253,6 +303,7 @@ class Group:
     path: str
     links: list[Link]
     zone: str = MAIN
+    path_id: int = 0
     score: float = 0.0
     evidence: dict = field(default_factory=dict)
     template: Template | None = None
@@ -367,8 +418,9 @@ def _item_evidence(link: Link, title_text: str) -> None:
     if item is None:
         return
     text = _text(item)
-    if len(text) > 4000:  # not one item but a whole region
+    if len(text) > ITEM_MAX_CHARS:  # not one item but a whole region
         return
+    link.small_item = True
     rest = text.replace(title_text, " ", 1) if title_text else text
     link.teaser = len(rest) - rest.count(" ") >= TEASER_CHARS * 0.8
     link.dated = next(item.iter("time"), None) is not None or bool(DATE_NEAR.search(rest[:400]))
@@ -430,7 +482,7 @@ def analyse(root, base_url: str, is_article_url: Callable[[str], bool] | None = 
         if not any(m.headline for m in members):
             continue  # a menu, a pager, a tag cloud: nothing here reads like a headline
         zone = ASIDE if any(m.zone == ASIDE for m in members) else MAIN
-        group = Group(path, members, zone)
+        group = Group(walker.path_text(path), members, zone, path)
         _mark_items(members)
         for m in members:
             _item_evidence(m, m.text)
@@ -462,7 +514,7 @@ def analyse(root, base_url: str, is_article_url: Callable[[str], bool] | None = 
         link = same[0]
         if all(lnk.zone == FURNITURE for lnk in same):
             not_taken[url] = "menu, header or footer"
-        elif main is not None and any(lnk.path == main.path for lnk in same):
+        elif main is not None and any(lnk.path == main.path_id for lnk in same):
             not_taken[url] = "in the main list, but another URL template"
         elif not any(is_headline(lnk.text) for lnk in same):
             not_taken[url] = "short link text (menu, tag, category or pager)"
@@ -491,42 +543,126 @@ def describe(analysis: Analysis) -> str:
     return text
 
 
+# ---------------------------------------------------------------- pagination
+
+PAGE_PARAMS = re.compile(r"^(page|p|pg|trang|paged|pageindex|page_no|pagenumber|currentpage|start|offset|from|"
+                         r"[a-z0-9_]*_cur|cur|pi)$", re.IGNORECASE)
+OFFSET_PARAMS = {"start", "offset", "from"}
+PAGE_PATH = re.compile(r"(?:[/_-](?:page|trang|p|pg)[/_-]?|/)(\d{1,4})(\.[a-z]{2,5})?/?$", re.IGNORECASE)
+
+
+def _listing_key(path: str, query: list) -> str:
+    path = re.sub(r"(/index)?\.[a-z]{2,5}$", "", path).rstrip("/")
+    return f"{path}?{sorted(query)}"
+
+
+def _page_number(url: str) -> tuple[str, int | None, str]:
+    """`(the listing without its page number, the number, how it is written)`."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    for i, (k, v) in enumerate(query):
+        if PAGE_PARAMS.match(k) and v.isdigit():
+            return _listing_key(parts.path, query[:i] + query[i + 1:]), int(v), k.lower()
+    m = PAGE_PATH.search(parts.path)
+    if m:
+        return _listing_key(parts.path[: m.start()], query), int(m.group(1)), "path"
+    return _listing_key(parts.path, query), None, ""
+
+
+def is_next_listing_url(here: str, url: str, page_no: int) -> bool:
+    """Whether `url` is the same listing as `here` with the next page's number (`?page=`,
+    `?start=`, `paged=`, `_cur=`, `/page/2/`, `/trang-2`, `-p2`, ...): a pager with no words."""
+    if urlsplit(here).netloc != urlsplit(url).netloc:
+        return False
+    key_here, n_here, _ = _page_number(here)
+    key_there, n_there, how = _page_number(url)
+    if n_there is None or key_here != key_there:
+        return False
+    if how in OFFSET_PARAMS:
+        return n_there > (n_here or 0)
+    if n_here is None:  # page one has no number: the next is 2 (or 1 where pages count from 0)
+        return n_there in (page_no + 1, page_no)
+    return n_there == n_here + 1
+
+
 # ---------------------------------------------------------------- listing pages are not articles
 
 LISTING_MIN_ITEMS = 5
+LIST_GROUP_SCORE = 1.5
+PROSE_TAGS = {"p", "span", "strong", "em", "b", "i", "u", "br", "font", "blockquote", "sup", "sub", "small",
+              "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "table", "tbody", "tr", "td", "figure", "figcaption"}
+SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "select", "option", "button", "form", "a",
+             "textarea", "iframe", "nav", "header", "footer", "aside", "menu"}
+ARTICLE_PROSE = 400  # characters of running text outside any list: an article's body, however short
 
 
-def listing_evidence(root, base_url: str) -> dict | None:
-    """Why this page is a listing (a main list of headline links with dates or summaries), or None.
+def _prose(el, blocked: set) -> tuple[int, int]:
+    """`(text of el's flow, largest prose block below el)`: running text outside anchors, lists and furniture."""
+    flow = len((el.text or "").strip())
+    best = 0
+    for child in el:
+        tail = len((child.tail or "").strip())
+        flow += tail
+        tag = child.tag.lower() if isinstance(child.tag, str) else ""
+        if not tag or tag in SKIP_TAGS or child in blocked:
+            continue
+        classes = _classes(child)
+        if any(FURNITURE_CLASS.search(c) or ASIDE_CLASS.search(c) for c in classes):
+            continue
+        inner, inner_best = _prose(child, blocked)
+        best = max(best, inner_best)
+        if tag in PROSE_TAGS:
+            flow += inner
+    return flow, max(best, flow)
 
-    Decided on structure alone, before extraction strips anything: the caller then checks that the
-    extracted body is mostly that list's text (`covers`), so an article with a related-news box is
-    never refused.
+
+def listing_evidence(root, base_url: str, analysis: Analysis | None = None) -> dict | None:
+    """Why this page is a listing (a main list of headline links, no article body beside it), or None.
+
+    Decided on structure alone, before extraction strips anything. A page with a strong list of at
+    least five headline links whose largest block of running text outside every list (and outside
+    links, menus and sidebars) is shorter than an article's body is a listing; an article with a
+    related-news box keeps its body, so it is never refused.
     """
-    analysis = analyse(root, base_url)
+    analysis = analysis or analyse(root, base_url)
     main = analysis.main
     if main is None:
         return None
-    items = len(main.urls)
     ev = main.evidence
-    if items < LISTING_MIN_ITEMS or ev["headline"] < 0.6 or max(ev["dated"], ev["teaser"]) < 0.5:
+    if len(main.urls) < LISTING_MIN_ITEMS or ev["headline"] < 0.6:
         return None
-    texts = []
+    blocked = set()
     for group in analysis.groups:
-        if group.score >= MIN_MAIN_SCORE and group.zone == MAIN:
-            seen = set()
-            for link in group.links:
-                if link.item is not None and id(link.item) not in seen:
-                    seen.add(id(link.item))
-                    texts.append(_text(link.item))
-    return {"items": items, "evidence": ev, "item_texts": texts}
+        if (group.score >= LIST_GROUP_SCORE and group.zone == MAIN and len(group.urls) >= 3
+                and group.evidence["headline"] >= 0.5):
+            blocked.update(link.item for link in group.links if link.item is not None and link.small_item)
+    body = root.find("body")
+    _flow, prose = _prose(body if body is not None else root, blocked)
+    if prose >= ARTICLE_PROSE:
+        return None
+    return {"items": len(main.urls), "evidence": ev, "prose": prose,
+            "item_texts": [_text(item) for item in blocked],
+            "why": f"a list of {len(main.urls)} headline links and no article text beside it "
+                   f"({prose} characters of running text outside the lists)"}
+
+
+def _bigrams(text: str) -> set[tuple[str, str]]:
+    words = _WORD.findall(text.casefold())
+    return set(zip(words, words[1:]))
+
+
+_WORD = re.compile(r"\w+")
 
 
 def covers(evidence: dict, paragraphs: list[str], share: float = 0.5) -> bool:
-    """Whether most of an extracted body is the text of the list's items (a listing, not an article)."""
-    if not paragraphs:
-        return False
-    blob = " ".join(" ".join(evidence["item_texts"]).split()).casefold()
+    """Whether most of an extracted body is the text of the list's items:
+    the extractor found no article text of its own, only headlines and teasers, however it joined
+    them. The second check before `dxwatch extract` or a crawl refuses a page as a listing."""
     total = sum(len(p) for p in paragraphs) or 1
-    inside = sum(len(p) for p in paragraphs if " ".join(p.split()).casefold()[:200] in blob)
+    listed = set().union(*(_bigrams(t) for t in evidence["item_texts"]))
+    inside = 0
+    for p in paragraphs:
+        grams = _bigrams(p)
+        if not grams or len(grams & listed) >= 0.6 * len(grams):
+            inside += len(p)
     return inside / total >= share

@@ -321,7 +321,7 @@ class PortalSpider(scrapy.Spider):
         candidates = [{"raw": raw, "url": url, "reason": why} for raw, url, why in article_links(decisions)]
         self.listing_links.update(c["url"] for c in candidates)
         values = response.meta.get("template_values") or template_values(response, self.rules)
-        following = next_page(response, self.rules, page_no, values)
+        following = next_page(response, self.rules, page_no, values, {c["url"] for c in candidates})
         content_hash = links_hash([c["url"] for c in candidates] + [following[0] if following else ""])
         if self._same_as_last_time(response, content_hash, "same article links as last time"):
             return

@@ -22,7 +22,7 @@ def test_sources_test_is_a_dry_run_that_explains_itself(portal, tmp_path, db_pat
     assert "/tin-tuc/chuyen-doi-so.html?page=2" in out and "next-page link 'trang sau'" in out
     assert "in the page's main list" in out  # why a URL was taken as an article
     assert "main list of 2 items at ul.news>li>a: headlines 100%" in out  # the list chosen and its evidence
-    assert "template /tin-tuc/chuyen-doi-so/W-N2.html" in out
+    assert "template /tin-tuc/chuyen-doi-so/{W-N2}.html" in out
     assert "page 1: 4 menu, tag, category, search or pager link, 1 menu, header or footer" in out  # the others
     assert "/tag/cds" in out  # each link not taken, with its reason
     assert "Lào Cai đẩy mạnh chuyển đổi số" in out  # the first article's extracted title

@@ -306,7 +306,7 @@ def _v2_figure_labels(conn: sqlite3.Connection) -> None:
 SOURCE_TEMPLATES = """
 CREATE TABLE IF NOT EXISTS source_templates (  -- crawler/db/source_templates.py: a source's learned article URL template
     source TEXT PRIMARY KEY,
-    template TEXT NOT NULL,          -- e.g. /tin-tuc/W-N3.html (W: a headline slug, N3: a long id)
+    template TEXT NOT NULL,          -- e.g. /tin-tuc/{W-N3}.html (W: a headline slug, N3: a long id)
     verified INTEGER NOT NULL,       -- how many links of it extracted as articles when it was learned
     sample TEXT,                     -- JSON list of a few of those article URLs
     learned_at TEXT NOT NULL

@@ -1,0 +1,186 @@
+"""Discovery: which links of a listing page are articles, and which pages are listings, not articles.
+
+1. Real listing pages (../shared/real-pages/, gold.jsonl: every main-list article link and a sample
+   of menu, category, topic, event, tag and pager links): recall of the article links and false
+   positives among the sampled non-article links, for the structural method the crawl uses
+   (spiders/links.page_links) against the URL-shape rules alone (spiders/links.classify_link), in
+   the same run; milliseconds per listing page for the structural analysis (the page already
+   parsed, as Scrapy hands it over).
+2. Listings are never articles: `extract_article_or_raise` on the real listing pages and on the
+   WCXB development split's listing and collection pages (../shared/benchmarks/wcxb-dev/) must
+   refuse them; on the real article pages, the WCXB article pages and the public
+   article-extraction benchmark it must not refuse any as a listing (false refusals lose articles).
+3. Listing layouts written for dxwatch after the method was built (tests/discovery_layouts.py):
+   the same recall and false positives, reported apart.
+
+Run: `.venv/bin/python bench/discovery_eval.py` (`--markdown` for the BENCHMARKS.md table,
+`--quick` to score every 4th WCXB page). Sections whose data is absent are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urldefrag, urljoin
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+from scrapy.http import HtmlResponse  # noqa: E402
+
+from crawler.config import Source  # noqa: E402
+from crawler.urls import canonical_url  # noqa: E402
+from pipelines.extraction import NoArticle, extract_article_or_raise  # noqa: E402
+from spiders.links import classify_link, page_links, rules_for  # noqa: E402
+
+SHARED = REPO.parent / "shared"
+REAL = SHARED / "real-pages"
+WCXB = SHARED / "benchmarks" / "wcxb-dev"
+PUBLIC = SHARED / "benchmarks" / "article-extraction"
+
+
+def source_for(url: str) -> Source:
+    return Source(name="eval", title="eval", level="national", start_urls=[url])
+
+
+def score_listing(url: str, html: bytes, articles: list[str], others: list[str]) -> dict:
+    """Recall and false positives of both methods on one listing page, and the structure's cost."""
+    rules = rules_for(source_for(url))
+    response = HtmlResponse(url=url, body=html, encoding="utf-8")
+    response.selector.root  # parsed once, as in a crawl  # noqa: B018
+    started = time.perf_counter()
+    decisions, _analysis = page_links(response, rules)
+    ms = (time.perf_counter() - started) * 1000
+    generic = {c for _raw, c, ok, _why in decisions if ok}
+    by_rules = {c for _raw, c, _ok, _why in decisions if classify_link(c, rules)[0]}
+    gold = {canonical_url(urldefrag(urljoin(url, u))[0]) for u in articles}
+    wrong = {canonical_url(urldefrag(urljoin(url, u))[0]) for u in others}
+    return {"articles": len(gold), "others": len(wrong), "ms": ms,
+            "generic_found": len(gold & generic), "generic_fp": len(wrong & generic),
+            "rules_found": len(gold & by_rules), "rules_fp": len(wrong & by_rules),
+            "generic_taken": len(generic), "rules_taken": len(by_rules)}
+
+
+def real_listings() -> list[dict]:
+    rows = []
+    for line in (REAL / "gold.jsonl").read_text(encoding="utf-8").splitlines():
+        gold = json.loads(line)
+        if gold.get("kind") != "listing":
+            continue
+        page = next(p for p in (REAL / "pages").glob("*-2.html") if p.stem.split("-")[0] in gold["url"])
+        rows.append({"page": page.stem, **score_listing(gold["url"], page.read_bytes(), gold["article_links"],
+                                                         gold["non_article_links_sample"])})
+    return rows
+
+
+def own_layouts() -> list[dict]:
+    from discovery_layouts import LAYOUTS, listing_page
+
+    rows = []
+    for layout in LAYOUTS:
+        url = "http://portal.example.gov.vn" + layout.listing_path
+        html, articles, others = listing_page(layout)
+        rows.append({"page": layout.name, **score_listing(url, html.encode("utf-8"), articles, others)})
+    return rows
+
+
+def refusal(html, url: str | None) -> str:
+    try:
+        extract_article_or_raise(html, url)
+    except NoArticle as exc:
+        return exc.reason
+    return "article"
+
+
+def refusals(step: int) -> dict[str, list[str]]:
+    """Extraction's verdict on every page, by kind: listing pages, and article pages."""
+    out: dict[str, list[str]] = {}
+    if (REAL / "pages").is_dir():
+        for page in sorted((REAL / "pages").glob("*.html")):
+            kind = "real listing" if page.stem.endswith("-2") else "real article"
+            out.setdefault(kind, []).append(refusal(page.read_bytes(), None))
+    if WCXB.is_dir():
+        for truth in sorted((WCXB / "ground-truth").glob("*.json"))[::step]:
+            meta = json.loads(truth.read_text(encoding="utf-8"))
+            kind = meta["_internal"]["page_type"]["primary"]
+            html = gzip.decompress((WCXB / "html" / f"{truth.stem}.html.gz").read_bytes())
+            out.setdefault(f"wcxb {kind}", []).append(refusal(html, meta.get("url")))
+    if PUBLIC.is_dir():
+        for page in sorted((PUBLIC / "html").glob("*.html.gz"))[::step]:
+            out.setdefault("public article", []).append(refusal(gzip.decompress(page.read_bytes()), None))
+    return out
+
+
+def totals(rows: list[dict]) -> dict:
+    articles = sum(r["articles"] for r in rows) or 1
+    return {"pages": len(rows), "articles": articles, "others": sum(r["others"] for r in rows),
+            "generic_recall": sum(r["generic_found"] for r in rows) / articles,
+            "rules_recall": sum(r["rules_found"] for r in rows) / articles,
+            "generic_fp": sum(r["generic_fp"] for r in rows), "rules_fp": sum(r["rules_fp"] for r in rows),
+            "ms_median": statistics.median(r["ms"] for r in rows), "ms_max": max(r["ms"] for r in rows),
+            "worst_page_recall": min(r["generic_found"] / (r["articles"] or 1) for r in rows),
+            "worst_page_rules": min(r["rules_found"] / (r["articles"] or 1) for r in rows)}
+
+
+def print_listing_rows(title: str, rows: list[dict]) -> None:
+    print(f"\n{title}")
+    print(f"{'page':<14}{'gold':>5}{'other':>6}{'generic':>9}{'fp':>4}{'rules':>7}{'fp':>4}{'ms':>7}")
+    for r in rows:
+        print(f"{r['page']:<14}{r['articles']:>5}{r['others']:>6}{r['generic_found']:>9}{r['generic_fp']:>4}"
+              f"{r['rules_found']:>7}{r['rules_fp']:>4}{r['ms']:>7.1f}")
+    t = totals(rows)
+    print(f"recall generic {t['generic_recall']:.3f} (worst page {t['worst_page_recall']:.2f}) vs URL rules "
+          f"{t['rules_recall']:.3f} (worst page {t['worst_page_rules']:.2f}); false positives generic "
+          f"{t['generic_fp']}/{t['others']} vs URL rules {t['rules_fp']}/{t['others']}; "
+          f"structure {t['ms_median']:.1f} ms median, {t['ms_max']:.1f} ms max per page")
+
+
+def markdown(real: list[dict], own: list[dict], verdicts: dict[str, list[str]]) -> None:
+    print("| listing pages | article links | sampled non-article links | recall: structure / URL rules | "
+          "worst page: structure / URL rules | false positives: structure / URL rules | ms per page (median, max) |")
+    print("|---|---|---|---|---|---|---|")
+    for name, rows in (("real-pages, 7 national sites (tuning data)", real),
+                       ("dxwatch's own layouts, first run after the method (held out)", own)):
+        if rows:
+            t = totals(rows)
+            print(f"| {name} | {t['articles']} | {t['others']} | {t['generic_recall']:.2f} / {t['rules_recall']:.2f} | "
+                  f"{t['worst_page_recall']:.2f} / {t['worst_page_rules']:.2f} | {t['generic_fp']} / {t['rules_fp']} | "
+                  f"{t['ms_median']:.0f}, {t['ms_max']:.0f} |")
+    print()
+    print("| pages | count | refused as listing | other refusals | stored as article |")
+    print("|---|---|---|---|---|")
+    for kind, reasons in verdicts.items():
+        n = len(reasons)
+        listing = reasons.count("listing")
+        stored = reasons.count("article")
+        print(f"| {kind} | {n} | {listing} ({listing / n:.0%}) | {n - listing - stored} | {stored} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="score every 4th WCXB / public page")
+    args = parser.parse_args()
+    real = real_listings() if (REAL / "gold.jsonl").exists() else []
+    own = own_layouts()
+    verdicts = refusals(4 if args.quick else 1)
+    if args.markdown:
+        markdown(real, own, verdicts)
+        return
+    if real:
+        print_listing_rows("Real listing pages (../shared/real-pages; the method was tuned on them)", real)
+    print_listing_rows("dxwatch's own listing layouts (written after the method; first run in BENCHMARKS.md)", own)
+    print("\nExtraction's verdict (a listing must be refused as 'listing'; an article never):")
+    for kind, reasons in verdicts.items():
+        counts = {r: reasons.count(r) for r in sorted(set(reasons))}
+        print(f"  {kind:<16} {len(reasons):>4} pages: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""Listing layouts in shapes the URL rules do not know, written after discovery by structure was
+built (spiders/listing.py) and never tuned on: an id before the slug, a bare number, a query
+parameter, an unusual suffix, a table of documents, a home page with "Xem tiếp" under each teaser.
+Each page also carries what must never be taken: menus, category, topic, event and tag links,
+static pages and pagers, some shaped like articles. Used by tests/test_discovery.py (a crawl with
+only `start_urls`) and bench/discovery_eval.py (first-run numbers in BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html import escape
+from typing import Callable
+
+PLACES = ["Sơn La", "Hà Giang", "Cao Bằng", "Bắc Kạn", "Yên Bái", "Tuyên Quang", "Hòa Bình", "Lạng Sơn"]
+TOPICS = ["triển khai nền tảng số dùng chung", "số hóa hồ sơ thủ tục hành chính", "phát triển kinh tế số nông thôn",
+          "đào tạo kỹ năng số cho cán bộ", "mở rộng thanh toán không dùng tiền mặt", "xây dựng chính quyền số cấp xã"]
+
+
+def headline(i: int) -> str:
+    return f"{PLACES[i % len(PLACES)]} {TOPICS[i % len(TOPICS)]} giai đoạn {i + 1}"
+
+
+def teaser(i: int) -> str:
+    return (f"Sáng nay, {PLACES[i % len(PLACES)]} tổ chức hội nghị về {TOPICS[(i + 2) % len(TOPICS)]}, "
+            f"đặt mục tiêu hoàn thành trước quý {1 + i % 4} năm sau.")
+
+
+@dataclass
+class Layout:
+    name: str
+    listing_path: str
+    article: Callable[[int], str]          # the i-th article's path
+    item: Callable[[int, str], str]        # the HTML of one list item, given its article path
+    wrap: Callable[[str], str]             # the list's container around the items
+    count: int = 8
+    others: list[tuple[str, str]] = field(default_factory=list)  # (path, text): never articles
+    above: str = ""                        # HTML inside the main column above the list
+    pager: str = ""
+
+    def articles(self, page: int = 1) -> list[str]:
+        """Page 1 lists `count` articles; page 2 (behind the pager) three older ones."""
+        return [self.article(i) for i in (range(self.count) if page == 1 else range(100, 103))]
+
+
+def _links(links: list[tuple[str, str]]) -> str:
+    return "".join(f"<a href='{escape(p)}'>{escape(t)}</a> " for p, t in links)
+
+
+def listing_page(layout: Layout, page: int = 1) -> tuple[str, list[str], list[str]]:
+    """`(listing HTML, article paths, non-article paths)` of one layout's page 1 or 2."""
+    menu = [(p, t) for p, t in layout.others if t.startswith("menu:")]
+    rest = [(p, t) for p, t in layout.others if not t.startswith("menu:")]
+    first = 0 if page == 1 else 100
+    items = "".join(layout.item(first + n, path) for n, path in enumerate(layout.articles(page)))
+    html = ("<!DOCTYPE html><html lang='vi'><head><meta charset='utf-8'><title>Tin tức - Cổng thông tin</title>"
+            "</head><body><div class='top-bar'><div class='topnav'>"
+            + _links([(p, t.removeprefix("menu:")) for p, t in menu])
+            + "</div></div><div class='wrap'><div class='col-main'>" + layout.above + layout.wrap(items)
+            + (layout.pager if page == 1 else "") + "</div><div class='col-side'><div class='box'><b>Chủ đề</b>"
+            + "".join(f"<p><a href='{escape(p)}'>{escape(t)}</a></p>" for p, t in rest)
+            + "</div></div></div><div class='bottom'>Cơ quan chủ quản: UBND tỉnh. Điện thoại: 0209 385 2345"
+            "</div></body></html>")
+    return html, layout.articles(page), [p for p, _t in layout.others] + [layout.pager_path]
+
+
+def _dated(i: int) -> str:
+    return f"{1 + i % 28:02d}/{1 + i % 12:02d}/2025"
+
+
+LAYOUTS: list[Layout] = []
+
+
+def _add(layout: Layout, pager_path: str = "") -> None:
+    layout.pager_path = pager_path  # type: ignore[attr-defined]
+    LAYOUTS.append(layout)
+
+
+# 1. an id before the slug, no suffix; topic and event pages are id-first too
+_add(Layout(
+    "id-first", "/tin-tuc",
+    article=lambda i: f"/bai-viet/{48100 + i}-so-hoa-ho-so-dot-{i}",
+    item=lambda i, p: (f"<div class='entry'><h4><a href='{p}'>{escape(headline(i))}</a></h4>"
+                       f"<em>{_dated(i)}</em><p>{escape(teaser(i))}</p></div>"),
+    wrap=lambda items: f"<div class='stream'>{items}</div>",
+    others=[("/", "menu:Trang chủ"), ("/gioi-thieu-chung", "menu:Giới thiệu"), ("/chuyen-muc/12-kinh-te", "menu:Kinh tế"),
+            ("/chu-de/45-chuyen-doi-so-quoc-gia", "Chuyển đổi số quốc gia năm 2025 toàn cảnh"),
+            ("/su-kien/7-hoi-nghi-xuc-tien-dau-tu", "Hội nghị xúc tiến đầu tư tỉnh 2025")],
+    pager="<div class='paging'><a href='/tin-tuc?pg=2'>2</a> <a href='/tin-tuc?pg=3'>3</a></div>"), "/tin-tuc?pg=2")
+
+# 2. a bare number, items as table rows with the date in its own cell
+_add(Layout(
+    "bare-number", "/news",
+    article=lambda i: f"/news/{70231 + i * 7}",
+    item=lambda i, p: f"<tr><td><a href='{p}'>{escape(headline(i))}</a></td><td>{_dated(i)}</td></tr>",
+    wrap=lambda items: f"<table class='tbl'><tbody>{items}</tbody></table>",
+    others=[("/", "menu:Trang chủ"), ("/page/12", "menu:Giới thiệu"), ("/news/category/3", "menu:Tin tức"),
+            ("/tag/chuyen-doi-so", "chuyển đổi số"), ("/lien-ket", "Liên kết website")],
+    pager="<p><a href='/news?p=2'>Trang sau</a></p>"), "/news?p=2")
+
+# 3. the article is a query parameter of one script; categories are the same script
+_add(Layout(
+    "query-param", "/index.php?module=news&act=list",
+    article=lambda i: f"/index.php?module=news&act=view&code={8841 + i}",
+    item=lambda i, p: (f"<li><a class='t' href='{escape(p)}'>{escape(headline(i))}</a> "
+                       f"<span class='d'>({_dated(i)})</span><div>{escape(teaser(i))}</div></li>"),
+    wrap=lambda items: f"<ul class='lst'>{items}</ul>",
+    others=[("/index.php", "menu:Trang chủ"), ("/index.php?module=news&act=list&cat=3", "menu:Kinh tế - Xã hội"),
+            ("/index.php?module=page&act=view&code=2", "menu:Giới thiệu"),
+            ("/index.php?module=news&act=list&cat=9", "Chuyên mục Chuyển đổi số và đổi mới sáng tạo")],
+    pager="<div><a href='/index.php?module=news&act=list&page=2'>»</a></div>"),
+    "/index.php?module=news&act=list&page=2")
+
+# 4. an unusual suffix with a letter-prefixed id; topics share the suffix
+_add(Layout(
+    "odd-suffix", "/thoi-su.vnp",
+    article=lambda i: f"/thoi-su/{headline(i).lower().split()[0]}-dau-tu-ha-tang-so-dot-{i},a{20551 + i}.vnp",
+    item=lambda i, p: (f"<article class='post'><a class='thumb' href='{escape(p)}'><img src='/i/{i}.jpg' alt=''></a>"
+                       f"<h3><a href='{escape(p)}'>{escape(headline(i))}</a></h3><p class='sapo'>{escape(teaser(i))}</p>"
+                       "</article>"),
+    wrap=lambda items: f"<section class='latest'>{items}</section>",
+    others=[("/", "menu:Trang chủ"), ("/thoi-su.vnp", "menu:Thời sự"), ("/kinh-te.vnp", "menu:Kinh tế"),
+            ("/chu-de/chuyen-doi-so,t12.vnp", "Chuyển đổi số: những câu chuyện thành công"),
+            ("/su-kien/ky-hop-hdnd-tinh,e88.vnp", "Kỳ họp thứ 12 Hội đồng nhân dân tỉnh khóa XVII")],
+    pager="<div class='pages'><a href='/thoi-su/trang-2.vnp'>2</a></div>"), "/thoi-su/trang-2.vnp")
+
+# 5. a home page: "Xem tiếp" under every teaser, a featured story above the list
+_add(Layout(
+    "read-more", "/",
+    article=lambda i: f"/Tin-tuc/Chi-tiet/{3300 + i}/{i}",
+    item=lambda i, p: (f"<div class='news'><span class='t'><a href='{p}'>{escape(headline(i))}</a></span>"
+                       f"<div class='s'>{escape(teaser(i))} <a href='{p}'>Xem tiếp</a></div></div>"),
+    wrap=lambda items: f"<div class='home-news'>{items}</div>",
+    others=[("/Gioi-thieu", "menu:Giới thiệu"), ("/Van-ban", "menu:Văn bản"), ("/Lien-he", "menu:Liên hệ"),
+            ("/Tin-tuc/Danh-muc/4/Kinh-te", "Kinh tế"), ("/Su-kien/Chi-tiet/12/0", "Lễ hội văn hóa các dân tộc năm 2025")],
+    pager="<div class='pg'><a href='/?trang=2'>Trang 2</a></div>"), "/?trang=2")
