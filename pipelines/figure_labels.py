@@ -34,7 +34,7 @@ _EMPTY_WORDS = set("""
 này đó nay hiện ước tính khoảng gần hơn trên dưới xấp xỉ ít nhất tối thiểu tối đa chỉ lên xuống thêm bình quân
 tăng giảm gấp cao thấp lớn nhỏ vượt trưởng mức cộng bằng như vào ra qua mới
 đồng thời nhưng song cùng kỳ năm trước ngoái sau tương đương riêng toàn đứng thứ xếp hạng vị trí lần bậc
-điểm phần trăm ở
+điểm phần trăm ở hoặc nếu để do vì
 """.split())
 _CHANGE_VERB = re.compile(r"(?<!\w)(?:tăng|giảm|gấp|vượt|thêm|hơn|trưởng)\s*(?:\S+\s*)?$", re.IGNORECASE)
 # Period words: a clause that only says when ("Trong năm", "Đến nay") names nothing either.
@@ -57,13 +57,19 @@ _THRESHOLD = re.compile(
     re.IGNORECASE)
 
 
-_ASIDE = re.compile(r"\([^()\d]{1,40}\)")  # "(PII)", "(IOC)": a name's abbreviation, not a clause
+_ASIDE = re.compile(r"\([^()\d]{1,60}\)")  # "(PII)", "(EUR, JPY, CHF)": a name's abbreviation, not a clause
+
+
+# "nếu có doanh thu trên 500 triệu đồng", "từ 500 triệu đồng trở xuống": a condition, not a result or goal
+_CONDITION = re.compile(r"(?<!\w)(?:nếu|khi|trường hợp)(?!\w)[^,;.]{0,80}?(?:từ|trên|dưới|không quá|vượt quá|tối đa)\s*$",
+                        re.IGNORECASE)
+_BOUND_AFTER = re.compile(r"^(?:/\S+)?\s+(?:\S+\s+){0,2}?trở (?:xuống|lên)(?!\w)", re.IGNORECASE)
 
 
 def _boundaries(sentence: str) -> list[tuple[int, int, bool]]:
     """(start, end, soft) of every clause boundary in the sentence: the text between two of them is a
     clause. Soft boundaries (a comma, "và") may continue a statement begun before them."""
-    asides = [(m.start(), m.end()) for m in _ASIDE.finditer(sentence) if len(m.group(0).split()) <= 4]
+    asides = [(m.start(), m.end()) for m in _ASIDE.finditer(sentence) if len(m.group(0).split()) <= 8]
     cuts = [(m.start(), m.end(), False) for m in _HARD_BREAK.finditer(sentence)
             if not any(m.start() < b and m.end() > a for a, b in asides)]
     cuts += [(m.start(), m.start(), False) for m in _CONNECTIVE.finditer(sentence)]
@@ -216,7 +222,7 @@ def figure_role(text: str, sentence: tuple[int, int], start: int, end: int, kind
         return None  # "50.350 doanh nghiệp/mục tiêu 48.000": an achievement against its goal
     before = text[sentence[0]:start]
     after = text[end:sentence[1]]
-    if _THRESHOLD.search(before[-120:]):
+    if _THRESHOLD.search(before[-120:]) or _CONDITION.search(before[-100:]) or _BOUND_AFTER.match(after):
         return "threshold"
     if _NOT_GOAL.search(before[-60:]):
         return None
