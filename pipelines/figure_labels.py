@@ -238,10 +238,24 @@ def figure_role(text: str, sentence: tuple[int, int], start: int, end: int, kind
     return None
 
 
-def with_period(label: str, period: str | None) -> str:
-    """The label, followed by the figure's period when the clause itself does not say it."""
+def with_period(label: str, period: str | None, text: str = "", sentence: tuple[int, int] = (0, 0),
+                end: int = 0) -> str:
+    """The label, followed by the figure's period when the clause itself does not say it; not a
+    period that names an orientation ("định hướng đến năm 2030" in a plan's title) or that opens the
+    next statement ("28%, 2023 đạt 19%")."""
     if not period:
         return label
     from crawler.textnorm import match_key
 
-    return label if match_key(period) in match_key(label) else f"{label} ({period})"
+    if match_key(period) in match_key(label):
+        return label
+    said = text[sentence[0]:sentence[1]]
+    places = [m.start() + sentence[0] for m in re.finditer(re.escape(period), said)]
+    if places and all(_NOT_A_PERIOD.search(text[max(sentence[0], p - 30):p]) or
+                      (p >= end and _NEXT_STATEMENT.match(text, p + len(period))) for p in places):
+        return label
+    return f"{label} ({period})"
+
+
+_NOT_A_PERIOD = re.compile(r"(?:định hướng|tầm nhìn)\s*$", re.IGNORECASE)
+_NEXT_STATEMENT = re.compile(r"\s*(?:đạt|là|:)", re.IGNORECASE)

@@ -406,7 +406,8 @@ def extract_figures(text: str) -> list[dict]:
         fig["role"] = figure_role(text, sentence, start, end, fig["kind"])
         if fig["role"] == "threshold" and fig["kind"] == "change":
             fig["kind"], fig["direction"] = "percent", None  # "có tỷ lệ tăng dưới 40%" selects; nothing changed
-        fig["label"] = with_period(clause_label(text, sentence, start, end, fig["kind"]), fig["period"])
+        fig["label"] = with_period(clause_label(text, sentence, start, end, fig["kind"]), fig["period"], text,
+                                   sentence, end)
         fig["sentence"] = sentence
         found.append((start, fig))
 
