@@ -111,7 +111,6 @@ class Rendered:
     subject: str
     html: str
     text: str
-    complete: bool = True  # False: some entries are only in the archive copy
 
 
 @dataclass(frozen=True)
@@ -278,7 +277,6 @@ def render(selection: Selection, *, title: str, moment: datetime | None = None, 
         "max_province": max((p["stories"] for p in selection.provinces), default=1),
     }
     html = text = ""
-    shown: dict = {}
     for limits in (FULL,) if full else STEPS:
         shown = view(selection, limits)
         context = {**base, "v": shown}
@@ -286,5 +284,5 @@ def render(selection: Selection, *, title: str, moment: datetime | None = None, 
         text = _env.get_template("digest.txt.j2").render(context)
         if len(html.encode("utf-8")) <= BUDGET_BYTES:
             break
-    return Rendered(subject_for(title, counts, note, alert_title), html, text, complete=shown["complete"])
+    return Rendered(subject_for(title, counts, note, alert_title), html, text)
 
