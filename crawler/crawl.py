@@ -8,7 +8,6 @@ child processes each call it once).
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import socket
@@ -108,8 +107,10 @@ def _quiet_scrapy_logs() -> None:
 
 
 def run_crawl(config: Config, db_path, source_names: Iterable[str] | None = None,
-              on_progress: ProgressCallback | None = None) -> list[dict]:
-    """Crawl the sources and return one summary dict per source (also stored in `crawl_runs`)."""
+              on_progress: ProgressCallback | None = None,
+              on_alerts: Callable[[str], None] | None = None) -> list[dict]:
+    """Crawl the sources and return one summary dict per source (also stored in `crawl_runs`);
+    `on_alerts` gets the line saying what became of the instant alerts sent after it."""
     sources = select_sources(config, source_names)
     if not sources:  # nothing to crawl: no Scrapy, no pipelines (a scheduler's idle tick stays cheap)
         return []
@@ -164,26 +165,35 @@ def run_crawl(config: Config, db_path, source_names: Iterable[str] | None = None
         logger.info("%s: %s, %d pages, %d new, %d known, %d rejected", run["source"], status,
                     summary["pages"], summary["articles_new"], summary["articles_known"],
                     summary["articles_rejected"])
-    run_alerts_after_crawl(config, db)
+    line = run_alerts_after_crawl(config, db)
+    if line and on_alerts is not None:
+        on_alerts(line)
     return results
 
 
-def run_alerts_after_crawl(config: Config, db) -> None:
-    """Instant alerts for what this crawl stored, when the digests stage and its config exist."""
-    try:
-        alerts = importlib.import_module("digests.alerts")
-    except ImportError:
-        logger.info("alerts: digests.alerts is not installed; no alerts sent")
-        return
-    if not (config.digests_file and config.digests_file.alerts):
-        return
+def run_alerts_after_crawl(config: Config, db) -> str | None:
+    """Instant alerts for what this crawl stored (when digests.yaml has alert rules); returns the line
+    the crawl summary shows, e.g. "alerts: 1 pending, SMTP unreachable (...)", also logged."""
+    from digests.alerts import run_alerts
+
+    if config.digests_file is None or not config.digests_file.alerts:
+        return None
     if config.smtp is None:
-        logger.info("alerts: digests.yaml has alert rules but no smtp: block; no alerts sent")
-        return
+        line = "alerts: digests.yaml has alert rules but no smtp: block; no alerts sent"
+        logger.warning(line)
+        return line
     try:
-        alerts.run_alerts(config, db)
-    except Exception:  # the crawl's data is stored; an alert failure is reported, not fatal
-        logger.exception("alerts: sending failed; the crawl's articles are stored")
+        results = run_alerts(config, db)
+    except sqlite3.Error as exc:
+        line = f"alerts: not checked: {describe_db_error(exc)[1]}"
+        logger.error(line)
+        return line
+    totals = {k: sum(r.get(k, 0) for r in results.values()) for k in ("sent", "failed", "pending", "unconfirmed")}
+    error = next((r["error"] for r in results.values() if r.get("error")), None)
+    counts = ", ".join(f"{n} {k}" for k, n in totals.items() if n) or "nothing new"
+    line = f"alerts: {counts}" + (f", SMTP unreachable ({error})" if error else "")
+    (logger.warning if totals["failed"] or totals["pending"] or totals["unconfirmed"] else logger.info)(line)
+    return line
 
 
 def dry_run(config: Config, source_name: str, article_limit: int = 5) -> dict:

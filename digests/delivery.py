@@ -3,19 +3,32 @@
 An outbox row (`deliveries`) holds the exact bytes of one message and a stable Message-ID, and
 the items it carries (`delivered_items`). Sending claims a row (`pending` -> `sending`), sends it
 over one reused aiosmtplib connection at the configured rate, and records the outcome:
-`sent`, `failed` (permanent: 5xx, refused address; its items become new again) or back to
-`pending` (transient: 4xx, timeouts, disconnects; retried with backoff now and on the next run).
-A timeout after DATA is ambiguous (the server may have kept the message): the retry resends
-the same bytes with the same Message-ID, so mail clients show one message.
+
+- `sent`;
+- `failed`: only a permanent 5xx answer (a refused address, a rejected message). Its items stay
+  with it: they never come back under another Message-ID;
+- back to `pending`: 4xx answers, timeouts before the message was handed over, disconnects, a
+  server that cannot be reached. Retried with backoff within the run and again by every later
+  run, never given up; a row pending for more than PENDING_WARN_AFTER is reported (log, summary,
+  `digest history`) so the admin looks at the server;
+- a timeout or disconnect after the message was handed over (DATA) is *ambiguous*: the server may
+  have kept it. It is counted in `ambiguous` and resent once, at once, with the same bytes and
+  Message-ID; a second ambiguous outcome ends the row as `unconfirmed` (probably delivered, never
+  sent again). So a recipient gets at most two copies of a digest, under one Message-ID.
+
+Every row is tried in every run, one bounded try each (at most `retries` + 1 attempts of at most
+`timeout` seconds, connecting within CONNECT_TIMEOUT): one slow or unreachable recipient never
+keeps the others from their mail.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import re
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -29,13 +42,21 @@ from crawler.config import Recipient, SMTPSettings
 from crawler.db import deliveries as outbox
 from digests.render import Rendered
 
-MAX_ATTEMPTS = 10            # transient failures across runs before a row is given up as failed
 SENDING_LEASE_SECONDS = 900  # a row left in `sending` this long belonged to a sender that died
+CONNECT_TIMEOUT = 10.0       # seconds to reach the server, whatever smtp.timeout allows a slow reply
+PENDING_WARN_AFTER = timedelta(days=7)  # a row pending this long is reported to the admin
+AMBIGUOUS_RESENDS = 1        # a message the server may have kept is sent again at most this often
+logger = logging.getLogger("dxwatch.digests")
 _HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
 class SMTPUnavailable(Exception):
     """The server cannot be reached or refuses us (connect, TLS, login): nothing can be sent now."""
+
+
+class AmbiguousDelivery(Exception):
+    """The connection timed out or dropped after the message was handed over (DATA): the server may
+    have kept it."""
 
 
 def header_safe(value: str | None) -> str:
@@ -154,7 +175,7 @@ class Sender:
         client = aiosmtplib.SMTP(hostname=s.host, port=s.port, timeout=s.timeout, use_tls=s.security == "tls",
                                  start_tls=True if s.security == "starttls" else False)
         try:
-            await client.connect()
+            await client.connect(timeout=min(s.timeout, CONNECT_TIMEOUT))
             if s.username:
                 password = s.password()
                 if password is None:
@@ -169,6 +190,9 @@ class Sender:
         except SMTPUnavailable:
             client.close()
             raise
+        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:  # refused, unreachable, TLS
+            client.close()
+            raise SMTPUnavailable(f"cannot reach {s.host}:{s.port}: {_describe(exc)}") from None
         return client
 
     async def send(self, recipient: str, data: bytes) -> None:
@@ -179,11 +203,33 @@ class Sender:
         if wait > 0:
             await asyncio.sleep(wait)
         self.last_send = time.monotonic()
+        client = self.client
         try:
-            await self.client.sendmail(self.settings.sender, [recipient], data)
-        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError):
+            try:  # the envelope: a failure here is definite, the message was not handed over
+                await client.mail(self.settings.sender)
+                await client.rcpt(recipient)
+            except aiosmtplib.SMTPResponseException:
+                await self._reset()
+                raise
+            try:
+                await client.data(data)
+            except aiosmtplib.SMTPResponseException:  # an answer to DATA: definite (kept or refused)
+                await self._reset()
+                raise
+            except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError,
+                    asyncio.TimeoutError) as exc:
+                raise AmbiguousDelivery(f"no answer after the message was handed over: {_describe(exc)}") from None
+        except (AmbiguousDelivery, aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError,
+                asyncio.TimeoutError):
             self.drop()
             raise
+
+    async def _reset(self) -> None:
+        """RSET after a refused envelope, so the next message starts clean (a failing RSET drops the link)."""
+        try:
+            await self.client.rset()
+        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError):
+            self.drop()
 
     def drop(self) -> None:
         if self.client is not None:
@@ -200,46 +246,70 @@ class Sender:
 
 
 async def _send_one(sender: Sender, smtp: SMTPSettings, db, row: dict) -> tuple[str, str | None]:
-    """Send one claimed row, retrying transient errors; record and return `(status, run-stopping error)`."""
-    attempts = row["attempts"]
-    for retry in range(smtp.retries + 1):
+    """One bounded try at a claimed row; records the outcome and returns `(status, unavailability)`."""
+    ambiguous = row["ambiguous"] or 0
+    if row["claimed_from"] == "sending":  # claimed by a sender that died: it may have handed the message over
+        ambiguous += 1
+    tries = 0
+    while True:
+        if ambiguous > AMBIGUOUS_RESENDS:
+            _record(db, row["id"], "unconfirmed", f"{row['last_error'] or 'no answer after DATA'}; the server may "
+                                                  "have it: not sent again", ambiguous=ambiguous)
+            logger.warning("%s to %s: unconfirmed after %d sends without an answer; not sent again",
+                           row["digest"], row["recipient"], ambiguous)
+            return "unconfirmed", None
         try:
             await sender.send(row["recipient"], row["message"])
         except SMTPUnavailable as exc:
-            _record(db, row["id"], "pending", str(exc))
-            return "pending", str(exc)
+            return _left_pending(db, row, str(exc), ambiguous), str(exc)
+        except AmbiguousDelivery as exc:
+            ambiguous += 1
+            row["last_error"] = str(exc)
+            outbox.record_attempt(db, row["id"], last_error=str(exc), ambiguous=ambiguous)
+            logger.warning("%s to %s: %s (Message-ID %s)", row["digest"], row["recipient"], exc, row["message_id"])
+            continue  # resent at once, same bytes and Message-ID (or ended as unconfirmed above)
         except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
-            attempts += 1
             error = _describe(exc)
             if _classify(exc) == "permanent":
-                _record(db, row["id"], "failed", error)
+                _record(db, row["id"], "failed", error, ambiguous=ambiguous)
+                logger.warning("%s to %s: failed for good: %s", row["digest"], row["recipient"], error)
                 return "failed", None
-            if attempts >= MAX_ATTEMPTS:
-                _record(db, row["id"], "failed", f"gave up after {attempts} attempts: {error}")
-                return "failed", None
-            if retry == smtp.retries:
-                _record(db, row["id"], "pending", error)
-                return "pending", error if sender.client is None else None  # cannot even connect: stop
-            outbox.record_attempt(db, row["id"], last_error=error)
-            await asyncio.sleep(smtp.retry_backoff * (2**retry))
+            tries += 1
+            if tries > smtp.retries:
+                return _left_pending(db, row, error, ambiguous), None
+            outbox.record_attempt(db, row["id"], last_error=error, ambiguous=ambiguous)
+            await asyncio.sleep(smtp.retry_backoff * (2 ** (tries - 1)))
         else:
-            _record(db, row["id"], "sent", None, sent_at=timeutil.iso())
+            _record(db, row["id"], "sent", None, sent_at=timeutil.iso(), ambiguous=ambiguous)
+            logger.info("%s to %s: sent (Message-ID %s)", row["digest"], row["recipient"], row["message_id"])
             return "sent", None
-    raise AssertionError("unreachable: the last retry always returns")
+
+
+def _left_pending(db, row: dict, error: str, ambiguous: int) -> str:
+    """Back to pending for the next run; past PENDING_WARN_AFTER the error says since when, loudly."""
+    since = timeutil.parse_iso(row["created"])
+    if timeutil.now() - since > PENDING_WARN_AFTER:
+        error = f"pending since {row['created'][:10]} ({(timeutil.now() - since).days} days): {error}"
+        logger.error("%s to %s: %s: check the SMTP server and smtp settings", row["digest"], row["recipient"], error)
+    else:
+        logger.warning("%s to %s: left pending for the next run: %s", row["digest"], row["recipient"], error)
+    _record(db, row["id"], "pending", error, ambiguous=ambiguous)
+    return "pending"
 
 
 async def _deliver(smtp: SMTPSettings, db, ids: list[int]) -> dict:
+    """Every row gets its own bounded try, even after the server failed for an earlier one."""
     sender = Sender(smtp)
-    summary = {"sent": 0, "failed": 0, "pending": 0, "error": None}
+    summary = {"sent": 0, "failed": 0, "pending": 0, "unconfirmed": 0, "error": None, "overdue": 0}
     try:
         for delivery_id in ids:
-            if summary["error"]:  # the server is unavailable: leave the rest for the next run
-                summary["pending"] += 1
-                continue
             row = _claim(db, delivery_id)
             if row is not None:
-                status, summary["error"] = await _send_one(sender, smtp, db, row)
+                status, error = await _send_one(sender, smtp, db, row)
                 summary[status] += 1
+                summary["error"] = error or summary["error"]
+                if status == "pending" and timeutil.now() - timeutil.parse_iso(row["created"]) > PENDING_WARN_AFTER:
+                    summary["overdue"] += 1
     finally:
         await sender.close()
     return summary
@@ -249,5 +319,5 @@ def deliver_outstanding(smtp: SMTPSettings, db, ledger_name: str) -> dict:
     """Send every pending row of this digest (this run's and any earlier run's)."""
     ids = outstanding(db, ledger_name)
     if not ids:
-        return {"sent": 0, "failed": 0, "pending": 0, "error": None}
+        return {"sent": 0, "failed": 0, "pending": 0, "unconfirmed": 0, "error": None, "overdue": 0}
     return asyncio.run(_deliver(smtp, db, ids))

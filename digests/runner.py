@@ -111,7 +111,8 @@ def run_summary(db, run: dict, sent: dict, tried: list[int] = ()) -> dict:
         runs.finish_digest_run(db, run_id)
     return {"digest": run["digest"], "run_id": run["id"], "run_key": run["run_key"],
             "status": runs.finish_digest_run(db, run["id"]), "sent": sent["sent"], "failed": sent["failed"],
-            "pending": sent["pending"], "error": sent["error"],
+            "pending": sent["pending"], "unconfirmed": sent.get("unconfirmed", 0), "overdue": sent.get("overdue", 0),
+            "error": sent["error"],
             "empty": sum(1 for r in rows if r["status"] == "empty"), "deliveries": rows + earlier}
 
 

@@ -26,7 +26,9 @@ from pipelines.kinds import by_table, kinds
 SECTIONS = ("stories", *(kind.digest_section for kind in kinds()))
 EXTRACT_CHARS = 280
 NATIONAL = "Trung ương"
-CARRYING = ("pending", "sending", "sent")  # outbox statuses whose items count as delivered
+# outbox statuses whose items count as delivered: a failed or unconfirmed row keeps its items, which
+# never come back under another Message-ID (digests/delivery.py)
+CARRYING = ("pending", "sending", "sent", "failed", "unconfirmed")
 _PROVINCE_PREFIX = re.compile(r"^(tỉnh|thành phố|tp\.?)\s+")
 _SAFE_URL = re.compile(r"^https?://", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")

@@ -142,6 +142,9 @@ class SMTPSink:
     `rcpt_replies` maps an address to its RCPT TO answer (e.g. "550 5.1.1 No such user");
     `accept_delays` are seconds to wait, in order, after keeping a message and before answering 250
     (a client that times out then cannot know the message was kept).
+    `stall` maps an address to seconds to wait after keeping its message and before answering (every
+    time: a slow server behind one recipient); `drop_after_data` holds addresses whose message is kept
+    and then the connection closed without an answer.
     Pass `port` to bring a server back on the port of one that was stopped; `login=(user, password)`
     requires AUTH; `tls="starttls"` (required before MAIL) or `tls="tls"` (implicit) with `ssl_context`
     serves TLS. `peers` holds the client address of each accepted message, so a test can see whether
@@ -159,6 +162,9 @@ class SMTPSink:
         self.data_replies: list = []
         self.rcpt_replies: dict[str, str] = {}
         self.accept_delays: list[float] = []
+        self.stall: dict[str, float] = {}
+        self.drop_after_data: set[str] = set()
+        self.rcpts: list[str] = []  # every RCPT TO accepted, in order: who was tried
         sink = self
 
         class Handler:
@@ -167,6 +173,7 @@ class SMTPSink:
                 if reply:
                     return reply
                 envelope.rcpt_tos.append(address)
+                sink.rcpts.append(address.lower())
                 return "250 OK"
 
             async def handle_DATA(self, server, session, envelope):
@@ -179,6 +186,12 @@ class SMTPSink:
                 sink.messages.append(message_from_bytes(envelope.content, policy=policy.default))
                 if sink.accept_delays:
                     await asyncio.sleep(sink.accept_delays.pop(0))
+                to = {a.lower() for a in envelope.rcpt_tos}
+                if to & sink.drop_after_data:
+                    server.transport.close()
+                    return "421 closing"  # never reaches the client: the connection is gone
+                for address in to & set(sink.stall):
+                    await asyncio.sleep(sink.stall[address])
                 return "250 OK"
 
         def authenticate(server, session, envelope, mechanism, auth_data):

@@ -54,7 +54,7 @@ def test_transient_error_is_retried_with_the_same_message(tmp_path, smtp):
     assert attempts["mot@example.vn"] == 2 and attempts["hai@example.vn"] == 1
 
 
-def test_permanent_failure_is_recorded_not_retried_and_its_items_come_back(tmp_path, smtp):
+def test_permanent_failure_is_recorded_not_retried_and_never_resent_under_another_message_id(tmp_path, smtp):
     config, db = setup(tmp_path, smtp.port)
     smtp.rcpt_replies = {"hai@example.vn": "550 5.1.1 Hộp thư không tồn tại"}
     summary = send_digest(config, db, "weekly")
@@ -62,11 +62,10 @@ def test_permanent_failure_is_recorded_not_retried_and_its_items_come_back(tmp_p
     row = db.execute("SELECT status, attempts, last_error FROM deliveries "
                      "WHERE recipient = 'hai@example.vn'").fetchone()
     assert row[0] == "failed" and row[1] == 1 and "550" in row[2]
-    smtp.rcpt_replies.clear()  # the address is fixed: its items were never delivered, so they come back
+    smtp.rcpt_replies.clear()  # the address works again: the failed digest's items stay with the failed row
     again = send_digest(config, db, "weekly", run_key="next")
-    assert again["sent"] == 1
-    (fixed,) = by_recipient(smtp)["hai@example.vn"]
-    assert "2 tin mới" in fixed["Subject"]
+    assert again["sent"] == 0 and again["empty"] == 3
+    assert "hai@example.vn" not in by_recipient(smtp)
     assert db.execute("SELECT attempts FROM deliveries WHERE status = 'failed'").fetchone()[0] == 1  # not retried
 
 
@@ -104,15 +103,28 @@ def test_server_down_leaves_the_outbox_pending_and_the_next_run_sends_it(tmp_pat
     assert runs == {"monday": "done", "tuesday": "done"}
 
 
-def test_transient_errors_give_up_after_many_attempts(tmp_path, smtp):
+def test_transient_errors_are_never_given_up_and_an_old_pending_row_is_reported(tmp_path, smtp):
+    from crawler import timeutil
+
     config, db = setup(tmp_path, smtp.port, digests="digests:\n  - name: weekly\n    recipients: [mot@example.vn]\n",
                        smtp_extra="retries: 0\n")
     smtp.data_replies = ["452 4.2.2 Hộp thư đầy"] * 50
-    for run in range(10):
-        send_digest(config, db, "weekly", run_key=f"run-{run}")
-    row = db.execute("SELECT status, attempts, last_error FROM deliveries").fetchone()
-    assert row[0] == "failed" and row[1] == 10 and "gave up after 10 attempts" in row[2]
+    for run in range(12):
+        summary = send_digest(config, db, "weekly", run_key=f"run-{run}")
+        assert summary["pending"] == 1 and not summary["overdue"]
+    row = db.execute("SELECT status, attempts, message_id FROM deliveries").fetchone()
+    assert row[0] == "pending" and row[1] == 12
     assert not smtp.messages
+    with db.conn:  # the outage has lasted eight days
+        db.execute("UPDATE deliveries SET created = ?", [timeutil.ago(8 * 86400)])
+    late = send_digest(config, db, "weekly", run_key="run-late")
+    assert late["pending"] == 1 and late["overdue"] == 1
+    (entry,) = [d for run in history(db) for d in run["deliveries"] if d["status"] == "pending"]
+    assert "pending since" in entry["last_error"] and "8 days" in entry["last_error"]
+    smtp.data_replies.clear()
+    assert send_digest(config, db, "weekly", run_key="run-back")["sent"] == 1
+    (message,) = smtp.messages
+    assert message["Message-ID"] == row[2]
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")

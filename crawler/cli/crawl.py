@@ -67,16 +67,19 @@ def crawl(
             return
         source = due
     progress, update = _progress_reporter()
+    alerts: list[str] = []
     if progress is not None:
         with progress:
-            results = run_crawl(cfg, state.db_path, source or None, on_progress=update)
+            results = run_crawl(cfg, state.db_path, source or None, on_progress=update, on_alerts=alerts.append)
     else:
-        results = run_crawl(cfg, state.db_path, source or None, on_progress=update)
+        results = run_crawl(cfg, state.db_path, source or None, on_progress=update, on_alerts=alerts.append)
     table = Table("source", "status", "pages", "new", "known", "rejected", "errors", "last error")
     for r in results:
         errors = ", ".join(f"{k} {v}" for k, v in sorted(r["errors"].items())) or "-"
         table.add_row(r["source"], r["status"], str(r["pages"]), str(r["articles_new"]), str(r["articles_known"]),
                       str(r["articles_rejected"]), errors, (r["last_error"] or "")[:80])
     table_console().print(table)
-    if any(r["status"] == "failed" for r in results):
+    for line in alerts:
+        console.print(line, highlight=False)
+    if any(r["status"] == "failed" for r in results) or any("pending" in a or "failed" in a for a in alerts):
         raise typer.Exit(1)

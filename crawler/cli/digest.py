@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from crawler.cli.common import Table, console, digest_app, short_time, state
+from crawler.cli.common import Table, console, digest_app, err_console, short_time, state
 
 
 @digest_app.command("preview")
@@ -44,9 +44,13 @@ def digest_send(
                       Text(d["last_error"] or ""))
     console.print(table)
     console.print(f"sent {summary['sent']}, nothing new {summary['empty']}, failed {summary['failed']}, "
-                  f"pending {summary['pending']}" + (f" ({summary['error']})" if summary["error"] else ""),
-                  highlight=False, markup=False)
-    if summary["failed"] or summary["pending"]:
+                  f"pending {summary['pending']}"
+                  + (f", unconfirmed {summary['unconfirmed']}" if summary["unconfirmed"] else "")
+                  + (f" ({summary['error']})" if summary["error"] else ""), highlight=False, markup=False)
+    if summary["overdue"]:
+        err_console.print(f"warning: {summary['overdue']} message(s) pending for more than 7 days: check the SMTP "
+                          "server and the smtp settings in digests.yaml (see the error column)", highlight=False)
+    if summary["failed"] or summary["pending"] or summary["unconfirmed"]:
         raise typer.Exit(1)
 
 

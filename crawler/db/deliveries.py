@@ -47,15 +47,18 @@ def outstanding(db: sqlite_utils.Database, digest: str, stale_before: str) -> li
 
 
 def claim(db: sqlite_utils.Database, delivery_id: int, now: str, stale_before: str) -> dict | None:
-    """Mark a row `sending` unless another sender holds a live claim; the row, or None."""
+    """Mark a row `sending` unless another sender holds a live claim; the row (with `claimed_from`,
+    its status before: `sending` means a sender died holding it), or None."""
     with write_transaction(db):
+        before = db.conn.execute("SELECT status FROM deliveries WHERE id = ?", [delivery_id]).fetchone()
         cur = db.conn.execute(
             "UPDATE deliveries SET status = 'sending', attempted_at = ? WHERE id = ? AND "
             "(status = 'pending' OR (status = 'sending' AND attempted_at < ?))",
             [now, delivery_id, stale_before])
     if cur.rowcount != 1:
         return None  # another sender has it
-    return list(db.query("SELECT * FROM deliveries WHERE id = ?", [delivery_id]))[0]  # list: no open cursor
+    row = list(db.query("SELECT * FROM deliveries WHERE id = ?", [delivery_id]))[0]  # list: no open cursor
+    return {**row, "claimed_from": before[0]}
 
 
 def record_attempt(db: sqlite_utils.Database, delivery_id: int, **fields) -> None:

@@ -351,8 +351,13 @@ def _v4_crawl_frontier(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM http_state WHERE content_hash IN ('failed', 'failed-listing')")
 
 
+def _v5_ambiguous_sends(conn: sqlite3.Connection) -> None:
+    """Version 5: `deliveries.ambiguous`, how many sends ended without an answer after DATA (issue 14)."""
+    add_missing_columns(conn, {"deliveries": {"ambiguous": "INTEGER NOT NULL DEFAULT 0"}})
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_baseline, _v2_figure_labels, _v3_source_templates,
-                                                          _v4_crawl_frontier]
+                                                          _v4_crawl_frontier, _v5_ambiguous_sends]
 LATEST = len(MIGRATIONS)
 
 
