@@ -20,7 +20,7 @@ from crawler.db import open_db
 from crawler.db import runs as runs_db
 from crawler.db.faults import check_integrity
 from crawler.db.faults import describe as describe_db_error
-from crawler.settings import scrapy_settings
+from crawler.settings import BrokenModule, scrapy_settings
 
 logger = logging.getLogger("dxwatch.crawl")
 
@@ -91,7 +91,10 @@ def spider_class(source: Source):
     a crawl); `tls_insecure` also lowers OpenSSL's security level, for servers that still offer
     only old ciphers or small DH keys. Each source has its own Crawler, so this stays per source.
     """
-    from spiders.portal import PortalSpider
+    try:
+        from spiders.portal import PortalSpider
+    except Exception as exc:  # a broken spider module: the crawl cannot run
+        raise BrokenModule(f"the spider (spiders/portal.py) cannot be loaded: {type(exc).__name__}: {exc}") from None
 
     if not source.tls_insecure:
         return PortalSpider

@@ -7,8 +7,6 @@ the rest (page size, download time, redirect loops).
 
 from __future__ import annotations
 
-import importlib
-import logging
 import os
 
 from crawler.config import CrawlSettings
@@ -17,8 +15,6 @@ from crawler.config import CrawlSettings
 # use; an empty URL list makes it use its bundled snapshot, so a crawl never leaves the machine
 # for anything but the portals.
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
-
-logger = logging.getLogger(__name__)
 
 PIPELINE_ORDER = {
     "pipelines.extraction.ExtractionPipeline": 100,
@@ -34,20 +30,23 @@ PIPELINE_ORDER = {
 WRITING_PIPELINES = {"pipelines.storage.StoragePipeline", "pipelines.documents.DocumentPipeline"}
 
 
-def available_pipelines(include_storage: bool = True) -> dict[str, int]:
-    """The pipelines of PIPELINE_ORDER that can be imported (stages land one by one)."""
-    found = {}
-    for path, order in PIPELINE_ORDER.items():
-        if path in WRITING_PIPELINES and not include_storage:
-            continue
-        module, _, name = path.rpartition(".")
+class BrokenModule(Exception):
+    """A stage of the crawl cannot be imported: the crawl must not run without it (its articles
+    would be stored without their facts and never processed again)."""
+
+
+def item_pipelines(include_storage: bool = True) -> dict[str, int]:
+    """The item pipelines in order (the writing ones left out of a dry run), each imported now, so a
+    broken module stops the crawl before it starts, with one line (BrokenModule)."""
+    from scrapy.utils.misc import load_object
+
+    found = {path: order for path, order in PIPELINE_ORDER.items()
+             if include_storage or path not in WRITING_PIPELINES}
+    for path in found:
         try:
-            if hasattr(importlib.import_module(module), name):
-                found[path] = order
-                continue
-        except ImportError as exc:
-            logger.debug("pipeline %s not importable: %s", path, exc)
-        logger.info("pipeline %s is not available yet; crawling without it", path)
+            load_object(path)
+        except Exception as exc:  # ImportError, SyntaxError, a NameError at import time...
+            raise BrokenModule(f"the crawl stage {path} cannot be loaded: {type(exc).__name__}: {exc}") from None
     return found
 
 
@@ -105,5 +104,5 @@ def scrapy_settings(crawl: CrawlSettings, dry_run: bool = False) -> dict:
                        "scrapy.extensions.feedexport.FeedExporter": None,
                        "scrapy.extensions.spiderstate.SpiderState": None},
         "LOG_LEVEL": os.environ.get("DXWATCH_LOG_LEVEL", "WARNING"),
-        "ITEM_PIPELINES": available_pipelines(include_storage=not dry_run),
+        "ITEM_PIPELINES": item_pipelines(include_storage=not dry_run),
     }

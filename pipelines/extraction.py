@@ -78,6 +78,8 @@ def decode_html(data: bytes, declared: str | None = None) -> str:
     """Page bytes as text: the declared charset unless the bytes say otherwise (legacy cp1258 pages)."""
     from w3lib.encoding import html_body_declared_encoding
 
+    from spiders.middlewares import repaired_encoding  # the crawler's own charset repair
+
     declared = declared or html_body_declared_encoding(data)
     encoding = repaired_encoding(data, declared) or declared or "utf-8"
     try:
@@ -1002,15 +1004,11 @@ def _fetch(url: str) -> tuple[bytes, str | None, str]:
 
 
 def _facts(text: str) -> dict:
-    """Figures and directives when the facts modules are installed (null otherwise)."""
-    out = {}
-    for field, module, function in (("figures", "pipelines.figures", "extract_figures"),
-                                    ("directives", "pipelines.directives", "extract_directives")):
-        try:
-            out[field] = getattr(__import__(module, fromlist=[function]), function)(text)
-        except (ImportError, AttributeError):
-            out[field] = None
-    return out
+    """The figures and directives of an extracted text."""
+    from pipelines.directives import extract_directives
+    from pipelines.figures import extract_figures
+
+    return {"figures": extract_figures(text), "directives": extract_directives(text)}
 
 
 def extract_inputs(inputs, selectors=None, page_url: str | None = None):

@@ -315,6 +315,7 @@ def setup_logging(log_file: Path) -> None:
     for handler in handlers:
         handler.setFormatter(formatter)
     root = logging.getLogger("dxwatch")
+    root.handlers.clear()  # the CLI's plain lines (crawler/logs.py) give way to these
     root.setLevel(logging.INFO)
     aps = logging.getLogger("apscheduler")
     aps.setLevel(logging.WARNING)

@@ -9,7 +9,6 @@ frontier (spiders/frontier.py) and asked for first by the next crawl.
 
 from __future__ import annotations
 
-import importlib
 import sqlite3
 from urllib.parse import urlsplit
 
@@ -25,6 +24,7 @@ from crawler.db import source_templates as templates_db
 from crawler.db.articles import known_urls
 from crawler.db.faults import describe as describe_db_error
 from crawler.urls import canonical_url, is_same_site
+from spiders import attachments
 from spiders import feeds as feedparse
 from spiders.frontier import ARTICLE, LISTING, Frontier
 from spiders.http_state import HttpState, links_hash
@@ -35,13 +35,6 @@ from spiders.listing import Template, describe, learn_template
 STAT = "dxwatch/"
 # an article template is learned from at least this many verified articles (one could be luck)
 MIN_VERIFIED = 2
-
-
-def _attachments_module():
-    try:
-        return importlib.import_module("spiders.attachments")
-    except ImportError:
-        return None
 
 
 GONE = {"http_404", "http_410"}
@@ -109,7 +102,7 @@ class PortalSpider(scrapy.Spider):
         self.sitemaps_seen: set[str] = set()
         self.last_error: str | None = None
         self.report: list[dict] = []  # what `sources test` shows
-        self.attachments = _attachments_module() if source.follow_attachments else None
+        self.attachments = attachments if source.follow_attachments else None
         # discovery by structure: the learned article template, and what this run verifies of it
         learned = templates_db.load_template(self.db, source.name)
         self.template = Template.parse(learned) if learned else None
@@ -270,9 +263,8 @@ class PortalSpider(scrapy.Spider):
         if not self.dry_run:  # what earlier crawls owe: articles, then pagination where it stopped
             for request in self._owed_requests():
                 yield request
-        documents = _attachments_module()
-        if self.source.documents and documents is not None and not self.dry_run:
-            for request in documents.document_listing_requests(self, self.source):
+        if self.source.documents and not self.dry_run:
+            for request in attachments.document_listing_requests(self, self.source):
                 yield request
 
     def _owed_requests(self) -> list[scrapy.Request]:

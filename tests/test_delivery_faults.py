@@ -7,6 +7,7 @@ behind one that drops the connection after DATA, `ba@` is served normally.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 
@@ -103,6 +104,8 @@ def test_a_crawl_says_when_its_alerts_could_not_be_sent(portal, tmp_path, db_pat
     down = crawl(cfg, db_path)
     assert down.returncode == 1
     assert "alerts: 1 pending, SMTP unreachable" in down.stdout, down.stdout
+    assert re.search(r"T\d\d:\d\d:\d\d\+07:00 WARNING dxwatch.digests: alert:moi to van.phong@example.vn: left pending",
+                     down.stderr), down.stderr
     with SMTPSink(port=port) as sink:
         back = crawl(cfg, db_path)
     assert back.returncode == 0 and "alerts: 1 sent" in back.stdout, back.stdout

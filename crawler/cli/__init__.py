@@ -24,7 +24,11 @@ def main() -> None:
     import sqlite3
 
     from crawler.db.faults import DatabaseFault, describe
+    from crawler.settings import BrokenModule
 
+    from crawler.logs import setup_cli_logging
+
+    setup_cli_logging()
     try:
         app()
     except ConfigError as exc:
@@ -35,4 +39,7 @@ def main() -> None:
         kind, line = describe(exc)
         err_console.print(labelled(f"database error ({kind}):", "bold red", f"{state.db_path}: {line}"),
                           soft_wrap=True)
+        sys.exit(1)
+    except BrokenModule as exc:  # a stage of the crawl does not import: never crawl without it
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)
