@@ -24,9 +24,8 @@ def main() -> None:
     import sqlite3
 
     from crawler.db.faults import DatabaseFault, describe
-    from crawler.settings import BrokenModule
-
     from crawler.logs import setup_cli_logging
+    from crawler.settings import BrokenModule
 
     setup_cli_logging()
     try:
@@ -41,5 +40,5 @@ def main() -> None:
                           soft_wrap=True)
         sys.exit(1)
     except BrokenModule as exc:  # a stage of the crawl does not import: never crawl without it
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        err_console.print(labelled("error:", "bold red", str(exc)), soft_wrap=True)
         sys.exit(1)
