@@ -217,6 +217,8 @@ def informativeness(f: dict) -> int:
         score -= 2
     if f.get("kind") == "count" and (f.get("value") or 0) < 10:
         score -= 1
+    if (f.get("label") or "").startswith("…") or len(f.get("label") or "") > 240:
+        score -= 1  # words around a figure in a flattened table, or a paragraph-long clause
     return score
 
 
