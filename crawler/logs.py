@@ -22,6 +22,9 @@ class VietnamTimeFormatter(logging.Formatter):
 
 
 def setup_cli_logging() -> None:
+    # Scrapy's own lines ("[portal:x] WARNING") use its handler and logging's clock: Vietnam time there
+    # too (its LOG_DATEFORMAT, crawler/settings.py, says +07:00)
+    logging.Formatter.converter = staticmethod(timeutil.log_time)
     root = logging.getLogger("dxwatch")
     if root.handlers:
         return

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Iterable
 
+from crawler import timeutil
 from crawler.db import fulltext
 from crawler.textnorm import fold, match_key, normalize_text, tone_key
 
@@ -47,20 +48,39 @@ def parse_day(value: str | None, name: str) -> str | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value).isoformat()
+        return date.fromisoformat(value.strip()).isoformat()
     except ValueError:
         raise ValueError(f"{name} must be a date like 2025-10-31, not {value!r}") from None
+
+
+def parse_since(value: str | None, name: str = "--since") -> str | None:
+    """`--since` of every command, as an ISO moment in +07:00: a duration back from now in the
+    config's grammar ("36h", "7d", "2 weeks", "mỗi 6 giờ" aside) or a day ("2025-10-31", from 00:00)."""
+    from crawler.config import parse_duration_seconds
+
+    if value is None:
+        return None
+    try:
+        return timeutil.ago(parse_duration_seconds(value))
+    except ValueError:
+        pass
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{name} takes a duration (36h, 7d, 2w, 7 days) or a day (2025-10-31), not {value!r}") from None
+    return timeutil.iso(datetime(day.year, day.month, day.day, tzinfo=timeutil.VN))
 
 
 def search(db, query: str, sources: Iterable[str] = (), since: str | None = None, until: str | None = None,
            limit: int = 20, newest: bool = False) -> list[dict[str, Any]]:
     """Articles matching every phrase of `query`, best first (or newest first), with a snippet.
 
-    `since`/`until` (YYYY-MM-DD, inclusive) apply to the publication date, or to the day dxwatch
-    stored the article when the page gave none.
+    `since` (a duration or a day, `parse_since`) and `until` (YYYY-MM-DD, inclusive) apply to the
+    publication day, or to the day dxwatch stored the article when the page gave none.
     """
     phrases = parse_query(query)
-    since, until = parse_day(since, "--since"), parse_day(until, "--until")
+    since, until = parse_since(since), parse_day(until, "--until")
+    since = since[:10] if since else None
     rows = fulltext.search_articles(db, [(p.text, p.folded) for p in phrases], list(sources), since, until,
                                     limit, newest)
     return [{**{k: v for k, v in row.items() if k != "text"}, "snippet": snippet(row["text"] or "", phrases)}

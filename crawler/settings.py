@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+from crawler import timeutil
 from crawler.config import CrawlSettings
 
 # tldextract (used by Scrapy's cookie handling) would download the public suffix list on first
@@ -104,5 +105,6 @@ def scrapy_settings(crawl: CrawlSettings, dry_run: bool = False) -> dict:
                        "scrapy.extensions.feedexport.FeedExporter": None,
                        "scrapy.extensions.spiderstate.SpiderState": None},
         "LOG_LEVEL": os.environ.get("DXWATCH_LOG_LEVEL", "WARNING"),
+        "LOG_DATEFORMAT": timeutil.LOG_DATEFORMAT,  # with logging.Formatter.converter = timeutil.log_time (crawler/logs.py)
         "ITEM_PIPELINES": item_pipelines(include_storage=not dry_run),
     }

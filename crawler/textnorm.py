@@ -106,3 +106,12 @@ def match_key(text: str) -> str:
 def content_hash(text: str) -> str:
     """Hash of a body's matching key: the same article re-fetched, or copied, hashes the same."""
     return hashlib.sha256(match_key(text).encode("utf-8")).hexdigest()
+
+
+def vi_number(value) -> str:
+    """A number written the Vietnamese way for people: 53.800.000, 16,5 (never 5.38e+07)."""
+    if value is None:
+        return ""
+    number = float(value)
+    text = f"{number:,.0f}" if number.is_integer() else f"{number:,.2f}".rstrip("0")
+    return text.translate(str.maketrans(",.", ".,"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -25,8 +26,16 @@ def parse_iso(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=VN)
 
 
+LOG_DATEFORMAT = "%Y-%m-%d %H:%M:%S+07:00"
+
+
+def log_time(seconds: float | None = None) -> time.struct_time:
+    """`logging.Formatter.converter` for Vietnam time, so log lines read like the tables (+07:00)."""
+    return datetime.fromtimestamp(time.time() if seconds is None else seconds, VN).timetuple()
+
+
 def ago(seconds: float) -> str:
     return iso(now() - timedelta(seconds=seconds))
 
 
-__all__ = ["VN", "now", "iso", "parse_iso", "ago", "timezone"]
+__all__ = ["VN", "now", "iso", "parse_iso", "ago", "timezone", "LOG_DATEFORMAT", "log_time"]

@@ -22,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup, escape
 
 from crawler import timeutil
+from crawler.textnorm import vi_number
 from digests.selection import Selection, clean, display_date
 from pipelines.kinds import kinds
 
@@ -37,15 +38,6 @@ _env = Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
-
-
-def vi_number(value) -> str:
-    """A figure's value written the Vietnamese way (2.939.433; 16,5) when its raw text is missing."""
-    if value is None:
-        return ""
-    number = float(value)
-    text = f"{number:,.0f}" if number.is_integer() else f"{number:,.2f}".rstrip("0")
-    return text.translate(str.maketrans(",.", ".,"))
 
 
 def short(text: str | None, limit: int = MAX_TEXT) -> str:

@@ -5,10 +5,8 @@ What is stored and what is new among the stored facts is `crawler/db/facts.py`.
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from crawler import timeutil
 from pipelines.kinds import kinds
+
 
 def _merge_by_key(rows: list[dict]) -> list[dict]:
     """One row per key in an article; a later mention fills fields the first one lacked (date, title)."""
@@ -41,20 +39,3 @@ class FactsPipeline:
             return item
         item.update(article_facts(item.get("title"), item.get("text"), item.get("province")))
         return item
-
-
-def since_moment(value: str) -> str:
-    """`--since` as an ISO moment: a duration back from now ("36h", "7d", "2w") or a day ("2025-10-31")."""
-    from datetime import date
-
-    from crawler.config import parse_duration_seconds
-
-    try:
-        return timeutil.ago(parse_duration_seconds(value))
-    except ValueError:
-        pass
-    try:
-        day = date.fromisoformat(value.strip())
-    except ValueError:
-        raise ValueError(f"--since takes a duration (36h, 7d, 2w) or a day (2025-10-31), not {value!r}") from None
-    return timeutil.iso(datetime(day.year, day.month, day.day, tzinfo=timeutil.VN))

@@ -6,11 +6,11 @@ Command modules register their commands on these apps; `crawler.cli` imports the
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import typer
 from rich import table as rich_table
+from typer import core as typer_core
 from rich.console import Console
 from rich.text import Text
 
@@ -36,9 +36,14 @@ class State:
     def config(self, need_digests: bool = False) -> Config:
         return load_config(self.config_dir, need_digests=need_digests)
 
-    def db(self):
+    def db(self, must_exist: bool = False):
+        """The database; `must_exist` for commands that only read it: a mistyped --db is an error,
+        not a new empty database that reports every source NOT CRAWLED."""
         from crawler.db import open_db
 
+        if must_exist and not self.db_path.is_file():
+            raise usage_error(f"no database at {self.db_path}: run `dxwatch crawl` first, or point --db "
+                              "(or DXWATCH_DB) at the database file")
         return open_db(self.db_path)
 
 
@@ -57,14 +62,49 @@ def usage_error(exc: Exception | str) -> typer.Exit:
     return typer.Exit(2)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"dxwatch {version('dxwatch')}")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            typer.echo("dxwatch (not installed)")
+        raise typer.Exit()
+
+
 @app.callback()
 def _global(
-    config: Path = typer.Option(Path(os.environ.get("DXWATCH_CONFIG", "config")), "--config",
-                                help="Config directory with sources.yaml and digests.yaml [env DXWATCH_CONFIG]."),
-    db: Path = typer.Option(Path(os.environ.get("DXWATCH_DB", "data/dxwatch.db")), "--db",
-                            help="SQLite database file [env DXWATCH_DB]."),
+    config: Path = typer.Option(Path("config"), "--config", envvar="DXWATCH_CONFIG", show_envvar=True,
+                                metavar="DIR", help="Config folder with sources.yaml and digests.yaml (or one of "
+                                "those files)."),
+    db: Path = typer.Option(Path("data/dxwatch.db"), "--db", envvar="DXWATCH_DB", show_envvar=True, metavar="FILE",
+                            help="SQLite database file."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
 ) -> None:
     state.config_dir, state.db_path = config, db
+
+
+_PLAIN_TYPES = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "path": "PATH", "file": "FILE",
+                "directory": "DIR", "bool": None}
+
+
+def _plain_type(self, ctx) -> str | None:
+    """What `--help` prints after an option: click's plain word (TEXT, INTEGER, PATH, the choices),
+    nothing for a flag. Typer prints its internal annotation instead (`<list[str]>`, `<bool>`), which
+    means nothing to an admin; this replaces its method for every option and argument."""
+    if getattr(self, "is_flag", False):
+        return None
+    if self.metavar is not None:
+        return None if isinstance(self, typer_core.TyperArgument) else self.metavar  # an argument shows its name
+    label = self.display_type(ctx).strip("<>")
+    inner = (label[5:-1] if label.startswith("list[") else label).removesuffix(" range")
+    return _PLAIN_TYPES.get(inner, inner.upper() if "|" not in inner else inner)
+
+
+typer_core.TyperOption.display_type_rich = _plain_type
+typer_core.TyperArgument.display_type_rich = _plain_type
 
 
 class Table(rich_table.Table):

@@ -21,7 +21,7 @@ def digest_preview(
     """Write a digest as HTML without sending or recording anything."""
     from digests.runner import preview_digest
 
-    path = preview_digest(state.config(), state.db(), name, out, recipient=recipient)
+    path = preview_digest(state.config(), state.db(must_exist=True), name, out, recipient=recipient)
     console.print(f"preview written to {path}", highlight=False, markup=False)
 
 
@@ -71,7 +71,7 @@ def digest_history(limit: int = typer.Option(20, "--limit", help="How many runs,
     labels = count_labels(stories="tin")
     table = Table("run", "recipient", "delivery", "items", "attempts", "sent / error / archive", show_lines=True,
                   caption=f"items: {' / '.join(label for _, label in labels)}; archives are next to the database file")
-    for run in history(state.db(), limit):
+    for run in history(state.db(must_exist=True), limit):
         label = Text(f"#{run['id']} {run['digest']} ({run['status']})\n{run['run_key']}")
         for i, d in enumerate(run["deliveries"] or [{}]):
             counts = json.loads(d.get("counts") or "{}")

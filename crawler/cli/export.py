@@ -10,21 +10,31 @@ from typing import Optional
 
 import typer
 
-from crawler.cli.common import app, state
+from crawler.cli.common import app, state, usage_error
+
+
+def _open_output(out: Path, format: str):
+    """The --out file, its folder created; a CSV starts with a BOM so Excel reads it as UTF-8."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return open(out, "w", encoding="utf-8-sig" if format == "csv" else "utf-8", newline="")
+    except OSError as exc:
+        raise usage_error(f"cannot write --out {out}: {exc.strerror or exc}") from None
 
 
 @app.command()
 def export(
     format: str = typer.Option("jsonl", "--format", help="jsonl or csv."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output file (default: standard output)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output file, its folder created if missing (default: "
+                                       "standard output); a CSV file starts with a BOM for Excel."),
 ) -> None:
     """Every stored article with its figures and directives (JSON Lines or CSV)."""
     from crawler.export import iter_export
 
     if format not in {"jsonl", "csv"}:
         raise typer.BadParameter("use jsonl or csv", param_hint="--format")
-    db = state.db()
-    handle = open(out, "w", encoding="utf-8", newline="") if out else sys.stdout
+    db = state.db(must_exist=True)
+    handle = _open_output(out, format) if out else sys.stdout
     try:
         rows = iter_export(db)
         if format == "jsonl":

@@ -27,20 +27,20 @@ def stories(
     story: Optional[int] = typer.Argument(None, help="A story id: list every article of it."),
     limit: int = typer.Option(20, "--limit", min=1, help="How many stories."),
     min_sources: int = typer.Option(1, "--min-sources", min=1, help="Only stories carried by at least N portals."),
-    since: Optional[str] = typer.Option(None, "--since", help="Only stories with an article stored on or after "
-                                        "this day (YYYY-MM-DD)."),
+    since: Optional[str] = typer.Option(None, "--since", help="Only stories with an article stored since this "
+                                        "long ago (36h, 7d, 2w, 7 days) or this day (YYYY-MM-DD)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per story instead of a table."),
 ) -> None:
     """Recent stories (one article republished by several portals) with who carried them and when."""
     from rich.text import Text
 
-    from crawler.search import parse_day
+    from crawler.search import parse_since
     from pipelines.stories import recent_stories, story_coverage
 
-    db = state.db()
+    db = state.db(must_exist=True)
     try:
         found = [story_coverage(db, story)] if story is not None else recent_stories(
-            db, limit=limit, min_sources=min_sources, since=parse_day(since, "--since"))
+            db, limit=limit, min_sources=min_sources, since=parse_since(since))
     except (KeyError, ValueError) as exc:
         raise usage_error(exc.args[0]) from None
     if as_json:
@@ -73,10 +73,12 @@ def search_command(
     query: str = typer.Argument(..., help="Words to find, with or without diacritics; commas separate "
                                 "phrases that must all appear."),
     source: list[str] = typer.Option([], "--source", help="Only articles of this source (repeatable)."),
-    since: Optional[str] = typer.Option(None, "--since", help="Published on or after this day (YYYY-MM-DD)."),
+    since: Optional[str] = typer.Option(None, "--since", help="Published since this long ago (36h, 7d, 2w, 7 days) "
+                                        "or on or after this day (YYYY-MM-DD)."),
     until: Optional[str] = typer.Option(None, "--until", help="Published on or before this day (YYYY-MM-DD)."),
     limit: int = typer.Option(20, "--limit", min=1, help="How many results."),
-    newest: bool = typer.Option(False, "--newest", help="Newest first instead of best match first."),
+    newest: bool = typer.Option(False, "--newest", help="Newest first (by publication time) instead of best match "
+                                "first."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per article instead of a table."),
 ) -> None:
     """Full-text search of stored titles and bodies."""
@@ -85,7 +87,7 @@ def search_command(
     from crawler.db.fulltext import index_missing
     from crawler.search import search
 
-    db = state.db()
+    db = state.db(must_exist=True)
     index_missing(db)  # articles written by other tools: the index is written here, not by the query
     try:
         results = search(db, query, sources=source, since=since, until=until, limit=limit, newest=newest)
@@ -110,7 +112,8 @@ def documents(
                                        "diacritics optional) or its abbreviation (QĐ, KH)."),
     issuer: Optional[str] = typer.Option(None, "--issuer", help="Issuing body, part of its name or the code in "
                                          "the number (UBND, BTTTT)."),
-    since: Optional[str] = typer.Option(None, "--since", help="Signed on or after this day (YYYY-MM-DD)."),
+    since: Optional[str] = typer.Option(None, "--since", help="Signed since this long ago (30d, 2w, 4 weeks) "
+                                        "or on or after this day (YYYY-MM-DD)."),
     until: Optional[str] = typer.Option(None, "--until", help="Signed on or before this day (YYYY-MM-DD)."),
     source: Optional[str] = typer.Option(None, "--source", help="Only documents linked from this source."),
     status: Optional[str] = typer.Option(None, "--status", help="ok, scanned_no_text, empty, encrypted, corrupt, "
@@ -122,11 +125,11 @@ def documents(
     from rich.table import Column
     from rich.text import Text
 
-    from crawler.search import parse_day
     from crawler.db.documents import STATUSES, citing_articles
+    from crawler.search import parse_day, parse_since
     from pipelines.documents import document_for_number, list_documents
 
-    db = state.db()
+    db = state.db(must_exist=True)
     if number is not None:
         found = document_for_number(db, number)
         if found is None:
@@ -147,7 +150,7 @@ def documents(
     if status is not None and status not in STATUSES:
         raise typer.BadParameter(f"use one of {', '.join(STATUSES)}", param_hint="--status")
     try:
-        rows = list_documents(db, doc_type=doc_type, issuer=issuer, since=parse_day(since, "--since"),
+        rows = list_documents(db, doc_type=doc_type, issuer=issuer, since=(parse_since(since) or "")[:10] or None,
                               until=parse_day(until, "--until"), source=source, status=status)[:limit]
     except ValueError as exc:
         raise usage_error(exc) from None
@@ -177,7 +180,8 @@ def facts(
     from rich.text import Text
 
     from crawler.db.facts import new_facts
-    from pipelines.facts import article_facts, since_moment
+    from crawler.search import parse_since
+    from pipelines.facts import article_facts
     from pipelines.kinds import by_table
     from pipelines.kinds import tables as kind_tables
 
@@ -191,10 +195,10 @@ def facts(
         typer.echo(json.dumps({k: found[k] for k in tables}, ensure_ascii=False, indent=1))
         return
     try:
-        moment = since_moment(since)
+        moment = parse_since(since)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--since") from None
-    found = new_facts(state.db(), kind_tables(), moment, only_relevant=relevant)
+    found = new_facts(state.db(must_exist=True), kind_tables(), moment, only_relevant=relevant)
     for k in tables:
         if as_json:
             echo_json_lines({"table": k, **fact} for fact in found[k])

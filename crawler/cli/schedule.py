@@ -18,7 +18,7 @@ def schedule_list(
     from scheduler.jobs import job_overview
 
     cfg = state.config()
-    db = state.db()
+    db = state.db(must_exist=True)
     rows = job_overview(cfg, db)
     if as_json:
         echo_json_lines(rows)

@@ -30,7 +30,7 @@ def sources_status() -> None:
     colours = {"OK": "green", "STALE": "yellow", "INCOMPLETE": "yellow", "BROKEN": "bold red"}
     table = Table("source", "verdict", "last success", "last run", "pages", "new", "known", "rejected",
                   "errors", "revisit", "reason")
-    for row in source_status(state.db(), cfg):
+    for row in source_status(state.db(must_exist=True), cfg):
         colour = colours.get(row["verdict"], "dim")
         errors = ", ".join(f"{k} {v}" for k, v in sorted(row["errors"].items())) or "-"
         table.add_row(row["source"], Text(row["verdict"], style=colour), (row["last_success"] or "never")[:16],

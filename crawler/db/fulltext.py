@@ -53,7 +53,7 @@ def search_articles(db: sqlite_utils.Database, phrases: Iterable[tuple[str, bool
     if until:
         where.append(f"{day} <= ?")
         params.append(until)
-    order = f"{day} DESC, a.id DESC" if newest else "score, a.id DESC"
+    order = "COALESCE(a.published, a.first_seen) DESC, a.id DESC" if newest else "score, a.id DESC"  # time, not day
     rows = db.execute(
         f"SELECT a.id, a.source, a.level, a.province, a.url, a.title, a.published, a.first_seen, a.story_id, "
         f"a.text, bm25(articles_fts, {TITLE_WEIGHT}, 1.0, {TITLE_WEIGHT}, 1.0) AS score "

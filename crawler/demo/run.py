@@ -6,13 +6,15 @@ The anchor date is kept next to the database so a second run on a later day sees
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from datetime import date
 from email import message_from_bytes, policy
 from pathlib import Path
+from typing import Iterator
 
 from crawler import timeutil
 from crawler.config import Config
@@ -34,6 +36,22 @@ def demo_anchor(data_dir: Path, db_path: Path) -> date:
     data_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(today.isoformat() + "\n")
     return today
+
+
+@contextmanager
+def removed_if_start_fails(*paths: Path) -> Iterator[None]:
+    """What a demo start creates (data folder, anchor file, outbox) is removed again when the start
+    fails (a port is taken): a failed start leaves the folder as it found it."""
+    fresh = [p for p in paths if not p.exists()]
+    try:
+        yield
+    except DemoError:
+        for path in reversed(fresh):  # the folder last: it only holds what this start wrote
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        raise
 
 
 def article_count(db_path: Path) -> int:
@@ -58,8 +76,10 @@ def print_portals(sites: dict[str, Site], console) -> None:
 
 
 def serve_forever(config: Config, db_path: Path, console) -> None:
-    anchor = demo_anchor(db_path.parent, db_path)
-    with serve_portals(config, anchor) as sites:
+    with ExitStack() as stack:
+        with removed_if_start_fails(db_path.parent, db_path.parent / ANCHOR_FILE):
+            anchor = demo_anchor(db_path.parent, db_path)
+            sites = stack.enter_context(serve_portals(config, anchor))
         console.print(f"Demo portals (articles dated in the days before {vn_date(anchor)}):")
         print_portals(sites, console)
         console.print("Serving; press Ctrl-C to stop.")
@@ -76,13 +96,14 @@ def run_demo(config: Config, db_path: Path, console) -> dict:
 
     data_dir = db_path.parent
     outbox = data_dir / "outbox"
-    anchor = demo_anchor(data_dir, db_path)
-    before = article_count(db_path)
     digests = config.digests_file.digests
     previews = {}
     with ExitStack() as stack:
-        sink = stack.enter_context(outbox_server(config, outbox))
-        sites = stack.enter_context(serve_portals(config, anchor))
+        with removed_if_start_fails(data_dir, data_dir / ANCHOR_FILE, outbox):
+            anchor = demo_anchor(data_dir, db_path)
+            sink = stack.enter_context(outbox_server(config, outbox))
+            sites = stack.enter_context(serve_portals(config, anchor))
+        before = article_count(db_path)  # after the start: a failed start creates no database
         console.print("Demo portals:")
         print_portals(sites, console)
         crawl(config.directory, db_path)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from crawler.textnorm import match_key
+from crawler.textnorm import match_key, vi_number
 from pipelines.figures import extract_figures
 from pipelines.kinds import FactKind
 
@@ -70,10 +70,10 @@ class Figures(FactKind):
                                     if (f["kind"], f["value"], f["value2"]) not in in_body])
 
     def describe(self, fact):
-        """"percent 46.2 % · tỷ lệ hồ sơ ... · Năm 2024"."""
-        value = f"{fact['value']:,.6g}" + (f"–{fact['value2']:,.6g}" if fact.get("value2") is not None else "")
+        """"percent 46,2 % · tỷ lệ hồ sơ ... · Năm 2024", numbers the Vietnamese way (53.800.000)."""
+        value = vi_number(fact["value"]) + (f"–{vi_number(fact['value2'])}" if fact.get("value2") is not None else "")
         if fact["kind"] in {"ratio", "rank", "target"} and fact.get("value2") is not None:
-            value = f"{fact['value']:g}/{fact['value2']:g}"
+            value = f"{vi_number(fact['value'])}/{vi_number(fact['value2'])}"
         label = fact.get("label")
         parts = [f"{fact['kind']} {value} {fact.get('unit') or ''}".strip(), fact.get("role"),
                  label or fact.get("subject"), None if label else fact.get("period")]
