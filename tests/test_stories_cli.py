@@ -97,7 +97,7 @@ def test_stories_table_and_one_story(crawled):
     missing = run_dxwatch(*crawled, "stories", "999")
     assert missing.exit_code == 2 and "no story 999" in missing.stderr
     bad_day = run_dxwatch(*crawled, "stories", "--since", "yesterday")
-    assert bad_day.exit_code == 2 and "--since must be a date" in bad_day.stderr
+    assert bad_day.exit_code == 2 and "--since takes a duration" in bad_day.stderr
     assert dxwatch_json(crawled, "stories", "--since", "2999-01-01") == []
 
 
@@ -117,7 +117,7 @@ def test_search_without_diacritics_with_filters(crawled):
 
 def test_search_reports_bad_input(crawled):
     bad_date = run_dxwatch(*crawled, "search", "so", "--since", "16/11/2025")
-    assert bad_date.exit_code == 2 and "--since must be a date" in bad_date.stderr
+    assert bad_date.exit_code == 2 and "--since takes a duration" in bad_date.stderr
     empty = run_dxwatch(*crawled, "search", " ; ")
     assert empty.exit_code == 2 and "no words" in empty.stderr
     assert all(isinstance(r.exception, SystemExit) for r in (bad_date, empty))  # a message, no traceback
