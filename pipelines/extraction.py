@@ -78,8 +78,6 @@ def decode_html(data: bytes, declared: str | None = None) -> str:
     """Page bytes as text: the declared charset unless the bytes say otherwise (legacy cp1258 pages)."""
     from w3lib.encoding import html_body_declared_encoding
 
-    from spiders.middlewares import repaired_encoding  # the crawler's own charset repair
-
     declared = declared or html_body_declared_encoding(data)
     encoding = repaired_encoding(data, declared) or declared or "utf-8"
     try:
