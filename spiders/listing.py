@@ -617,12 +617,13 @@ def _prose(el, blocked: set) -> tuple[int, int]:
 
 
 def listing_evidence(root, base_url: str, analysis: Analysis | None = None) -> dict | None:
-    """Why this page is a listing (a main list of headline links, no article body beside it), or None.
+    """Why this page may be a listing (a main list of headline links, little text beside it), or None.
 
-    Decided on structure alone, before extraction strips anything. A page with a strong list of at
-    least five headline links whose largest block of running text outside every list (and outside
-    links, menus and sidebars) is shorter than an article's body is a listing; an article with a
-    related-news box keeps its body, so it is never refused.
+    Decided on structure alone, before extraction marks anything: a strong list of at least five
+    headline links, and a largest block of running text outside every list (and outside links,
+    menus and sidebars) shorter than the shortest article body. The
+    caller then checks with `covers` that the extracted body is mostly the lists' text, so an
+    article with a related-news box, whose body is its own, is never refused.
     """
     analysis = analysis or analyse(root, base_url)
     main = analysis.main
@@ -638,11 +639,12 @@ def listing_evidence(root, base_url: str, analysis: Analysis | None = None) -> d
             blocked.update(link.item for link in group.links if link.item is not None and link.small_item)
     body = root.find("body")
     _flow, prose = _prose(body if body is not None else root, blocked)
+    item_texts = [_text(item) for item in blocked]
+    listed = sum(len(t) for t in item_texts)
     if prose >= ARTICLE_PROSE:
         return None
-    return {"items": len(main.urls), "evidence": ev, "prose": prose,
-            "item_texts": [_text(item) for item in blocked],
-            "why": f"a list of {len(main.urls)} headline links and no article text beside it "
+    return {"items": len(main.urls), "evidence": ev, "prose": prose, "item_texts": item_texts,
+            "why": f"a list of {len(main.urls)} headline links ({listed} characters) and little text beside it "
                    f"({prose} characters of running text outside the lists)"}
 
 
