@@ -199,11 +199,12 @@ def run_alerts_after_crawl(config: Config, db) -> str | None:
     return line
 
 
-def dry_run(config: Config, source_name: str, article_limit: int = 5) -> dict:
+def dry_run(config: Config, source_name: str, article_limit: int = 5, template: str | None = None) -> dict:
     """Crawl one source without touching the database: what was read, what was taken and why.
 
     Returns `{"report": [...], "articles": [...], "rejected": [...], "summary": {...}}`; the first
-    `article_limit` article pages are fetched and extracted, the rest only listed.
+    `article_limit` article pages are fetched and extracted, the rest only listed. `template` is the
+    source's learned article template (read from the database by the caller), used as a crawl would.
     """
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
@@ -226,7 +227,7 @@ def dry_run(config: Config, source_name: str, article_limit: int = 5) -> dict:
     crawler.signals.connect(scraped, signal=signals.item_scraped, weak=False)
     crawler.signals.connect(dropped, signal=signals.item_dropped, weak=False)
     failures: list = []
-    process.crawl(crawler, source=source, dry_run=True, article_limit=article_limit).addErrback(
+    process.crawl(crawler, source=source, dry_run=True, article_limit=article_limit, template=template).addErrback(
         lambda failure: failures.append(failure.value))
     process.start()
     if failures:

@@ -82,7 +82,7 @@ class PortalSpider(scrapy.Spider):
     name = "portal"
 
     def __init__(self, source: Source, crawl_run_id: int | None = None, db_path: str | None = None,
-                 dry_run: bool = False, article_limit: int | None = None, **kwargs):
+                 dry_run: bool = False, article_limit: int | None = None, template: str | None = None, **kwargs):
         super().__init__(name=f"portal:{source.name}", **kwargs)
         self.source = source
         self.rules = rules_for(source)
@@ -104,7 +104,7 @@ class PortalSpider(scrapy.Spider):
         self.report: list[dict] = []  # what `sources test` shows
         self.attachments = attachments if source.follow_attachments else None
         # discovery by structure: the learned article template, and what this run verifies of it
-        learned = templates_db.load_template(self.db, source.name)
+        learned = template or templates_db.load_template(self.db, source.name)  # a dry run is given it
         self.template = Template.parse(learned) if learned else None
         self.listing_links: set[str] = set()
         self.verified: list[str] = []

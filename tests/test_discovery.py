@@ -80,6 +80,8 @@ def test_learned_template_takes_a_thin_last_page_and_relearns(portal, tmp_path, 
     articles, _others = serve_layout(portal, layout, 0)
     cfg = write_config(tmp_path / "cfg", [{"name": "so", "start_urls": [portal.url(layout.listing_path)]}])
     assert crawl(cfg, db_path).returncode == 0
+    shown = run_dxwatch(cfg, db_path, "sources", "test", "so", "--limit", "0").stdout
+    assert "learned article template: /news/{N2} (verified by 11 articles" in shown
     # the listing now shows one new article only: one headline is no list, but it has the learned template
     portal.routes["/news"] = Page("<html><body><div class='topnav'><a href='/page/12'>Giới thiệu</a></div>"
                                   "<p><a href='/news/99999'>Tin mới nhất về chuyển đổi số của tỉnh</a></p>"

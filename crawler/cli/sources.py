@@ -50,9 +50,15 @@ def sources_test(
     """Dry-run one source: pages read, URLs taken as articles and why, first extractions. Writes nothing."""
     from crawler.crawl import dry_run
 
+    from crawler.db.source_templates import read_template
+
     cfg = state.config()
     cfg.source(name)
-    result = dry_run(cfg, name, article_limit=limit)
+    learned = read_template(state.db_path, name)
+    if learned:
+        console.print(f"learned article template: {learned['template']} (verified by {learned['verified']} "
+                      f"articles, {learned['learned_at'][:16]})", markup=False, highlight=False)
+    result = dry_run(cfg, name, article_limit=limit, template=learned["template"] if learned else None)
     read = Table("read", "url", "what happened", title=f"{name}: listing pages, feeds and sitemaps")
     taken = Table("url", "why it is an article", title="URLs taken as articles")
     for entry in result["report"]:

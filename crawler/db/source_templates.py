@@ -27,3 +27,22 @@ def save_template(db, source: str, template: str, verified: list[str]) -> None:
             "ON CONFLICT(source) DO UPDATE SET template = excluded.template, verified = excluded.verified, "
             "sample = excluded.sample, learned_at = excluded.learned_at",
             [source, template, len(verified), json.dumps(verified[:5], ensure_ascii=False), timeutil.iso()])
+
+
+def read_template(db_path, source: str) -> dict | None:
+    """The learned template row of `source` from the database file, read-only (a dry run writes
+    nothing, not even an empty database); None when there is no database, table or row."""
+    import sqlite3
+    from pathlib import Path
+
+    if not Path(db_path).is_file():
+        return None
+    conn = sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        row = conn.execute("SELECT * FROM source_templates WHERE source = ?", [source]).fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+    return dict(row) if row else None
