@@ -230,7 +230,9 @@ def test_a_crawl_only_config_lists_tests_and_previews_and_only_send_asks_for_smt
 # ---------------------------------------------------------------- crawl and send, the natural way
 
 
-def test_a_config_written_the_natural_way_crawls_and_sends_with_the_names_in_the_headers(tmp_path, portal, smtp):
+@pytest.fixture
+def laichau_portal(portal):
+    """A provincial portal with two recent articles on its listing page, and an empty national feed."""
     day = timeutil.now().replace(microsecond=0) - timedelta(hours=5)
     article = ("<html><head><meta charset='utf-8'><title>Lai Châu đẩy mạnh chuyển đổi số</title></head><body>"
                "<article><h1>Lai Châu đẩy mạnh chuyển đổi số</h1>"
@@ -250,6 +252,12 @@ def test_a_config_written_the_natural_way_crawls_and_sends_with_the_names_in_the
         "/rss.xml": Page("<?xml version='1.0'?><rss version='2.0'><channel><title>x</title></channel></rss>",
                          content_type="application/rss+xml"),
     })
+    return portal
+
+
+def test_a_config_written_the_natural_way_crawls_and_sends_with_the_names_in_the_headers(tmp_path, laichau_portal,
+                                                                                       smtp):
+    portal = laichau_portal
     config = write(tmp_path / "config", base=portal.base, port=smtp.port)
     (config / "sources.yaml").write_text((config / "sources.yaml").read_text(encoding="utf-8")
                                          + "settings:\n  download_delay: 0\n  retry_times: 0\n", encoding="utf-8")
@@ -291,3 +299,21 @@ def test_the_documented_forms_load_and_the_documented_refusals_are_printed(tmp_p
                             env={**os.environ, "COLUMNS": "1000", "PYTHONPATH": str(REPO)})
     assert result.returncode == 2
     assert result.stderr == shown
+
+
+def test_a_crawl_with_alert_rules_but_no_smtp_crawls_and_says_so_once(tmp_path, laichau_portal):
+    config = write(tmp_path / "config", base=laichau_portal.base,
+                   digests="alerts:\n  - name: van-ban\n    recipients: a@example.vn\n")
+    (config / "sources.yaml").write_text((config / "sources.yaml").read_text(encoding="utf-8")
+                                         + "settings:\n  download_delay: 0\n  retry_times: 0\n", encoding="utf-8")
+    crawled = cli(config, "crawl", db=tmp_path / "data" / "dxwatch.db")
+    assert crawled.returncode == 0, crawled.stdout + crawled.stderr
+    assert crawled.stdout.count("no smtp: block; no alerts sent") == 1, crawled.stdout
+
+
+def test_schedule_run_with_digests_but_no_smtp_is_one_line_and_exit_2(tmp_path):
+    config = write(tmp_path / "config", digests="digests:\n  - name: tuan\n    recipients: a@example.vn\n")
+    result = cli(config, "schedule", "run", "--once", db=tmp_path / "data" / "dxwatch.db")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("config error:")]
+    assert len(errors) == 1 and "schedule run" in errors[0] and "smtp:" in errors[0], result.stderr
