@@ -72,7 +72,8 @@ def crawl(config_dir: Path, db_path: Path) -> None:
 def print_portals(sites: dict[str, Site], console) -> None:
     for site in sites.values():
         console.print(f"  {site.name:<14} {site.base}{site.listing_path(1)}  "
-                      f"({site.template}, {len(site.articles)} articles)", highlight=False, soft_wrap=True)
+                      f"({site.template}, {len(site.articles)} articles)", highlight=False, markup=False,
+                      soft_wrap=True)
 
 
 def serve_forever(config: Config, db_path: Path, console) -> None:
@@ -119,18 +120,18 @@ def run_demo(config: Config, db_path: Path, console) -> dict:
     summary = {"new_articles": after - before, "articles": after, "previews": previews, "sent": sent,
                "outbox": outbox, "db": db_path}
     console.print(f"\nDatabase:        {db_path}  ({after} articles, {after - before} new in this run)",
-                  highlight=False)
+                  highlight=False, markup=False)
     if not digests:
-        console.print(f"No digest in {config.directory / 'digests.yaml'}: nothing to preview or send.")
+        console.print(f"No digest in {config.directory / 'digests.yaml'}: nothing to preview or send.", markup=False)
     for name, path in previews.items():
-        console.print(f"Digest preview:  {path}  ({name})", highlight=False)
+        console.print(f"Digest preview:  {path}  ({name})", highlight=False, markup=False)
     if sent:
-        console.print(f"Mail delivered:  {len(sent)} message(s) saved in {outbox}/", highlight=False)
+        console.print(f"Mail delivered:  {len(sent)} message(s) saved in {outbox}/", highlight=False, markup=False)
         for path in sent:
             message = message_from_bytes(path.read_bytes(), policy=policy.default)
             console.print(f"                 {path.name}  to {message['To']}: {message['Subject']}",
-                          highlight=False, soft_wrap=True)
+                          highlight=False, markup=False, soft_wrap=True)
     elif digests:
         console.print(f"Mail delivered:  nothing new since the last run, no email sent "
-                      f"(earlier messages are in {outbox}/)", highlight=False, soft_wrap=True)
+                      f"(earlier messages are in {outbox}/)", highlight=False, markup=False, soft_wrap=True)
     return summary
