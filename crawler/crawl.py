@@ -20,6 +20,7 @@ from crawler.db import open_db
 from crawler.db import runs as runs_db
 from crawler.db.faults import check_integrity
 from crawler.db.faults import describe as describe_db_error
+from crawler.items import ArticleItem
 from crawler.settings import BrokenModule, scrapy_settings
 
 logger = logging.getLogger("dxwatch.crawl")
@@ -217,7 +218,7 @@ def dry_run(config: Config, source_name: str, article_limit: int = 5, template: 
     rejected: list[dict] = []
 
     def scraped(item, **_kw):
-        if item.get("item_type", "article") == "article":
+        if isinstance(item, ArticleItem):
             articles.append({k: item.get(k) for k in ("url", "title", "published", "author", "relevant",
                                                       "keywords") if k in item or k == "url"})
 

@@ -18,6 +18,7 @@ from datetime import date
 from crawler import timeutil
 from crawler.db import documents as store
 from crawler.db.documents import CORRUPT, EMPTY, ENCRYPTED, OK, SCANNED, TOO_LARGE, UNSUPPORTED
+from crawler.items import DocumentItem
 from crawler.textnorm import match_key, normalize_text, strip_diacritics
 from pipelines.kinds import kinds
 from pipelines.storage import DatabasePipeline
@@ -509,7 +510,7 @@ STAT = "dxwatch/documents_"
 
 
 class DocumentPipeline(DatabasePipeline):
-    """Reads `item_type: "document"` items (spiders/attachments.py) and stores them; articles pass on.
+    """Reads `DocumentItem`s (spiders/attachments.py) and stores them; articles pass on.
 
     Parsing a large PDF takes seconds, so it runs in a worker thread while the crawl goes on;
     the database write stays on the reactor thread, one transaction per document.
@@ -529,7 +530,7 @@ class DocumentPipeline(DatabasePipeline):
         return pipeline
 
     async def process_item(self, item, spider=None):
-        if item.get("item_type") != "document" or self.db is None:
+        if not isinstance(item, DocumentItem) or self.db is None:
             return item
         from scrapy.utils.defer import maybe_deferred_to_future
         from twisted.internet.threads import deferToThread

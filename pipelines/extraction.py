@@ -26,6 +26,7 @@ from lxml import html as lxml_html
 from scrapy.exceptions import DropItem
 
 from crawler.charset import repaired_encoding
+from crawler.items import ArticleItem
 from crawler.textnorm import content_hash, match_key, nfc, normalize_text
 from pipelines import dates, metadata
 from spiders import listing
@@ -962,7 +963,7 @@ class ExtractionPipeline:
         return cls(crawler.stats)
 
     def process_item(self, item, spider=None):
-        if item.get("item_type", "article") != "article":
+        if not isinstance(item, ArticleItem):
             return item
         try:
             fields = extract_article_or_raise(item.get("html"), item.get("url"), item.get("selectors"),

@@ -5,6 +5,7 @@ What is stored and what is new among the stored facts is `crawler/db/facts.py`.
 
 from __future__ import annotations
 
+from crawler.items import ArticleItem
 from pipelines.kinds import kinds
 
 
@@ -35,7 +36,7 @@ class FactsPipeline:
         return cls()
 
     def process_item(self, item, spider=None):
-        if item.get("item_type", "article") != "article":
+        if not isinstance(item, ArticleItem):
             return item
         item.update(article_facts(item.get("title"), item.get("text"), item.get("province")))
         return item

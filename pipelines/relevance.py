@@ -12,6 +12,7 @@ import math
 import re
 from urllib.parse import unquote, urlsplit
 
+from crawler.items import ArticleItem
 from crawler.textnorm import match_key, normalize_text, strip_diacritics
 
 # (display term, weight, lookahead that rules out a false positive)
@@ -137,7 +138,7 @@ class RelevancePipeline:
         return list(getattr(source, "keywords", None) or [])
 
     def process_item(self, item, spider=None):
-        if item.get("item_type", "article") != "article":
+        if not isinstance(item, ArticleItem):
             return item
         extra = item.get("extra_keywords") or self._source_keywords()
         relevant, score, keywords = score_relevance(item.get("title"), item.get("text"), item.get("url"), extra)

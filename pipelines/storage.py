@@ -18,6 +18,7 @@ from scrapy.exceptions import DropItem
 
 from crawler import timeutil
 from crawler.db import articles, close, facts, fulltext, open_db, write_transaction
+from crawler.items import ArticleItem
 from pipelines import stories
 from pipelines.kinds import kinds
 from spiders.frontier import Frontier
@@ -93,7 +94,7 @@ class StoragePipeline(DatabasePipeline):
     frontier; other items pass on."""
 
     def process_item(self, item, spider=None):
-        if item.get("item_type", "article") != "article" or self.db is None:
+        if not isinstance(item, ArticleItem) or self.db is None:
             return item
         article_id, is_new = self.write(item, save_article, self.db, item)
         self.write(item, Frontier(self.db, item["source"]).settle, [item["url"], *item.get("aliases", [])])

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from crawler.db import stories as store
+from crawler.items import ArticleItem
 from crawler.textnorm import content_hash, normalize_text, tone_key
 
 SHINGLE_SIZE = 3          # syllables per shingle (vietnam.md 5.5: 3-grams separate best)
@@ -191,7 +192,7 @@ class StoryPipeline:
         return cls()
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
-        if item.get("item_type", "article") != "article" or item.get("text") is None:
+        if not isinstance(item, ArticleItem) or item.get("text") is None:
             return item
         if not item.get("content_hash"):
             item["content_hash"] = content_hash(item["text"])

@@ -19,9 +19,10 @@ import scrapy
 from scrapy.http import TextResponse
 
 from crawler import timeutil
+from crawler.db.documents import TOO_LARGE, mark_unchanged, record_links, stored_documents
+from crawler.items import DocumentItem
 from crawler.textnorm import match_key, normalize_text
 from crawler.urls import canonical_url, is_same_site
-from crawler.db.documents import TOO_LARGE, mark_unchanged, record_links, stored_documents
 
 DEFAULT_MAX_BYTES = 20_000_000
 STAT = "dxwatch/documents_"
@@ -122,7 +123,7 @@ def parse_document_listing(spider, response):
 
 def _base_item(spider, cited_by: str | None, label: str | None) -> dict:
     source = spider.source
-    return {"item_type": "document", "source": source.name, "level": source.level, "province": source.province,
+    return {"source": source.name, "level": source.level, "province": source.province,
             "cited_by": cited_by, "label": label or None, "crawl_run_id": spider.crawl_run_id,
             "fetched_at": timeutil.iso()}
 
@@ -156,9 +157,10 @@ def parse_document(spider, response):
         return
     aliases = {canonical_url(response.request.url), *(canonical_url(u) for u in meta.get("redirect_urls", []))}
     aliases.discard(url)
-    yield {**_base_item(spider, meta.get("cited_by"), meta.get("label")),
-           "url": url, "aliases": sorted(aliases), "body": response.body, "content_type": content_type,
-           "filename": _filename(response), "etag": _header(response, "ETag"), "last_modified": _header(response, "Last-Modified")}
+    yield DocumentItem(**_base_item(spider, meta.get("cited_by"), meta.get("label")),
+                       url=url, aliases=sorted(aliases), body=response.body, content_type=content_type,
+                       filename=_filename(response), etag=_header(response, "ETag"),
+                       last_modified=_header(response, "Last-Modified"))
 
 
 def _header(response, name: str) -> str | None:
@@ -173,9 +175,9 @@ def document_error(spider, failure):
     request = failure.request
     if failure.check(DownloadCancelledError, CancelledError):
         _stat(spider, "too_large")
-        yield {**_base_item(spider, request.meta.get("cited_by"), request.meta.get("label")),
-               "url": canonical_url(request.url), "aliases": [], "body": b"", "content_type": None,
-               "filename": unquote(urlsplit(request.url).path.rsplit("/", 1)[-1]) or None,
-               "status": TOO_LARGE, "error": failure.getErrorMessage()[:500]}
+        yield DocumentItem(**_base_item(spider, request.meta.get("cited_by"), request.meta.get("label")),
+                           url=canonical_url(request.url), aliases=[], body=b"", content_type=None,
+                           filename=unquote(urlsplit(request.url).path.rsplit("/", 1)[-1]) or None,
+                           status=TOO_LARGE, error=failure.getErrorMessage()[:500])
         return
     spider.on_error(failure)

@@ -23,6 +23,7 @@ from crawler.db import close, open_db
 from crawler.db import source_templates as templates_db
 from crawler.db.articles import known_urls
 from crawler.db.faults import describe as describe_db_error
+from crawler.items import ArticleItem
 from crawler.urls import canonical_url, is_same_site
 from spiders import attachments
 from spiders import feeds as feedparse
@@ -213,7 +214,7 @@ class PortalSpider(scrapy.Spider):
 
         Only drops before extraction filled the item count (a later stage may drop for other reasons).
         """
-        if item.get("item_type", "article") == "article" and not item.get("content_hash"):
+        if isinstance(item, ArticleItem) and not item.get("content_hash"):
             urls = {item.get("url"), *item.get("aliases", [])} - {None}
             for url in urls:
                 self.state.remember_rejected(url)
@@ -223,7 +224,7 @@ class PortalSpider(scrapy.Spider):
 
     def item_scraped(self, item, response=None, spider=None):
         """An article taken from a listing that extracted with a headline, a date and text verifies its template."""
-        if (item.get("item_type", "article") == "article" and self._from_listing(item)
+        if (isinstance(item, ArticleItem) and self._from_listing(item)
                 and item.get("title") and item.get("published") and item.get("text")):
             self.verified.append(item["url"] if item["url"] in self.listing_links else
                                  next(u for u in item.get("aliases", []) if u in self.listing_links))
@@ -439,19 +440,18 @@ class PortalSpider(scrapy.Spider):
                 aliases.add(url)
                 url = declared
         aliases.discard(url)
-        item = {
-            "item_type": "article",
-            "source": self.source.name,
-            "level": self.source.level,
-            "province": self.source.province,
-            "url": url,
-            "aliases": sorted(aliases),
-            "html": response.text,
-            "feed_published": response.meta.get("feed_published"),
-            "feed_title": response.meta.get("feed_title"),
-            "crawl_run_id": self.crawl_run_id,
-            "fetched_at": timeutil.iso(),
-        }
+        item = ArticleItem(
+            source=self.source.name,
+            level=self.source.level,
+            province=self.source.province,
+            url=url,
+            aliases=sorted(aliases),
+            html=response.text,
+            feed_published=response.meta.get("feed_published"),
+            feed_title=response.meta.get("feed_title"),
+            crawl_run_id=self.crawl_run_id,
+            fetched_at=timeutil.iso(),
+        )
         if self.rules.selectors:
             item["selectors"] = dict(self.rules.selectors)
         yield item

@@ -10,6 +10,7 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 from servers import Page
 
+from crawler.items import ArticleItem, DocumentItem
 from pipelines.extraction import ExtractionPipeline, NoArticle, extract_article, extract_article_or_raise
 
 LEAD = ("Sáng ngày 08/01/2025, Ban Chỉ đạo chuyển đổi số tỉnh tổ chức hội nghị tổng kết công tác năm 2024 "
@@ -128,12 +129,12 @@ def test_gzip_bytes_are_read():
 def test_pipeline_fills_articles_and_counts_rejections():
     crawler = get_crawler()
     pipeline = ExtractionPipeline.from_crawler(crawler)
-    item = pipeline.process_item({"url": "https://hoabinh.gov.vn/a", "html": portal_page(), "source": "hb"})
+    item = pipeline.process_item(ArticleItem(url="https://hoabinh.gov.vn/a", html=portal_page(), source="hb"))
     assert item["title"] == TITLE and item["author"] == "Minh Ngọc" and item["text"].startswith(LEAD[:20])
-    document = {"item_type": "document", "url": "https://x/a.pdf", "html": ""}
-    assert pipeline.process_item(dict(document)) == document
+    document = DocumentItem(url="https://x/a.pdf", body=b"")
+    assert pipeline.process_item(document) == DocumentItem(url="https://x/a.pdf", body=b"")
     with pytest.raises(DropItem, match="no article"):
-        pipeline.process_item({"url": "https://x/list", "html": "<html><body><p>Trang chủ</p></body></html>"})
+        pipeline.process_item(ArticleItem(url="https://x/list", html="<html><body><p>Trang chủ</p></body></html>"))
     assert crawler.stats.get_value("dxwatch/articles_rejected") == 1
     assert crawler.stats.get_value("dxwatch/articles_rejected/no_text") == 1
 
@@ -286,7 +287,7 @@ def test_cleaning_that_would_take_most_of_the_text_falls_back_to_trafilatura_and
     assert art["text"] == "\n\n".join(SHORT_PARAGRAPHS)
     assert "furniture removal would keep" in art["cleaning"] and "marked" in art["cleaning"]
     crawler = get_crawler()
-    ExtractionPipeline.from_crawler(crawler).process_item({"url": "https://x.gov.vn/a", "html": page})
+    ExtractionPipeline.from_crawler(crawler).process_item(ArticleItem(url="https://x.gov.vn/a", html=page))
     assert crawler.stats.get_value("dxwatch/extraction_fallback") == 1
 
 

@@ -50,3 +50,11 @@ def test_a_subclass_with_a_kind_name_registers_and_a_second_one_of_that_name_is_
             type("NoKey", (FactKind,), {"__kind__": "test-nokey", "order": 99, "table": "b", "columns": ("x",)})
     finally:
         registry._REGISTRY.pop("test-budgets", None)
+
+
+def test_article_items_declare_a_field_for_every_kind():
+    from dataclasses import fields
+
+    from crawler.items import ArticleItem
+
+    assert set(tables()) <= {f.name for f in fields(ArticleItem)}

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 from crawler.db import open_db
+from crawler.items import ArticleItem
 from pipelines.storage import save_article
 from pipelines.facts import FactsPipeline
 
@@ -21,7 +22,7 @@ def test_lists_new_facts_with_their_articles(db_path):
     db = open_db(db_path)
     for n, text in ((1, TEXT), (2, "Cổng thông tin tỉnh bạn đưa tin. " + TEXT)):
         save_article(db, FactsPipeline().process_item(
-            {"source": "tinh", "url": f"https://a.gov.vn/{n}", "title": f"Tin {n}", "text": text, "relevant": True}))
+            ArticleItem(source="tinh", url=f"https://a.gov.vn/{n}", title=f"Tin {n}", text=text, relevant=True)))
     result = dxwatch("facts", "--since", "1d", "--json", db=db_path)
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]

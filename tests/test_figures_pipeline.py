@@ -6,6 +6,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler import timeutil
 from crawler.db import open_db
+from crawler.items import ArticleItem, DocumentItem
 from pipelines.storage import save_article
 from crawler.db.facts import new_facts
 from pipelines.kinds import tables
@@ -18,8 +19,7 @@ REPRINT = ("Tin từ Cổng thông tin tỉnh. Năm 2024, tỷ lệ hồ sơ tr�
 
 
 def item(url, text, title="Kết quả chuyển đổi số", province="Thanh Hóa", **extra):
-    return {"item_type": "article", "source": "tinh", "url": url, "title": title, "text": text,
-            "province": province, **extra}
+    return ArticleItem(**{"source": "tinh", "url": url, "title": title, "text": text, "province": province, **extra})
 
 
 def test_pipeline_fills_facts_and_passes_other_items_through():
@@ -29,8 +29,8 @@ def test_pipeline_fills_facts_and_passes_other_items_through():
     assert [d["key"] for d in out["directives"]] == ["1845/QĐ-UBND (Thanh Hóa)"]
     assert out["directives"][0]["number"] == "1845/QĐ-UBND"
     assert out["instructions"][0]["directed"] == "Sở Nội vụ"
-    document = {"item_type": "document", "text": ARTICLE, "url": "https://a.gov.vn/qd.pdf"}
-    assert pipeline.process_item(dict(document)) == document
+    document = DocumentItem(url="https://a.gov.vn/qd.pdf", body=ARTICLE.encode())
+    assert pipeline.process_item(document) == DocumentItem(url="https://a.gov.vn/qd.pdf", body=ARTICLE.encode())
 
 
 def test_one_row_per_key_in_an_article_keeps_the_richest_mention():

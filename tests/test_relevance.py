@@ -5,6 +5,7 @@ import unicodedata
 import pytest
 from scrapy.utils.test import get_crawler
 
+from crawler.items import ArticleItem, DocumentItem
 from pipelines.relevance import RelevancePipeline, score_relevance
 
 ON_TOPIC_BODY = ("Sáng nay, tỉnh tổ chức hội nghị đánh giá kết quả chuyển đổi số. Tỷ lệ hồ sơ nộp qua dịch vụ "
@@ -81,11 +82,11 @@ def test_extra_keywords_from_the_source():
 def test_pipeline_fills_fields_and_passes_documents_through():
     crawler = get_crawler()
     pipeline = RelevancePipeline.from_crawler(crawler)
-    item = pipeline.process_item({"item_type": "article", "title": "Hội nghị chuyển đổi số", "text": ON_TOPIC_BODY,
-                                  "url": "https://x.gov.vn/a"})
+    item = pipeline.process_item(ArticleItem(title="Hội nghị chuyển đổi số", text=ON_TOPIC_BODY,
+                                             url="https://x.gov.vn/a"))
     assert item["relevant"] is True and item["relevance_score"] > 0 and "chuyển đổi số" in item["keywords"]
-    document = {"item_type": "document", "title": "chuyển đổi số", "url": "https://x.gov.vn/a.pdf"}
-    assert pipeline.process_item(dict(document)) == document
+    document = DocumentItem(label="chuyển đổi số", url="https://x.gov.vn/a.pdf")
+    assert pipeline.process_item(document) == DocumentItem(label="chuyển đổi số", url="https://x.gov.vn/a.pdf")
 
 
 def test_pipeline_reads_keywords_of_the_crawling_source():
@@ -98,7 +99,7 @@ def test_pipeline_reads_keywords_of_the_crawling_source():
     crawler = get_crawler()
     crawler.spider = Spider()
     item = RelevancePipeline.from_crawler(crawler).process_item(
-        {"title": "Nông sản lên sàn", "text": "Hỗ trợ nông sản địa phương.", "url": "https://x.gov.vn/a"})
+        ArticleItem(title="Nông sản lên sàn", text="Hỗ trợ nông sản địa phương.", url="https://x.gov.vn/a"))
     assert "nông sản" in item["keywords"]
 
 

@@ -7,6 +7,7 @@ import unicodedata
 import pytest
 
 from crawler.db import open_db
+from crawler.items import ArticleItem, DocumentItem
 from pipelines.storage import save_article
 from pipelines import stories
 from pipelines.stories import StoryPipeline, recent_stories, story_coverage
@@ -26,7 +27,7 @@ def db(db_path):
 
 def store(db, item: dict, through_pipeline: bool = True) -> tuple[int, bool]:
     if through_pipeline:
-        item = StoryPipeline().process_item(dict(item))
+        item = StoryPipeline().process_item(ArticleItem(**item))
     return save_article(db, item)
 
 
@@ -115,12 +116,12 @@ def test_recent_stories_filter_by_number_of_portals(db):
 
 
 def test_pipeline_passes_other_item_types_through_untouched():
-    document = {"item_type": "document", "url": "https://a.gov.vn/vb.pdf", "text": "Quyết định số 1"}
-    assert StoryPipeline().process_item(dict(document)) == document
+    document = DocumentItem(url="https://a.gov.vn/vb.pdf", body=b"%PDF-1.4")
+    assert StoryPipeline().process_item(document) == DocumentItem(url="https://a.gov.vn/vb.pdf", body=b"%PDF-1.4")
 
 
 def test_pipeline_sets_content_hash_and_signature():
-    item = StoryPipeline().process_item(article("tinh-a", "https://a.gov.vn/1", ANNOUNCEMENT))
+    item = StoryPipeline().process_item(ArticleItem(**article("tinh-a", "https://a.gov.vn/1", ANNOUNCEMENT)))
     assert item["content_hash"] == stories.content_hash(item["text"])
     assert item["story_signature"].matchable
 

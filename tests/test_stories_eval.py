@@ -15,6 +15,7 @@ import corpus  # noqa: E402
 import evaluate  # noqa: E402
 
 from crawler.db import open_db  # noqa: E402
+from crawler.items import ArticleItem  # noqa: E402
 from pipelines.storage import save_article  # noqa: E402
 from pipelines.stories import StoryPipeline  # noqa: E402
 
@@ -61,7 +62,7 @@ def test_real_portal_text_and_its_edited_copies_form_one_story_each(tmp_path, sh
         found = set()
         for m, body in enumerate(copies):
             article_id, _ = save_article(db, pipeline.process_item(
-                {"url": f"https://p{m}.gov.vn/{n}", "source": f"p{m}", "title": f"Bài {n}", "text": body}))
+                ArticleItem(url=f"https://p{m}.gov.vn/{n}", source=f"p{m}", title=f"Bài {n}", text=body)))
             found.add(db.execute("SELECT story_id FROM articles WHERE id = ?", [article_id]).fetchone()[0])
         stories_per_seed.append(found)
     assert all(len(found) == 1 for found in stories_per_seed), stories_per_seed

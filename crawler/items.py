@@ -1,0 +1,103 @@
+"""What the spider hands to the pipelines: typed items (Scrapy reads dataclass items through
+itemadapter), one class per kind of page, so a stage tells them apart with `isinstance`.
+
+The fields are the hand-off between stages (docs/ARCHITECTURE.md, "Item fields between stages"):
+a stage can only set a declared field, so a misspelt or undocumented key fails at once instead
+of travelling silently. Items also read and write as mappings (`item["title"]`, `item.get(...)`,
+`item.update(...)`), which is how the pure functions of each stage take them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Iterator
+
+
+class _Fields(MutableMapping):
+    """Mapping access to a dataclass's declared fields (every field is a key; unset ones are None)."""
+
+    def _names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(self))
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._names():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key not in self._names():
+            raise KeyError(f"{type(self).__name__} has no field {key!r}: declare it in crawler/items.py")
+        setattr(self, key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self[key] = None  # a declared field cannot go away; it is unset
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
+@dataclass(eq=True)
+class ArticleItem(_Fields):
+    """A page taken as an article, from the spider to the store."""
+
+    # set by the spider
+    source: str | None = None
+    level: str | None = None                 # national | provincial
+    province: str | None = None
+    url: str | None = None                   # canonical, after redirects and rel=canonical
+    aliases: list[str] = field(default_factory=list)
+    html: str | None = None
+    feed_published: str | None = None
+    feed_title: str | None = None
+    crawl_run_id: int | None = None
+    fetched_at: str | None = None
+    selectors: dict | None = None            # the source's extraction selectors, when it has any
+    # extraction
+    title: str | None = None
+    published: str | None = None
+    author: str | None = None
+    credit: str | None = None
+    lead: str | None = None
+    text: str | None = None
+    content_hash: str | None = None
+    cleaning: str | None = None
+    # relevance
+    relevant: bool | None = None
+    relevance_score: float | None = None
+    keywords: list[str] | None = None
+    # facts: one field per fact kind, named after its table (pipelines/kinds/)
+    figures: list[dict] | None = None
+    directives: list[dict] | None = None
+    instructions: list[dict] | None = None
+    # stories and the store
+    story_signature: Any = None
+    article_id: int | None = None
+
+
+@dataclass(eq=True)
+class DocumentItem(_Fields):
+    """An attached file (PDF, DOCX, ODT, XLSX) an article links, from the spider to the store."""
+
+    source: str | None = None
+    level: str | None = None
+    province: str | None = None
+    cited_by: str | None = None              # the article URL that linked it
+    label: str | None = None                 # the link text
+    crawl_run_id: int | None = None
+    fetched_at: str | None = None
+    url: str | None = None
+    aliases: list[str] = field(default_factory=list)
+    body: bytes | None = None
+    content_type: str | None = None
+    filename: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    status: str | None = None                # set by the spider for a file over the size limit
+    error: str | None = None
+    # the documents stage
+    document_id: int | None = None
+    outcome: str | None = None
