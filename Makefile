@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench soak install clean docs
+.PHONY: demo test test-fast bench soak install clean docs
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -17,8 +17,15 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/dxwatch --config config --db data/dxwatch.db demo
 
+# The whole suite, four workers (pytest-xdist): most tests wait on loopback servers, child crawls and
+# timers rather than compute, so two cores keep four busy. TEST_JOBS=0 runs it in one process.
+TEST_JOBS ?= 4
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_JOBS)
+
+# The fast lane: in-process tests of the pure functions, SQLite and the SMTP sink (marker `fast`).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m fast
 
 soak: $(STAMP)
 	$(BIN)/python -m pytest -q -m soak

@@ -7,8 +7,9 @@ the code names a kind differently ("references" are exported as `directives`).
 
 from __future__ import annotations
 
+import csv
 import json
-from typing import Any, Iterator
+from typing import IO, Any, Iterator
 
 import sqlite_utils
 
@@ -38,3 +39,25 @@ def iter_export(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
             "first_seen": row["first_seen"],
             **facts,
         }
+
+
+FORMATS = ("jsonl", "csv")
+
+
+def write_export(db: sqlite_utils.Database, handle: IO[str], format: str = "jsonl") -> None:
+    """Write every stored article to `handle`: one JSON object per line, or CSV with list and dict
+    fields (figures, directives, keywords...) as JSON text in their cell."""
+    if format not in FORMATS:
+        raise ValueError(f"unknown export format {format!r}")
+    rows = iter_export(db)
+    if format == "jsonl":
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    writer = None
+    for row in rows:
+        flat = {k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v for k, v in row.items()}
+        if writer is None:
+            writer = csv.DictWriter(handle, fieldnames=list(flat))
+            writer.writeheader()
+        writer.writerow(flat)

@@ -16,7 +16,7 @@ from crawler.config import Config, Source, parse_schedule
 from crawler.db.articles import newest_article_seen, source_articles_since
 from crawler.db.runs import crawl_running, last_crawl_run
 
-OK, STALE, BROKEN, NEVER, DISABLED, RUNNING = "OK", "STALE", "BROKEN", "NOT CRAWLED", "DISABLED", "RUNNING"
+OK, STALE, BROKEN, NEVER, DISABLED = "OK", "STALE", "BROKEN", "NOT CRAWLED", "DISABLED"
 INCOMPLETE = "INCOMPLETE"  # the last run was interrupted: what it did not get to is owed to the next one
 
 
@@ -90,6 +90,18 @@ def crawl_due(db, source: Source, now: datetime | None = None) -> tuple[bool, st
     if waited >= seconds * 0.95:  # a scheduler tick a little early still counts
         return True, why
     return False, f"next crawl useful in {_human(seconds - waited)}: {why}"
+
+
+def split_due(db, sources: list[Source], now: datetime | None = None) -> tuple[list[str], list[tuple[str, str]]]:
+    """`crawl --if-due`: the names of the sources worth crawling now, and (name, why not) for the others."""
+    due, skipped = [], []
+    for source in sources:
+        ok, why = crawl_due(db, source, now)
+        if ok:
+            due.append(source.name)
+        else:
+            skipped.append((source.name, why))
+    return due, skipped
 
 
 def _human(seconds: float) -> str:

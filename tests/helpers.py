@@ -6,6 +6,9 @@ process: Twisted's reactor cannot restart inside the test process.
 
 from __future__ import annotations
 
+import random
+import re
+import socket
 import subprocess
 import sys
 import textwrap
@@ -16,7 +19,7 @@ from pathlib import Path
 import sqlite_utils
 import yaml
 
-from servers import Page
+from servers import Page, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -292,6 +295,52 @@ OTHER_STORY = [
     "trong quý IV.",
     "Giám đốc Sở Y tế đề nghị các bệnh viện phân công cán bộ chuyên trách, tăng cường bảo mật dữ liệu người bệnh.",
 ]
+
+
+# ---------------------------------------------------------------- the demo
+
+def demo_config(tmp_path: Path) -> Path:
+    """The shipped demo config with every port moved to a free one of as many digits, so tests never
+    clash and printed tables keep their widths (`demo_ports` maps them back)."""
+    out = tmp_path / "config"
+    out.mkdir()
+    ports: dict[str, str] = {}
+
+    def move(m: re.Match) -> str:
+        ports.setdefault(m.group(2), str(free_port_of_width(len(m.group(2)))))
+        return m.group(1) + ports[m.group(2)]
+
+    for name in ("sources.yaml", "digests.yaml"):
+        text = (REPO / "config" / name).read_text(encoding="utf-8")
+        text = re.sub(r"(127\.0\.0\.1:)(\d+)", move, text)
+        text = re.sub(r"(\n\s*port:\s*)(\d+)", move, text)
+        (out / name).write_text(text, encoding="utf-8")
+    return out
+
+
+def demo_ports(config_dir: Path) -> dict[str, str]:
+    """Each port of a `demo_config` directory -> the shipped config's port it stands for."""
+    pattern = re.compile(r"127\.0\.0\.1:(\d+)|\n\s*port:\s*(\d+)")
+    pairs = {}
+    for name in ("sources.yaml", "digests.yaml"):
+        shipped = pattern.findall((REPO / "config" / name).read_text(encoding="utf-8"))
+        moved = pattern.findall((config_dir / name).read_text(encoding="utf-8"))
+        pairs.update({"".join(new): "".join(old) for new, old in zip(moved, shipped)})
+    return pairs
+
+
+def free_port_of_width(digits: int) -> int:
+    """A free loopback port with this many digits (4 for the demo's 8701-8725)."""
+    low, high = max(1024, 10 ** (digits - 1)), min(65535, 10 ** digits - 1)
+    for _ in range(200):
+        port = random.randint(low, high)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    return free_port()
 
 
 # ---------------------------------------------------------------- charsets

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from servers import SMTPSink, free_port
 
 from crawler import timeutil
@@ -10,6 +12,8 @@ from crawler.db import open_db
 from pipelines.storage import save_article
 from digests.alerts import run_alerts
 from helpers import bodies, by_recipient, danang_article, national_article, thanhhoa_article, write_digest_config
+
+pytestmark = pytest.mark.fast  # in-process and quick: part of `make test-fast`
 
 RULES = """\
 digests: []

@@ -6,6 +6,8 @@ from lxml import html as lxml_html
 
 from pipelines.dates import date_from_meta, date_from_url, date_line, find_published, parse_date_text, parse_feed_date
 
+pytestmark = pytest.mark.fast  # in-process and quick: part of `make test-fast`
+
 
 @pytest.mark.parametrize(
     "text, expected",

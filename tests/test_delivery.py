@@ -18,6 +18,8 @@ from pipelines.storage import save_article
 from digests.runner import history, send_digest
 from helpers import by_recipient, danang_article, national_article, write_digest_config
 
+pytestmark = pytest.mark.fast  # in-process and quick: part of `make test-fast`
+
 THREE = """\
 digests:
   - name: weekly

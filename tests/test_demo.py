@@ -20,28 +20,10 @@ from lxml import html as lxml_html
 
 from crawler import demo
 from crawler.config import load_config
-from servers import free_port
+from helpers import demo_config
 
 REPO = Path(__file__).resolve().parents[1]
 ANCHOR = date(2026, 3, 2)
-
-
-def demo_config(tmp_path: Path) -> Path:
-    """The shipped demo config with every port moved to a free one, so tests never clash."""
-    out = tmp_path / "config"
-    out.mkdir()
-    ports: dict[str, str] = {}
-
-    def move(m: re.Match) -> str:
-        ports.setdefault(m.group(2), str(free_port()))
-        return m.group(1) + ports[m.group(2)]
-
-    for name in ("sources.yaml", "digests.yaml"):
-        text = (REPO / "config" / name).read_text(encoding="utf-8")
-        text = re.sub(r"(127\.0\.0\.1:)(\d+)", move, text)
-        text = re.sub(r"(\n\s*port:\s*)(\d+)", move, text)
-        (out / name).write_text(text, encoding="utf-8")
-    return out
 
 
 def fetch(url: str, headers: dict | None = None) -> tuple[int, bytes, dict]:

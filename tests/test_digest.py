@@ -17,6 +17,8 @@ from helpers import (
     write_digest_config,
 )
 
+pytestmark = pytest.mark.fast  # in-process and quick: part of `make test-fast`
+
 @pytest.fixture
 def world(tmp_path, smtp):
     """A config dir, a database with three relevant stories (one republished) and one irrelevant article."""

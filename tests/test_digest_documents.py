@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 import docgen
 
 from crawler import timeutil
@@ -18,6 +20,8 @@ from crawler.db.facts import new_facts
 from pipelines.kinds import tables
 from pipelines.facts import article_facts
 from helpers import bodies, by_recipient, write_digest_config
+
+pytestmark = pytest.mark.fast  # in-process and quick: part of `make test-fast`
 
 ARTICLE = "http://127.0.0.1:9/tin-tuc/thanh-hoa-phe-duyet-ke-hoach-chuyen-doi-so-4321.html"
 DOCUMENT = "http://127.0.0.1:9/uploads/van-ban/2971-qd-ubnd.pdf"

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from pipelines.directives import PAPERS, TYPE_ABBREVIATIONS, extract_directives
-from pipelines.instructions import extract_instructions
+
+pytestmark = pytest.mark.fast  # in-process and quick: part of `make test-fast`
 
 
 def only(text):
@@ -145,10 +146,6 @@ def test_never_raises_and_keys_are_nonempty(text):
 @given(st.integers(1, 31), st.integers(1, 12), st.integers(1990, 2030))
 def test_bare_dates_are_never_references(day, month, year):
     assert extract_directives(f"Ngày {day}/{month}/{year} và {day}-{month}-{year}, tỷ lệ {day}/{month + 40}.") == []
-
-
-def test_extract_instructions_is_importable_from_directives():
-    assert extract_instructions("Thủ tướng yêu cầu các bộ khẩn trương ban hành kế hoạch.")[0]["verb"] == "yêu cầu"
 
 
 def test_seed_articles(shared_dir):

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from cogapp import Cog
 
 from docs_sections import DOC_FILES, REPO
+
+pytestmark = pytest.mark.fast  # in-process and quick: part of `make test-fast`
 
 
 def test_generated_blocks_match_the_code(capsys):

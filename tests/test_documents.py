@@ -11,6 +11,8 @@ import docgen
 from crawler.db.documents import CORRUPT, EMPTY, ENCRYPTED, OK, SCANNED, STATUSES, TOO_LARGE, UNSUPPORTED
 from pipelines.documents import clean_number, extract_document, parse_header
 
+pytestmark = pytest.mark.fast  # in-process and quick: part of `make test-fast`
+
 WRITERS = {"pdf": docgen.pdf_bytes, "docx": docgen.docx_bytes, "odt": docgen.odt_bytes}
 
 

@@ -11,6 +11,8 @@ from crawler.db.documents import TOO_LARGE, citing_articles, record_links, store
 from pipelines.documents import document_for_number, list_documents, read_document, store_document
 from pipelines.facts import article_facts
 
+pytestmark = pytest.mark.fast  # in-process and quick: part of `make test-fast`
+
 BASE = "http://127.0.0.1:8000"
 
 

@@ -8,6 +8,8 @@ from hypothesis import given, settings, strategies as st
 
 from pipelines.figures import extract_figures, parse_vn_number
 
+pytestmark = pytest.mark.fast  # in-process and quick: part of `make test-fast`
+
 
 def only(text):
     figures = extract_figures(text)

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.fast  # in-process and quick: part of `make test-fast`
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 import facts_eval  # noqa: E402

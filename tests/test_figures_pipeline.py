@@ -4,6 +4,8 @@ from datetime import timedelta
 
 from scrapy.utils.test import get_crawler
 
+import pytest
+
 from crawler import timeutil
 from crawler.db import open_db
 from crawler.items import ArticleItem, DocumentItem
@@ -11,6 +13,8 @@ from pipelines.storage import save_article
 from crawler.db.facts import new_facts
 from pipelines.kinds import tables
 from pipelines.facts import FactsPipeline, article_facts
+
+pytestmark = pytest.mark.fast  # in-process and quick: part of `make test-fast`
 
 ARTICLE = ("Theo Quyết định số 1845/QĐ-UBND ngày 12/7/2024, tỉnh triển khai 52 nhiệm vụ. Năm 2024, tỷ lệ hồ sơ "
            "trực tuyến toàn trình đạt 46,2%. Chủ tịch UBND tỉnh yêu cầu Sở Nội vụ khẩn trương rà soát quy trình.")

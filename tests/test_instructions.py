@@ -4,6 +4,8 @@ import pytest
 
 from pipelines.instructions import extract_instructions
 
+pytestmark = pytest.mark.fast  # in-process and quick: part of `make test-fast`
+
 
 def test_fields_of_an_instruction():
     text = ("Chủ tịch UBND tỉnh yêu cầu Sở Khoa học và Công nghệ chủ trì, phối hợp với các sở hoàn thành "

@@ -7,12 +7,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crawler.timeutil import VN
 from crawler.urls import canonical_url, is_same_site
 from pipelines.dates import date_from_url, date_line, parse_date_text
+
+pytestmark = pytest.mark.fast  # in-process and quick: part of `make test-fast`
 
 # publication dates lie in the past: a date after tomorrow is refused as implausible by design
 moments = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime.now() - timedelta(days=1)).map(

@@ -8,6 +8,8 @@ from scrapy.utils.test import get_crawler
 from crawler.items import ArticleItem, DocumentItem
 from pipelines.relevance import RelevancePipeline, score_relevance
 
+pytestmark = pytest.mark.fast  # in-process and quick: part of `make test-fast`
+
 ON_TOPIC_BODY = ("Sáng nay, tỉnh tổ chức hội nghị đánh giá kết quả chuyển đổi số. Tỷ lệ hồ sơ nộp qua dịch vụ "
                  "công trực tuyến đạt 52%, kinh tế số chiếm 12% GRDP.")
 OFF_TOPIC_BODY = "Sáng nay, tỉnh tổ chức lễ khánh thành cầu mới bắc qua sông, tổng vốn 300 tỷ đồng."

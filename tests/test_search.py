@@ -11,6 +11,8 @@ from crawler.db import open_db
 from crawler.db.fulltext import index_missing
 from pipelines.storage import save_article
 
+pytestmark = pytest.mark.fast  # in-process and quick: part of `make test-fast`
+
 ARTICLES = [
     ("tinh-a", "2025-09-30T08:00:00+07:00", "Thanh Hóa đẩy mạnh chuyển đổi số cấp xã",
      "Các xã trên địa bàn tỉnh đã triển khai chuyển đổi số, 100% hồ sơ được tiếp nhận qua hệ thống một cửa "

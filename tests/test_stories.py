@@ -13,6 +13,8 @@ from pipelines import stories
 from pipelines.stories import StoryPipeline, recent_stories, story_coverage
 from helpers import ANNOUNCEMENT, OTHER_STORY
 
+pytestmark = pytest.mark.fast  # in-process and quick: part of `make test-fast`
+
 def article(source: str, url: str, paragraphs: list[str], **extra) -> dict:
     item = {"url": url, "source": source, "level": "provincial", "province": None,
             "title": "Hội nghị sơ kết chuyển đổi số", "text": "\n\n".join(paragraphs)}

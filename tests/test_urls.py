@@ -15,6 +15,8 @@ from crawler.charset import repaired_encoding
 from spiders.middlewares import retry_after_seconds
 from helpers import to_cp1258
 
+pytestmark = pytest.mark.fast  # in-process and quick: part of `make test-fast`
+
 
 @pytest.mark.parametrize("raw, expected", [
     ("https://Laocai.gov.vn/tin-tuc/Chuyen-Doi-So-123.html?utm_source=zalo&utm_campaign=x#top",

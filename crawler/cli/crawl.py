@@ -53,16 +53,11 @@ def crawl(
     for name in source:
         cfg.source(name)  # an unknown name is a config error before anything runs
     if if_due:
-        from crawler.health import crawl_due
+        from crawler.health import split_due
 
-        db = state.db()
-        due = []
-        for s in select_sources(cfg, source):
-            ok, why = crawl_due(db, s)
-            if ok:
-                due.append(s.name)
-            else:
-                console.print(f"{s.name}: skipped, {why}", highlight=False, markup=False)
+        due, skipped = split_due(state.db(), select_sources(cfg, source))
+        for name, why in skipped:
+            console.print(f"{name}: skipped, {why}", highlight=False, markup=False)
         if not due:
             return
         source = due

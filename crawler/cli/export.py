@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Optional
 import typer
 
 from crawler.cli.common import app, state, usage_error
+from crawler.config import ConfigError
 
 
 def _open_output(out: Path, format: str):
@@ -29,29 +29,16 @@ def export(
                                        "standard output); a CSV file starts with a BOM for Excel."),
 ) -> None:
     """Every stored article with its figures and directives (JSON Lines or CSV)."""
-    from crawler.export import iter_export
+    from crawler.export import FORMATS, write_export
 
-    if format not in {"jsonl", "csv"}:
+    if format not in FORMATS:
         raise typer.BadParameter("use jsonl or csv", param_hint="--format")
     db = state.db(must_exist=True)
-    handle = _open_output(out, format) if out else sys.stdout
-    try:
-        rows = iter_export(db)
-        if format == "jsonl":
-            for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        else:
-            writer = None
-            for row in rows:
-                flat = {k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
-                        for k, v in row.items()}
-                if writer is None:
-                    writer = csv.DictWriter(handle, fieldnames=list(flat))
-                    writer.writeheader()
-                writer.writerow(flat)
-    finally:
-        if out:
-            handle.close()
+    if out is None:
+        write_export(db, sys.stdout, format)
+        return
+    with _open_output(out, format) as handle:
+        write_export(db, handle, format)
 
 
 @app.command()
@@ -66,10 +53,11 @@ def extract(
 
     selectors = None
     if source:
-        match = [s for s in state.config().sources if s.name == source]
-        if not match:
-            raise typer.BadParameter(f"no source named {source!r}", param_hint="--source")
-        selectors = match[0].selectors
+        config = state.config()
+        try:
+            selectors = config.source(source).selectors
+        except ConfigError:
+            raise typer.BadParameter(f"no source named {source!r}", param_hint="--source") from None
     failed = False
     for row in extract_inputs(inputs, selectors, page_url=url):
         failed |= "error" in row
