@@ -10,6 +10,7 @@ instead of a traceback, and an admin fixes everything in one go.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from dataclasses import dataclass
@@ -17,7 +18,8 @@ from functools import cached_property, lru_cache
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_origin
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
@@ -205,14 +207,10 @@ def _address_name(value: Any) -> str | None:
         return None
 
 
-def _lower(value: Any) -> Any:
-    return value.strip().lower() if isinstance(value, str) else value
-
-
-def _security(value: Any) -> Any:
-    """Any case; "ssl" (implicit TLS, port 465, as mail clients call it) is `tls`."""
-    value = _lower(value)
-    return {"ssl": "tls", "ssl/tls": "tls", "starttls/tls": "starttls"}.get(value, value)
+def _choice(kind: str, *values: str, **aliases: str) -> BeforeValidator:
+    """One of `values` in any case ("STARTTLS", "Send"), or refused with the closest one."""
+    known = vocabulary.Vocabulary(kind, list(values), aliases={vocabulary.fold(k): v for k, v in aliases.items()})
+    return BeforeValidator(lambda v: known.resolve(v) if isinstance(v, str) else v)
 
 
 def _commas(value: Any) -> Any:
@@ -435,7 +433,9 @@ class Recipient(Filters):
 class SMTPSettings(Strict):
     host: str
     port: int = Field(default=25, ge=1, le=65535)
-    security: Annotated[Literal["none", "starttls", "tls"], BeforeValidator(_security)] = "none"
+    # "ssl" is what mail clients call implicit TLS (port 465)
+    security: Annotated[Literal["none", "starttls", "tls"],
+                        _choice("security mode", "none", "starttls", "tls", ssl="tls")] = "none"
     username: str | None = None
     password_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     sender: str
@@ -482,7 +482,7 @@ class Digest(Filters):
     schedule: str = "0 8 * * mon"
     recipients: list[Recipient] = Field(min_length=1)
     max_age: str = "14d"
-    when_empty: Annotated[Literal["skip", "send"], BeforeValidator(_lower)] = "skip"
+    when_empty: Annotated[Literal["skip", "send"], _choice("when_empty value", "skip", "send")] = "skip"
     only_relevant: bool = True
 
     _v_schedule = field_validator("schedule")(_check_schedule)
@@ -493,7 +493,8 @@ class AlertRule(Filters):
     name: Name
     title: str | None = None  # the mail's heading and subject; default "Cảnh báo <name>"
     recipients: list[Recipient] = Field(min_length=1)
-    items: list[Annotated[Literal["articles", "figures", "directives"], BeforeValidator(_lower)]] = Field(
+    items: list[Annotated[Literal["articles", "figures", "directives"],
+                          _choice("item", "articles", "figures", "directives")]] = Field(
         default_factory=lambda: ["directives"])
     max_age: str = "2d"  # a new rule or recipient is not flooded with older items
     only_relevant: bool = True
@@ -570,11 +571,29 @@ def _dotted(loc: tuple) -> str:
     return out
 
 
+def _keys_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The keys the mapping at `loc` (inside `model`) may have: to suggest one for an unknown key."""
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        annotation = field.annotation
+        while get_origin(annotation) in (list, Union, UnionType, Annotated):
+            annotation = next((a for a in get_args(annotation) if a is not type(None)), None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
+
+
 def _problems(path: Path, exc: ValidationError, lines: dict[tuple, int], prefix: tuple = (),
-              skip: set[str] = frozenset()) -> list[Problem]:
+              skip: set[str] = frozenset(), model: type[BaseModel] | None = None) -> list[Problem]:
     """One `Problem` per pydantic error, at the line of the deepest key that exists in the file.
 
-    `skip`: first-level keys whose errors were already reported elsewhere (values from `defaults:`)."""
+    `skip`: first-level keys whose errors were already reported elsewhere (values from `defaults:`);
+    `model`: what was validated, to suggest the key an unknown one was meant to be."""
     found = []
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p in {"Recipient", "str"})))
@@ -584,7 +603,10 @@ def _problems(path: Path, exc: ValidationError, lines: dict[tuple, int], prefix:
         line = next((lines[full[:i]] for i in range(len(full), -1, -1) if full[:i] in lines), None)
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling; docs/configuration.md lists the allowed keys)"
+            close = difflib.get_close_matches(str(loc[-1]), _keys_at(model, loc[:-1]) if model else [], n=1,
+                                              cutoff=0.6)
+            msg = (f"unknown key; did you mean {close[0]!r}?" if close else
+                   "unknown key (check the spelling; docs/configuration.md lists the allowed keys)")
         elif err["type"] == "missing":
             msg = "required key is missing"
         elif err["type"] == "string_pattern_mismatch" and loc and loc[-1] == "name":
@@ -605,7 +627,7 @@ def _validate(model: type[BaseModel], data: Any, path: Path, lines: dict, proble
     try:
         return model.model_validate(data, context=context)
     except ValidationError as exc:
-        problems.extend(_problems(path, exc, lines, prefix, skip))
+        problems.extend(_problems(path, exc, lines, prefix, skip, model))
         return None
 
 
@@ -651,7 +673,8 @@ def _load_sources(path: Path, problems: list[Problem]) -> SourcesFile | None:
     sources = []
     for i, entry in enumerate(data["sources"]):
         if not isinstance(entry, dict):
-            problems.append(Problem(str(path), lines.get(("sources", i)), f"sources[{i}]", "each source must be a mapping"))
+            problems.append(Problem(str(path), lines.get(("sources", i)), f"sources[{i}]",
+                                    "each source must be a mapping"))
             continue
         inherited = {k for k in defaults if k not in entry}
         sources.append(_validate(Source, {**defaults, **entry}, path, lines, problems, ("sources", i),

@@ -117,4 +117,5 @@ def document_types() -> Vocabulary:
     names = list(dict.fromkeys([*DOC_NAMES, *(full for _, full in TYPE_ABBREVIATIONS.values())]))
     aliases = {fold(abbr): full for abbr, (_, full) in TYPE_ABBREVIATIONS.items()}
     return Vocabulary("document type", names, aliases=aliases,
-                      hint="write a type as documents carry it, e.g. 'Quyết định', 'Kế hoạch', 'Công văn' or 'QĐ'")
+                      hint="write a type as documents carry it, e.g. 'Quyết định', 'Kế hoạch', 'Công văn' "
+                           "or 'QĐ'")

@@ -153,12 +153,26 @@ def test_a_crontab_line_is_still_a_schedule():
     ("levels: [provincal]", "levels[0]", "did you mean 'provincial'?"),
     ("document_types: [Quyet dinhh]", "document_types[0]", "did you mean 'Quyết định'?"),
     ("document_types: [Ke hoach, Cong vann]", "document_types[1]", "did you mean 'Công văn'?"),
+    ("province: [Lai Châu]", "province", "unknown key; did you mean 'provinces'?"),
+    ("levle: [national]", "levle", "unknown key; did you mean 'levels'?"),
 ])
 def test_mistyped_filters_are_refused_with_a_suggestion(tmp_path, filters, key, says):
     digests = DIGESTS.replace("provinces: Lai Chau", filters)
     (line,) = error_lines(write(tmp_path, digests=digests))
     assert line.startswith(f"{tmp_path / 'digests.yaml'}:13: digests[0].recipients[1].{key}: ")
     assert says in line
+
+
+@pytest.mark.parametrize("old,new,key,says", [
+    ("security: NONE", "security: startls", "smtp.security", "did you mean 'starttls'?"),
+    ("when_empty: Send", "when_empty: skipp", "digests[0].when_empty", "did you mean 'skip'?"),
+    ("sender: \"Bản tin", "sendr: \"Bản tin", "smtp.sendr", "did you mean 'sender'?"),
+    ("    schedule: weekly\n", "    schedule: weekly\n    recipent: x@example.vn\n", "digests[0].recipent",
+     "did you mean 'recipients'?"),
+])
+def test_mistyped_keys_and_fixed_values_are_refused_with_a_suggestion(tmp_path, old, new, key, says):
+    lines = error_lines(write(tmp_path, digests=DIGESTS.replace(old, new)))
+    assert any(f"digests.yaml:" in line and f": {key}: " in line and says in line for line in lines), lines
 
 
 def test_a_filter_may_name_the_province_of_a_configured_source(tmp_path):
