@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import ContextManager, Iterator, Protocol
 
 from apscheduler.executors.base import run_job
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -33,9 +33,6 @@ from crawler import timeutil
 from crawler.config import TIMEZONE, Config, parse_schedule
 from crawler.db import runs
 from crawler.db.runs import RunKey
-
-if TYPE_CHECKING:
-    from scheduler.service import Service
 
 log = logging.getLogger("dxwatch.scheduler")
 
@@ -140,9 +137,22 @@ def _overview_row(job_id, kind, target, schedule, next_run, planned, last) -> di
 # ---------------------------------------------------------------- the run context and executor
 
 
+class JobContext(Protocol):
+    """What a job needs from the scheduler running it (`scheduler.service.Service` provides it)."""
+
+    config: Config
+    db_path: Path
+    log_dir: Path
+    kill_grace: float
+    stopping: threading.Event      # set when the scheduler is shutting down
+    alerts_lock: threading.Lock    # one alert check at a time
+
+    def database(self) -> ContextManager: ...
+
+
 @dataclass(frozen=True)
 class RunContext:
-    service: "Service"
+    service: JobContext
     scheduled: datetime | None
 
 
@@ -157,7 +167,7 @@ class ContextExecutor(ThreadPoolExecutor):
     """APScheduler's thread pool, but each run learns its scheduled fire time and the service
     (APScheduler 3 passes neither to the job function). With `coalesce` there is one run time."""
 
-    def __init__(self, service: "Service", max_workers: int):
+    def __init__(self, service: JobContext, max_workers: int):
         super().__init__(max_workers=max_workers)
         self.service = service
 
@@ -286,7 +296,7 @@ def _last_line(path: Path) -> str | None:
     return lines[-1][:300] if lines else None
 
 
-def check_alerts(service: "Service", config: Config) -> None:
+def check_alerts(service: JobContext, config: Config) -> None:
     """Alert rules after a crawl, one check at a time, recorded like any job run."""
     key = RunKey(ALERTS_JOB_ID, "alerts", ALERTS_JOB_ID, timeutil.now())
     with service.alerts_lock, service.database() as db:

@@ -21,12 +21,6 @@ SQL_TEXT = re.compile(r"^\s*(SELECT\s.*\sFROM\s|INSERT\s+(OR\s+\w+\s+)?INTO\s|UP
                       re.I | re.S)
 
 
-# Shrinking while issue 13 moves one table group at a time: each landing removes entries, and the
-# tests fail when a listed module no longer needs its entry, so the lists can only get shorter.
-SQL_NOT_YET_MOVED: set[str] = set()
-CYCLES_NOT_YET_BROKEN = [["scheduler.jobs", "scheduler.service"]]  # the scheduler's job context (issue 13, i13d)
-
-
 def modules() -> dict[str, Path]:
     """Dotted name -> file of every module of our packages (a package is its __init__)."""
     found = {}
@@ -122,7 +116,7 @@ def test_the_graph_walker_sees_function_level_and_relative_imports(tmp_path):
 
 def test_our_modules_import_each_other_without_cycles():
     found = cycles(import_graph())
-    assert found == CYCLES_NOT_YET_BROKEN, f"import cycles: {found}"
+    assert not found, f"import cycles: {found}"
 
 
 def test_no_sql_is_issued_outside_the_data_package():
@@ -132,7 +126,7 @@ def test_no_sql_is_issued_outside_the_data_package():
             continue
         if sites := sql_sites(path):
             outside[name] = sites
-    assert set(outside) == SQL_NOT_YET_MOVED, f"SQL outside {DATA_PACKAGE}: {outside}"
+    assert not outside, f"SQL outside {DATA_PACKAGE}: {outside}"
 
 
 def test_every_transaction_goes_through_write_transaction():
