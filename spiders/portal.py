@@ -40,7 +40,7 @@ MIN_VERIFIED = 2
 
 GONE = {"http_404", "http_410"}
 # Answers that will not change by asking again: the URL leaves the frontier as not an article.
-SETTLED = GONE | {"robots_disallowed", "internal_address", "offsite_redirect", "offsite_request"}
+SETTLED = GONE | {"robots_disallowed", "internal_address", "offsite_redirect", "offsite_request", "offsite_port"}
 
 
 def error_kind(failure) -> str:

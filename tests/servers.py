@@ -48,7 +48,7 @@ Route = Union[Page, Callable[[Request], Page]]
 
 class PortalServer:
     def __init__(self, routes: dict[str, Route] | None = None, robots: str | None = "User-agent: *\nAllow: /\n",
-                 ssl_context=None):
+                 ssl_context=None, host: str = "127.0.0.1"):
         self.routes: dict[str, Route] = dict(routes or {})
         if robots is not None and "/robots.txt" not in self.routes:
             self.routes["/robots.txt"] = Page(robots, content_type="text/plain")
@@ -111,12 +111,12 @@ class PortalServer:
             def do_HEAD(self):
                 self._answer(False)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer((host, 0), Handler)
         self.httpd.daemon_threads = True
         if ssl_context is not None:  # HTTPS, e.g. with `self_signed(...)`'s context
             self.httpd.socket = ssl_context.wrap_socket(self.httpd.socket, server_side=True)
         self.port = self.httpd.server_address[1]
-        self.base = f"{'https' if ssl_context else 'http'}://127.0.0.1:{self.port}"
+        self.base = f"{'https' if ssl_context else 'http'}://{host}:{self.port}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def url(self, path: str) -> str:
