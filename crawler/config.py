@@ -517,7 +517,10 @@ def _read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
     """Parse safely; return the data and a map from key path to 1-based line number."""
     if not path.is_file():
         raise ConfigError(path, None, "", "file not found; create it (see config/ in the dxwatch repository)")
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:  # no permission, an I/O error: one line like any other config error
+        raise ConfigError(path, None, "", f"cannot be read ({exc.strerror or exc})") from None
     if len(raw) > MAX_CONFIG_BYTES:
         raise ConfigError(path, None, "", f"file is larger than {MAX_CONFIG_BYTES} bytes")
     try:

@@ -46,7 +46,7 @@ FORMATS = ("jsonl", "csv")
 
 def write_export(db: sqlite_utils.Database, handle: IO[str], format: str = "jsonl") -> None:
     """Write every stored article to `handle`: one JSON object per line, or CSV with list and dict
-    fields (figures, directives, keywords...) as JSON text in their cell."""
+    fields (figures, directives, keywords...) as JSON text in their cell and formulas neutralised."""
     if format not in FORMATS:
         raise ValueError(f"unknown export format {format!r}")
     rows = iter_export(db)
@@ -56,8 +56,22 @@ def write_export(db: sqlite_utils.Database, handle: IO[str], format: str = "json
         return
     writer = None
     for row in rows:
-        flat = {k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v for k, v in row.items()}
+        flat = {k: csv_cell(v) for k, v in row.items()}
         if writer is None:
             writer = csv.DictWriter(handle, fieldnames=list(flat))
             writer.writeheader()
         writer.writerow(flat)
+
+
+# A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A value for a CSV cell: portal text that would start a formula (`=HYPERLINK(...)`) is
+    prefixed with an apostrophe, so a spreadsheet shows it as text instead of running it."""
+    if isinstance(value, (list, dict)):
+        value = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value

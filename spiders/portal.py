@@ -34,6 +34,8 @@ from spiders.links import (article_links, classify_feed_link, classify_link, nex
 from spiders.listing import Template, describe, learn_template
 
 STAT = "dxwatch/"
+MAX_SITEMAP_DEPTH = 4   # sitemap index -> index -> ...: real sites use one or two levels
+MAX_SITEMAPS = 1000     # sitemaps read per crawl and source
 # an article template is learned from at least this many verified articles (one could be luck)
 MIN_VERIFIED = 2
 
@@ -101,6 +103,7 @@ class PortalSpider(scrapy.Spider):
         self.owed_at_start: set[str] = set()
         self.listings_queued: set[str] = set()
         self.sitemaps_seen: set[str] = set()
+        self.sitemaps_cut = 0
         self.last_error: str | None = None
         self.report: list[dict] = []  # what `sources test` shows
         self.attachments = attachments if source.follow_attachments else None
@@ -134,13 +137,24 @@ class PortalSpider(scrapy.Spider):
         return scrapy.Request(url, callback=callback, errback=self.on_error, headers=headers, dont_filter=True,
                               meta={"state_url": url, "handle_httpstatus_list": [304], **meta})
 
-    def _sitemap_requests(self, urls: list[str]):
-        """Requests for the sitemaps not asked for yet in this run (an index may list itself, or loop)."""
+    def _sitemap_requests(self, urls: list[str], depth: int = 0):
+        """Requests for the sitemaps not asked for yet in this run (an index may list itself, or loop).
+
+        Chains are bounded: an index nested deeper than MAX_SITEMAP_DEPTH, or more than MAX_SITEMAPS
+        sitemaps in one crawl (an index that mints endless new URLs), is cut and recorded as an error.
+        """
         for url in urls:
-            if url not in self.sitemaps_seen:
-                self.sitemaps_seen.add(url)
-                yield self._entry_request(url, self.parse_sitemap, kind="sitemap",
-                                          download_maxsize=self.settings.getint("DXWATCH_SITEMAP_MAX_BYTES"))
+            if url in self.sitemaps_seen:
+                continue
+            if depth > MAX_SITEMAP_DEPTH or len(self.sitemaps_seen) >= MAX_SITEMAPS:
+                self.sitemaps_cut += 1
+                if self.sitemaps_cut == 1:
+                    self._record_error("sitemap_chain_cut", f"{url}: sitemap index chain cut (more than "
+                                                            f"{MAX_SITEMAP_DEPTH} levels or {MAX_SITEMAPS} sitemaps)")
+                continue
+            self.sitemaps_seen.add(url)
+            yield self._entry_request(url, self.parse_sitemap, kind="sitemap", sitemap_depth=depth,
+                                      download_maxsize=self.settings.getint("DXWATCH_SITEMAP_MAX_BYTES"))
 
     def _known(self, urls: list[str]) -> set[str]:
         return known_urls(self.db, urls) if self.db is not None else set()
@@ -417,7 +431,7 @@ class PortalSpider(scrapy.Spider):
                     self._note("unchanged", url, f"lastmod {child.lastmod} as last time")
                     continue
                 self.state.remember_lastmod(url, child.lastmod)
-            yield from self._sitemap_requests([url])
+            yield from self._sitemap_requests([url], response.meta.get("sitemap_depth", 0) + 1)
 
     def parse_article(self, response):
         self._stat("pages")
