@@ -56,15 +56,20 @@ class Vocabulary:
         self._by_key = {self.key(n): n for n in self.names}
         self._by_key.update({k: v for k, v in self.aliases.items() if k not in self._by_key})
 
-    def resolve(self, value: str) -> str:
-        """The known name `value` stands for; ValueError saying what was meant when there is none."""
+    def known(self, value: str) -> str | None:
+        """The known name `value` is written for (diacritics, case, prefix aside), or None."""
         text = str(value).strip()
         if text in self.names:
             return text
         key = self.key(text)
-        if not self.exact and key in self._by_key and key not in self.retired:
-            return self._by_key[key]
-        raise ValueError(self.complaint(text))
+        return self._by_key.get(key) if not self.exact and key not in self.retired else None
+
+    def resolve(self, value: str) -> str:
+        """The known name `value` stands for; ValueError saying what was meant when there is none."""
+        found = self.known(value)
+        if found is None:
+            raise ValueError(self.complaint(str(value).strip()))
+        return found
 
     def complaint(self, text: str) -> str:
         """Why `text` is not a known name, with the closest one when something is close."""
@@ -88,7 +93,8 @@ def province_names() -> list[str]:
     return [u["name"] for u in _units()]
 
 
-def provinces(extra: list[str] = ()) -> Vocabulary:
+@functools.lru_cache(maxsize=16)  # built once per config, not once per filter value or source
+def provinces(extra: tuple[str, ...] = ()) -> Vocabulary:
     """The 34 units, plus the provinces configured sources name (a test or custom source may have its own)."""
     aliases = {_province_fold(a): u["name"] for u in _units() for a in u.get("aliases", [])}
     retired = {_province_fold(old): f"{old!r} is no longer a province: since 1/7/2025 it is part of {u['name']!r}"

@@ -24,7 +24,7 @@ sources:
   - name: laichau
     title: "[minh họa] Lai Châu"
     level: Provincial
-    province: Lai Châu
+    province: tỉnh Lai Chau
     start_urls: {base}/tin-tuc/
   - name: chinhphu
     title: Cổng TTĐT Chính phủ
@@ -80,6 +80,7 @@ def test_the_forms_people_write_are_accepted_and_normalised(tmp_path):
     config = load_config(write(tmp_path) / "sources.yaml")  # the file, not its folder
     laichau, chinhphu = config.sources
     assert (laichau.level, chinhphu.level) == ("provincial", "national")
+    assert laichau.province == "Lai Châu"  # spelt as the list of units spells it, so filters match
     assert laichau.start_urls == ["http://127.0.0.1:9/tin-tuc/"] and chinhphu.feeds == ["http://127.0.0.1:9/rss.xml"]
     assert schedule_interval(laichau.effective_schedule) == 6 * 3600
     assert schedule_interval(chinhphu.effective_schedule) == 12 * 3600
@@ -176,7 +177,7 @@ def test_mistyped_keys_and_fixed_values_are_refused_with_a_suggestion(tmp_path, 
 
 
 def test_a_filter_may_name_the_province_of_a_configured_source(tmp_path):
-    sources = SOURCES.replace("province: Lai Châu", "province: Thử nghiệm")
+    sources = SOURCES.replace("province: tỉnh Lai Chau", "province: Thử nghiệm")
     digests = DIGESTS.replace("provinces: Lai Chau", "provinces: [Thu nghiem]")
     config = load_config(write(tmp_path, sources, digests))
     assert config.digest("tuan").recipients[1].provinces == ["Thử nghiệm"]

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from crawler import timeutil
-from crawler.db import runs
+from crawler.db import open_db, runs
 from crawler.db.runs import RunKey
 
 FAKE_CRAWL = textwrap.dedent(
@@ -190,6 +190,8 @@ def test_schedule_list_shows_every_job_then_outcomes_after_once(tmp_path):
             recipients: [ban-tin@example.org]
         """), encoding="utf-8")
 
+    assert cli(config_dir, db, "schedule", "list").returncode == 2  # a --db that names no file is refused
+    open_db(db)  # an empty database: nothing has run yet
     listed = cli(config_dir, db, "schedule", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     rows = {row["job"]: row for row in map(json.loads, listed.stdout.splitlines())}
