@@ -248,6 +248,11 @@ Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 NAME_RULE = "use lower-case letters, digits, '-' and '_' (at most 64), starting with a letter or a digit"
 
 
+@lru_cache(maxsize=None)  # per model class: thousands of sources are validated with one
+def _list_keys(model: type[BaseModel]) -> frozenset[str]:
+    return frozenset(name for name, f in model.model_fields.items() if get_origin(f.annotation) is list)
+
+
 class Strict(BaseModel):
     """Unknown keys are errors; one string is accepted where a list is expected."""
 
@@ -258,7 +263,7 @@ class Strict(BaseModel):
     def _one_for_many(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        lists = {name for name, f in cls.model_fields.items() if get_origin(f.annotation) is list}
+        lists = _list_keys(cls)
         return {k: [v] if k in lists and isinstance(v, (str, dict)) else v for k, v in data.items()}
 
 

@@ -110,6 +110,7 @@ def sources(names: list[str]) -> Vocabulary:
     return Vocabulary("source", list(names), key=_squeeze, exact=True)
 
 
+@functools.cache
 def levels() -> Vocabulary:
     return Vocabulary("level", list(LEVELS), aliases={"trung uong": "national", "tinh": "provincial",
                                                       "dia phuong": "provincial"})
