@@ -278,11 +278,12 @@ def _text_sizes(el) -> tuple[int, int] | None:
     return total, min(total, linked)
 
 
-def _removable(el) -> bool:
-    """A block that may be removed whole: no paragraph of prose, and either short or mostly links
-    (a menu, a share bar, a counter, a list of other articles), never a column of article text."""
+def _removable(el, short_ok: bool = True) -> bool:
+    """A block that may be removed whole: no paragraph of prose, and mostly links (a menu, a share
+    bar, a list of other articles) or, when `short_ok`, short (a counter, a footer line); never a
+    column of article text."""
     sizes = _text_sizes(el)
-    return sizes is not None and (sizes[0] <= FURNITURE_MAX_CHARS or sizes[1] >= LINK_SHARE * sizes[0])
+    return sizes is not None and ((short_ok and sizes[0] <= FURNITURE_MAX_CHARS) or sizes[1] >= LINK_SHARE * sizes[0])
 
 
 def _list_entry(el) -> bool:
@@ -365,7 +366,7 @@ def _mark_furniture(root, title_el) -> Furniture:
             found.mark(el, el.tag)
     for el in root.xpath("//body//*[@class or @id]"):
         if el not in keep and _FURNITURE_MARKS.search(f"{el.get('class', '')} {el.get('id', '')}") \
-                and not found.inside(el) and _removable(el):
+                and not found.inside(el) and _removable(el, short_ok=False):
             found.mark(el, "marked")
     for el in _list_headings(root):
         if el in keep or found.inside(el):
@@ -480,6 +481,7 @@ def is_vietnamese(root, title: str | None) -> bool:
 
 
 LAYOUT_CELL_CHARS = 1000
+LAYOUT_BLOCKS_CHARS = 300  # a cell of three blocks or more and this much text is a page region
 _LAYOUT_BLOCKS = frozenset("table h1 h2 h3 section article form".split())
 
 
@@ -492,8 +494,9 @@ def _layout_cell(cell) -> bool:
             continue
         if el.tag in _LAYOUT_BLOCKS:
             return True
-        blocks += el.tag in _CONTENT_BLOCKS
-    return blocks >= 3 or _short_text(cell, LAYOUT_CELL_CHARS) is None
+        blocks += el.tag in _CONTENT_BLOCKS and bool(el.text_content().strip())
+    text = _short_text(cell, LAYOUT_CELL_CHARS)
+    return text is None or (blocks >= 3 and len(text) > LAYOUT_BLOCKS_CHARS)
 
 
 def _unwrap_layout(root, title_el, keep_captions: bool) -> None:
@@ -585,6 +588,11 @@ def _table_row(line: str, title_key: str | None) -> str:
     return line if kept else ""
 
 
+def _data_row(line: str) -> bool:
+    """A table row with a value beside its date ("| 1/1/2013 | +13.1% |"), not a date line."""
+    return line.startswith("|") and sum(1 for cell in line.strip("| ").split("|") if cell.strip()) >= 2
+
+
 _DATELINE = re.compile(r"^\((?:[A-ZĐ][\w.&-]{1,30}(?: [\w.&-]{1,20}){0,2}|[a-zđ][\w-]*\.(?:vn|com|net)[\w.]*)\)\s*[-–—]\s*")
 
 
@@ -597,12 +605,13 @@ def _list_title(line: str) -> bool:
     return len(line) < PROSE_CHARS and not line.endswith(_SENTENCE_END)
 
 
-def clean_paragraphs(lines, title: str | None) -> list[str]:
+def clean_paragraphs(lines, title: str | None, drop_title: bool = True) -> list[str]:
     """The article's paragraphs in order, without furniture, date lines, the title again, or
     repeated sections (see `drop_repeats`). A related-news heading after the text ends the article,
     unless what follows it is more than `MAX_CLEANING_LOSS` of the text (then it was a box inside
     the article: only the heading and the headlines right under it go)."""
     title_key = title.casefold() if title else None
+    dropped_title = title_key if drop_title else None
     out: list[str] = []
     cut = None
     listing = False
@@ -620,7 +629,8 @@ def clean_paragraphs(lines, title: str | None) -> list[str]:
         listing = False
         if line.startswith("|"):
             line = _table_row(line, title_key)
-        if not line or line.casefold() == title_key or _is_furniture_line(line) or dates.date_line(line):
+        if not line or line.casefold() == dropped_title or _is_furniture_line(line) or (
+                dates.date_line(line) and not _data_row(line)):
             continue
         out.append(_DATELINE.sub("", line) if not out else line)  # "(Chinhphu.vn) - " before the lead
     if cut is not None and _chars(out[cut:]) <= MAX_CLEANING_LOSS * _chars(out):
@@ -634,7 +644,8 @@ def _chars(paragraphs: list[str]) -> int:
 
 def drop_repeats(paragraphs: list[str]) -> list[str]:
     """Drop a paragraph seen before when it is long or starts a run of repeated paragraphs (a print
-    copy, a repeated block); short lines may repeat on purpose (a schedule, a recipe)."""
+    copy, a repeated block); short lines and runs of list items or table rows may repeat on purpose
+    (a schedule, a training plan, a recipe)."""
     keys = [p.casefold() for p in paragraphs]
     first_at: dict[str, int] = {}
     out, i = [], 0
@@ -649,7 +660,8 @@ def drop_repeats(paragraphs: list[str]) -> list[str]:
         run = 1
         while i + run < len(keys) and j + run < i and keys[i + run] == keys[j + run]:
             run += 1
-        if sum(len(p) for p in paragraphs[i:i + run]) >= REPEATED_PARAGRAPH_CHARS:
+        items = all(p.startswith(("- ", "|")) for p in paragraphs[i:i + run])
+        if not items and sum(len(p) for p in paragraphs[i:i + run]) >= REPEATED_PARAGRAPH_CHARS:
             i += run
         else:
             out.append(paragraphs[i])
@@ -825,6 +837,10 @@ TEASER_CHARS = 1000  # one listing item: a headline, a date, a summary
 
 
 def _is_headline_link(link) -> bool:
+    """A link to another page with a headline's words ("#" and javascript: links open a part of this page)."""
+    href = (link.get("href") or "").strip()
+    if not href or href.startswith("#") or href.lower().startswith("javascript:"):
+        return False
     text = _short_text(link, 300)
     return bool(text) and len(text.split()) >= HEADLINE_WORDS
 
@@ -886,13 +902,15 @@ def _body_text(root, url: str | None, body_selector: str | None) -> str:
     return text or ""
 
 
-def _paragraphs(root, title_el, furniture, url, body_selector, title, lead, keep_captions) -> tuple[list[str], str | None]:
-    """The cleaned paragraphs of the article, lead first, and why the furniture was kept if it was."""
-    _unwrap_layout(root, title_el, keep_captions=keep_captions)
+def _paragraphs(root, title_el, furniture, url, body_selector, title, lead, vietnamese) -> tuple[list[str], str | None]:
+    """The cleaned paragraphs of the article and why the furniture was kept if it was. On Vietnamese
+    pages the sapo leads the text and a headline repeated in it goes; elsewhere a subtitle is not
+    text and a heading at the top of the text is part of it (as the English benchmark's gold says)."""
+    _unwrap_layout(root, title_el, keep_captions=vietnamese)
     lines, cleaning = furniture.unmark(_body_text(root, url, body_selector).split("\n"))
-    if lead and match_key(lead) not in {match_key(line) for line in lines}:
+    if vietnamese and lead and match_key(lead) not in {match_key(line) for line in lines}:
         lines.insert(0, lead)
-    return clean_paragraphs(lines, title), cleaning
+    return clean_paragraphs(lines, title, drop_title=vietnamese), cleaning
 
 
 def extract_article_or_raise(html, url: str | None, selectors=None, feed_published=None) -> dict:
@@ -910,10 +928,9 @@ def extract_article_or_raise(html, url: str | None, selectors=None, feed_publish
     lead = _lead(root, title_el)
     teasers = _teasers(root)
     list_evidence = listing.listing_evidence(root, url or "http://localhost/")  # before anything is marked
-    keep_captions = is_vietnamese(root, title)
+    vietnamese = is_vietnamese(root, title)
     furniture = _mark_furniture(root, title_el) if _OPEN not in page and _CLOSE not in page else Furniture()
-    paragraphs, cleaning = _paragraphs(root, title_el, furniture, url, chosen.get("body"), title, lead,
-                                      keep_captions)
+    paragraphs, cleaning = _paragraphs(root, title_el, furniture, url, chosen.get("body"), title, lead, vietnamese)
     if cleaning:
         logger.info("%s: %s", url, cleaning)
     paragraphs, byline, credit = split_byline(paragraphs)

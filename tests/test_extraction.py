@@ -279,16 +279,23 @@ def test_an_unclosed_nav_holding_the_article_is_not_removed():
 
 
 def test_cleaning_that_would_take_most_of_the_text_falls_back_to_trafilatura_and_says_why():
-    """A column of short paragraphs whose class names a widget is removable by its marks alone;
-    the guard sees the text outside links that went and keeps trafilatura's text instead."""
-    page = body_page("<div class='widget editor'>" + "".join(f"<p>{p}</p>" for p in SHORT_PARAGRAPHS) + "</div>"
-                     "<div class='share'><a>Facebook</a> <a>Zalo</a></div>")
+    """An unclosed <nav> swallowing a column of short paragraphs is short and prose-free, so it is
+    marked as furniture; the guard sees that this would leave under half of trafilatura's text."""
+    page = body_page("<nav class='top'><a href='/'>Trang chủ</a><div class='post'>"
+                     + "".join(f"<p>{p}</p>" for p in SHORT_PARAGRAPHS) + "</div>")
     art = extract_article(page, None)
     assert art["text"] == "\n\n".join(SHORT_PARAGRAPHS)
-    assert "furniture removal would keep" in art["cleaning"] and "marked" in art["cleaning"]
+    assert "furniture removal would keep" in art["cleaning"] and "nav" in art["cleaning"]
     crawler = get_crawler()
     ExtractionPipeline.from_crawler(crawler).process_item(ArticleItem(url="https://x.gov.vn/a", html=page))
     assert crawler.stats.get_value("dxwatch/extraction_fallback") == 1
+
+
+def test_a_widget_classed_column_of_short_paragraphs_is_not_furniture():
+    page = body_page("<div class='widget-wrap'>" + "".join(f"<p>{p}</p>" for p in SHORT_PARAGRAPHS) + "</div>"
+                     "<div class='share'><a>Facebook</a> <a>Zalo</a></div>")
+    art = extract_article(page, None)
+    assert art["text"] == "\n\n".join(SHORT_PARAGRAPHS) and art["cleaning"] is None
 
 
 def test_a_related_box_inside_the_text_takes_only_its_heading_and_headlines():
