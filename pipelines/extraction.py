@@ -605,13 +605,16 @@ def _list_title(line: str) -> bool:
     return len(line) < PROSE_CHARS and not line.endswith(_SENTENCE_END)
 
 
-def clean_paragraphs(lines, title: str | None, drop_title: bool = True) -> list[str]:
-    """The article's paragraphs in order, without furniture, date lines, the title again, or
-    repeated sections (see `drop_repeats`). A related-news heading after the text ends the article,
-    unless what follows it is more than `MAX_CLEANING_LOSS` of the text (then it was a box inside
-    the article: only the heading and the headlines right under it go)."""
+def clean_paragraphs(lines, title: str | None, portal: bool = True) -> list[str]:
+    """The article's paragraphs in order, without furniture lines. A related-news heading after the
+    text ends the article, unless what follows it is more than `MAX_CLEANING_LOSS` of the text
+    (then it was a box inside the article: only the heading and the headlines right under it go).
+
+    Repeated sections such as a print copy go (`drop_repeats`). On a Vietnamese portal (`portal`)
+    its conventions are undone too: the headline repeated in the text, date lines anywhere in it;
+    on other pages a date line goes only before the text starts (later ones are a log's entries)."""
     title_key = title.casefold() if title else None
-    dropped_title = title_key if drop_title else None
+    dropped_title = title_key if portal else None
     out: list[str] = []
     cut = None
     listing = False
@@ -630,7 +633,7 @@ def clean_paragraphs(lines, title: str | None, drop_title: bool = True) -> list[
         if line.startswith("|"):
             line = _table_row(line, title_key)
         if not line or line.casefold() == dropped_title or _is_furniture_line(line) or (
-                dates.date_line(line) and not _data_row(line)):
+                (portal or not out) and dates.date_line(line) and not _data_row(line)):
             continue
         out.append(_DATELINE.sub("", line) if not out else line)  # "(Chinhphu.vn) - " before the lead
     if cut is not None and _chars(out[cut:]) <= MAX_CLEANING_LOSS * _chars(out):
@@ -904,13 +907,13 @@ def _body_text(root, url: str | None, body_selector: str | None) -> str:
 
 def _paragraphs(root, title_el, furniture, url, body_selector, title, lead, vietnamese) -> tuple[list[str], str | None]:
     """The cleaned paragraphs of the article and why the furniture was kept if it was. On Vietnamese
-    pages the sapo leads the text and a headline repeated in it goes; elsewhere a subtitle is not
-    text and a heading at the top of the text is part of it (as the English benchmark's gold says)."""
+    pages the sapo leads the text and the portal conventions are undone (`clean_paragraphs`);
+    elsewhere a subtitle is not text and trafilatura's text is trusted beyond furniture lines."""
     _unwrap_layout(root, title_el, keep_captions=vietnamese)
     lines, cleaning = furniture.unmark(_body_text(root, url, body_selector).split("\n"))
     if vietnamese and lead and match_key(lead) not in {match_key(line) for line in lines}:
         lines.insert(0, lead)
-    return clean_paragraphs(lines, title, drop_title=vietnamese), cleaning
+    return clean_paragraphs(lines, title, portal=vietnamese), cleaning
 
 
 def extract_article_or_raise(html, url: str | None, selectors=None, feed_published=None) -> dict:
