@@ -780,8 +780,13 @@ def split_byline(paragraphs: list[str]) -> tuple[list[str], str | None, str | No
 
 
 _AUTHOR_MARKS = re.compile(r"author|tac-?gia|byline|writer|nguoi-?viet", re.IGNORECASE)
-_AUTHOR_XPATH = "//*[" + " or ".join(f"contains(@{attr}, '{word}')" for attr in ("class", "id") for word in (
-    "author", "Author", "tac", "Tac", "byline", "Byline", "writer", "nguoi")) + "]"
+_CLASSED = "//*[@class or @id]"
+
+
+def _marked(root, marks: re.Pattern) -> list:
+    """The elements whose class or id matches `marks`, in document order (one XPath query and a
+    regex per element: far cheaper than an XPath of many contains())."""
+    return [el for el in root.xpath(_CLASSED) if marks.search(f"{el.get('class', '')} {el.get('id', '')}")]
 
 
 def _author_from_page(root, selector: str | None, header_lines: list[str]) -> str | None:
@@ -796,11 +801,9 @@ def _author_from_page(root, selector: str | None, header_lines: list[str]) -> st
         found = parse_byline(_text_of(el) or el.get("content") or "")
         if found:
             return found
-    for el in root.xpath(_AUTHOR_XPATH):
-        if _AUTHOR_MARKS.search(f"{el.get('class', '')} {el.get('id', '')}"):
-            found = parse_byline(_text_of(el))
-            if found:
-                return found
+    for el in _marked(root, _AUTHOR_MARKS):
+        if _short_text(el, 2 * MAX_BYLINE_CHARS) and (found := parse_byline(_text_of(el))):
+            return found
     for line in header_lines:
         name = dates.split_byline_label(line)[0]
         if name and (found := parse_byline(name)):
@@ -818,13 +821,12 @@ def _structured_author(root, url: str | None) -> str | None:
     return " - ".join(names) or None
 
 
-_CREDIT_XPATH = "//*[" + " or ".join(f"contains(@{attr}, '{word}')" for attr in ("class", "id") for word in (
-    "source", "Source", "nguon", "Nguon")) + "]"
+_CREDIT_MARKS = re.compile(r"source|nguon", re.IGNORECASE)
 
 
 def _credit_from_page(root) -> str | None:
     """A "Nguồn tin: ..." line printed outside the text (a source panel under the article)."""
-    for el in root.xpath(_CREDIT_XPATH):
+    for el in _marked(root, _CREDIT_MARKS):
         text = _short_text(el, 120)
         if text and (found := parse_credit(text)):
             return found
