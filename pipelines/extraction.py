@@ -226,6 +226,9 @@ _FURNITURE_MARKS = re.compile(
     r"app-?download|download-?app)(?:$|[\s_-])",
     re.IGNORECASE,
 )
+# Page builders wrap article text in "widget" blocks and some sites call their main column
+# "sidebar-1": a block marked only by these is furniture only when it is mostly links.
+_WEAK_MARKS = re.compile(r"(?:^|[\s_-])(?:sidebar|widget|menu)(?:$|[\s_-])", re.IGNORECASE)
 LIST_HEADINGS = frozenset(match_key(h) for h in (
     "Tin cùng chuyên mục", "Xem tin theo ngày", "Tin liên quan", "Tin bài liên quan", "Bài viết liên quan",
     "Các tin khác", "Tin khác", "Các tin đã đưa", "Tin đã đưa", "Tin mới", "Tin mới nhất", "Tin mới hơn",
@@ -351,7 +354,7 @@ class Furniture:
         return cleaned, None
 
 
-def _mark_furniture(root, title_el) -> Furniture:
+def _mark_furniture(root, title_el, classed: list) -> Furniture:
     """Find what is never article text, and only what can be justified: a block marked as
     furniture or a nav/aside/footer only when it is `_removable`, a list heading with its list (the
     widget box holding both, or the list entries following it up to the first block that is not
@@ -364,9 +367,12 @@ def _mark_furniture(root, title_el) -> Furniture:
     for el in root.iter(*_STRUCTURAL_TAGS):
         if el not in keep and not found.inside(el) and _removable(el):
             found.mark(el, el.tag)
-    for el in root.xpath("//body//*[@class or @id]"):
-        if el not in keep and _FURNITURE_MARKS.search(f"{el.get('class', '')} {el.get('id', '')}") \
-                and not found.inside(el) and _removable(el, short_ok=False):
+    for el in classed:
+        marks = f"{el.get('class', '')} {el.get('id', '')}"
+        if el in keep or not _FURNITURE_MARKS.search(marks) or found.inside(el):
+            continue
+        strong = bool(_FURNITURE_MARKS.search(_WEAK_MARKS.sub(" ", marks)))
+        if _removable(el, short_ok=strong):
             found.mark(el, "marked")
     for el in _list_headings(root):
         if el in keep or found.inside(el):
@@ -780,16 +786,16 @@ def split_byline(paragraphs: list[str]) -> tuple[list[str], str | None, str | No
 
 
 _AUTHOR_MARKS = re.compile(r"author|tac-?gia|byline|writer|nguoi-?viet", re.IGNORECASE)
-_CLASSED = "//*[@class or @id]"
+AUTHOR_BLOCK_CHARS = 500  # author markup around more text than this is a box of other things
+_CLASSED = "//body//*[@class or @id]"  # read once per page (`classed`): element proxies are the cost
 
 
-def _marked(root, marks: re.Pattern) -> list:
-    """The elements whose class or id matches `marks`, in document order (one XPath query and a
-    regex per element: far cheaper than an XPath of many contains())."""
-    return [el for el in root.xpath(_CLASSED) if marks.search(f"{el.get('class', '')} {el.get('id', '')}")]
+def _marked(classed: list, marks: re.Pattern) -> list:
+    """The elements whose class or id matches `marks`, in document order."""
+    return [el for el in classed if marks.search(f"{el.get('class', '')} {el.get('id', '')}")]
 
 
-def _author_from_page(root, selector: str | None, header_lines: list[str]) -> str | None:
+def _author_from_page(root, classed: list, selector: str | None, header_lines: list[str]) -> str | None:
     """A byline printed outside the text: the source's selector, author markup, "Viết bởi ..."
     next to the headline. (The byline closing the text comes next, then the page's metadata:
     `extract_article_or_raise`.)"""
@@ -801,8 +807,8 @@ def _author_from_page(root, selector: str | None, header_lines: list[str]) -> st
         found = parse_byline(_text_of(el) or el.get("content") or "")
         if found:
             return found
-    for el in _marked(root, _AUTHOR_MARKS):
-        if _short_text(el, 2 * MAX_BYLINE_CHARS) and (found := parse_byline(_text_of(el))):
+    for el in _marked(classed, _AUTHOR_MARKS):
+        if _short_text(el, AUTHOR_BLOCK_CHARS) and (found := parse_byline(_text_of(el))):
             return found
     for line in header_lines:
         name = dates.split_byline_label(line)[0]
@@ -824,9 +830,9 @@ def _structured_author(root, url: str | None) -> str | None:
 _CREDIT_MARKS = re.compile(r"source|nguon", re.IGNORECASE)
 
 
-def _credit_from_page(root) -> str | None:
+def _credit_from_page(classed: list) -> str | None:
     """A "Nguồn tin: ..." line printed outside the text (a source panel under the article)."""
-    for el in _marked(root, _CREDIT_MARKS):
+    for el in _marked(classed, _CREDIT_MARKS):
         text = _short_text(el, 120)
         if text and (found := parse_credit(text)):
             return found
@@ -927,14 +933,15 @@ def extract_article_or_raise(html, url: str | None, selectors=None, feed_publish
     neighbours = dates.header_lines(root, title_el)
     published = dates.find_published(root, url, selector=chosen.get("date"), feed_published=feed_published,
                                      lines=neighbours)
-    page_author = _author_from_page(root, chosen.get("author"), neighbours)
+    classed = root.xpath(_CLASSED)
+    page_author = _author_from_page(root, classed, chosen.get("author"), neighbours)
     structured_author = _structured_author(root, url)  # before the furniture step drops the scripts
-    page_credit = _credit_from_page(root)
+    page_credit = _credit_from_page(classed)
     lead = _lead(root, title_el)
     teasers = _teasers(root)
     list_evidence = listing.listing_evidence(root, url or "http://localhost/")  # before anything is marked
     vietnamese = is_vietnamese(root, title)
-    furniture = _mark_furniture(root, title_el) if _OPEN not in page and _CLOSE not in page else Furniture()
+    furniture = _mark_furniture(root, title_el, classed) if _OPEN not in page and _CLOSE not in page else Furniture()
     paragraphs, cleaning = _paragraphs(root, title_el, furniture, url, chosen.get("body"), title, lead, vietnamese)
     if cleaning:
         logger.info("%s: %s", url, cleaning)

@@ -306,3 +306,56 @@ def test_a_related_box_inside_the_text_takes_only_its_heading_and_headlines():
     assert clean_paragraphs(lines, TITLE) == [LEAD, MIDDLE, END, MIDDLE + " Thêm.", LEAD + " Hết."]
     tail = [LEAD, MIDDLE, END, "Tin liên quan", "Hà Nội đẩy mạnh dịch vụ công", "Tóm tắt một tin khác, ngắn."]
     assert clean_paragraphs(tail, TITLE) == [LEAD, MIDDLE, END]
+
+
+def test_author_metadata_in_order_of_trust():
+    """Printed byline first; else JSON-LD NewsArticle people; a <meta name=author> naming the site never."""
+    json_ld = ('<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle", '
+               '"author": [{"@type": "Person", "name": "Hồ Hương"}, {"@type": "Person", "name": "Lê Minh"}], '
+               '"publisher": {"@type": "Organization", "name": "Báo Thử Nghiệm"}}</script>')
+    site_meta = '<meta name="author" content="Báo Thử Nghiệm"><meta property="og:site_name" content="Báo Thử Nghiệm">'
+    body = "".join(f"<p>{p}</p>" for p in [LEAD, MIDDLE, END])
+    assert extract_article(body_page(body, site_meta + json_ld), None)["author"] == "Hồ Hương - Lê Minh"
+    assert extract_article(body_page(body, site_meta), None)["author"] is None
+    printed = body_page(body + "<p><strong>Minh Ngọc</strong></p>", site_meta + json_ld)
+    assert extract_article(printed, None)["author"] == "Minh Ngọc"
+    own_host = body_page(body, '<meta name="author" content="Thử Nghiệm">')
+    assert extract_article(own_host, "https://thunghiem.vn/a-1.html")["author"] is None
+
+
+@pytest.mark.parametrize("markup, author", [
+    ("<div class='author'><a>Trần Quang</a>\n - \n<a>Lê Hương</a></div>", "Trần Quang - Lê Hương"),
+    ("<div class='author-list'><span>NHẬT XUÂN</span>\n<span>NGHI VŨ</span></div>", "NHẬT XUÂN - NGHI VŨ"),
+    ("<div class='author'><span>NHẬT XUÂN</span>\n<span>và 1 tác giả khác</span></div>", None),
+    ("<p class='tac-gia'>Theo Hồ Hương</p>", "Hồ Hương"),
+    ("<p class='tac-gia'>Theo Báo Quảng Ninh</p>", None),
+])
+def test_printed_bylines_near_the_headline(markup, author):
+    page = body_page(markup + "".join(f"<p>{p}</p>" for p in [LEAD, MIDDLE, END]))
+    assert extract_article(page, None)["author"] == author
+
+
+def test_the_sapo_is_found_inside_the_block_after_the_headline():
+    page = body_page("<div class='meta-row'><div class='left'><h2 class='detail-sapo'>(Chinhphu.vn) - "
+                     f"{LEAD}</h2></div></div><div class='body'><p>{MIDDLE}</p><p>{END}</p></div>")
+    art = extract_article(page, None)
+    assert art["lead"] == f"(Chinhphu.vn) - {LEAD}"
+    assert art["text"] == "\n\n".join([LEAD, MIDDLE, END])
+
+
+def test_the_sapo_repeating_the_page_description():
+    page = body_page(f"<div><div><p>{LEAD}</p></div></div><p>{MIDDLE}</p><p>{END}</p>",
+                     f'<meta property="og:description" content="{LEAD}">')
+    art = extract_article(page, None)
+    assert art["lead"] == LEAD and art["text"].startswith(LEAD)
+
+
+def test_app_download_box_and_hot_news_list_inside_the_content_go():
+    app = ("<div class='download-app'><p>Tải ứng dụng:</p><p><a href='/ios'>App Store</a> <a href='/android'>"
+           "Google Play</a></p></div>")
+    hot = ("<div class='box'><div class='head'><a href='/hot'>Tin nóng</a></div><ul><li><a href='/x'>Hà Nội đẩy mạnh "
+           "dịch vụ công trực tuyến toàn trình</a></li><li><a href='/y'>Tập huấn kỹ năng số cho cán bộ cấp xã</a></li>"
+           "</ul></div>")
+    page = body_page(f"<div class='detail'><p>{LEAD}</p>{hot}<p>{MIDDLE}</p>{app}<p>{END}</p></div>")
+    art = extract_article(page, None)
+    assert art["text"] == "\n\n".join([LEAD, MIDDLE, END])
