@@ -127,7 +127,7 @@ class Portal:
 # ---------------------------------------------------------------- the baseline spider (run in a child)
 
 
-def baseline_worker(start_urls: list[str], db_file: str) -> None:
+def baseline_worker(start_urls: list[str], db_file: str, download_delay: float = 0) -> None:
     """A plain Scrapy spider: follow the pager, fetch article links, trafilatura, one SQLite insert each."""
     import scrapy
     import trafilatura
@@ -158,7 +158,7 @@ def baseline_worker(start_urls: list[str], db_file: str) -> None:
                                  (response.url, response.css("h1::text").get(), text))
 
     process = CrawlerProcess({"ROBOTSTXT_OBEY": True, "CONCURRENT_REQUESTS": 16, "CONCURRENT_REQUESTS_PER_DOMAIN": 2,
-                              "DOWNLOAD_DELAY": 0, "LOG_LEVEL": "WARNING", "TELNETCONSOLE_ENABLED": False,
+                              "DOWNLOAD_DELAY": download_delay, "LOG_LEVEL": "WARNING", "TELNETCONSOLE_ENABLED": False,
                               "USER_AGENT": "baseline-bench"})
     process.crawl(Baseline)
     process.start()

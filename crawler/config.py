@@ -392,6 +392,7 @@ class CrawlSettings(Strict):
     obey_robots: bool = True
     crawl_time_limit: int = Field(default=1800, ge=10)
     max_parallel_crawls: int = Field(default=2, ge=1, le=16)
+    crawl_processes: int = Field(default=0, ge=0, le=64)  # engines per big crawl; 0: one per core (crawler/workers.py)
 
     @property
     def effective_user_agent(self) -> str:

@@ -1,9 +1,9 @@
-"""One crawl: every enabled source (or the named ones) in one Scrapy CrawlerProcess.
+"""One crawl: every enabled source (or the named ones) in one Scrapy engine.
 
-Each source gets its own PortalSpider and its own `crawl_runs` row with the run's numbers; a
-source that fails (DNS, TLS, 403, a bad preset name) is recorded and never stops the others.
-Twisted's reactor cannot restart, so this runs once per process (the CLI and the scheduler's
-child processes each call it once).
+One PortalSpider crawls all the sources (spiders/portal.py); each source keeps its own
+`crawl_runs` row with its own numbers, and a source that fails (DNS, TLS, 403, a bad preset
+name) is recorded and never stops the others. Twisted's reactor cannot restart, so an engine
+runs once per process (the CLI and the scheduler's child processes each call it once).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 
 from crawler import timeutil
 from crawler.config import Config, Source
-from crawler.db import open_db
+from crawler.db import close, open_db
 from crawler.db import runs as runs_db
 from crawler.db.faults import check_integrity
 from crawler.db.faults import describe as describe_db_error
@@ -50,7 +50,7 @@ def summary_from_stats(stats: dict) -> dict:
         "articles_new": stats.get(STAT + "articles_new", 0),
         "articles_known": stats.get(STAT + "articles_known", 0),
         "articles_rejected": stats.get(STAT + "articles_rejected", 0),
-        "requests": stats.get("downloader/request_count", 0),
+        "requests": stats.get(STAT + "requests", 0),
         "errors": errors,
     }
 
@@ -85,21 +85,21 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def spider_class(source: Source):
-    """PortalSpider, or for a `tls_insecure` source a subclass that accepts legacy TLS.
+def spider_class(tls_insecure: bool = False):
+    """PortalSpider, or for `tls_insecure` sources a subclass that accepts legacy TLS.
 
     Scrapy never verifies certificate chains (the incomplete chains common on gov.vn do not stop
     a crawl); `tls_insecure` also lowers OpenSSL's security level, for servers that still offer
-    only old ciphers or small DH keys. Each source has its own Crawler, so this stays per source.
+    only old ciphers or small DH keys. The cipher setting is the crawler's, so those sources get
+    a crawler of their own in the same process.
     """
     try:
         from spiders.portal import PortalSpider
     except Exception as exc:  # a broken spider module: the crawl cannot run
         raise BrokenModule(f"the spider (spiders/portal.py) cannot be loaded: {type(exc).__name__}: {exc}") from None
 
-    if not source.tls_insecure:
+    if not tls_insecure:
         return PortalSpider
-    logger.warning("%s: tls_insecure: accepting legacy TLS ciphers and keys for this source", source.name)
     return type("InsecureTLSPortalSpider", (PortalSpider,),
                 {"custom_settings": {"DOWNLOADER_CLIENT_TLS_CIPHERS": "DEFAULT:@SECLEVEL=0"}})
 
@@ -111,68 +111,133 @@ def _quiet_scrapy_logs() -> None:
 
 
 def run_crawl(config: Config, db_path, source_names: Iterable[str] | None = None,
-              on_progress: ProgressCallback | None = None,
-              on_alerts: Callable[[str], None] | None = None) -> list[dict]:
+              on_progress: ProgressCallback | None = None, on_alerts: Callable[[str], None] | None = None,
+              processes: int | None = None) -> list[dict]:
     """Crawl the sources and return one summary dict per source (also stored in `crawl_runs`);
-    `on_alerts` gets the line saying what became of the instant alerts sent after it."""
+    `on_alerts` gets the line saying what became of the instant alerts sent after it; `processes`
+    (default: `settings.crawl_processes`) is how many engines share the sources."""
     sources = select_sources(config, source_names)
     if not sources:  # nothing to crawl: no Scrapy, no pipelines (a scheduler's idle tick stays cheap)
         return []
-    from scrapy import signals
-    from scrapy.crawler import CrawlerProcess
+    from crawler import workers
 
     db = open_db(db_path)
     check_integrity(db)  # a damaged file stops here, before any page is fetched for nothing
     _close_abandoned_runs(db, config)
-    settings = {**scrapy_settings(config.settings), "DXWATCH_DB_PATH": str(db_path)}
-    process = CrawlerProcess(settings)
-    _quiet_scrapy_logs()
-    runs: list[dict] = []
-    for source in sources:
-        run_id = runs_db.start_crawl_run(db, source.name, timeutil.iso(), os.getpid(), socket.gethostname())
-        run = {"source": source.name, "run_id": run_id, "crawler": None, "failure": None}
-        runs.append(run)
-        crawler = process.create_crawler(spider_class(source))
-        run["crawler"] = crawler
-        if on_progress is not None:
-            def report(*_args, _name=source.name, _crawler=crawler, **_kw):
-                on_progress(_name, summary_from_stats(_crawler.stats.get_stats()))
-
-            for signal in (signals.response_received, signals.item_scraped, signals.item_dropped):
-                crawler.signals.connect(report, signal=signal, weak=False)
-        deferred = process.crawl(crawler, source=source, crawl_run_id=run_id, db_path=str(db_path))
-        deferred.addErrback(lambda failure, _run=run: _run.update(failure=failure.value))
-    if sources:
-        process.start()
-
-    results = []
-    for run in runs:
-        crawler = run["crawler"]
-        stats = crawler.stats.get_stats() if crawler is not None and crawler.stats else {}
-        summary = summary_from_stats(stats)
-        spider = getattr(crawler, "spider", None)
-        last_error = getattr(spider, "write_failure", None) or getattr(spider, "last_error", None)
-        if run["failure"] is not None:
-            failure = run["failure"]
-            last_error = f"{type(failure).__name__}: {failure}"
-            summary["errors"] = {**summary["errors"], "crawler": 1}
-            status = "failed"
-        else:
-            status = run_status(summary, stats.get("finish_reason"))
-        try:
-            runs_db.finish_crawl_run(db, run["run_id"], timeutil.iso(), status, summary, last_error)
-        except sqlite3.Error as exc:  # the same full disk or held lock: say so, the next crawl marks it interrupted
-            status, last_error = "failed", last_error or describe_db_error(exc)[1]
-            logger.error("%s: the run's outcome could not be recorded: %s", run["source"], describe_db_error(exc)[1])
-        results.append({"source": run["source"], "run_id": run["run_id"], "status": status,
-                        "last_error": last_error, **summary})
-        logger.info("%s: %s, %d pages, %d new, %d known, %d rejected", run["source"], status,
-                    summary["pages"], summary["articles_new"], summary["articles_known"],
-                    summary["articles_rejected"])
-    line = run_alerts_after_crawl(config, db)
+    run_ids = runs_db.start_crawl_runs(db, [s.name for s in sources], timeutil.iso(), os.getpid(),
+                                       socket.gethostname())
+    close(db)  # not carried into forked workers
+    count = workers.process_count(processes or config.settings.crawl_processes, len(sources))
+    shards = workers.shard_sources(sources, count)
+    if len(shards) == 1:
+        results = crawl_sources(config, db_path, sources, run_ids, on_progress)
+    else:
+        results, lost = workers.crawl_in_workers(config, db_path, shards, run_ids, on_progress, crawl_sources)
+        results += _finish_lost_runs(db_path, lost, run_ids)
+        order = {source.name: i for i, source in enumerate(sources)}
+        results.sort(key=lambda r: order[r["source"]])
+    db = open_db(db_path)
+    try:
+        line = run_alerts_after_crawl(config, db)
+    finally:
+        close(db)
     if line and on_alerts is not None:
         on_alerts(line)
     return results
+
+
+def _finish_lost_runs(db_path, lost: dict[str, str], run_ids: dict[str, int]) -> list[dict]:
+    """Runs of a worker that died (killed, out of memory) without reporting: failed, with the reason."""
+    results = []
+    db = open_db(db_path)
+    try:
+        for name, why in lost.items():
+            summary = {**summary_from_stats({}), "errors": {"crawler": 1}}
+            results.append({"source": name, "run_id": run_ids[name], "status": "failed", "last_error": why,
+                            **summary})
+        runs_db.finish_crawl_runs(db, timeutil.iso(), results)
+    finally:
+        close(db)
+    return results
+
+
+def crawl_sources(config: Config, db_path, sources: list[Source], run_ids: dict[str, int],
+                  on_progress: ProgressCallback | None = None) -> list[dict]:
+    """One Scrapy engine for all these sources (plus one for `tls_insecure` ones, if any); each
+    source's run row is finished with its own numbers and status. Once per process (the reactor)."""
+    from scrapy import signals
+    from scrapy.crawler import CrawlerProcess
+
+    settings = {**scrapy_settings(config.settings), "DXWATCH_DB_PATH": str(db_path)}
+    process = CrawlerProcess(settings)
+    _quiet_scrapy_logs()
+    engines = []
+    for insecure in (False, True):
+        group = [s for s in sources if s.tls_insecure == insecure]
+        if not group:
+            continue
+        if insecure:
+            logger.warning("tls_insecure: accepting legacy TLS ciphers and keys for %s",
+                           ", ".join(s.name for s in group))
+        crawler = process.create_crawler(spider_class(insecure))
+        engine = {"crawler": crawler, "sources": group, "failure": None}
+        engines.append(engine)
+        if on_progress is not None:
+            _report_progress(crawler, on_progress, signals)
+        deferred = process.crawl(crawler, sources=group, runs=run_ids, db_path=str(db_path))
+        deferred.addErrback(lambda failure, _engine=engine: _engine.update(failure=failure.value))
+    process.start()
+
+    results = []
+    for engine in engines:
+        crawler = engine["crawler"]
+        spider = getattr(crawler, "spider", None)
+        finish_reason = crawler.stats.get_value("finish_reason") if crawler.stats else None
+        write_failure = next((c.write_failure for c in getattr(spider, "crawls", {}).values() if c.write_failure),
+                             None)
+        for source in engine["sources"]:
+            stats = crawler.stats.source_stats(source.name) if crawler.stats else {}
+            summary = summary_from_stats(stats)
+            crawl = spider.crawls.get(source.name) if spider is not None else None
+            failure = engine["failure"] or (spider.failures.get(source.name) if spider is not None else None)
+            if failure is not None:
+                last_error = f"{type(failure).__name__}: {failure}"
+                summary["errors"] = {**summary["errors"], "crawler": 1}
+                status = "failed"
+            else:
+                # a failed database write stops the whole engine: every source of it says why
+                last_error = getattr(crawl, "write_failure", None) or getattr(crawl, "last_error", None) \
+                    or (write_failure if finish_reason == "database_write_failed" else None)
+                status = run_status(summary, finish_reason)
+            results.append({"source": source.name, "run_id": run_ids[source.name], "status": status,
+                            "last_error": last_error, **summary})
+    try:
+        db = open_db(db_path)
+        try:
+            runs_db.finish_crawl_runs(db, timeutil.iso(), results)
+        finally:
+            close(db)
+    except sqlite3.Error as exc:  # a full disk or a held lock: say so; the next crawl marks the runs interrupted
+        line = describe_db_error(exc)[1]
+        logger.error("the runs' outcomes could not be recorded: %s", line)
+        for r in results:
+            r["status"], r["last_error"] = "failed", r["last_error"] or line
+    for r in results:
+        logger.info("%s: %s, %d pages, %d new, %d known, %d rejected", r["source"], r["status"],
+                    r["pages"], r["articles_new"], r["articles_known"], r["articles_rejected"])
+    return results
+
+
+def _report_progress(crawler, on_progress: ProgressCallback, signals) -> None:
+    """Call `on_progress(source, summary)` as that source's responses and items come in."""
+    def report(*_args, response=None, item=None, **_kw):
+        name = item.get("source") if item is not None else (response.meta.get("source") if response is not None
+                                                             else None)
+        if name:
+            on_progress(name, summary_from_stats(crawler.stats.source_stats(name)))
+
+    for signal in (signals.response_received, signals.item_scraped, signals.item_dropped):
+        crawler.signals.connect(report, signal=signal, weak=False)
 
 
 def run_alerts_after_crawl(config: Config, db) -> str | None:
@@ -213,7 +278,7 @@ def dry_run(config: Config, source_name: str, article_limit: int = 5, template: 
     source = config.source(source_name)
     process = CrawlerProcess(scrapy_settings(config.settings, dry_run=True))
     _quiet_scrapy_logs()
-    crawler = process.create_crawler(spider_class(source))
+    crawler = process.create_crawler(spider_class(source.tls_insecure))
     articles: list[dict] = []
     rejected: list[dict] = []
 
@@ -228,11 +293,13 @@ def dry_run(config: Config, source_name: str, article_limit: int = 5, template: 
     crawler.signals.connect(scraped, signal=signals.item_scraped, weak=False)
     crawler.signals.connect(dropped, signal=signals.item_dropped, weak=False)
     failures: list = []
-    process.crawl(crawler, source=source, dry_run=True, article_limit=article_limit, template=template).addErrback(
+    process.crawl(crawler, sources=[source], dry_run=True, article_limit=article_limit, template=template).addErrback(
         lambda failure: failures.append(failure.value))
     process.start()
     if failures:
         raise failures[0]
-    stats = crawler.stats.get_stats()
-    return {"report": crawler.spider.report, "articles": articles, "rejected": rejected,
-            "summary": summary_from_stats(stats)}
+    spider = crawler.spider
+    if source.name in spider.failures:
+        raise spider.failures[source.name]
+    return {"report": spider.crawls[source.name].report, "articles": articles, "rejected": rejected,
+            "summary": summary_from_stats(crawler.stats.source_stats(source.name))}

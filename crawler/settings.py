@@ -59,6 +59,17 @@ def scrapy_settings(crawl: CrawlSettings, dry_run: bool = False) -> dict:
         "ROBOTSTXT_OBEY": crawl.obey_robots,
         "ROBOTSTXT_USER_AGENT": "dxwatch",
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+        # one spider crawls many sources (spiders/portal.py): their requests carry their source,
+        # their numbers are kept per source, the next request goes to the least busy portal
+        # (Scrapy's advice for broad crawls), idle keep-alive sockets are bounded over all hosts
+        "SPIDER_MIDDLEWARES": {"spiders.portal.SourceTagMiddleware": 50},
+        "STATS_CLASS": "spiders.stats.SourceStatsCollector",
+        "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.DownloaderAwarePriorityQueue",
+        # Scrapy starts this many asyncio tasks for every response's output (100 by default); a page
+        # gives one article or a few dozen requests, and the stages are CPU work on this thread anyway
+        "CONCURRENT_ITEMS": 4,
+        "DOWNLOAD_HANDLERS": {"http": "spiders.download.BoundedHTTP11DownloadHandler",
+                              "https": "spiders.download.BoundedHTTP11DownloadHandler"},
         # concurrency and politeness
         "CONCURRENT_REQUESTS": crawl.concurrent_requests,
         "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.per_domain_concurrency,

@@ -7,6 +7,7 @@ once at ingestion with `normalize_text`; matching keys use `match_key`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -44,6 +45,13 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+# The stages of one article (extraction, relevance, facts, stories) each normalise the same body
+# and the same short labels: the last few hundred results are kept, so an article's text is
+# normalised once, not about fifty times.
+_CACHE = 512
+
+
+@functools.lru_cache(maxsize=_CACHE)
 def normalize_text(text: str | None) -> str:
     """NFC, repair look-alike characters, collapse spaces; keep paragraph breaks."""
     if not text:
@@ -98,6 +106,7 @@ def tone_key(text: str) -> str:
     return unicodedata.normalize("NFC", _OLD_STYLE.sub(move, decomposed))
 
 
+@functools.lru_cache(maxsize=_CACHE)
 def match_key(text: str) -> str:
     """Lower-cased, normalised, tone-placement-insensitive key for keyword and name matching."""
     return tone_key(normalize_text(text).lower())

@@ -19,6 +19,7 @@ from crawler import timeutil
 from crawler.db import documents as store
 from crawler.db.documents import CORRUPT, EMPTY, ENCRYPTED, OK, SCANNED, TOO_LARGE, UNSUPPORTED
 from crawler.items import DocumentItem
+from crawler.runstats import source_key
 from crawler.textnorm import match_key, normalize_text, strip_diacritics
 from pipelines.kinds import kinds
 from pipelines.storage import DatabasePipeline
@@ -506,7 +507,7 @@ def list_documents(db, doc_type: str | None = None, issuer: str | None = None, s
 
 # ---------------------------------------------------------------- the Scrapy pipeline
 
-STAT = "dxwatch/documents_"
+STAT = "documents_"
 
 
 class DocumentPipeline(DatabasePipeline):
@@ -537,8 +538,8 @@ class DocumentPipeline(DatabasePipeline):
 
         record = await maybe_deferred_to_future(deferToThread(read_document, item, self.max_pages, self.max_chars))
         document_id, outcome = self.write(item, store_document, self.db, item, record)
-        self.stats.inc_value(STAT + outcome)
-        self.stats.inc_value(STAT + "status/" + record["status"])
+        self.stats.inc_value(source_key(item, STAT + outcome))
+        self.stats.inc_value(source_key(item, STAT + "status/" + record["status"]))
         item.pop("body", None)  # the bytes are stored as text; do not carry them through logs and signals
         item.update(document_id=document_id, status=record["status"], outcome=outcome)
         return item

@@ -27,6 +27,7 @@ from scrapy.exceptions import DropItem
 
 from crawler.charset import repaired_encoding
 from crawler.items import ArticleItem
+from crawler.runstats import source_key
 from crawler.textnorm import content_hash, match_key, nfc, normalize_text
 from pipelines import dates, metadata
 from spiders import listing
@@ -999,8 +1000,8 @@ class ExtractionPipeline:
                                               item.get("feed_published"))
         except NoArticle as exc:
             if self.stats is not None:
-                self.stats.inc_value("dxwatch/articles_rejected")
-                self.stats.inc_value(f"dxwatch/articles_rejected/{exc.reason}")
+                self.stats.inc_value(source_key(item, "articles_rejected"))
+                self.stats.inc_value(source_key(item, f"articles_rejected/{exc.reason}"))
             raise DropItem(f"no article at {item.get('url')}: {exc}") from None
         if fields["cleaning"] and self.stats is not None:
             self.stats.inc_value("dxwatch/extraction_fallback")

@@ -150,22 +150,31 @@ _MASKS = [
 ]
 
 
+_MASK_RUNS = re.compile(rb"\x01+|\x02+")
+
+
 def mask_non_figures(text: str) -> str:
-    """Same length as `text`, with every span that can never be a figure replaced by MASK characters."""
-    chars = list(text)
+    """Same length as `text`, with every span that can never be a figure replaced by MASK characters.
 
-    def blank(start: int, end: int, mask: str = MASK) -> None:
-        for i in range(start, end):
-            if chars[i] != "\n":
-                chars[i] = mask
-
+    Line breaks stay. The spans are marked in a byte map (a later span overrides an earlier one),
+    then each run is masked in one piece: no Python loop over the characters of the text.
+    """
+    marks = bytearray(len(text))  # 0: kept, 1: a document reference, 2: never a figure
     for ref in find_references(text):
-        blank(ref.start, ref.end, MASK_REFERENCE)
+        marks[ref.start:ref.end] = b"\x01" * (ref.end - ref.start)
     for pattern, needle in _MASKS:
         if needle in text:
             for m in pattern.finditer(text):
-                blank(m.start(), m.end())
-    return "".join(chars)
+                marks[m.start():m.end()] = b"\x02" * (m.end() - m.start())
+    pieces, last = [], 0
+    for run in _MASK_RUNS.finditer(marks):
+        start, end = run.span()
+        mask = MASK_REFERENCE if marks[start] == 1 else MASK
+        pieces.append(text[last:start])
+        pieces.append("\n".join(mask * len(part) for part in text[start:end].split("\n")))
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
 
 
 # ---------------------------------------------------------------- patterns for figures

@@ -133,14 +133,15 @@ class RelevancePipeline:
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    def _source_keywords(self) -> list[str]:
-        source = getattr(getattr(self.crawler, "spider", None), "source", None)
-        return list(getattr(source, "keywords", None) or [])
+    def _source_keywords(self, item) -> list[str]:
+        spider = getattr(self.crawler, "spider", None)
+        crawl = spider.crawl_for(item) if hasattr(spider, "crawl_for") else None  # the item's source
+        return list(getattr(getattr(crawl, "source", None), "keywords", None) or [])
 
     def process_item(self, item, spider=None):
         if not isinstance(item, ArticleItem):
             return item
-        extra = item.get("extra_keywords") or self._source_keywords()
+        extra = item.get("extra_keywords") or self._source_keywords(item)
         relevant, score, keywords = score_relevance(item.get("title"), item.get("text"), item.get("url"), extra)
         item["relevant"], item["relevance_score"], item["keywords"] = relevant, score, keywords
         return item

@@ -19,11 +19,10 @@ from scrapy.exceptions import DropItem
 from crawler import timeutil
 from crawler.db import articles, close, facts, fulltext, open_db, write_transaction
 from crawler.items import ArticleItem
+from crawler.runstats import source_key
 from pipelines import stories
 from pipelines.kinds import kinds
 from spiders.frontier import Frontier
-
-STAT = "dxwatch/"
 
 
 def save_article(db: sqlite_utils.Database, item: dict[str, Any]) -> tuple[int, bool]:
@@ -57,25 +56,31 @@ class StorageFailed(DropItem):
 
 
 class DatabasePipeline:
-    """A pipeline stage that writes to the crawl's database (setting DXWATCH_DB_PATH; none in a dry run)."""
+    """A pipeline stage that writes to the crawl's database (setting DXWATCH_DB_PATH; none in a dry run).
 
-    def __init__(self, db_path: str | None, stats):
-        self.db_path, self.stats = db_path, stats
+    It uses the spider's connection when the spider has one (`PortalSpider.db`): one connection,
+    one writer per crawl process, however many sources it crawls.
+    """
+
+    def __init__(self, db_path: str | None, stats, crawler=None):
+        self.db_path, self.stats, self.crawler = db_path, stats, crawler
         self.db = None
-        self.crawler = None
+        self._own_db = False
 
     @classmethod
     def from_crawler(cls, crawler):
-        pipeline = cls(crawler.settings.get("DXWATCH_DB_PATH"), crawler.stats)
-        pipeline.crawler = crawler
-        return pipeline
+        return cls(crawler.settings.get("DXWATCH_DB_PATH"), crawler.stats, crawler)
 
     def open_spider(self, spider=None):
-        if self.db_path:
-            self.db = open_db(self.db_path)
+        if not self.db_path:
+            return
+        spider = spider or getattr(self.crawler, "spider", None)
+        self.db = getattr(spider, "db", None)
+        if self.db is None:
+            self.db, self._own_db = open_db(self.db_path), True
 
     def close_spider(self, spider=None):
-        if self.db is not None:
+        if self.db is not None and self._own_db:
             close(self.db)
 
     def write(self, item: dict, write, *args):
@@ -84,8 +89,9 @@ class DatabasePipeline:
             return write(*args)
         except sqlite3.Error as exc:
             spider = getattr(self.crawler, "spider", None)
-            if spider is not None and hasattr(spider, "write_failed"):
-                spider.write_failed(exc)
+            owner = spider.crawl_for(item) if hasattr(spider, "crawl_for") else spider  # the item's source
+            if owner is not None and hasattr(owner, "write_failed"):
+                owner.write_failed(exc)
             raise StorageFailed(f"not stored: {item.get('url')}: {exc}") from None
 
 
@@ -99,5 +105,5 @@ class StoragePipeline(DatabasePipeline):
         article_id, is_new = self.write(item, save_article, self.db, item)
         self.write(item, Frontier(self.db, item["source"]).settle, [item["url"], *item.get("aliases", [])])
         item["article_id"] = article_id
-        self.stats.inc_value(STAT + ("articles_new" if is_new else "articles_known"))
+        self.stats.inc_value(source_key(item, "articles_new" if is_new else "articles_known"))
         return item

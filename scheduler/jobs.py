@@ -1,6 +1,7 @@
 """The job model (derived from the config) and what each job does when it fires.
 
-A crawl job runs `dxwatch crawl --source NAME` in a child process with a time limit, so a crawl
+A crawl job queues its source; the sources due together are crawled by one child process
+(`scheduler.batches`: `dxwatch crawl --source A --source B ...` with a time limit), so a crawl
 that crashes, hangs or leaks memory cannot take the scheduler down; alerts are checked after it.
 A digest job calls `digests.runner.send_digest` with the scheduled fire time as its run key.
 The executor hands each run its scheduled time and the running service through `current_run()`.
@@ -11,13 +12,6 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-import os
-import shlex
-import signal
-import subprocess
-import sys
-import threading
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,7 +30,6 @@ from crawler.db.runs import RunKey
 
 log = logging.getLogger("dxwatch.scheduler")
 
-CRAWL_COMMAND_ENV = "DXWATCH_CRAWL_COMMAND"  # replaces `python -m crawler` (tests run scripts)
 ALERTS_JOB_ID = "alerts"
 JOB_FUNCS = {"crawl": "scheduler.jobs:crawl_job", "digest": "scheduler.jobs:digest_job"}  # stored by reference
 
@@ -192,15 +185,8 @@ class ContextExecutor(ThreadPoolExecutor):
 # ---------------------------------------------------------------- crawl jobs
 
 
-def crawl_command(config: Config, db_path: Path, source: str) -> list[str]:
-    prefix = shlex.split(os.environ[CRAWL_COMMAND_ENV]) if os.environ.get(CRAWL_COMMAND_ENV) else [
-        sys.executable, "-m", "crawler"]
-    # --if-due: a source that publishes weekly is not crawled hourly (its schedule stays the upper bound)
-    return [*prefix, "--config", str(config.directory), "--db", str(db_path), "crawl", "--source", source, "--if-due"]
-
-
 def crawl_job(source: str) -> str:
-    """Crawl one source in a child process; record the outcome; then check alerts."""
+    """Queue one source's crawl for the next batch (scheduler.batches records its outcome)."""
     ctx = current_run()
     service = ctx.service
     key = RunKey(f"crawl:{source}", "crawl", source, ctx.scheduled)
@@ -212,88 +198,24 @@ def crawl_job(source: str) -> str:
         if source not in {s.name for s in config.sources if s.enabled}:
             runs.record_job_run(db, key, "skipped", "the source is no longer in the config")
             return "skipped"
-        run_id = runs.start_job_run(db, key)
-    output = service.log_dir / f"crawl-{source}.log"
-    log.info("crawl started", extra={"job": key.job_id, "scheduled": key.scheduled_iso})
-    started = timeutil.iso()
-    try:
-        outcome, detail = run_child(crawl_command(config, service.db_path, source), output,
-                                    config.settings.crawl_time_limit, service.stopping, service.kill_grace)
-    except Exception as exc:  # noqa: BLE001 - the row must not stay `running`
-        outcome, detail = "failed", f"{type(exc).__name__}: {exc}"
-    with service.database() as db:
-        if outcome in ("ok", "failed"):
-            detail = "; ".join(filter(None, [crawl_summary(db, source, started), detail]))
-        runs.finish_job_run(db, run_id, outcome, detail or None)
-    level = logging.INFO if outcome == "ok" else logging.WARNING
-    log.log(level, "crawl finished", extra={"job": key.job_id, "outcome": outcome, "detail": detail})
-    # `dxwatch crawl` checks alerts itself when it ends normally; this check also covers a crawl
-    # stopped at its time limit, whose stored articles would otherwise wait for the next crawl
-    if outcome != "interrupted" and has_alerts(config) and not service.stopping.is_set():
+        if not service.batches.claim(source):
+            runs.record_job_run(db, key, "skipped", "the previous run is still going")
+            log.warning("run skipped: the previous run is still going", extra={"job": key.job_id})
+            return "skipped"
+        try:
+            run_id = runs.start_job_run(db, key)
+        except BaseException:
+            service.batches.release(source)
+            raise
+    service.batches.submit(source, run_id, key)
+    return "queued"
+
+
+def alerts_after_crawl(service: "Service", config: Config) -> None:
+    """`dxwatch crawl` checks alerts itself when it ends normally; this check also covers a crawl
+    stopped at its time limit, whose stored articles would otherwise wait for the next crawl."""
+    if has_alerts(config) and not service.stopping.is_set():
         check_alerts(service, config)
-    return outcome
-
-
-def run_child(command: list[str], output: Path, time_limit: float, stop: threading.Event,
-              kill_grace: float) -> tuple[str, str | None]:
-    """Run a child in its own process group with its output in `output`; stop it (SIGTERM, then
-    SIGKILL after `kill_grace`) past `time_limit` or when `stop` is set."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with open(output, "wb") as sink:
-        try:
-            child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        except OSError as exc:
-            return "failed", f"cannot start {command[0]}: {exc}"
-        deadline = time.monotonic() + time_limit
-        while True:
-            try:
-                code = child.wait(timeout=0.2)
-                break
-            except subprocess.TimeoutExpired:
-                pass
-            if stop.is_set() or time.monotonic() >= deadline:
-                _stop_group(child, kill_grace)
-                if stop.is_set():
-                    return "interrupted", "the scheduler stopped; the crawl was ended"
-                return "timeout", f"ran past its time limit of {time_limit:g} s and was stopped"
-    if code == 0:
-        return "ok", None
-    return "failed", f"exit code {code}: {_last_line(output) or 'no output'} (output in {output})"
-
-
-def crawl_summary(db, source: str, since: str) -> str | None:
-    """The crawl's own numbers from its `crawl_runs` row, for `schedule list`."""
-    row = runs.latest_crawl_run_since(db, source, since)
-    if not row:
-        return None
-    status, pages, new, known, last_error = (row[k] for k in ("status", "pages", "articles_new", "articles_known",
-                                                              "last_error"))
-    summary = f"{status}: {pages} pages, {new} new, {known} known"
-    return f"{summary}, last error: {last_error[:200]}" if last_error else summary
-
-
-def _stop_group(child: subprocess.Popen, kill_grace: float) -> None:
-    for sig, wait in ((signal.SIGTERM, kill_grace), (signal.SIGKILL, None)):
-        try:
-            os.killpg(child.pid, sig)
-        except ProcessLookupError:
-            pass
-        try:
-            child.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def _last_line(path: Path) -> str | None:
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(max(0, handle.seek(0, os.SEEK_END) - 4096))
-            lines = [ln.strip() for ln in handle.read().decode("utf-8", "replace").splitlines() if ln.strip()]
-    except OSError:
-        return None
-    return lines[-1][:300] if lines else None
 
 
 def check_alerts(service: JobContext, config: Config) -> None:

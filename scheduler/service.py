@@ -33,7 +33,9 @@ from apscheduler.triggers.date import DateTrigger
 from crawler import timeutil
 from crawler.config import Config, ConfigError, load_config
 from crawler.db import runs
-from scheduler.jobs import JOB_FUNCS, ContextExecutor, JobSpec, desired_jobs, open_database, trigger_signature
+from scheduler.batches import CrawlBatches
+from scheduler.jobs import (JOB_FUNCS, ContextExecutor, JobSpec, alerts_after_crawl, desired_jobs, open_database,
+                            trigger_signature)
 from scheduler.jobstore import SQLiteJobStore
 from scheduler.lock import SchedulerLock
 from crawler.db.runs import RunKey
@@ -65,6 +67,7 @@ class Service:
         self._settled_jobs: set[str] = set()
         self.failed_runs: list[str] = []  # job ids whose run failed or timed out (`--once` exit code)
         self.scheduler: BackgroundScheduler | None = None
+        self.batches: CrawlBatches | None = None
 
     @contextmanager
     def database(self) -> Iterator:
@@ -84,6 +87,8 @@ class Service:
                 log.warning("runs left by a stopped scheduler marked interrupted",
                             extra={"jobs": [key.job_id for key in abandoned]})
             self.scheduler = self._build_scheduler(self.config)
+            self.batches = CrawlBatches(self, self.config.settings.max_parallel_crawls,
+                                        after_batch=lambda config: alerts_after_crawl(self, config))
             self.scheduler.start(paused=True)
             try:
                 self.reconcile(self.config)
@@ -96,6 +101,8 @@ class Service:
                 if once:
                     self._wait_for(due)
                     self.scheduler.pause()
+                    while not self.batches.idle() and not self.stopping.is_set():  # queued crawls run
+                        self.batches.wait_idle(timeout=0.5)
                 else:
                     self._watch()
             finally:
@@ -107,7 +114,7 @@ class Service:
             # "default" mirrors the config; "volatile" holds one-off resumptions
             jobstores={"default": SQLiteJobStore(self.db_path), "volatile": MemoryJobStore()},
             executors={
-                "crawls": ContextExecutor(self, config.settings.max_parallel_crawls),
+                "crawls": ContextExecutor(self, 2),  # a crawl job only queues its source (scheduler.batches)
                 "digests": ContextExecutor(self, 1),
             },
             job_defaults={"coalesce": True, "max_instances": 1},
@@ -159,6 +166,9 @@ class Service:
             log.info("stopping: ending running crawls, letting a digest being sent finish")
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=True)
+        if self.batches is not None:
+            self.stopping.set()  # the batch threads end (a running crawl child is stopped)
+            self.batches.stop()
         log.info("scheduler stopped")
 
     def _install_signal_handlers(self) -> None:

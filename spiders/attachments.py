@@ -1,6 +1,7 @@
 """Requests for the documents articles link (PDF, Word, ODT, Excel), and their responses as items.
 
-PortalSpider calls `document_requests(spider, response, item)` on every article page. A file is
+A source's crawl (`spiders.portal.SourceCrawl`, the `spider` argument here) calls
+`document_requests(spider, response, item)` on every article page. A file is
 fetched once: a URL already stored is not asked again, except conditionally (ETag /
 Last-Modified) when the server gave validators, so a changed file is read again and an unchanged
 one costs a 304 (a file that was over the size limit is asked again: the limit may have changed). Links are recorded as the article is read, so forty articles linking one file
@@ -25,7 +26,7 @@ from crawler.textnorm import match_key, normalize_text
 from crawler.urls import canonical_url, is_same_site
 
 DEFAULT_MAX_BYTES = 20_000_000
-STAT = "dxwatch/documents_"
+STAT = "documents_"
 
 DOCUMENT_FILE = re.compile(r"\.(?:pdf|docx?|odt|xlsx?)$", re.IGNORECASE)
 # Link texts that promise the document itself behind a download handler without an extension
@@ -73,7 +74,7 @@ def _max_bytes(spider) -> int:
 
 
 def _stat(spider, key: str, count: int = 1) -> None:
-    spider.crawler.stats.inc_value(STAT + key, count)
+    spider._stat(STAT + key, count)  # counted for the article's source
 
 
 def document_requests(spider, response, item: dict | None, depth: int = 0) -> list[scrapy.Request]:

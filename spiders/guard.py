@@ -136,7 +136,7 @@ class SiteGuardMiddleware:
     def __init__(self, crawler):
         self.crawler = crawler
         self.addresses: dict[str, list[str]] = {}
-        self.policy: tuple | None = None
+        self.policies: dict[int, tuple] = {}  # per source's crawl (spiders.portal.SourceCrawl)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -148,8 +148,8 @@ class SiteGuardMiddleware:
         return self.addresses[host]
 
     def _policy(self, spider) -> tuple:
-        """(hosts, ports, internal_ok) for this crawler's source, worked out once."""
-        if self.policy is None:
+        """(hosts, ports, internal_ok) for a source (`spider`: its SourceCrawl), worked out once."""
+        if id(spider) not in self.policies:
             hosts = spider.rules.hosts
             source = getattr(spider, "source", None)
             urls = list(getattr(source, "urls", []) or [])
@@ -157,11 +157,12 @@ class SiteGuardMiddleware:
             internal_ok = any(is_internal_host(h) for h in hosts) or any(
                 is_internal_address(ipaddress.ip_address(a.split("%")[0]))
                 for h in hosts if ip_of(h) is None for a in self._resolve(h))
-            self.policy = (hosts, ports, internal_ok)
-        return self.policy
+            self.policies[id(spider)] = (hosts, ports, internal_ok)
+        return self.policies[id(spider)]
 
     def process_request(self, request, spider=None):
         spider = spider or self.crawler.spider
+        spider = spider.crawl_for(request) if hasattr(spider, "crawl_for") else spider  # the request's source
         if not getattr(getattr(spider, "rules", None), "hosts", None):
             return None
         hosts, ports, internal_ok = self._policy(spider)

@@ -1,4 +1,13 @@
-"""PortalSpider: one configured source, read through its listing pages, feeds and sitemaps.
+"""PortalSpider: one Scrapy spider for all the sources of a crawl; SourceCrawl: one source's part.
+
+Each source is read through its listing pages, feeds and sitemaps by its own `SourceCrawl`,
+which holds everything that belongs to that source: its rules, its `crawl_runs` row, its HTTP
+state (frontier), its errors and its counts. The spider only starts them, routes what comes back
+to the right one (every request carries its source in `meta["source"]`) and shares one database
+connection between them and the pipelines. Scrapy's per-host download slots keep each portal
+polite; `CONCURRENT_REQUESTS` bounds the whole crawl, so memory and sockets grow with
+concurrency, not with the number of sources. A source that fails (a bad preset, an exception in
+a callback) is recorded on its own run and never stops the others.
 
 Stored article URLs are checked before any request, listing pages and feeds are asked with
 conditional requests, and pagination stops at the first page that holds only stored articles,
@@ -9,6 +18,7 @@ frontier (spiders/frontier.py) and asked for first by the next crawl.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from urllib.parse import urlsplit
 
@@ -24,6 +34,7 @@ from crawler.db import source_templates as templates_db
 from crawler.db.articles import known_urls
 from crawler.db.faults import describe as describe_db_error
 from crawler.items import ArticleItem
+from crawler.runstats import source_key
 from crawler.urls import canonical_url, is_same_site
 from spiders import attachments
 from spiders import feeds as feedparse
@@ -33,11 +44,11 @@ from spiders.links import (article_links, classify_feed_link, classify_link, nex
                            rules_for, template_values)
 from spiders.listing import Template, describe, learn_template
 
-STAT = "dxwatch/"
 MAX_SITEMAP_DEPTH = 4   # sitemap index -> index -> ...: real sites use one or two levels
 MAX_SITEMAPS = 1000     # sitemaps read per crawl and source
 # an article template is learned from at least this many verified articles (one could be luck)
 MIN_VERIFIED = 2
+logger = logging.getLogger("dxwatch.spider")
 
 
 GONE = {"http_404", "http_410"}
@@ -81,12 +92,12 @@ def error_kind(failure) -> str:
     return type(exc).__name__.lower()
 
 
-class PortalSpider(scrapy.Spider):
-    name = "portal"
+class SourceCrawl:
+    """One source's crawl inside the shared spider: its callbacks, rules, state, errors and counts."""
 
-    def __init__(self, source: Source, crawl_run_id: int | None = None, db_path: str | None = None,
-                 dry_run: bool = False, article_limit: int | None = None, template: str | None = None, **kwargs):
-        super().__init__(name=f"portal:{source.name}", **kwargs)
+    def __init__(self, spider: "PortalSpider", source: Source, crawl_run_id: int | None = None, db=None,
+                 dry_run: bool = False, article_limit: int | None = None, template: str | None = None):
+        self.spider = spider
         self.source = source
         self.rules = rules_for(source)
         self.crawl_run_id = crawl_run_id
@@ -94,7 +105,7 @@ class PortalSpider(scrapy.Spider):
         # a dry run shows a few; a crawl fetches at most max_articles, newest first where dates are
         # known, and leaves the rest (say, a 60,000-URL sitemap) to the next crawls
         self.article_limit = article_limit if article_limit is not None else source.max_articles
-        self.db = open_db(db_path) if db_path and not dry_run else None
+        self.db = None if dry_run else db
         self.state = HttpState(self.db, source.name)
         self.frontier = Frontier(self.db, source.name)
         self.write_failure: str | None = None  # the first failed database write: the run failed
@@ -114,17 +125,22 @@ class PortalSpider(scrapy.Spider):
         self.verified: list[str] = []
         self.refused_from_listing = 0
 
-    @classmethod
-    def from_crawler(cls, crawler, *args, **kwargs):
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        crawler.signals.connect(spider.item_dropped, signal=signals.item_dropped)
-        crawler.signals.connect(spider.item_scraped, signal=signals.item_scraped)
-        return spider
-
     # ------------------------------------------------------------ helpers
 
+    @property
+    def crawler(self):
+        return self.spider.crawler
+
+    @property
+    def settings(self):
+        return self.spider.settings
+
+    @property
+    def logger(self):
+        return self.spider.logger
+
     def _stat(self, key: str, count: int = 1) -> None:
-        self.crawler.stats.inc_value(STAT + key, count)
+        self.crawler.stats.inc_value(source_key(self.source.name, key), count)
 
     def _note(self, kind: str, url: str, detail: str = "") -> None:
         if self.dry_run:
@@ -223,7 +239,7 @@ class PortalSpider(scrapy.Spider):
         else:
             self._stat(f"errors/{kind}")
 
-    def item_dropped(self, item, response, exception, spider=None):
+    def item_dropped(self, item):
         """Extraction found no article here: remember it, so later crawls do not fetch it again soon.
 
         Only drops before extraction filled the item count (a later stage may drop for other reasons).
@@ -236,7 +252,7 @@ class PortalSpider(scrapy.Spider):
             if self._from_listing(item):
                 self.refused_from_listing += 1
 
-    def item_scraped(self, item, response=None, spider=None):
+    def item_scraped(self, item):
         """An article taken from a listing that extracted with a headline, a date and text verifies its template."""
         if (isinstance(item, ArticleItem) and self._from_listing(item)
                 and item.get("title") and item.get("published") and item.get("text")):
@@ -519,4 +535,100 @@ class PortalSpider(scrapy.Spider):
         elif self.state.pending:
             self.logger.info("%s: listing state not saved (%s): the next crawl reads every page again",
                              self.source.name, self.write_failure or reason)
-        close(self.db)
+
+
+class PortalSpider(scrapy.Spider):
+    """The crawl's one spider: a `SourceCrawl` per source, each reached through `meta["source"]`."""
+
+    name = "portal"
+
+    def __init__(self, sources: list[Source], runs: dict[str, int] | None = None, db_path: str | None = None,
+                 dry_run: bool = False, article_limit: int | None = None, template: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        # one connection for the spider and the pipelines that write (see DatabasePipeline)
+        self.db = open_db(db_path) if db_path and not dry_run else None
+        self.crawls: dict[str, SourceCrawl] = {}
+        self.failures: dict[str, Exception] = {}  # sources that could not even start, and why
+        for source in sources:
+            try:
+                self.crawls[source.name] = SourceCrawl(self, source, (runs or {}).get(source.name), self.db,
+                                                       dry_run, article_limit, template)
+            except Exception as exc:  # noqa: BLE001 - a bad rule or preset fails its own source only
+                self.failures[source.name] = exc
+                logger.warning("%s: cannot crawl: %s: %s", source.name, type(exc).__name__, exc)
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider._item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(spider._item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(spider._callback_failed, signal=signals.spider_error)
+        crawler.signals.connect(spider._request_sent, signal=signals.request_reached_downloader)
+        return spider
+
+    def crawl_for(self, request_or_item) -> SourceCrawl | None:
+        """The source a request (by its meta) or an item (by its `source`) belongs to."""
+        meta = getattr(request_or_item, "meta", None)
+        name = meta.get("source") if meta is not None else request_or_item.get("source")
+        return self.crawls.get(name) if name else None
+
+    async def start(self):
+        for name, crawl in list(self.crawls.items()):
+            try:
+                async for request in crawl.start():
+                    if isinstance(request, scrapy.Request):
+                        request.meta.setdefault("source", name)
+                    yield request
+            except Exception as exc:  # noqa: BLE001 - this source's entry points are lost, not the others'
+                logger.exception("%s: starting the crawl failed", name)
+                crawl._record_error("start_failed", f"{type(exc).__name__}: {exc}")
+
+    def _item_dropped(self, item, response=None, exception=None, spider=None):
+        crawl = self.crawl_for(item)
+        if crawl is not None:
+            crawl.item_dropped(item)
+
+    def _item_scraped(self, item, response=None, spider=None):
+        crawl = self.crawl_for(item)
+        if crawl is not None:
+            crawl.item_scraped(item)
+
+    def _callback_failed(self, failure, response=None, spider=None):
+        """An exception in a callback: recorded on its source's run (Scrapy logs the traceback)."""
+        crawl = self.crawl_for(response) if response is not None else None
+        if crawl is not None:
+            exc = failure.value
+            crawl._record_error("callback_error", f"{response.url}: {type(exc).__name__}: {exc}")
+
+    def _request_sent(self, request, spider=None):
+        crawl = self.crawl_for(request)
+        if crawl is not None:
+            crawl._stat("requests")
+
+    def closed(self, reason: str) -> None:
+        for name, crawl in self.crawls.items():
+            try:
+                crawl.closed(reason)
+            except Exception:  # noqa: BLE001 - the other sources' state must still be saved
+                logger.exception("%s: saving the crawl state failed", name)
+        if self.db is not None:
+            close(self.db)
+
+
+class SourceTagMiddleware:
+    """Spider middleware: a request made in a callback belongs to the source of the response it
+    came from (`meta["source"]`), so every stage can find that source's `SourceCrawl`."""
+
+    def process_spider_output(self, response, result):
+        name = response.meta.get("source")
+        for entry in result:
+            if name and isinstance(entry, scrapy.Request):
+                entry.meta.setdefault("source", name)
+            yield entry
+
+    async def process_spider_output_async(self, response, result):
+        name = response.meta.get("source")
+        async for entry in result:
+            if name and isinstance(entry, scrapy.Request):
+                entry.meta.setdefault("source", name)
+            yield entry

@@ -1,6 +1,6 @@
 """Real loopback servers for tests: an HTTP portal server and an SMTP server (aiosmtpd).
 
-`PortalServer` serves routes the test owns on 127.0.0.1 at a free port. A route is a path
+`PortalServer` serves routes the test owns on 127.0.0.1 (or another loopback address) at a free port. A route is a path
 (with query string, exactly as requested) mapped to a `Page` or to a callable taking the
 `Request` and returning a `Page`; every request is logged so tests can count them.
 """

@@ -183,11 +183,11 @@ def spider(tmp_path):
     source = Source(name="mst", title="Bộ KH&CN", level="national", start_urls=["https://mst.gov.vn/tin-tuc"],
                     documents=["https://mst.gov.vn/van-ban?trang=1"])
     crawler = get_crawler(PortalSpider, {"DXWATCH_DOCUMENT_MAX_BYTES": 123_456})
-    spider = PortalSpider.from_crawler(crawler, source=source, db_path=str(tmp_path / "dxwatch.db"))
-    crawler.spider = spider
+    portal = PortalSpider.from_crawler(crawler, sources=[source], db_path=str(tmp_path / "dxwatch.db"))
+    crawler.spider = portal
     crawler.stats.open_spider()
-    yield spider
-    spider.db.conn.close()
+    yield portal.crawls["mst"]  # the source's part of the spider: what attachments are given
+    portal.db.conn.close()
 
 
 def test_document_listing_pages_lead_to_their_files(spider):

@@ -27,22 +27,34 @@ from crawler.db.runs import RunKey
 FAKE_CRAWL = textwrap.dedent(
     """
     import os, sqlite3, sys, time
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
     args = sys.argv[1:]
-    source = args[args.index("--source") + 1]
+    sources = [args[i + 1] for i, arg in enumerate(args) if arg == "--source"]
     db = args[args.index("--db") + 1]
-    marker = os.path.join(os.path.dirname(db), f"{source}.pids")
-    with open(marker, "a") as out:
-        out.write(f"{os.getpid()}\\n")
-    print(f"thu thập {source}", flush=True)
-    if source.startswith("boom"):
-        raise SystemExit("cổng thông tin trả lỗi 500 liên tục")
-    if source.startswith("hang"):
-        time.sleep(600)
+    for source in sources:
+        marker = os.path.join(os.path.dirname(db), f"{source}.pids")
+        with open(marker, "a") as out:
+            out.write(f"{os.getpid()}\\n")
+        print(f"thu thập {source}", flush=True)
+    # like `dxwatch crawl`: each source of the batch gets its own crawl_runs row
+    now = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).isoformat(timespec="seconds")
     conn = sqlite3.connect(db, timeout=30)
     with conn:
         conn.execute("CREATE TABLE IF NOT EXISTS fake_pages (source TEXT, n INTEGER)")
-        conn.executemany("INSERT INTO fake_pages VALUES (?, ?)", [(source, i) for i in range(200)])
+        for source in sources:
+            if source.startswith("hang"):
+                continue
+            failed = source.startswith("boom")
+            conn.execute("INSERT INTO crawl_runs (source, started, finished, status, last_error) VALUES (?, ?, ?, ?, ?)",
+                         (source, now, now, "failed" if failed else "ok", "http_500: lỗi 500" if failed else None))
+            if not failed:
+                conn.executemany("INSERT INTO fake_pages VALUES (?, ?)", [(source, i) for i in range(200)])
     conn.close()
+    if any(source.startswith("boom") for source in sources):
+        raise SystemExit("cổng thông tin trả lỗi 500 liên tục")
+    if any(source.startswith("hang") for source in sources):
+        time.sleep(600)
     """
 )
 

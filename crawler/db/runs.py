@@ -21,23 +21,30 @@ from crawler import timeutil
 from crawler.db.connection import write_transaction
 
 
-def start_crawl_run(db: sqlite_utils.Database, source: str, started: str, pid: int, host: str) -> int:
+def start_crawl_runs(db: sqlite_utils.Database, sources: list[str], started: str, pid: int,
+                     host: str) -> dict[str, int]:
+    """A `running` row for each source of one crawl, in one transaction: source -> run id."""
     with write_transaction(db):
-        return db["crawl_runs"].insert({"source": source, "started": started, "status": "running",
-                                        "pid": pid, "host": host}).last_pk
+        return {source: db["crawl_runs"].insert({"source": source, "started": started, "status": "running",
+                                                 "pid": pid, "host": host}).last_pk
+                for source in sources}
 
 
-def finish_crawl_run(db: sqlite_utils.Database, run_id: int, finished: str, status: str, summary: dict,
-                     last_error: str | None) -> None:
-    """Close a crawl run with its outcome and the numbers of `summary` (`errors`: {kind: count})."""
+def finish_crawl_runs(db: sqlite_utils.Database, finished: str, results: list[dict]) -> None:
+    """Close many runs in one transaction; each result has `run_id`, `status`, `last_error` and the numbers."""
     with write_transaction(db):
-        db["crawl_runs"].update(run_id, {
-            "finished": finished, "status": status,
-            **{k: summary[k] for k in ("pages", "listing_pages", "articles_new", "articles_known",
-                                       "articles_rejected")},
-            "errors": json.dumps(summary["errors"], ensure_ascii=False) if summary["errors"] else None,
-            "last_error": last_error,
-        })
+        for result in results:
+            _finish(db, result["run_id"], finished, result["status"], result, result["last_error"])
+
+
+def _finish(db: sqlite_utils.Database, run_id: int, finished: str, status: str, summary: dict,
+            last_error: str | None) -> None:
+    db["crawl_runs"].update(run_id, {
+        "finished": finished, "status": status,
+        **{k: summary[k] for k in ("pages", "listing_pages", "articles_new", "articles_known", "articles_rejected")},
+        "errors": json.dumps(summary["errors"], ensure_ascii=False) if summary["errors"] else None,
+        "last_error": last_error,
+    })
 
 
 def running_crawl_runs(db: sqlite_utils.Database) -> list[tuple[int, int, str]]:
@@ -96,11 +103,14 @@ def latest_digest_runs(db: sqlite_utils.Database, limit: int) -> list[dict]:
     return [dict(r) for r in db.query("SELECT * FROM digest_runs ORDER BY id DESC LIMIT ?", [limit])]
 
 
-def latest_crawl_run_since(db: sqlite_utils.Database, source: str, since: str) -> dict | None:
-    """The latest crawl run of `source` started at or after `since`."""
-    rows = list(db.query("SELECT * FROM crawl_runs WHERE source = ? AND started >= ? ORDER BY id DESC LIMIT 1",
-                         [source, since]))
-    return rows[0] if rows else None
+def crawl_runs_since(db: sqlite_utils.Database, sources: list[str], since: str) -> list[dict]:
+    """The crawl runs of these sources started at or after `since`, oldest first."""
+    rows: list[dict] = []
+    for i in range(0, len(sources), 500):
+        chunk = sources[i:i + 500]
+        rows += db.query(f"SELECT * FROM crawl_runs WHERE started >= ? AND source IN ({','.join('?' * len(chunk))}) "
+                         "ORDER BY id", [since, *chunk])
+    return sorted(rows, key=lambda row: row["id"])
 
 
 # ---------------------------------------------------------------- job_runs (the scheduler)
