@@ -20,11 +20,7 @@ from crawler.urls import canonical_url, is_same_site, source_hosts
 from spiders import listing
 from spiders.presets import load_presets
 
-NOT_ARTICLE_EXTENSIONS = re.compile(
-    r"\.(pdf|docx?|xlsx?|pptx?|odt|ods|rtf|zip|rar|7z|gz|jpe?g|png|gif|webp|svg|bmp|ico|mp3|mp4|avi|"
-    r"mov|wmv|flv|css|js|xml|rss|json|txt|exe|apk)$",
-    re.IGNORECASE,
-)
+NOT_ARTICLE_EXTENSIONS = listing.NOT_PAGES  # files and media: one list for the rules and the structure
 # Menus, tags, categories, search, feeds and pagers: never articles.
 GENERIC_DENY = re.compile(
     r"(/tags?/|/chu-de/|/tim-kiem|/search|/login|/dang-nhap|/rss\b|/feed\b|/sitemap|/lien-he|"

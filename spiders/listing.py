@@ -496,12 +496,15 @@ def analyse(root, base_url: str, is_article_url: Callable[[str], bool] | None = 
     taken: dict[str, str] = {}
     if main is not None:
         # a list long and uniform enough to have a template: a link of another template in it is an
-        # intruder (a promoted event or topic); a short list is taken whole
+        # intruder (a promoted event or topic) unless the URL rules call it an article; a short list
+        # is taken whole
         loose = loose_shape(main.template.shape)
         uniform = len(main.urls) >= 4 and main.evidence["same_template"] >= 0.75
         for u in main.urls:
             if not uniform or loose_shape(url_shape(u)) == loose:
                 taken[u] = "in the page's main list"
+            elif is_article_url is not None and is_article_url(u):
+                taken[u] = "in the page's main list, another URL template but shaped like an article"
     if chosen is not None:
         for link in links:
             if link.url not in taken and link.zone != FURNITURE and chosen.matches(link.url):
