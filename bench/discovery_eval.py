@@ -53,7 +53,13 @@ def score_listing(url: str, html: bytes, articles: list[str], others: list[str])
     """Recall and false positives of both methods on one listing page, and the structure's cost."""
     rules = rules_for(source_for(url))
     response = HtmlResponse(url=url, body=html, encoding="utf-8")
+    started = time.perf_counter()
     response.selector.root  # parsed once, as in a crawl  # noqa: B018
+    parse_ms = (time.perf_counter() - started) * 1000
+    started = time.perf_counter()
+    for anchor in response.css("a[href]"):  # what deciding by URL rules alone costs: every link classified
+        classify_link(canonical_url(response.urljoin(anchor.attrib["href"])), rules)
+    rules_ms = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
     decisions, _analysis = page_links(response, rules)
     ms = (time.perf_counter() - started) * 1000
@@ -61,7 +67,7 @@ def score_listing(url: str, html: bytes, articles: list[str], others: list[str])
     by_rules = {c for _raw, c, _ok, _why in decisions if classify_link(c, rules)[0]}
     gold = {canonical_url(urldefrag(urljoin(url, u))[0]) for u in articles}
     wrong = {canonical_url(urldefrag(urljoin(url, u))[0]) for u in others}
-    return {"articles": len(gold), "others": len(wrong), "ms": ms,
+    return {"articles": len(gold), "others": len(wrong), "ms": ms, "rules_ms": rules_ms, "parse_ms": parse_ms,
             "generic_found": len(gold & generic), "generic_fp": len(wrong & generic),
             "rules_found": len(gold & by_rules), "rules_fp": len(wrong & by_rules),
             "generic_taken": len(generic), "rules_taken": len(by_rules)}
@@ -91,6 +97,7 @@ def own_layouts() -> list[dict]:
 
 
 def refusal(html, url: str | None) -> str:
+    """Extraction's verdict on one page: `article`, or the NoArticle reason."""
     try:
         extract_article_or_raise(html, url)
     except NoArticle as exc:
@@ -110,7 +117,10 @@ def refusals(step: int) -> dict[str, list[str]]:
             meta = json.loads(truth.read_text(encoding="utf-8"))
             kind = meta["_internal"]["page_type"]["primary"]
             html = gzip.decompress((WCXB / "html" / f"{truth.stem}.html.gz").read_bytes())
-            out.setdefault(f"wcxb {kind}", []).append(refusal(html, meta.get("url")))
+            verdict = refusal(html, meta.get("url"))
+            out.setdefault(f"wcxb {kind}", []).append(verdict)
+            if kind == "article" and verdict == "listing":
+                out.setdefault("wcxb articles refused as listings", []).append(truth.stem)
     if PUBLIC.is_dir():
         for page in sorted((PUBLIC / "html").glob("*.html.gz"))[::step]:
             out.setdefault("public article", []).append(refusal(gzip.decompress(page.read_bytes()), None))
@@ -124,6 +134,8 @@ def totals(rows: list[dict]) -> dict:
             "rules_recall": sum(r["rules_found"] for r in rows) / articles,
             "generic_fp": sum(r["generic_fp"] for r in rows), "rules_fp": sum(r["rules_fp"] for r in rows),
             "ms_median": statistics.median(r["ms"] for r in rows), "ms_max": max(r["ms"] for r in rows),
+            "vs_rules": sum(r["ms"] for r in rows) / (sum(r["rules_ms"] for r in rows) or 1),
+            "vs_parse": sum(r["ms"] for r in rows) / (sum(r["parse_ms"] for r in rows) or 1),
             "worst_page_recall": min(r["generic_found"] / (r["articles"] or 1) for r in rows),
             "worst_page_rules": min(r["rules_found"] / (r["articles"] or 1) for r in rows)}
 
@@ -138,24 +150,28 @@ def print_listing_rows(title: str, rows: list[dict]) -> None:
     print(f"recall generic {t['generic_recall']:.3f} (worst page {t['worst_page_recall']:.2f}) vs URL rules "
           f"{t['rules_recall']:.3f} (worst page {t['worst_page_rules']:.2f}); false positives generic "
           f"{t['generic_fp']}/{t['others']} vs URL rules {t['rules_fp']}/{t['others']}; "
-          f"structure {t['ms_median']:.1f} ms median, {t['ms_max']:.1f} ms max per page")
+          f"structure {t['ms_median']:.1f} ms median, {t['ms_max']:.1f} ms max per page "
+          f"({t['vs_rules']:.1f}x the URL rules alone, {t['vs_parse']:.1f}x parsing the page)")
 
 
 def markdown(real: list[dict], own: list[dict], verdicts: dict[str, list[str]]) -> None:
     print("| listing pages | article links | sampled non-article links | recall: structure / URL rules | "
-          "worst page: structure / URL rules | false positives: structure / URL rules | ms per page (median, max) |")
-    print("|---|---|---|---|---|---|---|")
+          "worst page: structure / URL rules | false positives: structure / URL rules | ms per page (median, max) | "
+          "time vs URL rules alone, vs parsing |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, rows in (("real-pages, 7 national sites (tuning data)", real),
                        ("dxwatch's own layouts, first run after the method (held out)", own)):
         if rows:
             t = totals(rows)
             print(f"| {name} | {t['articles']} | {t['others']} | {t['generic_recall']:.2f} / {t['rules_recall']:.2f} | "
                   f"{t['worst_page_recall']:.2f} / {t['worst_page_rules']:.2f} | {t['generic_fp']} / {t['rules_fp']} | "
-                  f"{t['ms_median']:.0f}, {t['ms_max']:.0f} |")
+                  f"{t['ms_median']:.0f}, {t['ms_max']:.0f} | {t['vs_rules']:.1f}x, {t['vs_parse']:.1f}x |")
     print()
     print("| pages | count | refused as listing | other refusals | stored as article |")
     print("|---|---|---|---|---|")
     for kind, reasons in verdicts.items():
+        if kind.endswith("refused as listings"):
+            continue
         n = len(reasons)
         listing = reasons.count("listing")
         stored = reasons.count("article")
@@ -178,6 +194,9 @@ def main() -> None:
     print_listing_rows("dxwatch's own listing layouts (written after the method; first run in BENCHMARKS.md)", own)
     print("\nExtraction's verdict (a listing must be refused as 'listing'; an article never):")
     for kind, reasons in verdicts.items():
+        if kind.endswith("refused as listings"):
+            print(f"  {kind}: {', '.join(reasons)}")
+            continue
         counts = {r: reasons.count(r) for r in sorted(set(reasons))}
         print(f"  {kind:<16} {len(reasons):>4} pages: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 

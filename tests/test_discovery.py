@@ -16,7 +16,7 @@ from crawler.db import open_db
 from crawler.health import source_status
 from crawler.urls import canonical_url
 from discovery_layouts import LAYOUTS, listing_page
-from helpers import article_html, crawl, last_runs, run_dxwatch, write_config
+from helpers import article_body, article_html, crawl, last_runs, run_dxwatch, write_config
 from pipelines.extraction import NoArticle, extract_article_or_raise
 from servers import Page, PortalServer
 from spiders import listing
@@ -189,3 +189,20 @@ def test_listing_pages_are_refused_and_real_articles_are_not(shared_dir):
             refused[page.stem] = exc.reason
     assert all(reason is None for stem, reason in refused.items() if stem.endswith("-1")), refused
     assert sum(1 for stem, reason in refused.items() if stem.endswith("-2") and reason == "listing") >= 6, refused
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=lambda layout: layout.name)
+def test_every_layout_listing_is_refused_as_an_article(layout):
+    html, _articles, _others = listing_page(layout)
+    with pytest.raises(NoArticle) as refused:
+        extract_article_or_raise(html, "http://portal.example.gov.vn" + layout.listing_path)
+    assert refused.value.reason == "listing"
+
+
+def test_a_short_article_with_a_related_news_list_is_not_refused():
+    related = "".join(f"<li><a href='/tin/{i}-bai-lien-quan'>Tin liên quan số {i} về chuyển đổi số ở cơ sở</a>"
+                      f"<span>0{i}/10/2025</span><p>Tóm tắt tin liên quan số {i}, đăng trên cổng thông tin tỉnh.</p></li>"
+                      for i in range(8))
+    page = article_html(5).replace("</article>", f"</article><div class='related'><ul>{related}</ul></div>")
+    result = extract_article_or_raise(page, "http://x.gov.vn/tin-tuc/bai-5-1005.html")
+    assert article_body(5)[0] in result["text"]
