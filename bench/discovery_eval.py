@@ -160,7 +160,7 @@ def markdown(real: list[dict], own: list[dict], verdicts: dict[str, list[str]]) 
           "time vs URL rules alone, vs parsing |")
     print("|---|---|---|---|---|---|---|---|")
     for name, rows in (("real-pages, 7 national sites (tuning data)", real),
-                       ("dxwatch's own layouts, first run after the method (held out)", own)):
+                       ("dxwatch's own layouts (written after the method; now also tuned on, first run below)", own)):
         if rows:
             t = totals(rows)
             print(f"| {name} | {t['articles']} | {t['others']} | {t['generic_recall']:.2f} / {t['rules_recall']:.2f} | "
