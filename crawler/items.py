@@ -41,20 +41,26 @@ class _Fields(MutableMapping):
 
 
 @dataclass(eq=True)
-class ArticleItem(_Fields):
-    """A page taken as an article, from the spider to the store."""
+class _Fetched(_Fields):
+    """What the spider knows of any page it hands on: its source and where and when it was fetched."""
 
-    # set by the spider
     source: str | None = None
     level: str | None = None                 # national | provincial
     province: str | None = None
-    url: str | None = None                   # canonical, after redirects and rel=canonical
+    url: str | None = None                   # canonical, after redirects (and rel=canonical for articles)
     aliases: list[str] = field(default_factory=list)
+    crawl_run_id: int | None = None
+    fetched_at: str | None = None
+
+
+@dataclass(eq=True)
+class ArticleItem(_Fetched):
+    """A page taken as an article, from the spider to the store."""
+
+    # set by the spider
     html: str | None = None
     feed_published: str | None = None
     feed_title: str | None = None
-    crawl_run_id: int | None = None
-    fetched_at: str | None = None
     selectors: dict | None = None            # the source's extraction selectors, when it has any
     # extraction
     title: str | None = None
@@ -79,18 +85,11 @@ class ArticleItem(_Fields):
 
 
 @dataclass(eq=True)
-class DocumentItem(_Fields):
+class DocumentItem(_Fetched):
     """An attached file (PDF, DOCX, ODT, XLSX) an article links, from the spider to the store."""
 
-    source: str | None = None
-    level: str | None = None
-    province: str | None = None
     cited_by: str | None = None              # the article URL that linked it
     label: str | None = None                 # the link text
-    crawl_run_id: int | None = None
-    fetched_at: str | None = None
-    url: str | None = None
-    aliases: list[str] = field(default_factory=list)
     body: bytes | None = None
     content_type: str | None = None
     filename: str | None = None
