@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import TextResponse
 from scrapy.utils.defer import deferred_from_coro
 
@@ -111,7 +112,7 @@ class SourceCrawl:
         self.write_failure: str | None = None  # the first failed database write: the run failed
         self.articles_requested = 0
         self.queued: set[str] = set()
-        self.owed_at_start: set[str] = set()
+        self.owed_requested: set[str] = set()  # owed from earlier crawls, asked for in this one
         self.listings_queued: set[str] = set()
         self.sitemaps_seen: set[str] = set()
         self.sitemaps_cut = 0
@@ -190,7 +191,7 @@ class SourceCrawl:
         requests, owed, known_count, handled = [], [], 0, 0
         for c in candidates:
             if c["url"] in self.queued:
-                handled += c["url"] not in self.owed_at_start
+                handled += c["url"] not in self.owed_requested
                 continue
             self.queued.add(c["url"])
             if c["url"] in known or c["raw"] in known:
@@ -299,11 +300,12 @@ class SourceCrawl:
                 yield request
 
     def _owed_requests(self) -> list[scrapy.Request]:
-        """Requests for what earlier crawls left owed (up to max_articles), and for the pagination
-        pages they did not get to; entries given up after GIVE_UP_AFTER are counted as errors."""
+        """Requests for the pagination pages earlier crawls did not get to, and for half of
+        max_articles of the articles they left owed (the rest of the budget goes to the backlog once
+        the entry points are read: `backlog_requests`, so fresh news never waits behind a long
+        backfill); entries given up after GIVE_UP_AFTER are counted as errors."""
         try:
             given_up = self.frontier.tidy()
-            articles = self.frontier.owed(ARTICLE, limit=self.article_limit)
             listings = self.frontier.owed(LISTING)
         except sqlite3.Error as exc:
             self.write_failed(exc)
@@ -311,15 +313,32 @@ class SourceCrawl:
         for entry in given_up:
             self._record_error("gave_up", f"{entry['url']}: failing since {entry['first_failed']} "
                                           f"({entry['attempts']} attempts, last: {entry['last_error']})")
-        owed = [{"url": e["url"], "raw": e["url"], "reason": "owed from an earlier crawl",
-                 "published": e["published"], "title": e["title"]} for e in articles]
-        self.owed_at_start.update(e["url"] for e in articles)
-        requests = self._article_requests(owed, via="frontier")[0]
+        requests = self._owed_article_requests(max(1, self.article_limit // 2))
         for e in listings:
             self.listings_queued.add(e["url"])
             requests.append(self._entry_request(e["url"], self.parse_listing, kind="listing",
                                                 page_no=e["page_no"] or 2))
         return requests
+
+    def _owed_article_requests(self, budget: int) -> list[scrapy.Request]:
+        """Requests for up to `budget` owed articles not asked for in this run yet."""
+        try:
+            rows = self.frontier.owed(ARTICLE, limit=budget + len(self.queued))
+        except sqlite3.Error as exc:
+            self.write_failed(exc)
+            return []
+        owed = [{"url": e["url"], "raw": e["url"], "reason": "owed from an earlier crawl",
+                 "published": e["published"], "title": e["title"]} for e in rows if e["url"] not in self.queued]
+        owed = owed[:budget]
+        self.owed_requested.update(e["url"] for e in owed)
+        return self._article_requests(owed, via="frontier")[0]
+
+    def backlog_requests(self) -> list[scrapy.Request]:
+        """Called when the crawl is idle (entry points read, their articles fetched): what is left of
+        max_articles goes to the owed backlog."""
+        if self.dry_run or self.write_failure is not None or self.articles_requested >= self.article_limit:
+            return []
+        return self._owed_article_requests(self.article_limit - self.articles_requested)
 
     def parse_listing(self, response):
         """Article requests and the next page's; then this page leaves the frontier (when it was owed)."""
@@ -564,6 +583,7 @@ class PortalSpider(scrapy.Spider):
         crawler.signals.connect(spider._item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(spider._callback_failed, signal=signals.spider_error)
         crawler.signals.connect(spider._request_sent, signal=signals.request_reached_downloader)
+        crawler.signals.connect(spider._idle, signal=signals.spider_idle)
         return spider
 
     def crawl_for(self, request_or_item) -> SourceCrawl | None:
@@ -582,6 +602,19 @@ class PortalSpider(scrapy.Spider):
             except Exception as exc:  # noqa: BLE001 - this source's entry points are lost, not the others'
                 logger.exception("%s: starting the crawl failed", name)
                 crawl._record_error("start_failed", f"{type(exc).__name__}: {exc}")
+
+    def _idle(self, spider=None):
+        """Every source's entry points are read: each spends what is left of its max_articles on its
+        owed backlog (spiders/frontier.py); the crawl ends when none has anything left to ask."""
+        more = []
+        for name, crawl in self.crawls.items():
+            for request in crawl.backlog_requests():
+                request.meta.setdefault("source", name)
+                more.append(request)
+        if more:
+            for request in more:
+                self.crawler.engine.crawl(request)
+            raise DontCloseSpider
 
     def _item_dropped(self, item, response=None, exception=None, spider=None):
         crawl = self.crawl_for(item)

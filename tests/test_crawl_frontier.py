@@ -13,7 +13,7 @@ import pytest
 import sqlite_utils
 
 from servers import Page
-from helpers import (article_html, article_path, count, crawl, last_runs, paged_site, run_dxwatch,
+from helpers import (article_html, article_path, count, crawl, last_runs, listing_html, paged_site, run_dxwatch,
                      start_dxwatch, wait_for, write_config)
 
 LISTING = "/tin-tuc/chuyen-doi-so.html"
@@ -123,3 +123,21 @@ def test_crawl_time_limit_stops_then_the_next_crawls_finish(portal, tmp_path, db
     urls = stored(db_path)
     assert len(urls) == len(set(urls)) == total
     assert sum(article_fetches(portal, total).values()) <= total + 4  # at most the one in flight per stop
+
+
+def test_fresh_news_is_fetched_before_a_long_backlog(portal, tmp_path, db_path):
+    """With a backlog larger than max_articles, an article published since is still fetched by the
+    next crawl: the backlog gets what the entry points leave of the budget."""
+    paged_site(portal, count=30, per_page=10, prefix=LISTING)
+    cfg = write_config(tmp_path / "cfg", [{"name": "tinh", "start_urls": [portal.url(LISTING)], "max_articles": 10}])
+    assert crawl(cfg, db_path).returncode == 0
+    assert len(stored(db_path)) == 10 and owed(db_path) == 20
+    fresh = article_path(100)
+    portal.routes[fresh] = Page(article_html(100))
+    page_one = [fresh] + [article_path(i) for i in range(10)]
+    portal.routes[LISTING] = Page(listing_html(page_one, f"{LISTING}?page=2"))
+    assert crawl(cfg, db_path).returncode == 0
+    assert portal.url(fresh) in stored(db_path) and len(stored(db_path)) == 20
+    for _ in range(2):
+        crawl(cfg, db_path)
+    assert len(stored(db_path)) == 31 and owed(db_path) == 0
