@@ -1004,7 +1004,7 @@ class ExtractionPipeline:
                 self.stats.inc_value(source_key(item, f"articles_rejected/{exc.reason}"))
             raise DropItem(f"no article at {item.get('url')}: {exc}") from None
         if fields["cleaning"] and self.stats is not None:
-            self.stats.inc_value("dxwatch/extraction_fallback")
+            self.stats.inc_value(source_key(item, "extraction_fallback"))
         if not fields["title"] and item.get("feed_title"):
             fields["title"] = normalize_text(item["feed_title"])
         item.update(fields)

@@ -11,6 +11,7 @@ from scrapy.utils.test import get_crawler
 from servers import Page
 
 from crawler.items import ArticleItem, DocumentItem
+from crawler.runstats import source_key
 from pipelines.extraction import ExtractionPipeline, NoArticle, extract_article, extract_article_or_raise
 
 LEAD = ("Sáng ngày 08/01/2025, Ban Chỉ đạo chuyển đổi số tỉnh tổ chức hội nghị tổng kết công tác năm 2024 "
@@ -135,8 +136,8 @@ def test_pipeline_fills_articles_and_counts_rejections():
     assert pipeline.process_item(document) == DocumentItem(url="https://x/a.pdf", body=b"")
     with pytest.raises(DropItem, match="no article"):
         pipeline.process_item(ArticleItem(url="https://x/list", html="<html><body><p>Trang chủ</p></body></html>"))
-    assert crawler.stats.get_value("dxwatch/articles_rejected") == 1
-    assert crawler.stats.get_value("dxwatch/articles_rejected/no_text") == 1
+    assert crawler.stats.get_value(source_key(None, "articles_rejected")) == 1
+    assert crawler.stats.get_value(source_key(None, "articles_rejected/no_text")) == 1
 
 
 def test_cli_extract_files_and_urls_in_one_process(tmp_path, portal):
@@ -287,8 +288,8 @@ def test_cleaning_that_would_take_most_of_the_text_falls_back_to_trafilatura_and
     assert art["text"] == "\n\n".join(SHORT_PARAGRAPHS)
     assert "furniture removal would keep" in art["cleaning"] and "nav" in art["cleaning"]
     crawler = get_crawler()
-    ExtractionPipeline.from_crawler(crawler).process_item(ArticleItem(url="https://x.gov.vn/a", html=page))
-    assert crawler.stats.get_value("dxwatch/extraction_fallback") == 1
+    ExtractionPipeline.from_crawler(crawler).process_item(ArticleItem(url="https://x.gov.vn/a", html=page, source="x"))
+    assert crawler.stats.get_value(source_key("x", "extraction_fallback")) == 1
 
 
 def test_a_widget_classed_column_of_short_paragraphs_is_not_furniture():
