@@ -113,7 +113,7 @@ def _human(seconds: float) -> str:
 
 def source_status(db, config: Config, now: datetime | None = None) -> list[dict]:
     """One row per configured source: verdict, reason, last success and the last run's numbers."""
-    from spiders.frontier import owed_counts
+    from crawler.frontier import owed_counts
 
     now = now or timeutil.now()
     owed = owed_counts(db)

@@ -30,7 +30,7 @@ from crawler.items import ArticleItem
 from crawler.runstats import source_key
 from crawler.textnorm import content_hash, match_key, nfc, normalize_text
 from pipelines import dates, metadata
-from spiders import listing
+from crawler import listing
 
 MAX_PAGE_CHARS = 8_000_000
 MAX_DEPTH = 200

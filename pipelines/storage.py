@@ -22,7 +22,7 @@ from crawler.items import ArticleItem
 from crawler.runstats import source_key
 from pipelines import stories
 from pipelines.kinds import kinds
-from spiders.frontier import Frontier
+from crawler.frontier import Frontier
 
 
 def save_article(db: sqlite_utils.Database, item: dict[str, Any]) -> tuple[int, bool]:

@@ -3,7 +3,7 @@
 A page counts as unchanged on a 304, or on a 200 whose content hash (of the links we act on, not
 of the whole page with its visitor counter) equals the stored one. Updates are held until the run
 ends cleanly: a crawl that was interrupted must see the same pages as changed next time, or the
-pages it did not get to would be lost (what the pages read listed is owed in spiders/frontier.py). Article pages that held
+pages it did not get to would be lost (what the pages read listed is owed in crawler/frontier.py). Article pages that held
 no article are remembered here too, so that listing pages full of them do not cost a fetch each time.
 """
 

@@ -17,7 +17,7 @@ from scrapy.http import TextResponse
 from crawler.config import Source
 from crawler.textnorm import normalize_text
 from crawler.urls import canonical_url, is_same_site, source_hosts
-from spiders import listing
+from crawler import listing
 from spiders.presets import load_presets
 
 NOT_ARTICLE_EXTENSIONS = listing.NOT_PAGES  # files and media: one list for the rules and the structure
@@ -140,7 +140,7 @@ def link_decisions(response, rules: LinkRules, template=None) -> list[tuple[str,
 def page_links(response, rules: LinkRules, template=None):
     """`(link decisions, structural analysis or None)` for a listing page.
 
-    Without an `article_pattern`, the page's structure decides (spiders/listing.py): the links of
+    Without an `article_pattern`, the page's structure decides (crawler/listing.py): the links of
     its main list, of lists sharing its URL template, and of the source's learned `template`. The
     URL-shape rules only vote, and decide alone when the page has no list (one or no headline).
     Off-site links, files, deny patterns and the generic menu/tag/search/pager paths are never taken.

@@ -13,7 +13,7 @@ Stored article URLs are checked before any request, listing pages and feeds are 
 conditional requests, and pagination stops at the first page that holds only stored articles,
 so a re-crawl costs what is new, not what is stored. What a crawl found but did not finish
 (killed, timed out, over `max_articles`, a failed download or write) is owed in the persistent
-frontier (spiders/frontier.py) and asked for first by the next crawl.
+frontier (crawler/frontier.py) and asked for first by the next crawl.
 """
 
 from __future__ import annotations
@@ -39,11 +39,11 @@ from crawler.runstats import source_key
 from crawler.urls import canonical_url, is_same_site
 from spiders import attachments
 from spiders import feeds as feedparse
-from spiders.frontier import ARTICLE, LISTING, Frontier
+from crawler.frontier import ARTICLE, LISTING, Frontier
 from spiders.http_state import HttpState, links_hash
 from spiders.links import (article_links, classify_feed_link, classify_link, next_page, not_taken, page_links,
                            rules_for, template_values)
-from spiders.listing import Template, describe, learn_template
+from crawler.listing import Template, describe, learn_template
 
 MAX_SITEMAP_DEPTH = 4   # sitemap index -> index -> ...: real sites use one or two levels
 MAX_SITEMAPS = 1000     # sitemaps read per crawl and source
@@ -605,7 +605,7 @@ class PortalSpider(scrapy.Spider):
 
     def _idle(self, spider=None):
         """Every source's entry points are read: each spends what is left of its max_articles on its
-        owed backlog (spiders/frontier.py); the crawl ends when none has anything left to ask."""
+        owed backlog (crawler/frontier.py); the crawl ends when none has anything left to ask."""
         more = []
         for name, crawl in self.crawls.items():
             for request in crawl.backlog_requests():

@@ -1,5 +1,5 @@
 """Listing layouts in shapes the URL rules do not know, written after discovery by structure was
-built (spiders/listing.py) and never tuned on: an id before the slug, a bare number, a query
+built (crawler/listing.py) and never tuned on: an id before the slug, a bare number, a query
 parameter, an unusual suffix, a table of documents, a home page with "Xem tiếp" under each teaser.
 Each page also carries what must never be taken: menus, category, topic, event and tag links,
 static pages and pagers, some shaped like articles. Used by tests/test_discovery.py (a crawl with

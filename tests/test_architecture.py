@@ -146,3 +146,17 @@ def test_the_sql_finder_sees_calls_subscripts_and_literals(tmp_path):
     path.write_text('def f(db):\n    db.execute("x")\n    db["articles"].insert({})\n    s = "SELECT a FROM b"\n'
                     '    t = "Drop a paragraph; select the best; update the plan"\n')
     assert sql_sites(path) == ["2: .execute(", "3: db[...]", "4: 'SELECT a FROM b'"]
+
+
+# Who may import the spiders: the orchestration that starts a crawl, the CLI and the demo, and the
+# config loader for the presets (data shipped beside the spiders). Pipelines, digests, the
+# scheduler and the data layer sit below or beside the spiders and never reach into them.
+MAY_IMPORT_SPIDERS = ("spiders", "crawler.crawl", "crawler.config", "crawler.cli", "crawler.demo")
+
+
+def test_only_the_orchestration_imports_the_spiders():
+    graph = import_graph()
+    inverted = sorted(f"{name} -> {target}" for name, targets in graph.items() for target in targets
+                      if (target == "spiders" or target.startswith("spiders."))
+                      and not any(name == allowed or name.startswith(allowed + ".") for allowed in MAY_IMPORT_SPIDERS))
+    assert not inverted, f"layering inversions: {inverted}"

@@ -1,4 +1,4 @@
-"""Discovery by structure (spiders/listing.py) on portals configured with `start_urls` alone, in
+"""Discovery by structure (crawler/listing.py) on portals configured with `start_urls` alone, in
 URL shapes no rule knows (tests/discovery_layouts.py); and the unit behaviour behind it: URL
 templates, the main list against menus and topic strips, pagers, listings refused as articles."""
 
@@ -19,7 +19,7 @@ from discovery_layouts import LAYOUTS, listing_page
 from helpers import article_body, article_html, crawl, last_runs, run_dxwatch, write_config
 from pipelines.extraction import NoArticle, extract_article_or_raise
 from servers import Page, PortalServer
-from spiders import listing
+from crawler import listing
 
 
 def _path(url: str) -> str:

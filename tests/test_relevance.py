@@ -91,18 +91,27 @@ def test_pipeline_fills_fields_and_passes_documents_through():
     assert pipeline.process_item(document) == DocumentItem(label="chuyển đổi số", url="https://x.gov.vn/a.pdf")
 
 
-def test_pipeline_reads_keywords_of_the_crawling_source():
-    class Source:
-        keywords = ["nông sản"]
+def test_pipeline_reads_keywords_of_the_source_the_item_came_from():
+    """One engine crawls many sources: the keywords are those of the item's own source."""
+    class Crawl:
+        def __init__(self, keywords):
+            self.source = type("Source", (), {"keywords": keywords})()
 
     class Spider:
-        source = Source()
+        crawls = {"nongnghiep": Crawl(["nông sản"]), "other": Crawl(["du lịch"])}
+
+        def crawl_for(self, item):
+            return self.crawls.get(item.get("source"))
 
     crawler = get_crawler()
     crawler.spider = Spider()
-    item = RelevancePipeline.from_crawler(crawler).process_item(
-        ArticleItem(title="Nông sản lên sàn", text="Hỗ trợ nông sản địa phương.", url="https://x.gov.vn/a"))
-    assert "nông sản" in item["keywords"]
+    pipeline = RelevancePipeline.from_crawler(crawler)
+    mine = pipeline.process_item(ArticleItem(source="nongnghiep", title="Nông sản lên sàn du lịch",
+                                             text="Hỗ trợ nông sản địa phương.", url="https://x.gov.vn/a"))
+    assert "nông sản" in mine["keywords"] and "du lịch" not in mine["keywords"]
+    theirs = pipeline.process_item(ArticleItem(source="other", title="Nông sản lên sàn du lịch",
+                                               text="Hỗ trợ nông sản địa phương.", url="https://x.gov.vn/b"))
+    assert "du lịch" in theirs["keywords"] and "nông sản" not in theirs["keywords"]
 
 
 def test_labelled_articles():

@@ -1,6 +1,6 @@
 """The crawl frontier table (`crawl_frontier`): URLs a source owes, as plain functions over a `db`.
 
-The rules (what is owed when, what settles it) live in spiders/frontier.py; here is only the SQL.
+The rules (what is owed when, what settles it) live in crawler/frontier.py; here is only the SQL.
 Every write commits at once: a crawl may be killed the next moment.
 """
 

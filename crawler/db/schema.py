@@ -322,7 +322,7 @@ def _v3_source_templates(conn: sqlite3.Connection) -> None:
 
 
 CRAWL_FRONTIER = """
-CREATE TABLE IF NOT EXISTS crawl_frontier (  -- spiders/frontier.py: what a source owes, found but not yet stored
+CREATE TABLE IF NOT EXISTS crawl_frontier (  -- crawler/frontier.py: what a source owes, found but not yet stored
     url TEXT PRIMARY KEY,
     source TEXT NOT NULL,
     kind TEXT NOT NULL DEFAULT 'article',     -- article | listing (a pagination page still to read)

@@ -1,4 +1,4 @@
-"""Each source's learned article URL template (spiders/listing.py `Template`, kept as its text).
+"""Each source's learned article URL template (crawler/listing.py `Template`, kept as its text).
 
 A source configured with its listing URL alone has its main list found by page structure; the
 links taken from it that extract as articles verify the template they share, and later crawls
