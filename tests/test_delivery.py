@@ -244,3 +244,20 @@ def test_no_text_can_add_or_break_a_header(title, name):
                                             "List-Unsubscribe", "MIME-Version", "Content-Type", "Content-Language"])
     assert [a.addr_spec for a in parsed["To"].addresses] == ["mot@example.vn"]
     assert "\n" not in parsed["Subject"] and "\r" not in parsed["Subject"]
+
+
+def test_a_long_vietnamese_subject_keeps_every_space_when_read_back():
+    """The stdlib folds long encoded subjects so that a space between two encoded words is lost."""
+    from datetime import datetime, timezone
+    from email import message_from_bytes, policy as email_policy
+    from crawler.config import SMTPSettings
+    from digests.delivery import build_message
+    from digests.render import Rendered
+    subject = "Bản tin chuyển đổi số tuần 48–49/2026: 17 tin mới, 79 số liệu, 4 văn bản, 8 chỉ đạo"
+    smtp = SMTPSettings(host="127.0.0.1", sender="bantin@example.vn", sender_name="Bản tin chuyển đổi số")
+    recipient = type("Recipient", (), {"name": "Phòng Chuyển đổi số", "email": "phong-cds@example.vn"})()
+    message = build_message(smtp, recipient, Rendered(subject, "<p>x</p>", "x"), "<a@example.vn>",
+                            datetime(2026, 12, 4, 8, 0, tzinfo=timezone.utc))
+    read_back = message_from_bytes(message.as_bytes(), policy=email_policy.default)
+    assert read_back["Subject"] == subject
+    assert read_back["To"].addresses[0].display_name == "Phòng Chuyển đổi số"
