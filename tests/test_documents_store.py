@@ -138,3 +138,23 @@ def test_list_documents_filters(db):
     assert [d["number"] for d in list_documents(db, since="2021-01-01", until="2023-12-31")] == \
         ["2971/QĐ-UBND", "257-CTr/TU"]
     assert [d["url"] for d in list_documents(db, status="scanned_no_text")] == [f"{BASE}/scan.pdf"]
+
+
+def test_documents_finds_a_document_known_only_from_the_articles_citing_it(tmp_path):
+    """No file was downloaded for 215/KH-UBND, but an article cites it: `documents NUMBER` shows it
+    as cited, with the citing article, instead of 'no stored document'."""
+    import json
+
+    from crawler.db import open_db
+    from helpers import REPO, danang_article, run_dxwatch
+    from pipelines.storage import save_article
+
+    db_path = tmp_path / "cited.db"
+    save_article(open_db(db_path), danang_article())
+    shown = run_dxwatch(REPO / "config", db_path, "documents", "215/KH-UBND", "--json")
+    assert shown.returncode == 0, shown.stderr
+    found = json.loads(shown.stdout)
+    assert (found["number"], found["type"]) == ("215/KH-UBND", "Kế hoạch")
+    assert [(a["url"], a["how"]) for a in found["articles"]] == [(danang_article()["url"], "number")]
+    missing = run_dxwatch(REPO / "config", db_path, "documents", "999/KH-UBND")
+    assert missing.returncode == 1 and "no stored or cited document numbered '999/KH-UBND'" in missing.stderr

@@ -126,20 +126,24 @@ def documents(
     from rich.text import Text
 
     from crawler.db.documents import STATUSES, citing_articles
+    from crawler.db.facts import cited_reference
     from crawler.search import parse_day, parse_since
     from pipelines.documents import document_for_number, list_documents
 
     db = state.db(must_exist=True)
     if number is not None:
         found = document_for_number(db, number)
+        if found is not None:
+            found["articles"] = citing_articles(db, found["id"])
+        else:  # no file downloaded: the document as the articles citing it describe it
+            found = cited_reference(db, number.strip())
         if found is None:
-            err_console.print(f"no stored document numbered {number!r}", highlight=False, markup=False)
+            err_console.print(f"no stored or cited document numbered {number!r}", highlight=False, markup=False)
             raise typer.Exit(1)
-        found["articles"] = citing_articles(db, found["id"])
         if as_json:
             echo_json_lines([found])
             return
-        for field in ("number", "type", "issuer", "place", "date", "subject", "status", "error", "pages", "url"):
+        for field in ("number", "type", "issuer", "place", "date", "subject", "title", "status", "error", "pages", "url"):
             if found.get(field) is not None:
                 console.print(Text(f"{field}: {found[field]}"))
         table = Table("how", "published", "title", Column("url", overflow="fold"))

@@ -101,3 +101,23 @@ def new_facts(db: sqlite_utils.Database, tables: Tables, since: str | datetime, 
             facts.append(fact)
         out[table] = facts
     return out
+
+
+def cited_reference(db: sqlite_utils.Database, number: str) -> dict[str, Any] | None:
+    """A document known only because articles cite it (no file downloaded): its best-described
+    mention of `number`, as written or as a key ("2971/QĐ-UBND" finds "2971/QĐ-UBND (Điện Biên)"),
+    with the articles that cite it (`how` = number), oldest first."""
+    columns = ("key", "number", "type", "issuer", "date", "title")
+    row = db.execute(
+        f"""SELECT {', '.join(columns)} FROM directives WHERE number = :n OR key = :n OR key LIKE :prefix
+            ORDER BY title IS NULL, date IS NULL, id LIMIT 1""",
+        {"n": number, "prefix": f"{number} (%"},
+    ).fetchone()
+    if row is None:
+        return None
+    found = dict(zip(columns, row))
+    found["articles"] = [dict(zip(("id", "url", "title", "source", "published", "how"), r)) for r in db.execute(
+        """SELECT a.id, a.url, a.title, a.source, a.published, 'number' FROM articles a
+           WHERE a.id IN (SELECT article_id FROM directives WHERE key = :key) ORDER BY a.id""",
+        {"key": found["key"]})]
+    return found
