@@ -6,6 +6,7 @@ process: Twisted's reactor cannot restart inside the test process.
 
 from __future__ import annotations
 
+import importlib.util
 import random
 import re
 import socket
@@ -75,6 +76,14 @@ def listing_html(links: list[str], next_href: str | None = None, next_text: str 
 
 def article_path(i: int) -> str:
     return f"/tin-tuc/chuyen-doi-so/tinh-day-manh-chuyen-doi-so-ban-tin-{i}-{1000 + i}.html"
+
+
+def load_script(path: Path, name: str | None = None):
+    """A script that is not in a package (a bench evaluation, a corpus builder) as a module."""
+    spec = importlib.util.spec_from_file_location(name or path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def write_config(directory: Path, sources: list[dict], **settings) -> Path:

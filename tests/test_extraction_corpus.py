@@ -1,18 +1,16 @@
 """The extraction targets on the annotated corpus (tests/extraction_corpus/), as bench/extraction_eval.py measures them."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from helpers import load_script
 
 EVAL_PATH = Path(__file__).resolve().parents[1] / "bench" / "extraction_eval.py"
 
 
 @pytest.fixture(scope="module")
 def evaluation():
-    spec = importlib.util.spec_from_file_location("extraction_eval", EVAL_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script(EVAL_PATH)
     rows = module.load_corpus()
     return module, rows, module.evaluate_corpus(rows)
 
@@ -40,8 +38,7 @@ def test_dxwatch_beats_plain_trafilatura_on_the_corpus(evaluation):
 
 def test_metric_can_fail():
     """The body metric is not trivially 1: furniture and missing paragraphs both cost."""
-    module = importlib.util.module_from_spec(spec := importlib.util.spec_from_file_location("ev", EVAL_PATH))
-    spec.loader.exec_module(module)
+    module = load_script(EVAL_PATH)
     gold = "Một hai ba bốn năm.\n\nSáu bảy tám chín mười."
     assert module.token_prf(gold, gold) == (1.0, 1.0)
     precision, recall = module.token_prf("Một hai ba bốn năm.\n\nTin cùng chuyên mục", gold)
@@ -51,9 +48,7 @@ def test_metric_can_fail():
 
 def test_committed_corpus_is_what_build_py_writes(tmp_path):
     """Pages and gold come from articles.yaml / heldout.yaml through build.py: no hand edits drift."""
-    spec = importlib.util.spec_from_file_location("corpus_build", EVAL_PATH.parents[1] / "tests" / "extraction_corpus" / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script(EVAL_PATH.parents[1] / "tests" / "extraction_corpus" / "build.py", "corpus_build")
     module.build(tmp_path)
     corpus = EVAL_PATH.parents[1] / "tests" / "extraction_corpus"
     assert (tmp_path / "gold.jsonl").read_bytes() == (corpus / "gold.jsonl").read_bytes()

@@ -1,19 +1,16 @@
 """Extraction on real pages nobody here wrote (../shared), scored as bench/extraction_real_eval.py does."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from helpers import load_script
 
 EVAL_PATH = Path(__file__).resolve().parents[1] / "bench" / "extraction_real_eval.py"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("extraction_real_eval", EVAL_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(EVAL_PATH)
 
 
 def test_the_benchmark_metric_leaves_pages_without_text_out_of_precision(bench):
