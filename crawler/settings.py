@@ -102,8 +102,15 @@ def scrapy_settings(crawl: CrawlSettings, dry_run: bool = False) -> dict:
             "spiders.middlewares.RetryDelayMiddleware": 560,
             # responses pass middlewares from high to low: this runs after decompression (590)
             "spiders.middlewares.CharsetRepairMiddleware": 580,
+            # where Scrapy's HttpCacheMiddleware sits: after robots.txt and the guard have let a
+            # request through, first to see its response
+            "spiders.conditional.ConditionalRequestMiddleware": 900,
         },
-        # conditional requests are made by the spider from the http_state table, not a disk cache
+        # conditional requests (spiders/conditional.py) keep validators in the database, not a disk cache
+        "DXWATCH_CONDITIONAL_ENABLED": True,
+        "DXWATCH_CONDITIONAL_POLICY": "spiders.conditional.ConditionalPolicy",
+        "DXWATCH_CONDITIONAL_STORAGE": "spiders.conditional.DatabaseValidators",
+        "DXWATCH_FULL_FETCH_HOURS": 24.0,  # ask without validators at least this often
         "HTTPCACHE_ENABLED": False,
         "COOKIES_ENABLED": True,
         "TELNETCONSOLE_ENABLED": False,

@@ -3,7 +3,7 @@
 A source's crawl (`spiders.portal.SourceCrawl`, the `spider` argument here) calls
 `document_requests(spider, response, item)` on every article page. A file is
 fetched once: a URL already stored is not asked again, except conditionally (ETag /
-Last-Modified) when the server gave validators, so a changed file is read again and an unchanged
+Last-Modified, by the middleware of spiders/conditional.py) when the server gave validators, so a changed file is read again and an unchanged
 one costs a 304 (a file that was over the size limit is asked again: the limit may have changed). Links are recorded as the article is read, so forty articles linking one file
 are forty links to one document however the requests interleave. Files over the size limit are
 cut off by Scrapy and recorded `too_large`; robots.txt applies as to every request.
@@ -20,10 +20,11 @@ import scrapy
 from scrapy.http import TextResponse
 
 from crawler import timeutil
-from crawler.db.documents import TOO_LARGE, mark_unchanged, record_links, stored_documents
+from crawler.db.documents import TOO_LARGE, record_links, stored_documents
 from crawler.items import DocumentItem
 from crawler.textnorm import match_key, normalize_text
 from crawler.urls import canonical_url, is_same_site
+from spiders.conditional import not_modified, response_validators
 
 DEFAULT_MAX_BYTES = 20_000_000
 STAT = "documents_"
@@ -90,22 +91,17 @@ def document_requests(spider, response, item: dict | None, depth: int = 0) -> li
     stored = stored_documents(spider.db, [url for url, _ in links])
     requests = []
     for url, label in links:
-        headers = {}
-        if url in stored:
-            known = stored[url]
-            if not (known["etag"] or known["last_modified"]) and known["status"] != TOO_LARGE:
-                _stat(spider, "known")
-                continue  # a file over the limit is asked again: the limit may have been raised
-            headers = {k: v for k, v in (("If-None-Match", known["etag"]),
-                                         ("If-Modified-Since", known["last_modified"])) if v}
+        known = stored.get(url)
+        if known and not (known["etag"] or known["last_modified"]) and known["status"] != TOO_LARGE:
+            _stat(spider, "known")
+            continue  # a file over the limit is asked again: the limit may have been raised
         _stat(spider, "requested")
         max_bytes = _max_bytes(spider)
-        requests.append(scrapy.Request(
-            url, headers=headers, priority=5,
+        requests.append(scrapy.Request(  # a stored file is asked conditionally: spiders/conditional.py
+            url, priority=5,
             callback=partial(parse_document, spider), errback=partial(document_error, spider),
             meta={"kind": "document", "cited_by": cited_by, "label": label, "depth_in_documents": depth,
-                  "download_maxsize": max_bytes, "download_warnsize": max_bytes // 2,
-                  "handle_httpstatus_list": [304]},
+                  "download_maxsize": max_bytes, "download_warnsize": max_bytes // 2},
         ))
     return requests
 
@@ -145,11 +141,9 @@ def parse_document(spider, response):
     """The downloaded file as a document item; an HTML page behind a "Văn bản" link is searched once more."""
     meta = response.meta
     url = canonical_url(response.url)
-    if response.status == 304:
-        _stat(spider, "not_modified")
-        mark_unchanged(spider.db, canonical_url(response.request.url))
+    if not_modified(response):  # counted and recorded by the conditional-request middleware
         return
-    content_type = _header(response, "Content-Type")
+    content_type = (response.headers.get("Content-Type") or b"").decode("latin-1") or None
     if isinstance(response, TextResponse) and content_type and "html" in content_type.lower():
         _stat(spider, "html_pages")
         if meta.get("depth_in_documents", 0) == 0:  # a document's own page: its file links, one level deep
@@ -160,12 +154,7 @@ def parse_document(spider, response):
     aliases.discard(url)
     yield DocumentItem(**_base_item(spider, meta.get("cited_by"), meta.get("label")),
                        url=url, aliases=sorted(aliases), body=response.body, content_type=content_type,
-                       filename=_filename(response), etag=_header(response, "ETag"),
-                       last_modified=_header(response, "Last-Modified"))
-
-
-def _header(response, name: str) -> str | None:
-    return (response.headers.get(name) or b"").decode("latin-1") or None
+                       filename=_filename(response), **response_validators(response))
 
 
 def document_error(spider, failure):

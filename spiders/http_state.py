@@ -1,6 +1,8 @@
-"""Conditional requests for listing pages, feeds and sitemaps, backed by the `http_state` table.
+"""What listing pages, feeds and sitemaps said last time, backed by the `http_state` table.
 
-A page counts as unchanged on a 304, or on a 200 whose content hash (of the links we act on, not
+The validators sent with the next request, and what a 304 means, are the conditional-request
+middleware's business (spiders/conditional.py); this module records what a 200 says. A page
+counts as unchanged on a 304, or on a 200 whose content hash (of the links we act on, not
 of the whole page with its visitor counter) equals the stored one. Updates are held until the run
 ends cleanly: a crawl that was interrupted must see the same pages as changed next time, or the
 pages it did not get to would be lost (what the pages read listed is owed in crawler/frontier.py). Article pages that held
@@ -15,9 +17,8 @@ from typing import Iterable
 
 from crawler import timeutil
 from crawler.db import http_state as store
+from spiders.conditional import response_validators
 
-# Ask without validators at least this often, to catch servers that keep an ETag after a change.
-FULL_FETCH_EVERY = timedelta(hours=24)
 # A page extraction rejected (no article on it) is not fetched again for this long.
 REJECTED = "rejected"
 REJECTED_RECHECK = timedelta(days=30)
@@ -37,31 +38,18 @@ class HttpState:
             return None
         return store.http_state_row(self.db, url)
 
-    def request_headers(self, url: str) -> dict[str, str]:
-        """If-None-Match / If-Modified-Since for `url`, unless a full fetch is due."""
-        row = self.row(url)
-        if not row or row["validators_unreliable"] or not row["checked_at"]:
-            return {}
-        if timeutil.now() - timeutil.parse_iso(row["checked_at"]) > FULL_FETCH_EVERY:
-            return {}
-        headers = {}
-        if row["etag"]:
-            headers["If-None-Match"] = row["etag"]
-        if row["last_modified"]:
-            headers["If-Modified-Since"] = row["last_modified"]
-        return headers
-
     def unchanged(self, url: str, response, content_hash: str) -> bool:
         """Record what this 200 response to a request for `url` says; True when its content hash is the stored one."""
         row = self.row(url) or {}
-        etag = _header(response, "ETag")
+        validators = response_validators(response)
+        etag = validators["etag"]
         same_hash = row.get("content_hash") == content_hash
         unreliable = bool(row.get("validators_unreliable"))
         if etag and etag == row.get("etag") and row.get("content_hash") and not same_hash:
             unreliable = True  # same ETag, different content: never trust this URL's validators again
         self.pending[url] = {
             "url": url, "source": self.source, "etag": etag,
-            "last_modified": _header(response, "Last-Modified"), "content_hash": content_hash,
+            "last_modified": validators["last_modified"], "content_hash": content_hash,
             "checked_at": timeutil.iso(), "lastmod": self.pending.get(url, row).get("lastmod"),
             "validators_unreliable": int(unreliable),
         }
@@ -96,8 +84,3 @@ class HttpState:
             return 0
         store.save_http_states(self.db, list(self.pending.values()))
         return len(self.pending)
-
-
-def _header(response, name: str) -> str | None:
-    value = response.headers.get(name)
-    return value.decode("latin-1").strip() if value else None

@@ -40,6 +40,7 @@ from crawler.urls import canonical_url, is_same_site
 from spiders import attachments
 from spiders import feeds as feedparse
 from crawler.frontier import ARTICLE, LISTING, Frontier
+from spiders.conditional import not_modified
 from spiders.http_state import HttpState, links_hash
 from spiders.links import (article_links, classify_feed_link, classify_link, next_page, not_taken, page_links,
                            rules_for, template_values)
@@ -148,11 +149,12 @@ class SourceCrawl:
             self.report.append({"kind": kind, "url": url, "detail": detail})
 
     def _entry_request(self, url: str, callback, **meta) -> scrapy.Request:
-        headers = {} if self.dry_run else self.state.request_headers(url)
+        """A listing, feed or sitemap request; spiders/conditional.py makes it conditional by its
+        `kind` and `state_url` (the URL its http_state row is kept under)."""
         # dont_filter: a redirect loop then ends at REDIRECT_MAX_TIMES with an error we record,
         # instead of vanishing in the duplicate filter; max_pages bounds pagination cycles
-        return scrapy.Request(url, callback=callback, errback=self.on_error, headers=headers, dont_filter=True,
-                              meta={"state_url": url, "handle_httpstatus_list": [304], **meta})
+        return scrapy.Request(url, callback=callback, errback=self.on_error, dont_filter=True,
+                              meta={"state_url": url, **meta})
 
     def _sitemap_requests(self, urls: list[str], depth: int = 0):
         """Requests for the sitemaps not asked for yet in this run (an index may list itself, or loop).
@@ -272,8 +274,8 @@ class SourceCrawl:
         return True
 
     def _not_modified(self, response) -> bool:
-        if response.status == 304:
-            self._stat("not_modified")
+        """A 304 (counted by the conditional-request middleware): nothing to read on this page."""
+        if not_modified(response):
             self._note("unchanged", response.meta["state_url"], "304 Not Modified")
             return True
         return False

@@ -195,6 +195,7 @@ def test_document_listing_pages_lead_to_their_files(spider):
 
     from pipelines.documents import read_document, store_document
     from spiders.attachments import document_listing_requests, parse_document_listing
+    from spiders.conditional import ConditionalRequestMiddleware
 
     (listing,) = document_listing_requests(spider, spider.source)
     assert listing.url == "https://mst.gov.vn/van-ban?trang=1"
@@ -211,6 +212,10 @@ def test_document_listing_pages_lead_to_their_files(spider):
     requests = {r.url: r for r in parse_document_listing(spider, page)}
 
     assert set(requests) == {"https://mst.gov.vn/files/tt-13.pdf", "https://mst.gov.vn/files/nq-57.pdf"}
+    conditional = ConditionalRequestMiddleware.from_crawler(spider.crawler)  # as the downloader applies it
+    conditional.spider_opened(spider.spider)
+    for request in requests.values():
+        conditional.process_request(request)
     assert requests["https://mst.gov.vn/files/tt-13.pdf"].headers.get("If-None-Match") == b'"v7"'
     fresh = requests["https://mst.gov.vn/files/nq-57.pdf"]
     assert b"If-None-Match" not in fresh.headers and fresh.meta["download_maxsize"] == 123_456
