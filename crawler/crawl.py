@@ -112,10 +112,11 @@ def _quiet_scrapy_logs() -> None:
 
 def run_crawl(config: Config, db_path, source_names: Iterable[str] | None = None,
               on_progress: ProgressCallback | None = None, on_alerts: Callable[[str], None] | None = None,
-              processes: int | None = None) -> list[dict]:
+              processes: int | None = None, alerts: bool = True) -> list[dict]:
     """Crawl the sources and return one summary dict per source (also stored in `crawl_runs`);
-    `on_alerts` gets the line saying what became of the instant alerts sent after it; `processes`
-    (default: `settings.crawl_processes`) is how many engines share the sources."""
+    `on_alerts` gets the line saying what became of the instant alerts sent after it (unless
+    `alerts` is off: the task queue checks them in a job of their own); `processes` (default:
+    `settings.crawl_processes`) is how many engines share the sources."""
     sources = select_sources(config, source_names)
     if not sources:  # nothing to crawl: no Scrapy, no pipelines (a scheduler's idle tick stays cheap)
         return []
@@ -136,6 +137,8 @@ def run_crawl(config: Config, db_path, source_names: Iterable[str] | None = None
         results += _finish_lost_runs(db_path, lost, run_ids)
         order = {source.name: i for i, source in enumerate(sources)}
         results.sort(key=lambda r: order[r["source"]])
+    if not alerts:
+        return results
     db = open_db(db_path)
     try:
         line = run_alerts_after_crawl(config, db)

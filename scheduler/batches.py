@@ -180,7 +180,7 @@ class CrawlBatches:
             with service.database() as db:
                 rows = crawl_rows(db, list(left), started)
                 for name, entry in list(left.items()):
-                    self._finish(db, left.pop(name), *_source_outcome(rows.get(name), outcome, detail))
+                    self._finish(db, left.pop(name), *source_outcome(rows.get(name), outcome, detail))
         finally:
             if left:  # the database failed us: the runs are closed as failed, never left running
                 with service.database() as db:
@@ -200,7 +200,7 @@ class CrawlBatches:
         self.release(entry.source)
 
 
-def _source_outcome(row: dict | None, outcome: str, detail: str | None) -> tuple[str, str | None]:
+def source_outcome(row: dict | None, outcome: str, detail: str | None) -> tuple[str, str | None]:
     """One source's outcome in a batch: its own crawl_runs row, else the child's outcome."""
     if row is None or row["status"] == "running":
         if outcome == "ok":
@@ -230,15 +230,16 @@ def crawl_command(config: Config, db_path: Path, sources: list[str]) -> list[str
 
 
 def run_child(command: list[str], output: Path, time_limit: float, stop: threading.Event,
-              kill_grace: float, on_tick: Callable[[], None] | None = None) -> tuple[str, str | None]:
+              kill_grace: float, on_tick: Callable[[], None] | None = None,
+              preexec_fn: Callable[[], None] | None = None) -> tuple[str, str | None]:
     """Run a child in its own process group with its output in `output`; stop it (SIGTERM, then
     SIGKILL after `kill_grace`) past `time_limit` or when `stop` is set. `on_tick` is called about
-    once a second while the child runs."""
+    once a second while the child runs; `preexec_fn` runs in the child before it starts."""
     output.parent.mkdir(parents=True, exist_ok=True)
     with open(output, "wb") as sink:
         try:
             child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=preexec_fn)
         except OSError as exc:
             return "failed", f"cannot start {command[0]}: {exc}"
         deadline = time.monotonic() + time_limit

@@ -220,18 +220,24 @@ def alerts_after_crawl(service: "Service", config: Config) -> None:
 
 def check_alerts(service: JobContext, config: Config) -> None:
     """Alert rules after a crawl, one check at a time, recorded like any job run."""
-    key = RunKey(ALERTS_JOB_ID, "alerts", ALERTS_JOB_ID, timeutil.now())
     with service.alerts_lock, service.database() as db:
-        run_id = runs.start_job_run(db, key)
-        try:
-            from digests.alerts import run_alerts
+        run_alert_check(config, db)
 
-            result = run_alerts(config, db)
-        except Exception as exc:  # noqa: BLE001 - one failed check must not stop the crawls
-            log.exception("alerts failed", extra={"job": ALERTS_JOB_ID})
-            runs.finish_job_run(db, run_id, "failed", f"{type(exc).__name__}: {exc}")
-        else:
-            runs.finish_job_run(db, run_id, "ok", _summary(result))
+
+def run_alert_check(config: Config, db) -> str:
+    """One alert check, recorded in `job_runs` (the embedded scheduler's and the task queue's)."""
+    key = RunKey(ALERTS_JOB_ID, "alerts", ALERTS_JOB_ID, timeutil.now())
+    run_id = runs.start_job_run(db, key)
+    try:
+        from digests.alerts import run_alerts
+
+        result = run_alerts(config, db)
+    except Exception as exc:  # noqa: BLE001 - one failed check must not stop the crawls
+        log.exception("alerts failed", extra={"job": ALERTS_JOB_ID})
+        runs.finish_job_run(db, run_id, "failed", f"{type(exc).__name__}: {exc}")
+        return "failed"
+    runs.finish_job_run(db, run_id, "ok", _summary(result))
+    return "ok"
 
 
 # ---------------------------------------------------------------- digest jobs
@@ -240,28 +246,32 @@ def check_alerts(service: JobContext, config: Config) -> None:
 def digest_job(name: str) -> str:
     """Send one digest for this fire time; the run key makes a second attempt a no-op."""
     ctx = current_run()
-    service = ctx.service
-    config = service.config
-    key = RunKey(f"digest:{name}", "digest", name, ctx.scheduled)
-    with service.database() as db:
-        if name not in {d.name for d in (config.digests_file.digests if config.digests_file else [])}:
-            runs.record_job_run(db, key, "skipped", "the digest is no longer in the config")
-            return "skipped"
-        run_id = runs.start_job_run(db, key)
-        if run_id is None:
-            runs.record_job_run(db, key, "skipped", f"the run for {key.scheduled_iso} was already sent or is running")
-            log.info("digest already sent", extra={"job": key.job_id, "scheduled": key.scheduled_iso})
-            return "skipped"
-        log.info("digest started", extra={"job": key.job_id, "scheduled": key.scheduled_iso})
-        try:
-            from digests.runner import send_digest
+    with ctx.service.database() as db:
+        return run_digest(ctx.service.config, db, name, ctx.scheduled)
 
-            result = send_digest(config, db, name, run_key=key.scheduled_iso)
-        except Exception as exc:  # noqa: BLE001 - recorded; the scheduler keeps going
-            log.exception("digest failed", extra={"job": key.job_id, "scheduled": key.scheduled_iso})
-            runs.finish_job_run(db, run_id, "failed", f"{type(exc).__name__}: {exc}")
-            return "failed"
-        runs.finish_job_run(db, run_id, "ok", _summary(result))
+
+def run_digest(config: Config, db, name: str, scheduled: datetime | None) -> str:
+    """Send digest `name` for its fire time `scheduled` (the embedded scheduler's and the task
+    queue's digest jobs): the run key is that time, so a second run of it sends nothing."""
+    key = RunKey(f"digest:{name}", "digest", name, scheduled)
+    if name not in {d.name for d in (config.digests_file.digests if config.digests_file else [])}:
+        runs.record_job_run(db, key, "skipped", "the digest is no longer in the config")
+        return "skipped"
+    run_id = runs.start_job_run(db, key)
+    if run_id is None:
+        runs.record_job_run(db, key, "skipped", f"the run for {key.scheduled_iso} was already sent or is running")
+        log.info("digest already sent", extra={"job": key.job_id, "scheduled": key.scheduled_iso})
+        return "skipped"
+    log.info("digest started", extra={"job": key.job_id, "scheduled": key.scheduled_iso})
+    try:
+        from digests.runner import send_digest
+
+        result = send_digest(config, db, name, run_key=key.scheduled_iso)
+    except Exception as exc:  # noqa: BLE001 - recorded; the scheduler keeps going
+        log.exception("digest failed", extra={"job": key.job_id, "scheduled": key.scheduled_iso})
+        runs.finish_job_run(db, run_id, "failed", f"{type(exc).__name__}: {exc}")
+        return "failed"
+    runs.finish_job_run(db, run_id, "ok", _summary(result))
     log.info("digest finished", extra={"job": key.job_id, "outcome": "ok"})
     return "ok"
 

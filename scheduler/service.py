@@ -152,14 +152,7 @@ class Service:
                     pending = current
 
     def _config_signature(self) -> tuple:
-        signature = []
-        for name in ("sources.yaml", "digests.yaml"):
-            try:
-                stat = (self.config_dir / name).stat()
-                signature.append((stat.st_mtime_ns, stat.st_size))
-            except OSError:
-                signature.append(None)
-        return tuple(signature)
+        return config_signature(self.config_dir)
 
     def _shutdown(self) -> None:
         if self.stopping.is_set():
@@ -291,6 +284,18 @@ class Service:
             runs.record_job_run(db, key, outcome, detail)
 
 
+def config_signature(config_dir: Path) -> tuple:
+    """What changes when a config file is edited: the files' times and sizes."""
+    signature = []
+    for name in ("sources.yaml", "digests.yaml"):
+        try:
+            stat = (Path(config_dir) / name).stat()
+            signature.append((stat.st_mtime_ns, stat.st_size))
+        except OSError:
+            signature.append(None)
+    return tuple(signature)
+
+
 # ---------------------------------------------------------------- logging
 
 
@@ -313,8 +318,9 @@ class JSONLineFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def setup_logging(log_file: Path) -> None:
-    """Structured lines to stderr and to a rotating file."""
+def setup_logging(log_file: Path, extra_loggers: tuple[str, ...] = ()) -> None:
+    """Structured lines to stderr and to a rotating file; `extra_loggers` (a library's, such as
+    procrastinate's in `dxwatch worker`) log there too, from INFO."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     formatter = JSONLineFormatter()
     handlers = [
@@ -329,7 +335,9 @@ def setup_logging(log_file: Path) -> None:
     root.setLevel(logging.INFO)
     aps = logging.getLogger("apscheduler")
     aps.setLevel(logging.WARNING)
-    for logger in (root, aps):
+    for name in extra_loggers:
+        logging.getLogger(name).setLevel(logging.INFO)
+    for logger in (root, aps, *map(logging.getLogger, extra_loggers)):
         logger.propagate = False
         for handler in handlers:
             logger.addHandler(handler)

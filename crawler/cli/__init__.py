@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 # isort: off
-from crawler.cli import crawl, export, demo, query, digest, schedule, sources  # noqa: F401  (registers, in help order)
+from crawler.cli import crawl, export, demo, query, digest, schedule, worker, sources  # noqa: F401  (registers, in help order)
 # isort: on
 from crawler.cli.common import app, err_console, labelled, state
 from crawler.config import ConfigError

@@ -78,12 +78,13 @@ def _global(
     config: Path = typer.Option(Path("config"), "--config", envvar="DXWATCH_CONFIG", show_envvar=True,
                                 metavar="DIR", help="Config folder with sources.yaml and digests.yaml (or one of "
                                 "those files)."),
-    db: Path = typer.Option(Path("data/dxwatch.db"), "--db", envvar="DXWATCH_DB", show_envvar=True, metavar="FILE",
-                            help="SQLite database file."),
+    db: str = typer.Option("data/dxwatch.db", "--db", envvar="DXWATCH_DB", show_envvar=True, metavar="FILE",
+                           help="SQLite database file, or a postgresql://user@host/dbname URL."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
 ) -> None:
-    state.config_dir, state.db_path = config, db
+    state.config_dir = config
+    state.db_path = db if db.startswith(("postgresql://", "postgres://")) else Path(db)
 
 
 _PLAIN_TYPES = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "path": "PATH", "file": "FILE",

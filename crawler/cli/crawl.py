@@ -60,6 +60,8 @@ def crawl(
                                 "early (see the revisit column of `sources status`); for schedulers."),
     processes: Optional[int] = typer.Option(None, "--processes", min=1, help="Crawl processes to use "
                                             "(default: settings.crawl_processes, one per core for big crawls)."),
+    no_alerts: bool = typer.Option(False, "--no-alerts", help="Leave the alert rules to a job of their own "
+                                   "(what `dxwatch worker` does: one alert check at a time)."),
 ) -> None:
     """Crawl once and print a summary table per source (exit code 1 when a source failed)."""
     from crawler.crawl import run_crawl, select_sources
@@ -84,10 +86,10 @@ def crawl(
     if progress is not None:
         with progress:
             results = run_crawl(cfg, state.db_path, source or None, on_progress=update, on_alerts=alerts.append,
-                                processes=processes)
+                                processes=processes, alerts=not no_alerts)
     else:
         results = run_crawl(cfg, state.db_path, source or None, on_progress=update, on_alerts=alerts.append,
-                            processes=processes)
+                            processes=processes, alerts=not no_alerts)
     table = Table("source", "status", "pages", "new", "known", "rejected", "errors", "last error")
     for r in results:
         errors = ", ".join(f"{k} {v}" for k, v in sorted(r["errors"].items())) or "-"

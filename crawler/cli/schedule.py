@@ -48,9 +48,12 @@ def schedule_run(
         help="A digest missed while the scheduler was down is sent late only within this period."),
     kill_grace: float = typer.Option(10.0, "--kill-grace", min=0,
                                      help="Seconds a crawl gets after SIGTERM (time limit, shutdown) before SIGKILL."),
+    batch_size: int = typer.Option(50, "--batch-size", min=1, help="On a postgresql:// database: sources per "
+                                   "crawl job (sharded by host)."),
 ) -> None:
     """The long-running scheduler: crawls each source and sends each digest on its schedule.
-    With --once the exit code is 1 when a run failed or timed out."""
+    With --once the exit code is 1 when a run failed or timed out. On a postgresql:// database it
+    only enqueues the due crawls and digests, once however many run, for `dxwatch worker`s to run."""
     from crawler.config import parse_schedule
     from scheduler.lock import SchedulerAlreadyRunning
     from scheduler.service import Service, setup_logging
@@ -61,8 +64,18 @@ def schedule_run(
         kind = None
     if kind != "interval":
         raise typer.BadParameter("use a duration such as 30m, 12h or 2d", param_hint="--digest-grace")
-    log_file = log_file or state.db_path.parent / "logs" / "scheduler.log"
+    from crawler.cli.worker import data_folder
+    from scheduler.queue import is_queue_url
+
+    log_file = log_file or data_folder() / "logs" / "scheduler.log"
     setup_logging(log_file)
+    if is_queue_url(state.db_path):
+        import asyncio
+
+        from scheduler.enqueue import Enqueuer
+
+        asyncio.run(Enqueuer(state.config_dir, str(state.db_path), grace_seconds, batch_size).run(once=once))
+        return
     service = Service(state.config_dir, state.db_path, log_file, digest_grace=grace_seconds, kill_grace=kill_grace)
     try:
         service.run(once=once)
