@@ -54,7 +54,17 @@ class _Fetched(_Fields):
 
 
 @dataclass(eq=True)
-class ArticleItem(_Fetched):
+class _Linking(_Fetched):
+    """A page whose linked files are fetched (pipelines/attachments.py, Scrapy's FilesPipeline shape):
+    the spider sets `file_urls` (and each one's link text); the files stage sets `files`."""
+
+    file_urls: list[str] | None = None       # the files (PDF, DOCX, ...) the page links, canonical, first seen first
+    file_labels: dict[str, str] | None = None  # file URL -> its link text
+    files: list[dict] | None = None          # one result per file: url, status, document_id, outcome
+
+
+@dataclass(eq=True)
+class ArticleItem(_Linking):
     """A page taken as an article, from the spider to the store."""
 
     # set by the spider
@@ -85,8 +95,18 @@ class ArticleItem(_Fetched):
 
 
 @dataclass(eq=True)
+class FileLinksItem(_Linking):
+    """A page read only for the files it links: a source's `documents:` page (a portal's "Văn bản"
+    listing), or a document's own HTML page behind a "Văn bản" link (`depth` 1: not followed further)."""
+
+    cited_by: str | None = None              # the article whose link led here (None for a `documents:` page)
+    depth: int = 0
+
+
+@dataclass(eq=True)
 class DocumentItem(_Fetched):
-    """An attached file (PDF, DOCX, ODT, XLSX) an article links, from the spider to the store."""
+    """A downloaded file (PDF, DOCX, ODT, XLSX), from the files stage to the document stage
+    (pipelines/attachments.py -> pipelines/documents.py read_document, store_document)."""
 
     cited_by: str | None = None              # the article URL that linked it
     label: str | None = None                 # the link text
@@ -95,7 +115,7 @@ class DocumentItem(_Fetched):
     filename: str | None = None
     etag: str | None = None
     last_modified: str | None = None
-    status: str | None = None                # set by the spider for a file over the size limit
+    status: str | None = None                # set by the files stage for a file over the size limit
     error: str | None = None
     # the documents stage
     document_id: int | None = None

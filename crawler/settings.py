@@ -18,17 +18,17 @@ from crawler.config import CrawlSettings
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
 PIPELINE_ORDER = {
+    "pipelines.attachments.AttachmentsPipeline": 50,  # before extraction: the files of every page read as an article
     "pipelines.extraction.ExtractionPipeline": 100,
     "pipelines.relevance.RelevancePipeline": 200,
     "pipelines.facts.FactsPipeline": 300,
     "pipelines.stories.StoryPipeline": 400,
-    "pipelines.documents.DocumentPipeline": 450,
     "pipelines.storage.StoragePipeline": 500,
 }
 
 
 # The stages that write to the database: left out of a dry run (`sources test`).
-WRITING_PIPELINES = {"pipelines.storage.StoragePipeline", "pipelines.documents.DocumentPipeline"}
+WRITING_PIPELINES = {"pipelines.storage.StoragePipeline", "pipelines.attachments.AttachmentsPipeline"}
 
 
 class BrokenModule(Exception):
@@ -83,6 +83,7 @@ def scrapy_settings(crawl: CrawlSettings, dry_run: bool = False) -> dict:
         "DOWNLOAD_TIMEOUT": crawl.download_timeout,
         "DOWNLOAD_MAXSIZE": crawl.max_page_bytes,
         "DXWATCH_DOCUMENT_MAX_BYTES": crawl.max_document_bytes,
+        "MEDIA_ALLOW_REDIRECTS": True,  # the files stage: a download handler often redirects to the file
         "DXWATCH_SITEMAP_MAX_BYTES": crawl.max_sitemap_bytes,
         "DOWNLOAD_WARNSIZE": max(crawl.max_page_bytes // 2, 1),
         "REDIRECT_MAX_TIMES": 10,

@@ -5,6 +5,9 @@ On government portals the directive itself is a PDF or Word file; the article on
 (a scanned PDF, a corrupt or enormous file) instead of raising; `parse_header` reads the
 administrative header block (issuing body, "Số: 2971/QĐ-UBND", "Thanh Hóa, ngày 22 tháng 8 năm
 2023", the type line and the trích yếu) that every Vietnamese administrative document opens with.
+
+The files stage (pipelines/attachments.py) downloads the files and hands each one here:
+`read_document` (pure, run off the reactor thread) and `store_document` (crawler/db/documents.py).
 """
 
 from __future__ import annotations
@@ -18,11 +21,8 @@ from datetime import date
 from crawler import timeutil
 from crawler.db import documents as store
 from crawler.db.documents import CORRUPT, EMPTY, ENCRYPTED, OK, SCANNED, TOO_LARGE, UNSUPPORTED
-from crawler.items import DocumentItem
-from crawler.runstats import source_key
 from crawler.textnorm import match_key, normalize_text, strip_diacritics
 from pipelines.kinds import kinds
-from pipelines.storage import DatabasePipeline
 
 
 DEFAULT_MAX_PAGES = 500
@@ -503,43 +503,3 @@ def list_documents(db, doc_type: str | None = None, issuer: str | None = None, s
         return (not source or doc["source"] == source) and (not status or doc["status"] == status)
 
     return [d for d in rows if keep(d)]
-
-
-# ---------------------------------------------------------------- the Scrapy pipeline
-
-STAT = "documents_"
-
-
-class DocumentPipeline(DatabasePipeline):
-    """Reads `DocumentItem`s (spiders/attachments.py) and stores them; articles pass on.
-
-    Parsing a large PDF takes seconds, so it runs in a worker thread while the crawl goes on;
-    the database write stays on the reactor thread, one transaction per document.
-    """
-
-    def __init__(self, db_path: str | None, stats, max_pages: int, max_chars: int):
-        super().__init__(db_path, stats)
-        self.max_pages, self.max_chars = max_pages, max_chars
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        settings = crawler.settings
-        pipeline = cls(settings.get("DXWATCH_DB_PATH"), crawler.stats,
-                       settings.getint("DXWATCH_DOCUMENT_MAX_PAGES", DEFAULT_MAX_PAGES),
-                       settings.getint("DXWATCH_DOCUMENT_MAX_CHARS", DEFAULT_MAX_CHARS))
-        pipeline.crawler = crawler
-        return pipeline
-
-    async def process_item(self, item, spider=None):
-        if not isinstance(item, DocumentItem) or self.db is None:
-            return item
-        from scrapy.utils.defer import maybe_deferred_to_future
-        from twisted.internet.threads import deferToThread
-
-        record = await maybe_deferred_to_future(deferToThread(read_document, item, self.max_pages, self.max_chars))
-        document_id, outcome = self.write(item, store_document, self.db, item, record)
-        self.stats.inc_value(source_key(item, STAT + outcome))
-        self.stats.inc_value(source_key(item, STAT + "status/" + record["status"]))
-        item.pop("body", None)  # the bytes are stored as text; do not carry them through logs and signals
-        item.update(document_id=document_id, status=record["status"], outcome=outcome)
-        return item

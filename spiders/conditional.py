@@ -21,7 +21,8 @@ The kinds:
   is not fetched at all (crawler/frontier.py), so an article request has nothing to validate.
 
 The callbacks only see that a response is a 304 (`not_modified(response)`) and take nothing
-from it. A dry run (`sources test`) has no database, hence no validators.
+from it; any other response to a conditional kind carries the validators it gave in
+`meta["validators"]`, which the stage that stores the page or file keeps. A dry run (`sources test`) has no database, hence no validators.
 """
 
 from __future__ import annotations
@@ -140,14 +141,18 @@ class ConditionalRequestMiddleware:
         if not self.enabled or not self.policy.handles(request):
             return None
         statuses = request.meta.setdefault("handle_httpstatus_list", [])
-        if 304 not in statuses:
-            statuses.append(304)
+        if isinstance(statuses, list) and 304 not in statuses:  # a file's request (Scrapy's media pipeline)
+            statuses.append(304)                                 # already takes every status but redirects
         for name, value in self.policy.validators(request, self.storage).items():
             request.headers[name] = value
         return None
 
     def process_response(self, request, response):
-        if self.enabled and not_modified(response) and self.policy.handles(request):
+        if not self.enabled or not self.policy.handles(request):
+            return response
+        if not_modified(response):
             key = self.policy.not_modified(request, self.storage)
             self.stats.inc_value(source_key(request.meta.get("source"), key))
+        else:  # what the next request will send, for whoever stores it (spiders/http_state.py, the files stage)
+            request.meta["validators"] = response_validators(response)
         return response

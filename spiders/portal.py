@@ -34,10 +34,10 @@ from crawler.db import close, open_db
 from crawler.db import source_templates as templates_db
 from crawler.db.articles import known_urls
 from crawler.db.faults import describe as describe_db_error
-from crawler.items import ArticleItem
+from crawler.filelinks import document_links
+from crawler.items import ArticleItem, FileLinksItem
 from crawler.runstats import source_key
 from crawler.urls import canonical_url, is_same_site
-from spiders import attachments
 from spiders import feeds as feedparse
 from crawler.frontier import ARTICLE, LISTING, Frontier
 from spiders.conditional import not_modified
@@ -119,7 +119,7 @@ class SourceCrawl:
         self.sitemaps_cut = 0
         self.last_error: str | None = None
         self.report: list[dict] = []  # what `sources test` shows
-        self.attachments = attachments if source.follow_attachments else None
+        self.follow_attachments = source.follow_attachments and not dry_run  # fetched by pipelines/attachments.py
         # discovery by structure: the learned article template, and what this run verifies of it
         learned = template or templates_db.load_template(self.db, source.name)  # a dry run is given it
         self.template = Template.parse(learned) if learned else None
@@ -297,9 +297,10 @@ class SourceCrawl:
         if not self.dry_run:  # what earlier crawls owe: articles, then pagination where it stopped
             for request in self._owed_requests():
                 yield request
-        if self.source.documents and not self.dry_run:
-            for request in attachments.document_listing_requests(self, self.source):
-                yield request
+        if not self.dry_run:  # a portal's "Văn bản" listing: the files it links
+            for url in self.source.documents:
+                yield scrapy.Request(url, callback=self.parse_document_listing, errback=self.on_error,
+                                     meta={"kind": "document_listing"})
 
     def _owed_requests(self) -> list[scrapy.Request]:
         """Requests for the pagination pages earlier crawls did not get to, and for half of
@@ -505,9 +506,24 @@ class SourceCrawl:
         )
         if self.rules.selectors:
             item["selectors"] = dict(self.rules.selectors)
+        if self.follow_attachments:
+            self._link_files(item, response)
         yield item
-        if self.attachments is not None and not self.dry_run:
-            yield from self.attachments.document_requests(self, response, item) or ()
+
+    def parse_document_listing(self, response):
+        """A `documents:` page: an item for the files it links (fetched by the files stage)."""
+        self._stat("documents_listing_pages")
+        item = FileLinksItem(source=self.source.name, level=self.source.level, province=self.source.province,
+                             url=canonical_url(response.url), crawl_run_id=self.crawl_run_id, fetched_at=timeutil.iso())
+        if self._link_files(item, response):
+            yield item
+
+    def _link_files(self, item, response) -> bool:
+        """The document links of a page into its item (`file_urls`, `file_labels`); False when it has none."""
+        links = document_links(response, self.rules.hosts) if isinstance(response, TextResponse) else []
+        if links:
+            item.update(file_urls=[url for url, _ in links], file_labels=dict(links))
+        return bool(links)
 
     # ------------------------------------------------------------ errors and the end
 

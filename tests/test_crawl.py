@@ -131,7 +131,7 @@ def test_server_that_keeps_its_etag_after_a_change_loses_its_conditional_request
 
 
 def test_documents_pages_of_a_source_are_read(portal, tmp_path, db_path):
-    """`documents:` pages (a portal's "Văn bản" listing) are handed to spiders.attachments in the same crawl."""
+    """`documents:` pages (a portal's "Văn bản" listing) lead to their files (pipelines/attachments.py) in the same crawl."""
     paged_site(portal, count=1, per_page=1)
     portal.routes["/van-ban"] = Page("<html><body><table><tr><td>Quyết định 12/QĐ-UBND</td>"
                                      "<td><a href='/files/qd-12-2025.pdf'>Tải về</a></td></tr></table></body></html>")

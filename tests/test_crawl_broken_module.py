@@ -20,7 +20,7 @@ def test_a_broken_pipeline_module_stops_the_crawl_with_one_line(portal, tmp_path
     for i in range(3):
         portal.routes[article_path(i)] = Page(article_html(i))
     cfg = write_config(tmp_path / "cfg", [{"name": "tinh", "start_urls": [portal.url("/tin-tuc")]}])
-    for module in ("pipelines.facts", "spiders.attachments"):
+    for module in ("pipelines.facts", "pipelines.attachments"):
         result = subprocess.run([sys.executable, "-c", BROKEN.format(name=module), "--config", str(cfg),
                                  "--db", str(db_path), "crawl"], capture_output=True, text=True, cwd=REPO, timeout=120)
         assert result.returncode == 1, result.stderr

@@ -252,7 +252,7 @@ def _page(body: str, url: str = "https://thanhhoa.gov.vn/tin-tuc/bai-1.html"):
 
 
 def test_document_links_on_an_article_page():
-    from spiders.attachments import document_links
+    from crawler.filelinks import document_links
 
     page = _page(
         "<a href='/files/QD%202971.PDF'>Quyết định</a>"
@@ -280,7 +280,7 @@ def test_document_links_on_an_article_page():
 def test_file_name_from_content_disposition_or_url():
     from scrapy.http import Response
 
-    from spiders.attachments import _filename
+    from pipelines.attachments import _filename
 
     named = Response("https://thanhhoa.gov.vn/DownloadFile.aspx?id=7", headers={
         "Content-Disposition": "attachment; filename*=UTF-8''K%E1%BA%BF%20ho%E1%BA%A1ch%20176.pdf"})
@@ -288,11 +288,20 @@ def test_file_name_from_content_disposition_or_url():
     assert _filename(Response("https://thanhhoa.gov.vn/files/qd%202971.pdf")) == "qd 2971.pdf"
 
 
-def test_document_pipeline_passes_articles_through_untouched():
+def test_files_stage_passes_items_that_link_no_file_through_untouched():
     import asyncio
 
-    from pipelines.documents import DocumentPipeline
+    from scrapy import Spider
+    from scrapy.utils.test import get_crawler
 
-    pipeline = DocumentPipeline(None, stats=None, max_pages=10, max_chars=1000)
-    article = {"item_type": "article", "url": "https://thanhhoa.gov.vn/tin-tuc/bai-1.html", "html": "<p>x</p>"}
-    assert asyncio.run(pipeline.process_item(dict(article))) == article
+    from crawler.items import ArticleItem
+    from pipelines.attachments import AttachmentsPipeline
+
+    crawler = get_crawler(Spider)
+    crawler.spider = crawler._create_spider("t")
+    pipeline = AttachmentsPipeline.from_crawler(crawler)
+    pipeline.open_spider()
+    article = ArticleItem(url="https://thanhhoa.gov.vn/tin-tuc/bai-1.html", html="<p>x</p>")
+    assert asyncio.run(pipeline.process_item(article)) == \
+        ArticleItem(url="https://thanhhoa.gov.vn/tin-tuc/bai-1.html", html="<p>x</p>")
+    assert pipeline.get_media_requests(ArticleItem(file_urls=["https://thanhhoa.gov.vn/a.pdf"]), None) == []  # no database

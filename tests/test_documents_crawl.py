@@ -182,35 +182,46 @@ def spider(tmp_path):
 
     source = Source(name="mst", title="Bộ KH&CN", level="national", start_urls=["https://mst.gov.vn/tin-tuc"],
                     documents=["https://mst.gov.vn/van-ban?trang=1"])
-    crawler = get_crawler(PortalSpider, {"DXWATCH_DOCUMENT_MAX_BYTES": 123_456})
+    crawler = get_crawler(PortalSpider, {"DXWATCH_DOCUMENT_MAX_BYTES": 123_456,
+                                         "DXWATCH_DB_PATH": str(tmp_path / "dxwatch.db")})
     portal = PortalSpider.from_crawler(crawler, sources=[source], db_path=str(tmp_path / "dxwatch.db"))
     crawler.spider = portal
     crawler.stats.open_spider()
-    yield portal.crawls["mst"]  # the source's part of the spider: what attachments are given
+    yield portal.crawls["mst"]  # the source's part of the spider
     portal.db.conn.close()
 
 
 def test_document_listing_pages_lead_to_their_files(spider):
+    from scrapy import Request
     from scrapy.http import HtmlResponse
 
+    from crawler.items import FileLinksItem
+    from pipelines.attachments import AttachmentsPipeline
     from pipelines.documents import read_document, store_document
-    from spiders.attachments import document_listing_requests, parse_document_listing
     from spiders.conditional import ConditionalRequestMiddleware
 
-    (listing,) = document_listing_requests(spider, spider.source)
-    assert listing.url == "https://mst.gov.vn/van-ban?trang=1"
     # two files are stored already: one with an ETag, one without
     for path, etag in (("/files/tt-13.pdf", '"v7"'), ("/files/cv-cu.pdf", None)):
         item = {"url": f"https://mst.gov.vn{path}", "body": docgen.pdf_bytes(docgen.LETTER) + path.encode(),
                 "source": "mst", "etag": etag}
         store_document(spider.db, item, read_document(item))
-    page = HtmlResponse(listing.url, request=listing, encoding="utf-8", body=(
+    url = spider.source.documents[0]
+    page = HtmlResponse(url, request=Request(url), encoding="utf-8", body=(
         "<table><tr><td>13/2017/TT-BTTTT</td><td><a href='/files/tt-13.pdf'>Tải về</a></td></tr>"
         "<tr><td>Công văn cũ</td><td><a href='/files/cv-cu.pdf'>Tải về</a></td></tr>"
         "<tr><td>57-NQ/TW</td><td><a href='/files/nq-57.pdf'>Tải về</a></td></tr>"
         "<tr><td>Ngoài</td><td><a href='https://vanban.example.org/x.pdf'>Tải về</a></td></tr></table>").encode())
-    requests = {r.url: r for r in parse_document_listing(spider, page)}
+    (item,) = spider.parse_document_listing(page)
+    assert isinstance(item, FileLinksItem) and item["cited_by"] is None  # a listing page cites nothing
+    assert item["file_urls"] == ["https://mst.gov.vn/files/tt-13.pdf", "https://mst.gov.vn/files/cv-cu.pdf",
+                                 "https://mst.gov.vn/files/nq-57.pdf"]
 
+    # the files stage: a stored file without validators is not asked again
+    pipeline = AttachmentsPipeline.from_crawler(spider.crawler)
+    pipeline.open_spider()
+    info = pipeline.spiderinfo
+    requests = {r.url: r for r in pipeline.get_media_requests(item, info)
+                if pipeline.media_to_download(r, info, item=item) is None}
     assert set(requests) == {"https://mst.gov.vn/files/tt-13.pdf", "https://mst.gov.vn/files/nq-57.pdf"}
     conditional = ConditionalRequestMiddleware.from_crawler(spider.crawler)  # as the downloader applies it
     conditional.spider_opened(spider.spider)
@@ -219,5 +230,5 @@ def test_document_listing_pages_lead_to_their_files(spider):
     assert requests["https://mst.gov.vn/files/tt-13.pdf"].headers.get("If-None-Match") == b'"v7"'
     fresh = requests["https://mst.gov.vn/files/nq-57.pdf"]
     assert b"If-None-Match" not in fresh.headers and fresh.meta["download_maxsize"] == 123_456
-    assert fresh.meta["cited_by"] is None  # a listing page cites nothing
+    assert fresh.meta["source"] == "mst" and fresh.meta["cited_by"] is None
     assert spider.db["document_links"].count == 0
