@@ -261,6 +261,7 @@ DATE_NEAR = re.compile(
     r"\b\d{1,2}\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{4}\b|"
     r"\bngày\s+\d{1,2}\s+tháng\s+\d{1,2}\b",
     re.IGNORECASE)
+_DIGIT = re.compile(r"\d")  # every date form has one: the cheap test before DATE_NEAR
 SKIP_SCHEMES = ("javascript:", "mailto:", "tel:", "data:", "#", "sms:", "callto:")
 NOT_PAGES = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|odt|ods|rtf|zip|rar|7z|gz|jpe?g|png|gif|webp|svg|bmp|ico|"
                        r"mp3|mp4|avi|mov|wmv|flv|css|js|xml|rss|json|txt|exe|apk)$", re.IGNORECASE)
@@ -344,11 +345,43 @@ def _anchor_text(a) -> str:
     return text
 
 
-def collect_links(root, base_url: str, walker: _Walker | None = None,
-                  normalize: Callable[[str], str] | None = None) -> list[Link]:
-    """Every link of the page to another http(s) page, with its zone and element path.
+_UNSEEN = object()
 
-    `normalize` maps a URL to the one it is stored under (tracking parameters dropped)."""
+
+def join(base: str, href: str) -> str:
+    """`urljoin(base, href)`, with the two forms most links take (absolute, and site-rooted without
+    dot segments) joined by hand: a listing page has hundreds of links and urljoin is slow."""
+    if href.startswith(("http://", "https://")) and "/." not in href:
+        return href
+    if href.startswith("/") and not href.startswith("//") and "/." not in href:
+        cut = base.find("/", base.find("//") + 2)
+        return (base if cut < 0 else base[:cut]) + href
+    return urljoin(base, href)
+
+
+def _resolve(href: str, base: str, here: str, normalize, same_site) -> str | None:
+    """The URL a link leads to, or None when it is no other page of the site (a script, a file,
+    this page, another site)."""
+    href = href.strip()
+    if not href or href.lower().startswith(SKIP_SCHEMES):
+        return None
+    url = urldefrag(join(base, href))[0]
+    if not url.startswith(("http://", "https://")) or url == here or NOT_PAGES.search(url.split("?", 1)[0]):
+        return None
+    if normalize is not None:
+        url = normalize(url)
+    if same_site is not None and not same_site(url):
+        return None
+    return url
+
+
+def collect_links(root, base_url: str, walker: _Walker | None = None,
+                  normalize: Callable[[str], str] | None = None,
+                  same_site: Callable[[str], bool] | None = None) -> list[Link]:
+    """Every link of the page to another http(s) page of the site, with its zone and element path.
+
+    `normalize` maps a URL to the one it is stored under (tracking parameters dropped); each
+    distinct href is resolved once per page."""
     walker = walker or _Walker()
     here = urldefrag(base_url)[0]
     head = root.find("head")
@@ -356,21 +389,17 @@ def collect_links(root, base_url: str, walker: _Walker | None = None,
     base = urljoin(here, base_el.get("href") or "") if base_el is not None else here
     links = []
     resolved: dict[str, str | None] = {}
+    info = walker._info
     for a in root.iter("a"):
-        href = (a.get("href") or "").strip()
-        if href not in resolved:
-            url = None
-            if href and not href.lower().startswith(SKIP_SCHEMES):
-                url = urldefrag(urljoin(base, href))[0]
-                if (not url.startswith(("http://", "https://")) or url == here
-                        or NOT_PAGES.search(url.split("?", 1)[0])):
-                    url = None
-                elif normalize is not None:
-                    url = normalize(url)
-            resolved[href] = url
-        url = resolved[href]
+        href = a.get("href")
+        if not href:
+            continue
+        url = resolved.get(href, _UNSEEN)
+        if url is _UNSEEN:
+            url = resolved[href] = _resolve(href, base, here, normalize, same_site)
         if url is not None:
-            links.append(Link(url, _anchor_text(a), walker.zone(a), walker.path(a), a))
+            zone, path, _in_item = info(a)  # a menu link's text is never read: menus are no list
+            links.append(Link(url, _anchor_text(a) if zone != FURNITURE else "", zone, path, a))
     return links
 
 
@@ -413,20 +442,45 @@ def _mark_items(links: list[Link]) -> None:
             link.item = next(m.item for m in merged if m.url == link.url)
 
 
+def _bounded_text(el, limit: int) -> str | None:
+    """`el`'s text, whitespace collapsed, or None when it is longer than `limit` (read no further)."""
+    pieces, size = [], 0
+    for piece in el.itertext():
+        pieces.append(piece)
+        size += len(piece)
+        if size > 4 * limit:  # even with generous whitespace, past the limit
+            return None
+    text = " ".join("".join(pieces).split())
+    return text if len(text) <= limit else None
+
+
 def _item_evidence(link: Link, title_text: str) -> None:
     item = link.item
     if item is None:
         return
-    text = _text(item)
-    if len(text) > ITEM_MAX_CHARS:  # not one item but a whole region
+    text = _bounded_text(item, ITEM_MAX_CHARS)
+    if text is None:  # not one item but a whole region
         return
     link.small_item = True
     rest = text.replace(title_text, " ", 1) if title_text else text
     link.teaser = len(rest) - rest.count(" ") >= TEASER_CHARS * 0.8
-    link.dated = next(item.iter("time"), None) is not None or bool(DATE_NEAR.search(rest[:400]))
+    head = rest[:400]
+    link.dated = next(item.iter("time"), None) is not None or (_DIGIT.search(head) is not None
+                                                                  and DATE_NEAR.search(head) is not None)
 
 
-def _score(group: Group, is_article_url: Callable[[str], bool] | None) -> None:
+EVIDENCE_SAMPLE = 12  # items of a group whose surroundings are read: a long list is judged on a sample
+
+
+def _sample(items: list, n: int = EVIDENCE_SAMPLE) -> list:
+    if len(items) <= n:
+        return items
+    step = len(items) / n
+    return [items[int(i * step)] for i in range(n)]
+
+
+def _score(group: Group) -> None:
+    """A group's score on structure: size, headline texts, one URL template, dates and teasers beside its links."""
     urls = group.urls
     n = len(urls)
     firsts: dict[str, Link] = {}
@@ -434,21 +488,41 @@ def _score(group: Group, is_article_url: Callable[[str], bool] | None) -> None:
         firsts.setdefault(link.url, link)
     items = list(firsts.values())
     headline = sum(1 for link in items if link.headline) / n
-    dated = sum(1 for link in items if link.dated) / n
-    teaser = sum(1 for link in items if link.teaser) / n
+    sampled = _sample(items)
+    for link in sampled:
+        _item_evidence(link, link.text)
+    dated = sum(1 for link in sampled if link.dated) / len(sampled)
+    teaser = sum(1 for link in sampled if link.teaser) / len(sampled)
     shapes: dict[str, int] = {}
     for u in urls:
-        shapes[loose_shape(url_shape(u))] = shapes.get(loose_shape(url_shape(u)), 0) + 1
+        shape = loose_shape(url_shape(u))
+        shapes[shape] = shapes.get(shape, 0) + 1
     coherence = max(shapes.values()) / n
-    url_vote = (sum(1 for u in urls if is_article_url(u)) / n) if is_article_url else 0.0
     zone_weight = {MAIN: 1.0, ASIDE: 0.4}.get(group.zone, 0.0)
     size = min(n, 40) ** 0.5 if n >= 2 else 0.5
     group.score = round(size * headline * (0.4 + 0.6 * coherence) * zone_weight
-                        * (1 + 0.6 * dated + 0.6 * teaser + 0.5 * url_vote), 3)
+                        * (1 + 0.6 * dated + 0.6 * teaser), 3)
     group.template = learn_template(urls)
     group.evidence = {"items": n, "headline": round(headline, 2), "dated": round(dated, 2),
                       "teaser": round(teaser, 2), "same_template": round(coherence, 2),
-                      "url_rules": round(url_vote, 2), "zone": group.zone}
+                      "url_rules": None, "zone": group.zone}
+
+
+URL_VOTE = 0.5  # how much the URL rules' agreement adds to a group's score (at most)
+
+
+def _vote(groups: list[Group], is_article_url: Callable[[str], bool]) -> None:
+    """Add the URL rules' vote to the groups it can still lift to the top: asking the rules costs
+    eight regexes a URL, so groups too far behind the best are not asked (nor are long lists whole)."""
+    best = max(g.score for g in groups)
+    for group in groups:
+        if group.score * (1 + URL_VOTE) < best:
+            continue
+        urls = _sample(group.urls, 20)
+        vote = sum(1 for u in urls if is_article_url(u)) / len(urls)
+        base = 1 + 0.6 * group.evidence["dated"] + 0.6 * group.evidence["teaser"]
+        group.score = round(group.score * (base + URL_VOTE * vote) / base, 3)
+        group.evidence["url_rules"] = round(vote, 2)
 
 
 MIN_MAIN_SCORE = 0.8
@@ -464,7 +538,7 @@ def analyse(root, base_url: str, is_article_url: Callable[[str], bool] | None = 
     `normalize` maps URLs to their stored form (the keys of `taken` and `not_taken`).
     """
     walker = _Walker()
-    links = [link for link in collect_links(root, base_url, walker, normalize) if same_site is None or same_site(link.url)]
+    links = collect_links(root, base_url, walker, normalize, same_site)
     by_url: dict[str, list[Link]] = {}
     for link in links:
         by_url.setdefault(link.url, []).append(link)
@@ -484,10 +558,10 @@ def analyse(root, base_url: str, is_article_url: Callable[[str], bool] | None = 
         zone = ASIDE if any(m.zone == ASIDE for m in members) else MAIN
         group = Group(walker.path_text(path), members, zone, path)
         _mark_items(members)
-        for m in members:
-            _item_evidence(m, m.text)
-        _score(group, is_article_url)
+        _score(group)
         groups.append(group)
+    if groups and is_article_url is not None:
+        _vote(groups, is_article_url)
     groups.sort(key=lambda g: -g.score)
     main = groups[0] if groups and groups[0].score >= MIN_MAIN_SCORE and len(groups[0].urls) >= 2 else None
     if template is not None and not any(template.matches(u) for u in by_url):
@@ -539,7 +613,7 @@ def describe(analysis: Analysis) -> str:
                   None)
     text = (f"main list of {ev['items']} items at {'>'.join(analysis.main.path.split('>')[-3:])}: "
             f"headlines {ev['headline']:.0%}, dated {ev['dated']:.0%}, with summary {ev['teaser']:.0%}, "
-            f"one URL template {ev['same_template']:.0%}, URL rules agree {ev['url_rules']:.0%}; "
+            f"one URL template {ev['same_template']:.0%}, URL rules agree {ev['url_rules'] or 0:.0%}; "
             f"template {analysis.template}; {len(analysis.taken)} links taken")
     if runner is not None:
         text += f"; next best list: {len(runner.urls)} items of {runner.template} (score {runner.score} vs {analysis.main.score})"
@@ -591,16 +665,20 @@ def is_next_listing_url(here: str, url: str, page_no: int) -> bool:
 # ---------------------------------------------------------------- listing pages are not articles
 
 LISTING_MIN_ITEMS = 5
-LIST_GROUP_SCORE = 1.5
+ITEM_ANCHOR_SHARE = 0.12  # a list item's link text is at least this share of it (a paragraph with a link is prose)
+LIST_OVER_PROSE = 4       # a listing's lists hold at least four times its longest run of prose outside them
+ARTICLE_PROSE = 4000      # a run of prose this long is an article's body, whatever lists surround it
+OWN_OVER_LISTED = 2       # extracted text beyond twice the lists' text, outside them: the page has its own text
 PROSE_TAGS = {"p", "span", "strong", "em", "b", "i", "u", "br", "font", "blockquote", "sup", "sub", "small",
               "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "table", "tbody", "tr", "td", "figure", "figcaption"}
-SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "select", "option", "button", "form", "a",
+SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "select", "option", "button", "a",
              "textarea", "iframe", "nav", "header", "footer", "aside", "menu"}
-ARTICLE_PROSE = 400  # characters of running text outside any list: an article's body, however short
+POPUP_CLASS = re.compile(r"^(?:popup|modal|dialog|lightbox)$")  # a login box is not the page's text
 
 
 def _prose(el, blocked: set) -> tuple[int, int]:
-    """`(text of el's flow, largest prose block below el)`: running text outside anchors, lists and furniture."""
+    """`(text of el's flow, largest prose block below el)`: running text outside anchors, lists,
+    furniture and pop-ups, computed bottom-up in one walk."""
     flow = len((el.text or "").strip())
     best = 0
     for child in el:
@@ -610,7 +688,7 @@ def _prose(el, blocked: set) -> tuple[int, int]:
         if not tag or tag in SKIP_TAGS or child in blocked:
             continue
         classes = _classes(child)
-        if any(FURNITURE_CLASS.search(c) or ASIDE_CLASS.search(c) for c in classes):
+        if any(FURNITURE_CLASS.search(c) or ASIDE_CLASS.search(c) or POPUP_CLASS.search(c) for c in classes):
             continue
         inner, inner_best = _prose(child, blocked)
         best = max(best, inner_best)
@@ -620,34 +698,41 @@ def _prose(el, blocked: set) -> tuple[int, int]:
 
 
 def listing_evidence(root, base_url: str, analysis: Analysis | None = None) -> dict | None:
-    """Why this page may be a listing (a main list of headline links, little text beside it), or None.
+    """Why this page may be a listing, or None: decided on structure, before extraction marks anything.
 
-    Decided on structure alone, before extraction marks anything: a strong list of at least five
-    headline links, and a largest block of running text outside every list (and outside links,
-    menus and sidebars) shorter than the shortest article body. The
-    caller then checks with `covers` that the extracted body is mostly the lists' text, so an
-    article with a related-news box, whose body is its own, is never refused.
+    The page's lists are the repeated link blocks of its main content (groups of at least three
+    links, half of them headlines); an item counts when its link is a fair share of its text (a
+    paragraph holding a link is prose, not an item). A listing has at least five such items, and
+    the longest run of prose outside them (and outside links, menus, sidebars and pop-ups) is short
+    beside them: under a quarter of the lists' text and under an article body's length. The caller
+    then checks with `is_listing` that the extracted text outside the lists is not the page's own
+    article.
     """
     analysis = analysis or analyse(root, base_url)
-    main = analysis.main
-    if main is None:
-        return None
-    ev = main.evidence
-    if len(main.urls) < LISTING_MIN_ITEMS or ev["headline"] < 0.6:
-        return None
-    blocked = set()
+    items: set = set()
+    texts: list[str] = []
+    urls: set[str] = set()
     for group in analysis.groups:
-        if (group.score >= LIST_GROUP_SCORE and group.zone == MAIN and len(group.urls) >= 3
-                and group.evidence["headline"] >= 0.5):
-            blocked.update(link.item for link in group.links if link.item is not None and link.small_item)
-    body = root.find("body")
-    _flow, prose = _prose(body if body is not None else root, blocked)
-    item_texts = [_text(item) for item in blocked]
-    listed = sum(len(t) for t in item_texts)
-    if prose >= ARTICLE_PROSE:
+        if group.zone != MAIN or len(group.urls) < 3 or group.evidence["headline"] < 0.5:
+            continue
+        for link in group.links:
+            if link.item is None or link.item in items:
+                continue
+            text = _bounded_text(link.item, ITEM_MAX_CHARS)
+            if text is None or len(link.text) < ITEM_ANCHOR_SHARE * len(text):
+                continue
+            items.add(link.item)
+            texts.append(text)
+            urls.add(link.url)
+    if len(urls) < LISTING_MIN_ITEMS:
         return None
-    return {"items": len(main.urls), "evidence": ev, "prose": prose, "item_texts": item_texts,
-            "why": f"a list of {len(main.urls)} headline links ({listed} characters) and little text beside it "
+    listed = sum(len(t) for t in texts)
+    body = root.find("body")
+    _flow, prose = _prose(body if body is not None else root, items)
+    if prose >= ARTICLE_PROSE or listed < LIST_OVER_PROSE * prose:
+        return None
+    return {"items": len(urls), "listed": listed, "prose": prose, "item_texts": texts,
+            "why": f"{len(urls)} list items ({listed} characters) and little text beside them "
                    f"({prose} characters of running text outside the lists)"}
 
 
@@ -659,15 +744,19 @@ def _bigrams(text: str) -> set[tuple[str, str]]:
 _WORD = re.compile(r"\w+")
 
 
-def covers(evidence: dict, paragraphs: list[str], share: float = 0.5) -> bool:
-    """Whether most of an extracted body is the text of the list's items:
-    the extractor found no article text of its own, only headlines and teasers, however it joined
-    them. The second check before `dxwatch extract` or a crawl refuses a page as a listing."""
-    total = sum(len(p) for p in paragraphs) or 1
+def own_text(evidence: dict, paragraphs: list[str]) -> int:
+    """Characters of an extracted body that are not the lists' items (however the extractor joined them)."""
     listed = set().union(*(_bigrams(t) for t in evidence["item_texts"]))
-    inside = 0
+    own = 0
     for p in paragraphs:
         grams = _bigrams(p)
-        if not grams or len(grams & listed) >= 0.6 * len(grams):
-            inside += len(p)
-    return inside / total >= share
+        if grams and len(grams & listed) < 0.6 * len(grams):
+            own += len(p)
+    return own
+
+
+def is_listing(evidence: dict | None, paragraphs: list[str]) -> bool:
+    """The second check before `dxwatch extract` or a crawl refuses a page as a listing: the text
+    the extractor found outside the lists is not more than twice the lists' text, so an article
+    whose body the structure missed (its paragraphs in odd markup) keeps its own text and is kept."""
+    return evidence is not None and own_text(evidence, paragraphs) < OWN_OVER_LISTED * evidence["listed"]

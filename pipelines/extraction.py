@@ -840,51 +840,6 @@ def _credit_from_page(classed: list) -> str | None:
     return None
 
 
-# ---------------------------------------------------------------- listing pages
-
-HEADLINE_WORDS = 5
-TEASER_SHARE = 0.5
-TEASER_MIN = 3
-TEASER_CHARS = 1000  # one listing item: a headline, a date, a summary
-
-
-def _is_headline_link(link) -> bool:
-    """A link to another page with a headline's words ("#" and javascript: links open a part of this page)."""
-    href = (link.get("href") or "").strip()
-    if not href or href.startswith("#") or href.lower().startswith("javascript:"):
-        return False
-    text = _short_text(link, 300)
-    return bool(text) and len(text.split()) >= HEADLINE_WORDS
-
-
-def _teasers(root) -> dict[str, int]:
-    """Texts printed beside a link to another article, mapped to their item: the smallest block
-    around one headline link that also holds a summary. A listing page is a run of such items."""
-    teasers: dict[str, int] = {}
-    for item_id, link in enumerate(link for link in root.iter("a") if _is_headline_link(link)):
-        inside = set(link.iterancestors())
-        node = link
-        for _ in range(3):
-            node = node.getparent()
-            if node is None or _short_text(node, TEASER_CHARS) is None:
-                break
-            summaries = [b for b in node.iter("p", "div", "span") if b not in inside and b is not link
-                         and link not in b.iterdescendants()]
-            if summaries:
-                if sum(1 for a in node.iter("a") if _is_headline_link(a)) == 1:
-                    teasers.update({_text_of(b).casefold(): item_id for b in summaries})
-                break
-    return teasers
-
-
-def _is_listing(teasers: dict[str, int], paragraphs: list[str]) -> bool:
-    """Most of the text is summaries from several items linking to other articles: a category page."""
-    hits = [p for p in paragraphs if p.casefold() in teasers]
-    items = {teasers[p.casefold()] for p in hits}
-    total = sum(len(p) for p in paragraphs) or 1
-    return len(items) >= TEASER_MIN and sum(len(p) for p in hits) / total >= TEASER_SHARE
-
-
 # ---------------------------------------------------------------- the article
 
 
@@ -939,7 +894,6 @@ def extract_article_or_raise(html, url: str | None, selectors=None, feed_publish
     structured_author = _structured_author(root, url)  # before the furniture step drops the scripts
     page_credit = _credit_from_page(classed)
     lead = _lead(root, title_el)
-    teasers = _teasers(root)
     list_evidence = listing.listing_evidence(root, url or "http://localhost/")  # before anything is marked
     vietnamese = is_vietnamese(root, title)
     furniture = _mark_furniture(root, title_el, classed) if _OPEN not in page and _CLOSE not in page else Furniture()
@@ -954,9 +908,7 @@ def extract_article_or_raise(html, url: str | None, selectors=None, feed_publish
     text = "\n\n".join(paragraphs)
     if len(text) < MIN_TEXT_CHARS:
         raise NoArticle("no_text", f"no article text ({len(text)} characters of body found)")
-    if _is_listing(teasers, paragraphs):
-        raise NoArticle("listing", "a list of other articles (headline links with summaries), not an article")
-    if list_evidence and listing.covers(list_evidence, paragraphs):
+    if listing.is_listing(list_evidence, paragraphs):
         raise NoArticle("listing", f"{list_evidence['why']}: a listing page, not an article")
     return {
         "title": title,

@@ -13,6 +13,7 @@ from functools import lru_cache
 from urllib.parse import unquote, urldefrag, urlsplit
 
 from scrapy.http import TextResponse
+from scrapy.utils.response import get_base_url
 
 from crawler.config import Source
 from crawler.textnorm import normalize_text
@@ -144,23 +145,50 @@ def page_links(response, rules: LinkRules, template=None):
     its main list, of lists sharing its URL template, and of the source's learned `template`. The
     URL-shape rules only vote, and decide alone when the page has no list (one or no headline).
     Off-site links, files, deny patterns and the generic menu/tag/search/pager paths are never taken.
+    The page is the tree Scrapy already parsed; each distinct href is resolved and classified once.
     """
+    if not isinstance(response, TextResponse):
+        return [], None
+    verdicts: dict[str, tuple[bool, str]] = {}
+
+    def classify(url: str) -> tuple[bool, str]:
+        got = verdicts.get(url)
+        if got is None:
+            got = verdicts[url] = classify_link(url, rules)
+        return got
+
+    sites: dict[str, bool] = {}
+
+    def same_site(url: str) -> bool:
+        netloc = url[: url.find("/", url.find("//") + 2) % (len(url) + 1)]  # scheme://host:port
+        got = sites.get(netloc)
+        if got is None:
+            got = sites[netloc] = is_same_site(url, rules.hosts)
+        return got
+
+    root = response.selector.root
     analysis = None
-    if rules.article_pattern is None and isinstance(response, TextResponse):
-        analysis = listing.analyse(
-            response.selector.root, response.url, same_site=lambda u: is_same_site(u, rules.hosts),
-            is_article_url=lambda u: classify_link(u, rules)[0], template=template, normalize=_canonical)
+    if rules.article_pattern is None:
+        analysis = listing.analyse(root, response.url, same_site=same_site, is_article_url=lambda u: classify(u)[0],
+                                   template=template, normalize=_canonical)
         if analysis.main is None and not analysis.taken:
             analysis = None
     seen: dict[str, tuple[str, str, bool, str]] = {}
-    for anchor in response.css("a[href]"):
-        url = _absolute(response, anchor.attrib["href"])
-        if not url:
+    hrefs: set[str] = set()
+    base = get_base_url(response)
+    for anchor in root.iter("a"):
+        href = anchor.get("href")
+        if href is None or href in hrefs:
             continue
+        hrefs.add(href)
+        href = href.strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
+            continue
+        url = urldefrag(listing.join(base, href))[0]
         canonical = _canonical(url)
         if canonical in seen:
             continue
-        ok, reason = classify_link(canonical, rules)
+        ok, reason = classify(canonical)
         if analysis is not None and not reason.startswith(HARD_REFUSALS):
             if canonical in analysis.taken:
                 ok, reason = True, analysis.taken[canonical]
