@@ -47,7 +47,17 @@ def last_tick(schedule: str, now: datetime) -> datetime:
         return datetime.fromtimestamp(ANCHOR.timestamp() + math.floor(elapsed / value) * value, timeutil.VN)
     from croniter import croniter
 
-    return croniter(value, now.astimezone(timeutil.VN) if now.tzinfo else now).get_prev(datetime)
+    return croniter(value, now.astimezone(timeutil.VN)).get_prev(datetime)
+
+
+def next_tick(schedule: str, now: datetime) -> datetime:
+    """The first fire time of `schedule` after `now` (`schedule list` on a PostgreSQL database)."""
+    kind, value = parse_schedule(schedule)
+    if kind == "interval":
+        return datetime.fromtimestamp(last_tick(schedule, now).timestamp() + value, timeutil.VN)
+    from croniter import croniter
+
+    return croniter(value, now.astimezone(timeutil.VN)).get_next(datetime)
 
 
 class Enqueuer:

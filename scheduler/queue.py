@@ -142,11 +142,15 @@ def crawl_job(context, sources: list[str], timestamp: int | None = None) -> dict
     gone = [name for name in sources if name not in configured]
     session = locks.lock_session(settings.db_url)
     try:
-        mine, busy = [], {}
+        mine, busy = [], {}  # sources whose hosts are now ours; the others, with the hosts someone else holds
         for name in sources:
-            if name in configured:
-                held = locks.try_lock_hosts(session, sorted(source_hosts(configured[name])))
-                (busy.__setitem__(name, held) if held else mine.append(name))
+            if name not in configured:
+                continue
+            held = locks.try_lock_hosts(session, sorted(source_hosts(configured[name])))
+            if held:
+                busy[name] = held
+            else:
+                mine.append(name)
         with settings.database() as db:
             for name in gone:
                 runs.record_job_run(db, RunKey(f"crawl:{name}", "crawl", name, scheduled), "skipped",
@@ -180,6 +184,8 @@ def _crawl_locked(context, settings: WorkerSettings, config: Config, names: list
 
     keys = {name: RunKey(f"crawl:{name}", "crawl", name, scheduled) for name in names}
     with settings.database() as db:
+        for key in keys.values():  # rows left running by a worker that died on this job: its host locks are ours now
+            runs.interrupt_job_runs(db, key, "its worker stopped answering (killed?); the job was run again")
         run_ids = {name: runs.start_job_run(db, key) for name, key in keys.items()}
     stop = threading.Event()
     output = settings.log_dir / f"crawl-job-{context.job.id}.log"
@@ -312,6 +318,8 @@ def run_worker(settings: WorkerSettings, concurrency: int = 1, name: str | None 
                 await bound.run_worker_async(
                     name=name or "dxwatch-worker", concurrency=concurrency,
                     update_heartbeat_interval=settings.heartbeat,
+                    # a job queued again for later, or a dead worker's job, is found within a heartbeat
+                    fetch_job_polling_interval=min(5.0, settings.heartbeat),
                     stalled_worker_timeout=settings.heartbeat * STALLED_AFTER,
                     shutdown_graceful_timeout=0,  # a stopping worker ends its crawl now; its sources go back to the queue
                     delete_jobs="successful",     # our ledgers (job_runs, crawl_runs) keep the history

@@ -41,6 +41,7 @@ class Request:
     method: str
     path: str
     headers: dict
+    client: tuple[str, int] | None = None  # the client's (address, port): which process asked (tests/test_queue.py)
 
 
 Route = Union[Page, Callable[[Request], Page]]
@@ -63,7 +64,8 @@ class PortalServer:
                 pass
 
             def _answer(self, send_body: bool) -> None:
-                req = Request(self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
+                req = Request(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
+                              self.client_address[:2])
                 with server._lock:
                     server.log.append(req)
                 route = server.routes.get(self.path)

@@ -20,6 +20,15 @@ def schedule_list(
     cfg = state.config()
     db = state.db(must_exist=True)
     rows = job_overview(cfg, db)
+    from scheduler.queue import is_queue_url
+
+    if is_queue_url(state.db_path):  # the enqueuer's clock-aligned ticks, not an APScheduler job store's
+        from crawler import timeutil
+        from scheduler.enqueue import next_tick
+
+        for row in rows:
+            if row["kind"] in ("crawl", "digest") and row["schedule"] != "disabled":
+                row["next_run"], row["next_run_planned"] = timeutil.iso(next_tick(row["schedule"], timeutil.now())), False
     if as_json:
         echo_json_lines(rows)
         return

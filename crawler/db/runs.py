@@ -190,3 +190,12 @@ def last_job_runs(db: sqlite_utils.Database) -> dict[str, dict]:
     """The latest row of each job id."""
     rows = db.query("SELECT * FROM job_runs WHERE id IN (SELECT MAX(id) FROM job_runs GROUP BY job_id)")
     return {row["job_id"]: row for row in rows}
+
+
+def interrupt_job_runs(db: sqlite_utils.Database, key: RunKey, detail: str) -> None:
+    """Close the `running` rows of this run key as interrupted: the task queue runs a dead worker's
+    job again under the same key, and the dead attempt's rows would otherwise stay running."""
+    with write_transaction(db):
+        db.conn.execute("UPDATE job_runs SET outcome = 'interrupted', finished = ?, detail = ? "
+                        "WHERE job_id = ? AND scheduled = ? AND outcome = 'running'",
+                        (timeutil.iso(), detail, key.job_id, key.scheduled_iso))
