@@ -10,7 +10,7 @@ Each crawl runs under `ulimit -n 1024`, the usual soft limit; measured, for each
      descriptors of one process and of the tree, CPU per article, every source stored;
   3. `dxwatch crawl` again over the unchanged portals: only listing pages (and robots.txt) asked;
   4. the scheduler's path, `dxwatch schedule run --once`, on a fresh database, then again.
-Usage: python bench/national_bench.py [--sizes 100,1000,4000] [--skip-scheduler] [--json out.json]
+Usage: python bench/national_bench.py [--sizes 100,1000,4000] [--paths crawl,scheduler] [--skip-baseline] [--json out.json]
 """
 
 from __future__ import annotations
@@ -281,7 +281,7 @@ def write_config(portals: Portals, directory: Path) -> None:
                                                            allow_unicode=True), encoding="utf-8")
 
 
-def run_size(count: int, work: Path, scheduler: bool, baseline: bool) -> dict:
+def run_size(count: int, work: Path, paths: list[str], baseline: bool) -> dict:
     portals = Portals(count, work)
     try:
         config = work / f"config-{count}"
@@ -302,8 +302,9 @@ def run_size(count: int, work: Path, scheduler: bool, baseline: bool) -> dict:
                 stored = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
             result["baseline"] = {**run, "stored": stored, "cpu_ms_per_article": round(run["cpu_s"] * 1000 / expected, 1)}
             print(f"  baseline: {result['baseline']}", flush=True)
-        paths = [("crawl", ["crawl"])] + ([("scheduler", ["schedule", "run", "--once"])] if scheduler else [])
-        for name, command in paths:
+        commands = {"crawl": ["crawl"], "scheduler": ["schedule", "run", "--once"]}
+        for name in paths:
+            command = commands[name]
             db = work / f"{name}-{count}.db"
             for phase in ("first", "again"):
                 if name == "scheduler" and phase == "again":
@@ -341,7 +342,7 @@ def baseline(urls_file: str, db_file: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="100,1000,4000")
-    parser.add_argument("--skip-scheduler", action="store_true")
+    parser.add_argument("--paths", default="crawl,scheduler", help="which of crawl,scheduler to run")
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--serve", nargs=2, metavar=("COUNT", "PORT_FILE"))
@@ -363,7 +364,7 @@ def main() -> None:
     results = []
     for count in sizes:
         print(f"== {count} portals", flush=True)
-        results.append(run_size(count, work, not args.skip_scheduler, not args.skip_baseline))
+        results.append(run_size(count, work, args.paths.split(","), not args.skip_baseline))
     report = {"machine": machine, "results": results}
     print(json.dumps(report, indent=2, ensure_ascii=False))
     if args.json:

@@ -21,13 +21,10 @@ from crawler.db import runs as runs_db
 from crawler.db.faults import check_integrity
 from crawler.db.faults import describe as describe_db_error
 from crawler.items import ArticleItem
+from crawler.runstats import run_status, summary_from_stats
 from crawler.settings import BrokenModule, scrapy_settings
 
 logger = logging.getLogger("dxwatch.crawl")
-
-STAT = "dxwatch/"
-FINISHED_OK = {"finished"}
-INTERRUPTED = {"shutdown", "closespider_timeout", "cancelled"}
 
 ProgressCallback = Callable[[str, dict], None]
 
@@ -38,32 +35,6 @@ def select_sources(config: Config, names: Iterable[str] | None = None) -> list[S
     if names:
         return [config.source(n) for n in dict.fromkeys(names)]
     return [s for s in config.sources if s.enabled]
-
-
-def summary_from_stats(stats: dict) -> dict:
-    """The numbers of one run, from a crawler's stats."""
-    errors = {k.removeprefix(STAT + "errors/"): v for k, v in stats.items() if k.startswith(STAT + "errors/")}
-    return {
-        "pages": stats.get(STAT + "pages", 0),
-        "listing_pages": stats.get(STAT + "listing_pages", 0),
-        "not_modified": stats.get(STAT + "not_modified", 0),
-        "articles_new": stats.get(STAT + "articles_new", 0),
-        "articles_known": stats.get(STAT + "articles_known", 0),
-        "articles_rejected": stats.get(STAT + "articles_rejected", 0),
-        "requests": stats.get(STAT + "requests", 0),
-        "errors": errors,
-    }
-
-
-def run_status(summary: dict, finish_reason: str | None) -> str:
-    if finish_reason in INTERRUPTED:
-        return "interrupted"
-    if finish_reason not in FINISHED_OK:
-        return "failed"
-    if summary["listing_pages"] == 0 and summary["not_modified"] == 0 and summary["articles_new"] == 0 \
-            and (summary["errors"] or summary["pages"] == 0):
-        return "failed"  # not one entry point answered
-    return "ok"
 
 
 def _close_abandoned_runs(db, config: Config) -> None:
@@ -167,7 +138,8 @@ def _finish_lost_runs(db_path, lost: dict[str, str], run_ids: dict[str, int]) ->
 def crawl_sources(config: Config, db_path, sources: list[Source], run_ids: dict[str, int],
                   on_progress: ProgressCallback | None = None) -> list[dict]:
     """One Scrapy engine for all these sources (plus one for `tls_insecure` ones, if any); each
-    source's run row is finished with its own numbers and status. Once per process (the reactor)."""
+    source's run row is finished with its own numbers and status as soon as that source's crawl is
+    done (spiders/completion.py), the others when the engine ends. Once per process (the reactor)."""
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
@@ -175,6 +147,7 @@ def crawl_sources(config: Config, db_path, sources: list[Source], run_ids: dict[
     process = CrawlerProcess(settings)
     _quiet_scrapy_logs()
     engines = []
+    finished: dict[str, dict] = {}  # the sources whose runs were finished while the engine ran
     for insecure in (False, True):
         group = [s for s in sources if s.tls_insecure == insecure]
         if not group:
@@ -187,11 +160,13 @@ def crawl_sources(config: Config, db_path, sources: list[Source], run_ids: dict[
         engines.append(engine)
         if on_progress is not None:
             _report_progress(crawler, on_progress, signals)
-        deferred = process.crawl(crawler, sources=group, runs=run_ids, db_path=str(db_path))
+        deferred = process.crawl(crawler, sources=group, runs=run_ids, db_path=str(db_path),
+                                 on_source_done=lambda spider, source, _c=crawler: _finish_early(
+                                     _c, spider, source, run_ids, finished))
         deferred.addErrback(lambda failure, _engine=engine: _engine.update(failure=failure.value))
     process.start()
 
-    results = []
+    results, left = [], []
     for engine in engines:
         crawler = engine["crawler"]
         spider = getattr(crawler, "spider", None)
@@ -199,36 +174,65 @@ def crawl_sources(config: Config, db_path, sources: list[Source], run_ids: dict[
         write_failure = next((c.write_failure for c in getattr(spider, "crawls", {}).values() if c.write_failure),
                              None)
         for source in engine["sources"]:
-            stats = crawler.stats.source_stats(source.name) if crawler.stats else {}
-            summary = summary_from_stats(stats)
-            crawl = spider.crawls.get(source.name) if spider is not None else None
-            failure = engine["failure"] or (spider.failures.get(source.name) if spider is not None else None)
-            if failure is not None:
-                last_error = f"{type(failure).__name__}: {failure}"
-                summary["errors"] = {**summary["errors"], "crawler": 1}
-                status = "failed"
-            else:
-                # a failed database write stops the whole engine: every source of it says why
-                last_error = getattr(crawl, "write_failure", None) or getattr(crawl, "last_error", None) \
-                    or (write_failure if finish_reason == "database_write_failed" else None)
-                status = run_status(summary, finish_reason)
-            results.append({"source": source.name, "run_id": run_ids[source.name], "status": status,
-                            "last_error": last_error, **summary})
+            if source.name in finished:
+                results.append(finished[source.name])
+                continue
+            result = _source_result(crawler, spider, source, run_ids[source.name], finish_reason,
+                                    engine["failure"], write_failure)
+            results.append(result)
+            left.append(result)
     try:
         db = open_db(db_path)
         try:
-            runs_db.finish_crawl_runs(db, timeutil.iso(), results)
+            runs_db.finish_crawl_runs(db, timeutil.iso(), left)
         finally:
             close(db)
     except sqlite3.Error as exc:  # a full disk or a held lock: say so; the next crawl marks the runs interrupted
         line = describe_db_error(exc)[1]
         logger.error("the runs' outcomes could not be recorded: %s", line)
-        for r in results:
+        for r in left:
             r["status"], r["last_error"] = "failed", r["last_error"] or line
-    for r in results:
-        logger.info("%s: %s, %d pages, %d new, %d known, %d rejected", r["source"], r["status"],
-                    r["pages"], r["articles_new"], r["articles_known"], r["articles_rejected"])
+    for r in left:
+        _log_result(r)
     return results
+
+
+def _source_result(crawler, spider, source: Source, run_id: int, finish_reason: str | None,
+                   engine_failure: BaseException | None = None, write_failure: str | None = None) -> dict:
+    """One source's run: its numbers from the stats, its status and last error."""
+    stats = crawler.stats.source_stats(source.name) if crawler.stats else {}
+    summary = summary_from_stats(stats)
+    crawl = spider.crawls.get(source.name) if spider is not None else None
+    failure = engine_failure or (spider.failures.get(source.name) if spider is not None else None)
+    if failure is not None:
+        last_error = f"{type(failure).__name__}: {failure}"
+        summary["errors"] = {**summary["errors"], "crawler": 1}
+        status = "failed"
+    else:
+        # a failed database write stops the whole engine: every source of it says why
+        last_error = getattr(crawl, "write_failure", None) or getattr(crawl, "last_error", None) \
+            or (write_failure if finish_reason == "database_write_failed" else None)
+        status = run_status(summary, finish_reason)
+    return {"source": source.name, "run_id": run_id, "status": status, "last_error": last_error, **summary}
+
+
+def _finish_early(crawler, spider, source: Source, run_ids: dict[str, int], finished: dict[str, dict]) -> None:
+    """A source whose crawl is done while the engine runs on: its run row is finished now (so
+    `sources status` and the scheduler see it), on the spider's connection. When that write fails
+    the row is left to the end of the engine, which tries again."""
+    result = _source_result(crawler, spider, source, run_ids[source.name], "finished")
+    try:
+        runs_db.finish_crawl_runs(spider.db, timeutil.iso(), [result])
+    except sqlite3.Error as exc:
+        logger.warning("%s: the run's outcome could not be recorded yet: %s", source.name, describe_db_error(exc)[1])
+        return
+    finished[source.name] = result
+    _log_result(result)
+
+
+def _log_result(r: dict) -> None:
+    logger.info("%s: %s, %d pages, %d new, %d known, %d rejected", r["source"], r["status"],
+                r["pages"], r["articles_new"], r["articles_known"], r["articles_rejected"])
 
 
 def _report_progress(crawler, on_progress: ProgressCallback, signals) -> None:

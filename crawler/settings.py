@@ -65,6 +65,8 @@ def scrapy_settings(crawl: CrawlSettings, dry_run: bool = False) -> dict:
         "SPIDER_MIDDLEWARES": {"spiders.portal.SourceTagMiddleware": 50},
         "STATS_CLASS": "spiders.stats.SourceStatsCollector",
         "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.DownloaderAwarePriorityQueue",
+        # counts each source's queued requests: a source's run is finished once it has none left
+        "SCHEDULER": "spiders.completion.SourceScheduler",
         # Scrapy starts this many asyncio tasks for every response's output (100 by default); a page
         # gives one article or a few dozen requests, and the stages are CPU work on this thread anyway
         "CONCURRENT_ITEMS": 4,

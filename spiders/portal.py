@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from typing import Callable
 from urllib.parse import urlsplit
 
 import scrapy
@@ -27,6 +28,7 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import TextResponse
 from scrapy.utils.defer import deferred_from_coro
+from twisted.internet import task
 
 from crawler import timeutil
 from crawler.config import Source
@@ -39,6 +41,7 @@ from crawler.items import ArticleItem, FileLinksItem
 from crawler.runstats import source_key
 from crawler.urls import canonical_url, is_same_site
 from spiders import feeds as feedparse
+from spiders.completion import busy_sources
 from crawler.frontier import ARTICLE, LISTING, Frontier
 from spiders.conditional import not_modified
 from spiders.http_state import HttpState, links_hash
@@ -50,6 +53,7 @@ MAX_SITEMAP_DEPTH = 4   # sitemap index -> index -> ...: real sites use one or t
 MAX_SITEMAPS = 1000     # sitemaps read per crawl and source
 # an article template is learned from at least this many verified articles (one could be luck)
 MIN_VERIFIED = 2
+DONE_CHECK_EVERY = 1.0  # seconds between two looks for sources whose crawl is done
 logger = logging.getLogger("dxwatch.spider")
 
 
@@ -580,12 +584,17 @@ class PortalSpider(scrapy.Spider):
     name = "portal"
 
     def __init__(self, sources: list[Source], runs: dict[str, int] | None = None, db_path: str | None = None,
-                 dry_run: bool = False, article_limit: int | None = None, template: str | None = None, **kwargs):
+                 dry_run: bool = False, article_limit: int | None = None, template: str | None = None,
+                 on_source_done: Callable[["PortalSpider", Source], None] | None = None, **kwargs):
         super().__init__(**kwargs)
         # one connection for the spider and the pipelines that write (see DatabasePipeline)
         self.db = open_db(db_path) if db_path and not dry_run else None
         self.crawls: dict[str, SourceCrawl] = {}
         self.failures: dict[str, Exception] = {}  # sources that could not even start, and why
+        self.on_source_done = on_source_done  # told of each source done while the engine runs on
+        self.started: set[str] = set()   # sources whose entry points are all scheduled
+        self.done: set[str] = set()      # sources whose crawl is over (their state saved)
+        self._watch: task.LoopingCall | None = None
         for source in sources:
             try:
                 self.crawls[source.name] = SourceCrawl(self, source, (runs or {}).get(source.name), self.db,
@@ -602,6 +611,7 @@ class PortalSpider(scrapy.Spider):
         crawler.signals.connect(spider._callback_failed, signal=signals.spider_error)
         crawler.signals.connect(spider._request_sent, signal=signals.request_reached_downloader)
         crawler.signals.connect(spider._idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider._opened, signal=signals.spider_opened)
         return spider
 
     def crawl_for(self, request_or_item) -> SourceCrawl | None:
@@ -620,12 +630,50 @@ class PortalSpider(scrapy.Spider):
             except Exception as exc:  # noqa: BLE001 - this source's entry points are lost, not the others'
                 logger.exception("%s: starting the crawl failed", name)
                 crawl._record_error("start_failed", f"{type(exc).__name__}: {exc}")
+            finally:
+                self.started.add(name)  # the engine scheduled its last request before asking for more
+
+    def _opened(self, spider=None):
+        if self.db is not None:
+            self._watch = task.LoopingCall(self._finish_done_sources)
+            self._watch.start(DONE_CHECK_EVERY, now=False)
+
+    def _finish_done_sources(self) -> None:
+        """Every second: a source with nothing left in the engine (spiders/completion.py) spends
+        what is left of its max_articles on its owed backlog, or, with none, is done: its state is
+        saved and its run finished now, however long the other sources take."""
+        engine = self.crawler.engine
+        if engine is None or not engine.running or engine.scheduler is None:
+            return
+        busy = busy_sources(engine)
+        for name in [n for n in self.started if n not in self.done and n not in busy]:
+            crawl = self.crawls[name]
+            if crawl.write_failure is not None:
+                continue  # the engine is stopping: the end of the crawl records it
+            more = crawl.backlog_requests()
+            if more:
+                for request in more:
+                    request.meta.setdefault("source", name)
+                    engine.crawl(request)
+                continue
+            self._close_source(name, "finished")
+            if self.on_source_done is not None:
+                self.on_source_done(self, crawl.source)
+
+    def _close_source(self, name: str, reason: str) -> None:
+        self.done.add(name)
+        try:
+            self.crawls[name].closed(reason)
+        except Exception:  # noqa: BLE001 - the other sources' state must still be saved
+            logger.exception("%s: saving the crawl state failed", name)
 
     def _idle(self, spider=None):
         """Every source's entry points are read: each spends what is left of its max_articles on its
         owed backlog (crawler/frontier.py); the crawl ends when none has anything left to ask."""
         more = []
         for name, crawl in self.crawls.items():
+            if name in self.done:
+                continue
             for request in crawl.backlog_requests():
                 request.meta.setdefault("source", name)
                 more.append(request)
@@ -657,11 +705,11 @@ class PortalSpider(scrapy.Spider):
             crawl._stat("requests")
 
     def closed(self, reason: str) -> None:
-        for name, crawl in self.crawls.items():
-            try:
-                crawl.closed(reason)
-            except Exception:  # noqa: BLE001 - the other sources' state must still be saved
-                logger.exception("%s: saving the crawl state failed", name)
+        if self._watch is not None and self._watch.running:
+            self._watch.stop()
+        for name in self.crawls:
+            if name not in self.done:
+                self._close_source(name, reason)
         if self.db is not None:
             close(self.db)
 
