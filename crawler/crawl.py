@@ -99,11 +99,12 @@ def run_crawl(config: Config, db_path, source_names: Iterable[str] | None = None
     run_ids = runs_db.start_crawl_runs(db, [s.name for s in sources], timeutil.iso(), os.getpid(),
                                        socket.gethostname())
     close(db)  # not carried into forked workers
-    count = workers.process_count(processes or config.settings.crawl_processes, len(sources))
+    count = workers.process_count(processes or config.settings.crawl_processes, sources)
     shards = workers.shard_sources(sources, count)
     if len(shards) == 1:
         results = crawl_sources(config, db_path, sources, run_ids, on_progress)
     else:
+        workers.preload()
         results, lost = workers.crawl_in_workers(config, db_path, shards, run_ids, on_progress, crawl_sources)
         results += _finish_lost_runs(db_path, lost, run_ids)
         order = {source.name: i for i, source in enumerate(sources)}

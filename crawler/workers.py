@@ -24,25 +24,24 @@ from crawler.config import Config, Source
 
 logger = logging.getLogger("dxwatch.crawl")
 
-MIN_SOURCES_PER_PROCESS = 20  # below this a second engine costs more (imports, memory) than it saves
 PROGRESS_EVERY = 0.5          # seconds between two progress messages about one source
 
 
-def process_count(configured: int, sources: int) -> int:
-    """How many crawl processes: `crawl_processes` from the config, or (0) one per usable core,
-    for crawls big enough to be worth it."""
+def process_count(configured: int, sources: list[Source]) -> int:
+    """How many crawl processes: `crawl_processes` from the config, or (0) one per usable core, as
+    long as there are hosts to share out (sources on one host stay in one process)."""
     if configured:
-        return max(1, min(configured, sources))
+        return max(1, min(configured, len(sources)))
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(cores, sources // MIN_SOURCES_PER_PROCESS))
+    return max(1, min(cores, len(host_groups(sources))))
 
 
 def source_hosts(source: Source) -> set[str]:
     return {(urlsplit(url).hostname or url).lower() for url in source.urls}
 
 
-def shard_sources(sources: list[Source], count: int) -> list[list[Source]]:
-    """`count` shards of about equal size; sources that share a host are in the same shard."""
+def host_groups(sources: list[Source]) -> list[list[Source]]:
+    """The sources grouped so that sources sharing a host (directly or through another) are together."""
     parent: dict[str, str] = {}
 
     def root(host: str) -> str:
@@ -59,14 +58,30 @@ def shard_sources(sources: list[Source], count: int) -> list[list[Source]]:
     for source in sources:
         hosts = sorted(source_hosts(source)) or [f"source:{source.name}"]
         groups.setdefault(root(hosts[0]), []).append(source)
+    return list(groups.values())
+
+
+def shard_sources(sources: list[Source], count: int) -> list[list[Source]]:
+    """`count` shards of about equal size; sources that share a host are in the same shard."""
     shards: list[list[Source]] = [[] for _ in range(count)]
     sizes = [(0, i) for i in range(count)]  # a heap: the smallest shard takes the next largest group
-    for group in sorted(groups.values(), key=len, reverse=True):
+    for group in sorted(host_groups(sources), key=len, reverse=True):
         size, i = heapq.heappop(sizes)
         shards[i].extend(group)
         heapq.heappush(sizes, (size + len(group), i))
     order = {source.name: i for i, source in enumerate(sources)}
     return [sorted(shard, key=lambda s: order[s.name]) for shard in shards if shard]
+
+
+def preload() -> None:
+    """Import Scrapy and every crawl stage once, before forking: each worker inherits them instead
+    of importing them again (seconds of CPU per worker); a stage that does not import stops the
+    crawl here, with one line (BrokenModule), before any worker starts."""
+    import scrapy.crawler  # noqa: F401
+
+    from crawler.settings import item_pipelines
+
+    item_pipelines()
 
 
 def crawl_in_workers(config: Config, db_path, shards: list[list[Source]], run_ids: dict[str, int],

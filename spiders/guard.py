@@ -16,6 +16,7 @@ before they are sent and counted under their own error kind:
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import re
 import socket
@@ -129,45 +130,68 @@ def source_ports(urls: Iterable[str]) -> dict[str, set[int]]:
 class SiteGuardMiddleware:
     """Downloader middleware: refuses what the module docstring lists, before the request is sent.
 
-    A name is resolved once per crawl (a source on a public address only); Scrapy resolves it again
-    to connect, so a name that changes its answer between the two (DNS rebinding) is not caught here.
+    A name is resolved once per crawl (a source on a public address only), in a thread of the
+    event loop's executor: `getaddrinfo` blocks, and on the reactor thread one slow name server
+    would stall every other source's downloads and pipelines. Concurrent requests for one name
+    share its lookup. Scrapy resolves the name again to connect, so a name that changes its answer
+    between the two (DNS rebinding) is not caught here. The crawl runs on the asyncio reactor
+    (crawler/settings.py), whose loop is asyncio's.
     """
+
+    resolver: Resolver = staticmethod(resolve)  # blocking; always called off the event loop
 
     def __init__(self, crawler):
         self.crawler = crawler
         self.addresses: dict[str, list[str]] = {}
+        self.lookups: dict[str, asyncio.Future] = {}  # names being resolved now
         self.policies: dict[int, tuple] = {}  # per source's crawl (spiders.portal.SourceCrawl)
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    def _resolve(self, host: str) -> list[str]:
-        if host not in self.addresses:
-            self.addresses[host] = resolve(host)
-        return self.addresses[host]
+    async def _resolve(self, host: str) -> list[str]:
+        if host in self.addresses:
+            return self.addresses[host]
+        lookup = self.lookups.get(host)
+        if lookup is None:
+            lookup = self.lookups[host] = asyncio.get_running_loop().run_in_executor(None, self.resolver, host)
+        try:
+            addresses = await asyncio.shield(lookup)  # a cancelled request does not cancel the others' lookup
+        finally:
+            if lookup.done():
+                self.lookups.pop(host, None)
+        self.addresses[host] = addresses
+        return addresses
 
-    def _policy(self, spider) -> tuple:
+    async def _policy(self, spider) -> tuple:
         """(hosts, ports, internal_ok) for a source (`spider`: its SourceCrawl), worked out once."""
         if id(spider) not in self.policies:
             hosts = spider.rules.hosts
             source = getattr(spider, "source", None)
             urls = list(getattr(source, "urls", []) or [])
             ports = source_ports(urls) if urls else None
-            internal_ok = any(is_internal_host(h) for h in hosts) or any(
-                is_internal_address(ipaddress.ip_address(a.split("%")[0]))
-                for h in hosts if ip_of(h) is None for a in self._resolve(h))
+            internal_ok = any(is_internal_host(h) for h in hosts)
+            for host in sorted(h for h in hosts if ip_of(h) is None and not internal_ok):
+                internal_ok = any(is_internal_address(ipaddress.ip_address(a.split("%")[0]))
+                                  for a in await self._resolve(host))
+                if internal_ok:
+                    break
             self.policies[id(spider)] = (hosts, ports, internal_ok)
         return self.policies[id(spider)]
 
-    def process_request(self, request, spider=None):
+    async def process_request(self, request, spider=None):
         spider = spider or self.crawler.spider
         spider = spider.crawl_for(request) if hasattr(spider, "crawl_for") else spider  # the request's source
         if not getattr(getattr(spider, "rules", None), "hosts", None):
             return None
-        hosts, ports, internal_ok = self._policy(spider)
+        hosts, ports, internal_ok = self.policies.get(id(spider)) or await self._policy(spider)
+        if not internal_ok:  # where a name leads is looked up before `refusal` reads it
+            target = (urlsplit(request.url).hostname or "").rstrip(".")
+            if target and target not in self.addresses and ip_of(target) is None and not is_internal_host(target):
+                await self._resolve(target)
         refused = refusal(request.url, hosts, bool(request.meta.get("redirect_urls")), ports, internal_ok,
-                          None if internal_ok else self._resolve)
+                          None if internal_ok else lambda host: self.addresses.get(host, []))
         if refused:
             raise refused
         return None

@@ -59,7 +59,7 @@ def crawl(
     if_due: bool = typer.Option(False, "--if-due", help="Skip sources whose publishing rhythm says it is too "
                                 "early (see the revisit column of `sources status`); for schedulers."),
     processes: Optional[int] = typer.Option(None, "--processes", min=1, help="Crawl processes to use "
-                                            "(default: settings.crawl_processes, one per core for big crawls)."),
+                                            "(default: settings.crawl_processes: one per core, sources on one host kept together)."),
     no_alerts: bool = typer.Option(False, "--no-alerts", help="Leave the alert rules to a job of their own "
                                    "(what `dxwatch worker` does: one alert check at a time)."),
 ) -> None:
