@@ -17,8 +17,13 @@ from typing import Any, Iterator
 class _Fields(MutableMapping):
     """Mapping access to a dataclass's declared fields (every field is a key; unset ones are None)."""
 
+    _declared: dict[type, tuple[str, ...]] = {}  # per class: every stage reads items dozens of times
+
     def _names(self) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(self))
+        names = _Fields._declared.get(type(self))
+        if names is None:
+            names = _Fields._declared[type(self)] = tuple(f.name for f in fields(self))
+        return names
 
     def __getitem__(self, key: str) -> Any:
         if key not in self._names():
