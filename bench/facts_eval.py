@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from crawler.textnorm import match_key  # noqa: E402
-from pipelines.directives import extract_directives  # noqa: E402
+from pipelines.references import extract_references  # noqa: E402
 from pipelines.instructions import extract_instructions  # noqa: E402
 from pipelines.figures import extract_figures  # noqa: E402
 
@@ -173,7 +173,7 @@ def _directives_tally(*names: str) -> Tally:
     tally = Tally()
     for name in names:
         for entry in load(name):
-            tally.add(entry["text"], entry["directives"], extract_directives(entry["text"]),
+            tally.add(entry["text"], entry["directives"], extract_references(entry["text"]),
                       _directive_matches, lambda d: d["kind"])
     return tally
 
@@ -195,7 +195,7 @@ def field_accuracy() -> dict[str, tuple[int, int]]:
     instructions: deadline)."""
     right, total = Counter(), Counter()
     for entry in load("directives.yaml") + load("directives_heldout.yaml"):
-        got = extract_directives(entry["text"])
+        got = extract_references(entry["text"])
         for g in entry["directives"]:
             hit = next((p for p in got if _directive_matches(g, p)), None)
             if hit is None:
@@ -229,7 +229,7 @@ def seed_tallies(seeds_dir: Path = SEEDS) -> dict[str, Tally] | None:
         text = path.read_text(encoding="utf-8")
         figures.add(entry["seed"], [_gold_figure(s) for s in entry["figures"]], extract_figures(text),
                     _figure_matches, lambda f: f["kind"])
-        directives.add(entry["seed"], entry["directives"], extract_directives(text), _directive_matches,
+        directives.add(entry["seed"], entry["directives"], extract_references(text), _directive_matches,
                        lambda d: d["kind"])
     return {"figures (seeds)": figures, "directives (seeds)": directives}
 

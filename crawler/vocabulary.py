@@ -119,7 +119,7 @@ def levels() -> Vocabulary:
 @functools.cache
 def document_types() -> Vocabulary:
     """Document types as the extraction names them; an abbreviation (QĐ, KH) stands for its type."""
-    from pipelines.directives import DOC_NAMES, TYPE_ABBREVIATIONS  # the extraction's own vocabulary
+    from pipelines.references import DOC_NAMES, TYPE_ABBREVIATIONS  # the extraction's own vocabulary
 
     names = list(dict.fromkeys([*DOC_NAMES, *(full for _, full in TYPE_ABBREVIATIONS.values())]))
     aliases = {fold(abbr): full for abbr, (_, full) in TYPE_ABBREVIATIONS.items()}

@@ -109,7 +109,7 @@ class Rendered:
 class Limits:
     """How many entries of each section the mail shows; the rest are in the archive copy."""
 
-    documents: int = 30
+    references: int = 30         # documents cited (the section "documents")
     recalled: int = 8
     instructions: int = 20
     stories: int = 10            # in full: extract, portals, reasons
@@ -222,7 +222,7 @@ def view(sel: Selection, limits: Limits) -> dict:
                     for g in groups[:limits.figure_groups]] if limits.figures_per_group else []
     shown_figures = sum(len(g["figures"]) for g in shown_groups)
     v = {
-        "documents": sel.documents[:limits.documents],
+        "references": sel.references[:limits.references],
         "recalled": sel.recalled[:limits.recalled],
         "instructions": sel.instructions[:limits.instructions],
         "stories": sel.stories[:limits.stories],
@@ -232,7 +232,7 @@ def view(sel: Selection, limits: Limits) -> dict:
         "health": sel.health if limits is FULL else sel.health[:MAIL_HEALTH],
     }
     left = {
-        "documents": len(sel.documents) - len(v["documents"]),
+        "references": len(sel.references) - len(v["references"]),
         "recalled": len(sel.recalled) - len(v["recalled"]),
         "instructions": len(sel.instructions) - len(v["instructions"]),
         "stories": len(sel.stories) - len(v["stories"]) - len(v["briefs"]),

@@ -54,7 +54,7 @@ class Selection:
     until: str
     stories: list[dict] = field(default_factory=list)
     figures: list[dict] = field(default_factory=list)
-    documents: list[dict] = field(default_factory=list)
+    references: list[dict] = field(default_factory=list)  # documents cited in the text (section "documents")
     instructions: list[dict] = field(default_factory=list)
     recalled: list[dict] = field(default_factory=list)   # documents issued before the window, newly cited
     provinces: list[dict] = field(default_factory=list)
@@ -62,7 +62,10 @@ class Selection:
 
     @property
     def counts(self) -> dict[str, int]:
-        return {name: len(getattr(self, name)) for name in SECTIONS}
+        """Entries per section, keyed by the public section names (deliveries.counts): a fact kind's
+        entries are the field named after the kind (`references` is the section "documents")."""
+        return {"stories": len(self.stories), **{kind.digest_section: len(getattr(self, kind.__kind__))
+                                                 for kind in kinds()}}
 
     @property
     def is_empty(self) -> bool:
@@ -83,7 +86,7 @@ class Selection:
         """(item_type, item_key) of everything this selection carries, for the outbox ledger."""
         out = [("story", str(s["story_id"])) for s in self.stories]
         for kind in kinds():
-            entries = getattr(self, kind.digest_section) + (self.recalled if kind.table == "directives" else [])
+            entries = getattr(self, kind.__kind__) + (self.recalled if kind.table == "directives" else [])
             out += [(kind.ledger_item, key) for e in entries for key in (e["key"], *e.get("same_as", ()))]
         return out
 
@@ -249,7 +252,7 @@ def select(config: Config | None, db, scope: Scope, now: datetime | None = None)
                 story_reasons.setdefault(sid, reasons)
         sel.stories = _stories(db, story_reasons, titles, since)
         sel.provinces = _province_coverage(sel.stories)
-    wanted = [(kind.digest_section, kind.table, kind.ledger_item) for kind in kinds()
+    wanted = [(kind.__kind__, kind.table, kind.ledger_item) for kind in kinds()
               if kind.digest_section in scope.sections]
     if wanted:
         from crawler.db.facts import new_facts
@@ -257,7 +260,7 @@ def select(config: Config | None, db, scope: Scope, now: datetime | None = None)
         facts = new_facts(db, {table: by_table(table).columns for _, table, _ in wanted}, since,
                           only_relevant=scope.only_relevant)
         articles = articles_by_id(db, {a["id"] for _, table, _ in wanted for f in facts[table] for a in f["articles"]})
-        for section, table, item_type in wanted:
+        for name, table, item_type in wanted:
             entries = []
             for fact in facts[table]:
                 if (item_type, fact["key"]) in done:
@@ -274,10 +277,10 @@ def select(config: Config | None, db, scope: Scope, now: datetime | None = None)
                         entries.append(entry)
                         break
             if table == "directives":
-                sel.documents, recalled = _split_recalled(_merge_local_numbers(entries), scope.max_age)
+                sel.references, recalled = _split_recalled(_merge_local_numbers(entries), scope.max_age)
                 sel.recalled = recalled if scope.with_recalled else []
             else:
-                setattr(sel, section, once_per_digest(entries, table))
+                setattr(sel, name, once_per_digest(entries, table))
     if scope.with_health:
         sel.health = source_health(config, db, now)
     return sel

@@ -482,7 +482,7 @@ def list_documents(db, doc_type: str | None = None, issuer: str | None = None, s
     may be the abbreviation of the number ("QĐ", "KH"), `issuer` the code in it ("UBND");
     `since`/`until` bound the signing date (ISO dates).
     """
-    from pipelines.directives import TYPE_ABBREVIATIONS
+    from pipelines.references import TYPE_ABBREVIATIONS
 
     if doc_type:
         doc_type = TYPE_ABBREVIATIONS.get(doc_type.strip().upper(), (None, doc_type))[1]

@@ -986,10 +986,10 @@ def _fetch(url: str) -> tuple[bytes, str | None, str]:
 
 def _facts(text: str) -> dict:
     """The figures and directives of an extracted text."""
-    from pipelines.directives import extract_directives
+    from pipelines.references import extract_references
     from pipelines.figures import extract_figures
 
-    return {"figures": extract_figures(text), "directives": extract_directives(text)}
+    return {"figures": extract_figures(text), "directives": extract_references(text)}
 
 
 def extract_inputs(inputs, selectors=None, page_url: str | None = None):

@@ -14,7 +14,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from crawler.textnorm import match_key, normalize_text
-from pipelines.directives import find_references, sentence_at, sentence_of, sentence_spans
+from pipelines.references import find_references, sentence_at, sentence_of, sentence_spans
 from pipelines.figure_labels import clause_label, figure_role, with_period
 
 MAX_FIGURES = 1000  # more than this in one text is a data table flattened into prose, not news

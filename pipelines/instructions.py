@@ -13,7 +13,7 @@ import hashlib
 import re
 
 from crawler.textnorm import match_key, normalize_text
-from pipelines.directives import CONTEXT_LIMIT, sentence_spans
+from pipelines.references import CONTEXT_LIMIT, sentence_spans
 
 # "Bộ Khoa học và Công nghệ", "Sở Tài chính": capitalised word, lower-case word, optionally "và" and again.
 _MINISTRY = (r"(?:Bộ|Sở)\s+[A-ZĐ][\wÀ-ỹ]*(?:\s+[a-zđà-ỹ][\wÀ-ỹ]*)?"

@@ -45,4 +45,13 @@ def test_bad_options_are_clear_errors(db_path):
     result = dxwatch("facts", "--since", "yesterday", db=db_path)
     assert result.returncode == 2 and "--since takes a duration" in result.stderr
     result = dxwatch("facts", "--kind", "people", db=db_path)
-    assert result.returncode == 2 and "figures, directives or instructions" in result.stderr
+    assert result.returncode == 2 and "figures, references or instructions" in result.stderr
+
+
+def test_kind_references_is_also_asked_by_its_table_name_directives():
+    text = "Theo Quyết định số 1845/QĐ-UBND ngày 12/7/2024, tỉnh hoàn thành kế hoạch."
+    for name in ("references", "directives"):
+        result = dxwatch("facts", "--text", "-", "--kind", name, stdin=text)
+        assert result.returncode == 0, result.stderr
+        [reference] = json.loads(result.stdout)["directives"]  # the JSON keeps the table's name
+        assert reference["number"] == "1845/QĐ-UBND"

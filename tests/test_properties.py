@@ -1,6 +1,6 @@
 """Property-based tests (hypothesis) for date parsing and URL canonicalisation: they never raise on
 any input, and round-trip where meaningful. Number and document-number properties live beside their
-extractors (test_figures.py, test_directives.py)."""
+extractors (test_figures.py, test_references.py)."""
 
 from __future__ import annotations
 

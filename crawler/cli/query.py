@@ -174,26 +174,28 @@ def documents(
 def facts(
     since: str = typer.Option("7d", "--since", help="First seen since this long ago (36h, 7d, 2w) or this day "
                               "(YYYY-MM-DD)."),
-    kind: list[str] = typer.Option([], "--kind", help="figures, directives or instructions (repeatable; default all)."),
+    kind: list[str] = typer.Option([], "--kind", help="figures, references or instructions (repeatable; default "
+                                   "all); `directives`, the table of references, is accepted too."),
     relevant: bool = typer.Option(False, "--relevant", help="Only from articles on the digital-transformation topic."),
     text: Optional[str] = typer.Option(None, "--text", help="Extract from this text instead of listing the database "
                                        "('-' reads standard input); prints JSON, stores nothing."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per fact instead of tables."),
 ) -> None:
-    """New figures, directives and instructions: each fact once, with how many articles cite it."""
+    """New figures, references (documents cited) and instructions: each fact once, with how many articles cite it."""
     from rich.text import Text
 
     from crawler.db.facts import new_facts
     from crawler.search import parse_since
     from pipelines.facts import article_facts
-    from pipelines.kinds import by_table
+    from pipelines.kinds import by_name, kinds
     from pipelines.kinds import tables as kind_tables
 
-    known = list(kind_tables())
-    tables = kind or known
-    for k in tables:
-        if k not in known:
-            raise typer.BadParameter(f"use {', '.join(known[:-1])} or {known[-1]}", param_hint="--kind")
+    known = [k.__kind__ for k in kinds()]
+    try:
+        chosen = [by_name(k) for k in kind] or list(kinds())
+    except KeyError:
+        raise typer.BadParameter(f"use {', '.join(known[:-1])} or {known[-1]}", param_hint="--kind") from None
+    tables = list(dict.fromkeys(k.table for k in chosen))  # the JSON keeps the table names (public, as the export)
     if text is not None:
         found = article_facts(None, sys.stdin.read() if text == "-" else text)
         typer.echo(json.dumps({k: found[k] for k in tables}, ensure_ascii=False, indent=1))
@@ -207,9 +209,10 @@ def facts(
         if as_json:
             echo_json_lines({"table": k, **fact} for fact in found[k])
             continue
-        table = Table("first seen", k, "articles", "first article", title=f"new {k} since {moment[:16]}")
+        name = by_name(k).__kind__
+        table = Table("first seen", name, "articles", "first article", title=f"new {name} since {moment[:16]}")
         for fact in found[k]:
             first = fact["articles"][0]
-            table.add_row(fact["first_seen"][:16].replace("T", " "), Text(by_table(k).describe(fact)),
+            table.add_row(fact["first_seen"][:16].replace("T", " "), Text(by_name(k).describe(fact)),
                           str(fact["mentions"]), Text(f"{first['title'] or ''}\n{first['url']}"))
-        table_console().print(table if found[k] else f"no new {k} since {moment[:16]}")
+        table_console().print(table if found[k] else f"no new {name} since {moment[:16]}")

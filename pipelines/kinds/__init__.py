@@ -70,6 +70,15 @@ def by_table(table: str) -> FactKind:
     return next(k for k in kinds() if k.table == table)
 
 
+def by_name(name: str) -> FactKind:
+    """The kind called `name` (`__kind__`), or stored in the table `name` (the public name:
+    `dxwatch facts --kind directives` is the kind `references`); KeyError otherwise."""
+    for kind in kinds():
+        if name in (kind.__kind__, kind.table):
+            return kind
+    raise KeyError(name)
+
+
 def tables() -> dict[str, tuple[str, ...]]:
     """`{table: columns}` of every kind: what the data layer is asked to read and write."""
     return {k.table: k.columns for k in kinds()}

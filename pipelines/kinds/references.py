@@ -1,13 +1,13 @@
 """References: documents cited in the text ("Quyết định số 2971/QĐ-UBND", "Đề án 06").
 
 Stored in the table `directives` and exported under that name (a public interface); in digests
-they are the section "documents" ("văn bản"). The extractor is `pipelines/directives.py`; this
+they are the section "documents" ("văn bản"). The extractor is `pipelines/references.py`; this
 kind makes a local number local: "2971/QĐ-UBND" of two provinces is two documents.
 """
 
 from __future__ import annotations
 
-from pipelines.directives import extract_directives
+from pipelines.references import extract_references
 from pipelines.kinds import FactKind
 
 # Issuers whose numbering is per province: "2971/QĐ-UBND", "55/2025/NQ-HĐND" or "05-NQ/TU" of two
@@ -32,7 +32,7 @@ class References(FactKind):
     description = "documents cited in the text: numbered decisions, plans, Party documents and named programmes"
 
     def extract(self, title, text, province):
-        found = [d for part in (title, text) if part for d in extract_directives(part)]
+        found = [d for part in (title, text) if part for d in extract_references(part)]
         if province:
             for d in found:
                 if d["kind"] not in {"law", "named"} and _local(d.get("issuer")):

@@ -3,7 +3,9 @@
 Built from the numbering rules of Nghị định 30/2020/NĐ-CP (administrative documents), normative
 documents with a year in the number, Party documents ("57-NQ/TW") and official letters without a
 type abbreviation (docs: ../shared/domain/vietnam.md section 2). `key` identifies one document across
-articles, so forty articles citing it are forty mentions of one directive.
+articles, so forty articles citing it are forty mentions of one reference. These are the fact kind
+"references" (pipelines/kinds/references.py), stored in the table `directives` (a public name kept
+from before the rename: docs/ARCHITECTURE.md, "Fact kinds"); "documents" are downloaded files.
 
 Instructions (a leader directing someone) live in `pipelines/instructions.py`, which uses this
 module's sentence splitting.
@@ -354,7 +356,7 @@ def find_references(text: str) -> tuple[Reference, ...]:
 _LEADING_NUMBER = re.compile(r"\d+[a-z]?")
 
 
-def extract_directives(text: str) -> list[dict]:
+def extract_references(text: str) -> list[dict]:
     """Documents cited in `text`: one dict per mention, with the sentence as `context`."""
     text = normalize_text(text)
     spans = sentence_spans(text)

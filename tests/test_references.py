@@ -3,13 +3,13 @@
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from pipelines.directives import PAPERS, TYPE_ABBREVIATIONS, extract_directives
+from pipelines.references import PAPERS, TYPE_ABBREVIATIONS, extract_references
 
 pytestmark = pytest.mark.fast  # in-process and quick: part of `make test-fast`
 
 
 def only(text):
-    found = extract_directives(text)
+    found = extract_references(text)
     assert len(found) == 1, found
     return found[0]
 
@@ -90,7 +90,7 @@ def test_title_of_the_document():
     ("Quyết định số 06/QĐ-TTg phê duyệt Đề án 06.", ["06/QĐ-TTg", "Đề án 06"]),
 ])
 def test_named_references(text, keys):
-    found = extract_directives(text)
+    found = extract_references(text)
     assert [d["key"] for d in found] == keys
     assert all(d["kind"] == "named" for d in found if "/" not in d["key"])
 
@@ -104,7 +104,7 @@ def test_named_references(text, keys):
     "Kinh phí là 5 tỷ đồng theo Quyết định 5 tỷ đồng.",       # a figure after a type name
 ])
 def test_not_a_reference(text):
-    assert extract_directives(text) == []
+    assert extract_references(text) == []
 
 
 # ---------------------------------------------------------------- properties
@@ -139,33 +139,33 @@ def test_party_numbers_round_trip(num, abbr, issuer):
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet="0123456789/-. ,QĐNCPTUBKHWqđgsốngàyáthnmĐềánLuật\n", max_size=80))
 def test_never_raises_and_keys_are_nonempty(text):
-    for d in extract_directives(text):
+    for d in extract_references(text):
         assert d["key"] and d["kind"] in {"normative", "administrative", "official_letter", "party", "law", "named"}
 
 
 @given(st.integers(1, 31), st.integers(1, 12), st.integers(1990, 2030))
 def test_bare_dates_are_never_references(day, month, year):
-    assert extract_directives(f"Ngày {day}/{month}/{year} và {day}-{month}-{year}, tỷ lệ {day}/{month + 40}.") == []
+    assert extract_references(f"Ngày {day}/{month}/{year} và {day}-{month}-{year}, tỷ lệ {day}/{month + 40}.") == []
 
 
 def test_seed_articles(shared_dir):
     seeds = sorted((shared_dir / "seeds").glob("*.txt"))
     if not seeds:
         pytest.skip("no seed texts")
-    found = {d["key"]: d for p in seeds for d in extract_directives(p.read_text(encoding="utf-8"))}
+    found = {d["key"]: d for p in seeds for d in extract_references(p.read_text(encoding="utf-8"))}
     assert set(found) == {"2971/QĐ-UBND", "3853/QĐ-UBND", "Đề án 06"}
     assert (found["2971/QĐ-UBND"]["date"], found["3853/QĐ-UBND"]["date"]) == ("2023-08-22", "2022-11-09")
     assert found["3853/QĐ-UBND"]["title"].startswith("về việc ban hành Bộ chỉ số đánh giá")
 
 
 def test_short_names_take_the_key_of_the_full_reference_in_the_same_text():
-    found = extract_directives("Thực hiện Nghị quyết số 57-NQ/TW của Bộ Chính trị và Luật Giao dịch điện tử số "
+    found = extract_references("Thực hiện Nghị quyết số 57-NQ/TW của Bộ Chính trị và Luật Giao dịch điện tử số "
                                "20/2023/QH15. Nghị quyết 57 đặt mục tiêu cao; Luật Giao dịch điện tử quy định rõ. "
                                "Đề án 06 và Quyết định số 06/QĐ-TTg là hai văn bản khác nhau.")
     assert [(d["key"], d["kind"]) for d in found] == [
         ("57-NQ/TW", "party"), ("20/2023/QH15", "law"), ("57-NQ/TW", "named"), ("20/2023/QH15", "named"),
         ("Đề án 06", "named"), ("06/QĐ-TTg", "administrative")]
-    assert extract_directives("Nghị quyết 57 đặt mục tiêu cao.")[0]["key"] == "Nghị quyết 57"
+    assert extract_references("Nghị quyết 57 đặt mục tiêu cao.")[0]["key"] == "Nghị quyết 57"
 
 
 @pytest.mark.parametrize("text, type_", [
@@ -197,11 +197,11 @@ def test_every_document_type(text, type_):
     "Tuyến xe buýt số 12/HN chạy qua trung tâm.",
 ])
 def test_papers_and_codes_are_not_directives(text):
-    assert extract_directives(text) == []
+    assert extract_references(text) == []
 
 
 def test_year_written_after_the_reference():
-    found = extract_directives("Quyết định 1290/QĐ-TTg năm 2025 và Luật Giao dịch điện tử năm 2023 được áp dụng. "
+    found = extract_references("Quyết định 1290/QĐ-TTg năm 2025 và Luật Giao dịch điện tử năm 2023 được áp dụng. "
                                "Theo Đề án 06 năm 2024 tỉnh đạt nhiều kết quả.")
     assert [(d["key"], d["year"]) for d in found] == [
         ("1290/QĐ-TTg", 2025), ("Luật Giao dịch điện tử", 2023), ("Đề án 06", None)]
