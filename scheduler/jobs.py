@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+from concurrent import futures
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,8 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import ContextManager, Iterator, Protocol
 
-from apscheduler.executors.base import run_job
-from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.executors.base import BaseExecutor, run_job
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -156,13 +156,25 @@ def current_run() -> RunContext:
     return _CURRENT.get()
 
 
-class ContextExecutor(ThreadPoolExecutor):
-    """APScheduler's thread pool, but each run learns its scheduled fire time and the service
-    (APScheduler 3 passes neither to the job function). With `coalesce` there is one run time."""
+class ContextExecutor(BaseExecutor):
+    """An APScheduler executor whose runs learn their scheduled fire time and the service
+    (APScheduler 3 passes neither to the job function; a digest's exactly-once key is that time).
+    With `coalesce` there is one run time.
+
+    Built on APScheduler 3's executor extension point rather than its thread-pool executor's
+    insides: `BaseExecutor._do_submit_job` is the abstract method every executor implements
+    (APScheduler's own DebugExecutor and pool executors do exactly this), the run goes through
+    `apscheduler.executors.base.run_job` with the job's store alias (`job._jobstore_alias`, which
+    APScheduler's executors pass the same way: a job has no public accessor for it), and its end is
+    reported with `_run_job_success` / `_run_job_error`, the base class's completion protocol for
+    subclasses. The thread pool is our own. These underscored names are why pyproject.toml pins
+    APScheduler to the minor versions they were checked against (docs/operations.md).
+    """
 
     def __init__(self, service: JobContext, max_workers: int):
-        super().__init__(max_workers=max_workers)
+        super().__init__()
         self.service = service
+        self.pool = futures.ThreadPoolExecutor(max_workers, thread_name_prefix="dxwatch-job")
 
     def _do_submit_job(self, job, run_times):
         def run_with_context():
@@ -179,7 +191,10 @@ class ContextExecutor(ThreadPoolExecutor):
             else:
                 self._run_job_success(job.id, future.result())
 
-        self._pool.submit(run_with_context).add_done_callback(done)
+        self.pool.submit(run_with_context).add_done_callback(done)
+
+    def shutdown(self, wait=True):
+        self.pool.shutdown(wait)
 
 
 # ---------------------------------------------------------------- crawl jobs

@@ -1,8 +1,18 @@
-"""APScheduler 3 job store in the dxwatch SQLite file, without SQLAlchemy.
+"""APScheduler 3 job store in the dxwatch database, without SQLAlchemy.
 
-It keeps what APScheduler's SQLAlchemyJobStore keeps (id, next run time, pickled job state) in
-the table `scheduler_jobs` (through `crawler/db/scheduler_jobs.py`). Persisting the next run time
-is what lets a restarted scheduler see the runs it missed while it was down.
+Why not APScheduler's own: APScheduler 3's only persistent job store for a SQL database is
+SQLAlchemyJobStore, which would add SQLAlchemy (a large dependency, with its own connection pool
+and engine URL) for one table, and would issue SQL outside `crawler/db/`, the one package that
+talks to the database (the rule tests/test_architecture.py checks, and the seam a second backend
+plugs into). This store keeps what SQLAlchemyJobStore keeps (id, next run time, pickled job state)
+in the table `scheduler_jobs`, through the plain functions of `crawler/db/scheduler_jobs.py`.
+Persisting the next run time is what lets a restarted scheduler see the runs it missed while it
+was down; the jobs themselves are always rebuilt from the config.
+
+It is a `BaseJobStore` subclass, APScheduler 3's extension point for job stores. Restoring a job
+sets `job._scheduler` and `job._jobstore_alias` and sorts with `_fix_paused_jobs_sorting`, as every
+store APScheduler ships does (a `Job` has no public constructor from its state); those
+underscored names are listed in docs/operations.md and are why pyproject.toml pins APScheduler.
 """
 
 from __future__ import annotations
