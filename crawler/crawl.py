@@ -11,12 +11,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import sqlite3
 from typing import Callable, Iterable
 
 from crawler import timeutil
 from crawler.config import Config, Source
-from crawler.db import close, open_db
+from crawler.db import close, database_errors, open_db
 from crawler.db import runs as runs_db
 from crawler.db.faults import check_integrity
 from crawler.db.faults import describe as describe_db_error
@@ -188,7 +187,7 @@ def crawl_sources(config: Config, db_path, sources: list[Source], run_ids: dict[
             runs_db.finish_crawl_runs(db, timeutil.iso(), left)
         finally:
             close(db)
-    except sqlite3.Error as exc:  # a full disk or a held lock: say so; the next crawl marks the runs interrupted
+    except database_errors() as exc:  # a full disk or a held lock: say so; the next crawl marks the runs interrupted
         line = describe_db_error(exc)[1]
         logger.error("the runs' outcomes could not be recorded: %s", line)
         for r in left:
@@ -224,7 +223,7 @@ def _finish_early(crawler, spider, source: Source, run_ids: dict[str, int], fini
     result = _source_result(crawler, spider, source, run_ids[source.name], "finished")
     try:
         runs_db.finish_crawl_runs(spider.db, timeutil.iso(), [result])
-    except sqlite3.Error as exc:
+    except database_errors() as exc:
         logger.warning("%s: the run's outcome could not be recorded yet: %s", source.name, describe_db_error(exc)[1])
         return
     finished[source.name] = result
@@ -261,7 +260,7 @@ def run_alerts_after_crawl(config: Config, db) -> str | None:
         return line
     try:
         results = run_alerts(config, db)
-    except sqlite3.Error as exc:
+    except database_errors() as exc:
         line = f"alerts: not checked: {describe_db_error(exc)[1]}"
         logger.error(line)
         return line

@@ -11,14 +11,13 @@ import csv
 import json
 from typing import IO, Any, Iterator
 
-import sqlite_utils
 
 from crawler.db import articles
 from crawler.db.facts import facts_of_article
 from pipelines.kinds import tables
 
 
-def iter_export(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
+def iter_export(db) -> Iterator[dict[str, Any]]:
     """Every stored article in the export shape documented in the README."""
     for row in articles.iter_articles(db):
         facts = facts_of_article(db, row["id"], tables())
@@ -44,7 +43,7 @@ def iter_export(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
 FORMATS = ("jsonl", "csv")
 
 
-def write_export(db: sqlite_utils.Database, handle: IO[str], format: str = "jsonl") -> None:
+def write_export(db, handle: IO[str], format: str = "jsonl") -> None:
     """Write every stored article to `handle`: one JSON object per line, or CSV with list and dict
     fields (figures, directives, keywords...) as JSON text in their cell and formulas neutralised."""
     if format not in FORMATS:

@@ -10,14 +10,12 @@ the crawl with one line, and the article stays owed in the frontier for the next
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
-import sqlite_utils
 from scrapy.exceptions import DropItem
 
 from crawler import timeutil
-from crawler.db import articles, close, facts, fulltext, open_db, write_transaction
+from crawler.db import articles, close, database_errors, facts, fulltext, open_db, write_transaction
 from crawler.items import ArticleItem
 from crawler.runstats import source_key
 from pipelines import stories
@@ -25,7 +23,7 @@ from pipelines.kinds import kinds
 from crawler.frontier import Frontier
 
 
-def save_article(db: sqlite_utils.Database, item: dict[str, Any]) -> tuple[int, bool]:
+def save_article(db, item: dict[str, Any]) -> tuple[int, bool]:
     """Store one extracted article with its facts and story, in one transaction.
 
     Returns `(article_id, is_new)`. An article whose canonical URL or any alias is already
@@ -84,10 +82,10 @@ class DatabasePipeline:
             close(self.db)
 
     def write(self, item: dict, write, *args):
-        """`write(*args)`; a sqlite3 error fails the crawl through the spider and drops the item here."""
+        """`write(*args)`; a database error fails the crawl through the spider and drops the item here."""
         try:
             return write(*args)
-        except sqlite3.Error as exc:
+        except database_errors() as exc:
             spider = getattr(self.crawler, "spider", None)
             owner = spider.crawl_for(item) if hasattr(spider, "crawl_for") else spider  # the item's source
             if owner is not None and hasattr(owner, "write_failed"):

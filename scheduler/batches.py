@@ -217,7 +217,7 @@ def source_outcome(row: dict | None, outcome: str, detail: str | None) -> tuple[
 # ---------------------------------------------------------------- the crawl child
 
 
-def crawl_command(config: Config, db_path: Path, sources: list[str]) -> list[str]:
+def crawl_command(config: Config, db_path: str, sources: list[str]) -> list[str]:
     prefix = shlex.split(os.environ[CRAWL_COMMAND_ENV]) if os.environ.get(CRAWL_COMMAND_ENV) else [
         sys.executable, "-m", "crawler"]
     # --if-due: a source that publishes weekly is not crawled hourly (its schedule stays the upper bound);

@@ -134,7 +134,7 @@ class JobContext(Protocol):
     """What a job needs from the scheduler running it (`scheduler.service.Service` provides it)."""
 
     config: Config
-    db_path: Path
+    db_path: str  # the --db target: a file path or a postgresql:// URL
     log_dir: Path
     kill_grace: float
     stopping: threading.Event      # set when the scheduler is shutting down
@@ -297,7 +297,7 @@ def _summary(result) -> str | None:
 
 
 @contextmanager
-def open_database(db_path: Path) -> Iterator:
+def open_database(db_path: str) -> Iterator:
     """A connection per use: job threads never share one."""
     from crawler.db import close, open_db
 

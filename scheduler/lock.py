@@ -8,10 +8,12 @@ file holds the owner's pid and start time only to make the refusal message usefu
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 from pathlib import Path
 
 from crawler import timeutil
+from crawler.db.dialect import is_server, local_folder
 
 
 class SchedulerAlreadyRunning(Exception):
@@ -19,6 +21,11 @@ class SchedulerAlreadyRunning(Exception):
 
 
 def lock_path(db_path: Path | str) -> Path:
+    """`<db>.scheduler.lock` next to the file; for a server database, in the local data folder, named
+    by a hash of the URL (this lock keeps one scheduler per machine, not per server)."""
+    if is_server(db_path):
+        digest = hashlib.sha256(str(db_path).encode()).hexdigest()[:16]
+        return (local_folder(db_path) / f"postgresql-{digest}.scheduler.lock").resolve()
     db_path = Path(db_path).resolve()  # one lock however the database path is spelled (symlinks, ../)
     return db_path.with_name(db_path.name + ".scheduler.lock")
 

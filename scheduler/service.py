@@ -33,6 +33,7 @@ from apscheduler.triggers.date import DateTrigger
 from crawler import timeutil
 from crawler.config import Config, ConfigError, load_config
 from crawler.db import runs
+from crawler.db.dialect import shown
 from scheduler.batches import CrawlBatches
 from scheduler.jobs import (JOB_FUNCS, ContextExecutor, JobSpec, alerts_after_crawl, desired_jobs, open_database,
                             trigger_signature)
@@ -52,10 +53,10 @@ LOG_FILE_BACKUPS = 5
 class Service:
     """The running scheduler: current config, the APScheduler instance, stop and reload flags."""
 
-    def __init__(self, config_dir: Path, db_path: Path, log_file: Path, digest_grace: int = DEFAULT_DIGEST_GRACE,
+    def __init__(self, config_dir: Path, db_path: Path | str, log_file: Path, digest_grace: int = DEFAULT_DIGEST_GRACE,
                  kill_grace: float = DEFAULT_KILL_GRACE):
         self.config_dir = Path(config_dir)
-        self.db_path = Path(db_path)
+        self.db_path = str(db_path)  # the --db target: a file path or a postgresql:// URL
         self.log_dir = Path(log_file).parent
         self.digest_grace = digest_grace
         self.kill_grace = kill_grace
@@ -96,7 +97,7 @@ class Service:
                 due = self._due_job_ids()
                 self._install_signal_handlers()
                 log.info("scheduler started", extra={"jobs": len(self.scheduler.get_jobs()), "due": len(due),
-                                                     "once": once, "db": str(self.db_path)})
+                                                     "once": once, "db": shown(self.db_path)})
                 self.scheduler.resume()
                 if once:
                     self._wait_for(due)

@@ -19,7 +19,6 @@ frontier (crawler/frontier.py) and asked for first by the next crawl.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import Callable
 from urllib.parse import urlsplit
 
@@ -32,7 +31,7 @@ from twisted.internet import task
 
 from crawler import timeutil
 from crawler.config import Source
-from crawler.db import close, open_db
+from crawler.db import close, database_errors, open_db
 from crawler.db import source_templates as templates_db
 from crawler.db.articles import known_urls
 from crawler.db.faults import describe as describe_db_error
@@ -230,7 +229,7 @@ class SourceCrawl:
         """Run one database write; a failure (disk full, lock timeout, corruption) fails the crawl."""
         try:
             write(*args)
-        except sqlite3.Error as exc:
+        except database_errors() as exc:
             self.write_failed(exc)
             return False
         return True
@@ -314,7 +313,7 @@ class SourceCrawl:
         try:
             given_up = self.frontier.tidy()
             listings = self.frontier.owed(LISTING)
-        except sqlite3.Error as exc:
+        except database_errors() as exc:
             self.write_failed(exc)
             return []
         for entry in given_up:
@@ -331,7 +330,7 @@ class SourceCrawl:
         """Requests for up to `budget` owed articles not asked for in this run yet."""
         try:
             rows = self.frontier.owed(ARTICLE, limit=budget + len(self.queued))
-        except sqlite3.Error as exc:
+        except database_errors() as exc:
             self.write_failed(exc)
             return []
         owed = [{"url": e["url"], "raw": e["url"], "reason": "owed from an earlier crawl",

@@ -58,3 +58,13 @@ def postgres_url(postgres_server):
     url = postgres_server.new_database()
     yield url
     postgres_server.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_target(request, tmp_path, monkeypatch):
+    """What `--db` gets, once per backend: an SQLite file path, or the URL of a fresh PostgreSQL
+    database (files that go with it, e.g. digest archives, in tmp_path/data via DXWATCH_DATA)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "data" / "dxwatch.db")
+    monkeypatch.setenv("DXWATCH_DATA", str(tmp_path / "data"))
+    return request.getfixturevalue("postgres_url")

@@ -151,9 +151,10 @@ def article_requests(server) -> dict[str, int]:
     return counts
 
 
-def test_crawl_export_digest_then_nothing_twice(tmp_path, portals, config_dir, smtp):
+def test_crawl_export_digest_then_nothing_twice(tmp_path, portals, config_dir, smtp, db_target):
+    """On SQLite and on PostgreSQL (db_target): the same contract, the same results."""
     national, province = portals
-    db = tmp_path / "data" / "dxwatch.db"
+    db = db_target
     cli(config_dir, db, "crawl")
 
     rows = [json.loads(line) for line in cli(config_dir, db, "export", "--format", "jsonl").stdout.splitlines()]
@@ -192,6 +193,14 @@ def test_crawl_export_digest_then_nothing_twice(tmp_path, portals, config_dir, s
 
     copy = by_url[f"{province.base}/cds/chu-ky-so-201.html"]
     assert copy["story"] == story["story"] and copy["source"] == "tinh-thu-nghiem"
+
+    def hits(query: str) -> set[str]:
+        return {json.loads(line)["url"] for line in cli(config_dir, db, "search", query, "--json").stdout.splitlines()}
+
+    signature = hits("chữ ký số")
+    assert {story_url, copy["url"]} <= signature and plan["url"] not in signature
+    assert hits("chu ky so") == signature, "a query without diacritics finds the same articles"
+    assert hits("chữ ký số, 16,5%") == {story_url, copy["url"]}
     assert plan["story"] != story["story"]
 
     summary = cli(config_dir, db, "digest", "send", "tuan")

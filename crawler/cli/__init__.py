@@ -21,8 +21,8 @@ __all__ = ["app", "main"]
 def main() -> None:
     """Console entry point: config errors become one line each and exit code 2, database faults one line
     and exit code 1, never a traceback."""
-    import sqlite3
-
+    from crawler.db import database_errors
+    from crawler.db.dialect import shown
     from crawler.db.faults import DatabaseFault, describe
     from crawler.logs import setup_cli_logging
     from crawler.settings import BrokenModule
@@ -34,9 +34,9 @@ def main() -> None:
         for problem in exc.problems:  # Text, not markup: "[a-z]" in a message is kept as written
             err_console.print(labelled("config error:", "bold red", problem), soft_wrap=True)
         sys.exit(2)
-    except (DatabaseFault, sqlite3.Error) as exc:  # disk full, lock timeout, a damaged file: one line
+    except (DatabaseFault, *database_errors()) as exc:  # disk full, lock timeout, a damaged file: one line
         kind, line = describe(exc)
-        err_console.print(labelled(f"database error ({kind}):", "bold red", f"{state.db_path}: {line}"),
+        err_console.print(labelled(f"database error ({kind}):", "bold red", f"{shown(state.db_target)}: {line}"),
                           soft_wrap=True)
         sys.exit(1)
     except BrokenModule as exc:  # a stage of the crawl does not import: never crawl without it

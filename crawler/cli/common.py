@@ -31,7 +31,7 @@ err_console = Console(stderr=True)
 
 class State:
     config_dir: Path = Path("config")
-    db_path: Path = Path("data/dxwatch.db")
+    db_target: str = "data/dxwatch.db"  # a file path (SQLite) or a postgresql:// URL
 
     def config(self, need_digests: bool = False) -> Config:
         return load_config(self.config_dir, need_digests=need_digests)
@@ -40,11 +40,19 @@ class State:
         """The database; `must_exist` for commands that only read it: a mistyped --db is an error,
         not a new empty database that reports every source NOT CRAWLED."""
         from crawler.db import open_db
+        from crawler.db.dialect import exists, shown
 
-        if must_exist and not self.db_path.is_file():
-            raise usage_error(f"no database at {self.db_path}: run `dxwatch crawl` first, or point --db "
+        if must_exist and not exists(self.db_target):
+            raise usage_error(f"no database at {shown(self.db_target)}: run `dxwatch crawl` first, or point --db "
                               "(or DXWATCH_DB) at the database file")
-        return open_db(self.db_path)
+        return open_db(self.db_target)
+
+    @property
+    def data_dir(self) -> Path:
+        """The folder for files that go with the database (logs, lock, digest archives)."""
+        from crawler.db.dialect import local_folder
+
+        return local_folder(self.db_target)
 
 
 state = State()
@@ -78,13 +86,12 @@ def _global(
     config: Path = typer.Option(Path("config"), "--config", envvar="DXWATCH_CONFIG", show_envvar=True,
                                 metavar="DIR", help="Config folder with sources.yaml and digests.yaml (or one of "
                                 "those files)."),
-    db: str = typer.Option("data/dxwatch.db", "--db", envvar="DXWATCH_DB", show_envvar=True, metavar="FILE",
-                           help="SQLite database file, or a postgresql://user@host/dbname URL."),
+    db: str = typer.Option("data/dxwatch.db", "--db", envvar="DXWATCH_DB", show_envvar=True, metavar="FILE|URL",
+                           help="SQLite database file, or a PostgreSQL URL (postgresql://user@host/dbname)."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
 ) -> None:
-    state.config_dir = config
-    state.db_path = db if db.startswith(("postgresql://", "postgres://")) else Path(db)
+    state.config_dir, state.db_target = config, db
 
 
 _PLAIN_TYPES = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "path": "PATH", "file": "FILE",

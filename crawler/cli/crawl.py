@@ -85,10 +85,10 @@ def crawl(
     alerts: list[str] = []
     if progress is not None:
         with progress:
-            results = run_crawl(cfg, state.db_path, source or None, on_progress=update, on_alerts=alerts.append,
+            results = run_crawl(cfg, state.db_target, source or None, on_progress=update, on_alerts=alerts.append,
                                 processes=processes, alerts=not no_alerts)
     else:
-        results = run_crawl(cfg, state.db_path, source or None, on_progress=update, on_alerts=alerts.append,
+        results = run_crawl(cfg, state.db_target, source or None, on_progress=update, on_alerts=alerts.append,
                             processes=processes, alerts=not no_alerts)
     table = Table("source", "status", "pages", "new", "known", "rejected", "errors", "last error")
     for r in results:

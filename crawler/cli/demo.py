@@ -17,9 +17,9 @@ def demo(
 
     try:
         if serve:
-            serve_forever(state.config(), state.db_path, console)
+            serve_forever(state.config(), state.db_target, console)
         else:
-            run_demo(state.config(need_digests=True), state.db_path, console)
+            run_demo(state.config(need_digests=True), state.db_target, console)
     except DemoError as exc:
         err_console.print(labelled("demo:", "bold red", exc), soft_wrap=True)
         raise typer.Exit(1) from None

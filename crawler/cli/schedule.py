@@ -73,19 +73,18 @@ def schedule_run(
         kind = None
     if kind != "interval":
         raise typer.BadParameter("use a duration such as 30m, 12h or 2d", param_hint="--digest-grace")
-    from crawler.cli.worker import data_folder
     from scheduler.queue import is_queue_url
 
-    log_file = log_file or data_folder() / "logs" / "scheduler.log"
+    log_file = log_file or state.data_dir / "logs" / "scheduler.log"
     setup_logging(log_file)
-    if is_queue_url(state.db_path):
+    if is_queue_url(state.db_target):
         import asyncio
 
         from scheduler.enqueue import Enqueuer
 
-        asyncio.run(Enqueuer(state.config_dir, str(state.db_path), grace_seconds, batch_size).run(once=once))
+        asyncio.run(Enqueuer(state.config_dir, str(state.db_target), grace_seconds, batch_size).run(once=once))
         return
-    service = Service(state.config_dir, state.db_path, log_file, digest_grace=grace_seconds, kill_grace=kill_grace)
+    service = Service(state.config_dir, state.db_target, log_file, digest_grace=grace_seconds, kill_grace=kill_grace)
     try:
         service.run(once=once)
     except SchedulerAlreadyRunning as exc:

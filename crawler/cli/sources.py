@@ -54,7 +54,7 @@ def sources_test(
 
     cfg = state.config()
     cfg.source(name)
-    learned = read_template(state.db_path, name)
+    learned = read_template(state.db_target, name)
     if learned:
         console.print(f"learned article template: {learned['template']} (verified by {learned['verified']} "
                       f"articles, {learned['learned_at'][:16]})", markup=False, highlight=False)

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from crawler.cli.common import app, state, usage_error
-
-
-def data_folder() -> Path:
-    """Where logs go for a database that is not a file: DXWATCH_DATA (default `data`)."""
-    target = str(state.db_path)
-    if target.startswith(("postgresql://", "postgres://")):
-        return Path(os.environ.get("DXWATCH_DATA", "data"))
-    return Path(target).resolve().parent
 
 
 @app.command()
@@ -40,12 +31,12 @@ def worker(
     from scheduler.queue import WorkerSettings, is_queue_url, run_worker
     from scheduler.service import setup_logging
 
-    if not is_queue_url(state.db_path):
+    if not is_queue_url(state.db_target):
         raise usage_error("dxwatch worker needs a PostgreSQL database (--db postgresql://user@host/dbname, or "
                           "DXWATCH_DB); with an SQLite file, `dxwatch schedule run` runs the jobs itself")
     state.config()  # a config error stops the worker before it takes any job
-    log_file = log_file or data_folder() / "logs" / "worker.log"
+    log_file = log_file or state.data_dir / "logs" / "worker.log"
     setup_logging(log_file, extra_loggers=("procrastinate",))
-    settings = WorkerSettings(config_dir=state.config_dir, db_url=str(state.db_path), log_dir=log_file.parent,
+    settings = WorkerSettings(config_dir=state.config_dir, db_url=str(state.db_target), log_dir=log_file.parent,
                               kill_grace=kill_grace, requeue_delay=requeue_delay, heartbeat=heartbeat)
     run_worker(settings, concurrency=concurrency, name=name)

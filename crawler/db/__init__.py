@@ -2,16 +2,21 @@
 
 Above this package, code calls plain functions that take a `db` (sqlite-utils style:
 `known_urls(db, urls)`, `insert_article(db, row)`) and never writes SQL itself; a test
-(`tests/test_architecture.py`) holds that line. Keeping the SQL dialect (SQLite's `INSERT OR
-IGNORE`, FTS5, `PRAGMA`) inside this package is what lets a second storage backend plug in later
-behind the same function names.
+(`tests/test_architecture.py`) holds that line. Two backends sit behind the same functions:
+SQLite (a file path) and PostgreSQL (a `postgresql://` URL); code above this package passes the
+target string to `open_db` and never learns which one it got.
 
-- `connection`: `open_db` (WAL, busy timeout, migrations applied) and `write_transaction`;
-- `schema`: the DDL, as numbered migrations (`PRAGMA user_version`);
+- `connection`: `open_db(target)` (migrations applied) and `write_transaction`;
+- `dialect`: the few places SQLite and PostgreSQL differ (DDL types, introspection, schema
+  version, locks, driver exceptions), and the target strings (`is_server`, `shown`, `exists`);
+- `postgres`: the PostgreSQL database object (psycopg 3) with the sqlite-utils methods used here;
+- `rows`: row inserts/updates/upserts from dicts in SQL both run;
+- `schema`: the DDL, as numbered migrations (`PRAGMA user_version`, or `dxwatch_schema`);
 - one module per table group: `articles` (articles, their URLs and facts), `fulltext` (the FTS
   index), and the others as they move in.
 """
 
 from crawler.db.connection import BUSY_TIMEOUT_MS, close, connect, open_db, write_transaction
+from crawler.db.dialect import errors as database_errors
 
-__all__ = ["BUSY_TIMEOUT_MS", "close", "connect", "open_db", "write_transaction"]
+__all__ = ["BUSY_TIMEOUT_MS", "close", "connect", "database_errors", "open_db", "write_transaction"]

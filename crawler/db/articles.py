@@ -8,6 +8,8 @@ from typing import Any, Iterable, Iterator
 
 import sqlite_utils
 
+from crawler.db.rows import insert_ignoring_known, insert_row
+
 ARTICLE_COLUMNS = ("url", "source", "level", "province", "title", "published", "author", "credit", "text",
                    "relevant", "relevance_score", "keywords", "content_hash", "first_seen", "crawl_run_id")
 
@@ -27,6 +29,8 @@ def known_urls(db: sqlite_utils.Database, urls: Iterable[str]) -> set[str]:
 
 def article_for_urls(db: sqlite_utils.Database, urls: list[str]) -> int | None:
     """The id of the stored article any of these URLs leads to, if one does."""
+    if not urls:
+        return None
     row = db.execute(f"SELECT article_id FROM article_urls WHERE url IN ({','.join('?' * len(urls))}) LIMIT 1",
                      urls).fetchone()
     return row[0] if row else None
@@ -37,13 +41,12 @@ def insert_article(db: sqlite_utils.Database, row: dict[str, Any]) -> int:
     row = {c: row.get(c) for c in ARTICLE_COLUMNS}
     row["keywords"] = json.dumps(row["keywords"] or [], ensure_ascii=False)
     row["relevant"] = int(bool(row["relevant"]))
-    return db["articles"].insert(row).last_pk
+    return insert_row(db, "articles", row)
 
 
 def add_article_urls(db: sqlite_utils.Database, article_id: int, urls: list[str]) -> None:
     """Record URLs (canonical and aliases) as leading to this article; known ones are kept."""
-    db.conn.executemany("INSERT OR IGNORE INTO article_urls (url, article_id) VALUES (?, ?)",
-                        [(u, article_id) for u in urls])
+    insert_ignoring_known(db, "article_urls", ("url", "article_id"), [(u, article_id) for u in urls])
 
 
 def set_article_story(db: sqlite_utils.Database, article_id: int, story_id: int) -> None:

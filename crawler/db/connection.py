@@ -1,7 +1,9 @@
 """Opening the database and the one way to write to it in a transaction.
 
-One file holds everything; WAL mode lets the CLI read while a crawl or the scheduler writes, and
-the busy timeout makes concurrent writers queue instead of failing.
+`open_db(target)` takes what `--db` names: a file path opens SQLite (one file holds everything;
+WAL mode lets the CLI read while a crawl or the scheduler writes, and the busy timeout makes
+concurrent writers queue instead of failing), a `postgresql://` URL opens PostgreSQL
+(crawler/db/postgres.py). Either way the database object is what every `crawler/db` function takes.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Iterator
 
 import sqlite_utils
 
-from crawler.db import schema
+from crawler.db import dialect, schema
 
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another's write lock; env DXWATCH_BUSY_TIMEOUT (seconds)
 
@@ -33,26 +35,49 @@ def connect(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
-def open_db(path: str | Path) -> sqlite_utils.Database:
-    """Open (creating) the database in WAL mode with a busy timeout, migrated to the current schema."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite_utils.Database(connect(path))
+def open_db(target: str | Path):
+    """Open (creating) the database, migrated to the current schema: an SQLite file in WAL mode with
+    a busy timeout, or the PostgreSQL database a `postgresql://` URL names (it must exist)."""
+    if dialect.is_server(target):
+        db = _open_postgres(str(target))
+    else:
+        path = Path(target)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite_utils.Database(connect(path))
     if schema.version(db.conn) != schema.LATEST:  # a current database is only read
         with write_transaction(db):
             schema.migrate(db.conn)  # re-reads the version under the lock: another process may have migrated
     return db
 
 
+def _open_postgres(url: str):
+    from crawler.db.postgres import PostgresDatabase
+
+    db = PostgresDatabase(url)
+    db.execute(f"SET lock_timeout = {busy_timeout_ms()}")  # a writer waits this long for the write lock
+    return db
+
+
 @contextmanager
-def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+def write_transaction(db) -> Iterator:
     """One all-or-nothing write that takes the write lock first (BEGIN IMMEDIATE).
 
     Not `with db.conn`: sqlite-utils commits its own inserts when no transaction is open, which
     would leave an article without its URLs or facts after a crash. Taking the lock before the
     first read means two processes checking-then-writing the same URL queue on the busy timeout
     instead of both writing or deadlocking.
+
+    On PostgreSQL the same: a transaction that first takes one transaction-scoped advisory lock, so
+    writers queue (up to the busy timeout, as `lock_timeout`) while readers never wait (MVCC). Every
+    check-then-write of `crawler/db` (URL dedup, story assignment, frontier, outbox, run keys) thus
+    behaves as on SQLite with any number of processes on any number of machines; unique keys with
+    `ON CONFLICT` and conditional `UPDATE`s back it where a row is claimed.
     """
+    if dialect.is_postgres(db):
+        with db.conn.raw.transaction():
+            db.execute("SELECT pg_advisory_xact_lock(?)", [dialect.WRITE_LOCK])
+            yield db
+        return
     db.conn.execute("BEGIN IMMEDIATE")
     try:
         yield db
@@ -62,6 +87,6 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Databa
     db.conn.commit()
 
 
-def close(db: sqlite_utils.Database) -> None:
+def close(db) -> None:
     """Close the connection (a pipeline or spider at the end of its crawl)."""
     db.conn.close()

@@ -10,7 +10,9 @@ from typing import Iterable
 
 import sqlite_utils
 
+from crawler.db import dialect
 from crawler.db.connection import write_transaction
+from crawler.db.rows import insert_ignoring_known, insert_row
 
 SUMMARY_COLUMNS = ("id", "run_id", "recipient", "status", "subject", "counts", "attempts", "last_error", "archive")
 HISTORY_COLUMNS = ("id", "recipient", "status", "subject", "counts", "attempts", "last_error", "sent_at", "archive")
@@ -19,14 +21,10 @@ HISTORY_COLUMNS = ("id", "recipient", "status", "subject", "counts", "attempts",
 def insert_delivery(db: sqlite_utils.Database, row: dict, items: list[tuple[str, str]]) -> int:
     """One outbox row and the items it carries (inside the caller's transaction); returns its id."""
     row = {**row, "counts": json.dumps(row["counts"])}
-    cur = db.conn.execute(f"INSERT INTO deliveries ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                          list(row.values()))
-    db.conn.executemany(
-        "INSERT OR IGNORE INTO delivered_items (delivery_id, digest, recipient, item_type, item_key) "
-        "VALUES (?, ?, ?, ?, ?)",
-        [(cur.lastrowid, row["digest"], row["recipient"], t, k) for t, k in items],
-    )
-    return cur.lastrowid
+    delivery_id = insert_row(db, "deliveries", row)
+    insert_ignoring_known(db, "delivered_items", ("delivery_id", "digest", "recipient", "item_type", "item_key"),
+                          [(delivery_id, row["digest"], row["recipient"], t, str(k)) for t, k in items])
+    return delivery_id
 
 
 def set_archive(db: sqlite_utils.Database, delivery_id: int, archive: str | None) -> None:
@@ -70,9 +68,9 @@ def record_attempt(db: sqlite_utils.Database, delivery_id: int, **fields) -> Non
 
 
 def database_folder(db: sqlite_utils.Database) -> Path | None:
-    """The folder of the database file (None for an in-memory database)."""
-    row = db.execute("PRAGMA database_list").fetchone()
-    return Path(row[2]).parent if row and row[2] else None
+    """The folder of the database file (None for an in-memory database; the local data folder for
+    a server database)."""
+    return dialect.database_folder(db)
 
 
 def delivered_items(db: sqlite_utils.Database, digest: str, recipient: str,

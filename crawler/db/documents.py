@@ -10,6 +10,7 @@ import sqlite_utils
 from crawler import timeutil
 from crawler.db.facts import insert_facts
 from crawler.db.connection import write_transaction
+from crawler.db.rows import insert_ignoring_known, insert_row, update_row
 
 # Why a document has (or has no) text. Stored in documents.status.
 OK = "ok"
@@ -50,19 +51,18 @@ def save_document(db: sqlite_utils.Database, row: dict[str, Any], urls: list[str
         else:
             outcome = "unchanged" if found else "new"
         if found is None:
-            document_id = db["documents"].insert({**row, "url": urls[0], "first_seen": now, "checked_at": now,
-                                                  "changed_at": now}).last_pk
+            document_id = insert_row(db, "documents", {**row, "url": urls[0], "first_seen": now, "checked_at": now,
+                                                       "changed_at": now})
             _save_facts(db, document_id, facts, now)
         else:
             document_id, stored_hash = found
             if outcome == "unchanged" and row["content_hash"] and row["content_hash"] != stored_hash:
                 outcome = "changed"
-                db["documents"].update(document_id, {**row, "checked_at": now, "changed_at": now})
+                update_row(db, "documents", document_id, {**row, "checked_at": now, "changed_at": now})
                 _save_facts(db, document_id, facts, now)
             else:
-                db["documents"].update(document_id, {"checked_at": now, **validators})
-        db.conn.executemany("INSERT OR IGNORE INTO document_urls (url, document_id) VALUES (?, ?)",
-                            [(u, document_id) for u in urls])
+                update_row(db, "documents", document_id, {"checked_at": now, **validators})
+        insert_ignoring_known(db, "document_urls", ("url", "document_id"), [(u, document_id) for u in urls])
         if cited_by:
             _link(db, urls[0], cited_by, now)
     return document_id, outcome
@@ -79,8 +79,8 @@ def _save_facts(db: sqlite_utils.Database, document_id: int, facts: list[FactRow
 
 
 def _link(db: sqlite_utils.Database, document_url: str, article_url: str, now: str) -> None:
-    db.execute("INSERT OR IGNORE INTO document_links (document_url, article_url, first_seen) VALUES (?, ?, ?)",
-               [document_url, article_url, now])
+    insert_ignoring_known(db, "document_links", ("document_url", "article_url", "first_seen"),
+                          [(document_url, article_url, now)])
 
 
 def record_links(db: sqlite_utils.Database, links: list[tuple[str, str]]) -> None:
@@ -112,6 +112,8 @@ def mark_unchanged(db: sqlite_utils.Database, url: str) -> None:
 
 def document_by_keys(db: sqlite_utils.Database, keys: list[str], preferred: str) -> dict | None:
     """The stored document whose key or number is one of `keys` (`preferred` key first, readable ones next)."""
+    if not keys:
+        return None
     marks = ",".join("?" * len(keys))
     row = db.execute(f"SELECT {', '.join(LISTED)} FROM documents WHERE key IN ({marks}) OR number IN ({marks}) "
                      "ORDER BY key = ? DESC, status = 'ok' DESC, id LIMIT 1", [*keys, *keys, preferred]).fetchone()

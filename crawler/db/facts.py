@@ -13,6 +13,8 @@ from typing import Any
 import sqlite_utils
 
 from crawler import timeutil
+from crawler.db import dialect
+from crawler.db.rows import insert_rows
 
 # Which fact tables exist and their columns is declared by the fact kinds (pipelines/kinds/):
 # callers pass `tables`, {table: columns with `key` first}.
@@ -24,9 +26,9 @@ def insert_facts(db: sqlite_utils.Database, table: str, columns: tuple[str, ...]
     """Store fact rows of one kind (`table`) found in an article or document (`owner`: its id column)."""
     if not rows:
         return
-    db[table].insert_all([{**{c: r.get(c) for c in columns}, **owner, "first_seen": seen}
-                          | ({"ambiguous": int(bool(r.get("ambiguous")))} if "ambiguous" in columns else {})
-                          for r in rows])
+    insert_rows(db, table, [{**{c: r.get(c) for c in columns}, **owner, "first_seen": seen}
+                            | ({"ambiguous": int(bool(r.get("ambiguous")))} if "ambiguous" in columns else {})
+                            for r in rows])
 
 
 def facts_of_article(db: sqlite_utils.Database, article_id: int, tables: Tables) -> dict[str, list[dict]]:
@@ -67,11 +69,12 @@ def new_facts(db: sqlite_utils.Database, tables: Tables, since: str | datetime, 
     out: dict[str, list[dict]] = {}
     for table, all_columns in tables.items():
         columns = tuple(c for c in all_columns if c != "key")
-        has_documents = "document_id" in {c[1] for c in db.execute(f"PRAGMA table_info({table})")}
+        has_documents = "document_id" in dialect.table_columns(db.conn, table)
         mentions = (_MENTIONS if has_documents else _ARTICLE_MENTIONS).format(table=table)
         firsts = db.execute(
             f"""SELECT m.key, MIN(m.first_seen) AS first FROM ({mentions}) m JOIN articles a ON a.id = m.article_id
-                WHERE 1 {relevant} GROUP BY m.key HAVING first >= ? AND first < ? ORDER BY first, m.key""",
+                WHERE 1 = 1 {relevant} GROUP BY m.key HAVING MIN(m.first_seen) >= ? AND MIN(m.first_seen) < ?
+                ORDER BY first, m.key""",
             [since_iso, until_iso],
         ).fetchall()
         facts = []

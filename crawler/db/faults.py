@@ -8,13 +8,13 @@ terminal say `disk_full`, `db_locked` or `db_corrupt` instead of a traceback.
 
 from __future__ import annotations
 
-import sqlite3
+from crawler.db import dialect
 
 KINDS = (
     ("disk_full", ("disk is full", "disk full", "no space", "file too large", "disk i/o error"),
      "the disk holding the database is full or failing (or the file hit a size limit): free space, then crawl "
      "again; what was not stored is owed to the next crawl"),
-    ("db_locked", ("database is locked", "database table is locked"),
+    ("db_locked", ("database is locked", "database table is locked", "lock timeout"),
      "another process held the database's write lock past the busy timeout: is another dxwatch stuck?"),
     ("db_corrupt", ("malformed", "not a database", "corrupt", "encrypted"),
      "the database file is damaged: restore it from a backup (or `sqlite3 <db> .recover`)"),
@@ -50,8 +50,8 @@ def fault(exc: BaseException) -> DatabaseFault:
 def check_integrity(db) -> None:
     """PRAGMA quick_check before a crawl writes: a damaged file stops it with one line (DatabaseFault)."""
     try:
-        result = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
-    except sqlite3.DatabaseError as exc:
+        result = dialect.quick_check(db)
+    except dialect.errors() as exc:
         raise fault(exc) from None
     if result != ["ok"]:
         raise DatabaseFault("db_corrupt", f"the database failed its integrity check ({result[0]}); "

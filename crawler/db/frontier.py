@@ -11,22 +11,23 @@ from typing import Iterable
 import sqlite_utils
 
 from crawler.db.connection import write_transaction
+from crawler.db.rows import insert_ignoring_known
 
 _COLUMNS = ("url", "source", "kind", "found_on", "page_no", "published", "title", "first_seen")
+_COUNTS = ("attempts", "first_failed", "last_error")
 
 
 def add_owed(db: sqlite_utils.Database, rows: list[dict]) -> None:
     """Insert rows (keys: _COLUMNS) not owed yet; an entry already owed keeps its attempts."""
     if rows:
         with write_transaction(db):
-            db.conn.executemany(
-                f"INSERT OR IGNORE INTO crawl_frontier ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
-                [[r.get(c) for c in _COLUMNS] for r in rows])
+            insert_ignoring_known(db, "crawl_frontier", _COLUMNS, [[r.get(c) for c in _COLUMNS] for r in rows])
 
 
 def owed(db: sqlite_utils.Database, source: str, kind: str, limit: int | None = None) -> list[dict]:
     """A source's owed entries of one kind, those never tried first, then in the order they were found."""
-    sql = "SELECT * FROM crawl_frontier WHERE source = ? AND kind = ? ORDER BY attempts > 0, rowid"
+    sql = (f"SELECT {', '.join(_COLUMNS + _COUNTS)} FROM crawl_frontier WHERE source = ? AND kind = ? "
+           "ORDER BY attempts > 0, rowid")
     return list(db.query(sql + (" LIMIT ?" if limit is not None else ""),
                          [source, kind, *([limit] if limit is not None else [])]))
 
@@ -45,7 +46,8 @@ def count_failure(db: sqlite_utils.Database, url: str, error: str, now: str) -> 
 def drop_stored_and_given_up(db: sqlite_utils.Database, source: str, failing_since: str) -> list[dict]:
     """Delete a source's entries whose article is stored by now (under another source or an alias)
     and those failing since before `failing_since`; returns the latter."""
-    given_up = list(db.query("SELECT * FROM crawl_frontier WHERE source = ? AND first_failed < ?",
+    given_up = list(db.query(f"SELECT {', '.join(_COLUMNS + _COUNTS)} FROM crawl_frontier "
+                             "WHERE source = ? AND first_failed < ?",
                              [source, failing_since]))
     with write_transaction(db):
         db.conn.execute("DELETE FROM crawl_frontier WHERE source = ? AND (first_failed < ? OR url IN "

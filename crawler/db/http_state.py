@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite_utils
 
 from crawler.db.connection import write_transaction
+from crawler.db.rows import upsert_rows
 
 _CHUNK = 500  # bound on the parameters of one IN (...) query
 
@@ -19,7 +20,7 @@ def http_state_row(db: sqlite_utils.Database, url: str) -> dict | None:
 def save_http_states(db: sqlite_utils.Database, rows: list[dict]) -> None:
     """Insert or replace whole rows (keyed by url), in one transaction."""
     with write_transaction(db):
-        db["http_state"].upsert_all(rows, pk="url", alter=False)
+        upsert_rows(db, "http_state", rows, key="url")
 
 
 def urls_marked_since(db: sqlite_utils.Database, marker: str, since: str, urls: list[str]) -> set[str]:

@@ -11,22 +11,23 @@ digest runs that are running or succeeded.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlite_utils
 
 from crawler import timeutil
+from crawler.db import dialect
 from crawler.db.connection import write_transaction
+from crawler.db.rows import insert_ignoring_known, insert_row, update_row
 
 
 def start_crawl_runs(db: sqlite_utils.Database, sources: list[str], started: str, pid: int,
                      host: str) -> dict[str, int]:
     """A `running` row for each source of one crawl, in one transaction: source -> run id."""
     with write_transaction(db):
-        return {source: db["crawl_runs"].insert({"source": source, "started": started, "status": "running",
-                                                 "pid": pid, "host": host}).last_pk
+        return {source: insert_row(db, "crawl_runs", {"source": source, "started": started, "status": "running",
+                                                      "pid": pid, "host": host})
                 for source in sources}
 
 
@@ -39,7 +40,7 @@ def finish_crawl_runs(db: sqlite_utils.Database, finished: str, results: list[di
 
 def _finish(db: sqlite_utils.Database, run_id: int, finished: str, status: str, summary: dict,
             last_error: str | None) -> None:
-    db["crawl_runs"].update(run_id, {
+    update_row(db, "crawl_runs", run_id, {
         "finished": finished, "status": status,
         **{k: summary[k] for k in ("pages", "listing_pages", "articles_new", "articles_known", "articles_rejected")},
         "errors": json.dumps(summary["errors"], ensure_ascii=False) if summary["errors"] else None,
@@ -55,9 +56,9 @@ def running_crawl_runs(db: sqlite_utils.Database) -> list[tuple[int, int, str]]:
 def interrupt_crawl_runs(db: sqlite_utils.Database, started_before: str, ids: list[int]) -> None:
     """Mark interrupted the running crawl runs started before `started_before`, and those in `ids`."""
     with write_transaction(db):
+        listed = f" OR id IN ({','.join('?' * len(ids))})" if ids else ""  # PostgreSQL refuses an empty IN ()
         db.execute("UPDATE crawl_runs SET status = 'interrupted', finished = COALESCE(finished, started) "
-                   f"WHERE status = 'running' AND (started < ? OR id IN ({','.join('?' * len(ids))}))",
-                   [started_before, *ids])
+                   f"WHERE status = 'running' AND (started < ?{listed})", [started_before, *ids])
 
 
 def last_crawl_run(db: sqlite_utils.Database, source: str, status: str | None = None) -> dict | None:
@@ -76,8 +77,8 @@ def crawl_running(db: sqlite_utils.Database, source: str) -> bool:
 def start_digest_run(db: sqlite_utils.Database, digest: str, kind: str, run_key: str) -> dict:
     """The `digest_runs` row of `(digest, run_key)`, created `running` unless it exists."""
     with write_transaction(db):
-        db.conn.execute("INSERT OR IGNORE INTO digest_runs (digest, kind, run_key, started) VALUES (?, ?, ?, ?)",
-                        [digest, kind, run_key, timeutil.iso()])
+        insert_ignoring_known(db, "digest_runs", ("digest", "kind", "run_key", "started"),
+                              [(digest, kind, run_key, timeutil.iso())])
     # list(), not next(): a half-read cursor would keep an old snapshot open into the next transaction
     return list(db.query("SELECT * FROM digest_runs WHERE digest = ? AND run_key = ?", [digest, run_key]))[0]
 
@@ -142,14 +143,11 @@ def start_job_run(db: sqlite_utils.Database, key: RunKey) -> int | None:
     """Insert a `running` row; None when a digest run with this key is already running or sent."""
     try:
         with write_transaction(db):
-            cursor = db.conn.execute(
-                "INSERT INTO job_runs (job_id, kind, target, scheduled, started, outcome) "
-                "VALUES (?, ?, ?, ?, ?, 'running')",
-                (key.job_id, key.kind, key.target, key.scheduled_iso, timeutil.iso()),
-            )
-    except sqlite3.IntegrityError:
+            return insert_row(db, "job_runs", {"job_id": key.job_id, "kind": key.kind, "target": key.target,
+                                               "scheduled": key.scheduled_iso, "started": timeutil.iso(),
+                                               "outcome": "running"})
+    except dialect.integrity_errors():
         return None
-    return cursor.lastrowid
 
 
 def finish_job_run(db: sqlite_utils.Database, run_id: int, outcome: str, detail: str | None = None) -> None:
@@ -162,12 +160,9 @@ def record_job_run(db: sqlite_utils.Database, key: RunKey, outcome: str, detail:
     """A run that never started (skipped, missed): one finished row."""
     now = timeutil.iso()
     with write_transaction(db):
-        cursor = db.conn.execute(
-            "INSERT INTO job_runs (job_id, kind, target, scheduled, started, finished, outcome, detail) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (key.job_id, key.kind, key.target, key.scheduled_iso, now, now, _final(outcome), detail),
-        )
-    return cursor.lastrowid
+        return insert_row(db, "job_runs", {"job_id": key.job_id, "kind": key.kind, "target": key.target,
+                                           "scheduled": key.scheduled_iso, "started": now, "finished": now,
+                                           "outcome": _final(outcome), "detail": detail})
 
 
 def close_abandoned_job_runs(db: sqlite_utils.Database) -> list[RunKey]:

@@ -4,10 +4,9 @@ them is the job store's business."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import sqlite_utils
 
+from crawler.db import dialect
 from crawler.db.connection import write_transaction
 
 
@@ -41,7 +40,7 @@ def insert_job(db: sqlite_utils.Database, job_id: str, next_run: float | None, s
         with write_transaction(db):
             db.execute("INSERT INTO scheduler_jobs (id, next_run_time, job_state) VALUES (?, ?, ?)",
                        [job_id, next_run, state])
-    except sqlite3.IntegrityError:
+    except dialect.integrity_errors():
         raise DuplicateJob(job_id) from None
 
 

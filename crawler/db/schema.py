@@ -18,6 +18,7 @@ import sqlite3
 from typing import Callable, Iterator
 
 from crawler import timeutil
+from crawler.db import dialect
 
 V1_SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -283,17 +284,17 @@ def statements(script: str) -> Iterator[str]:
 
 def add_missing_columns(conn: sqlite3.Connection, added: dict[str, dict[str, str]]) -> None:
     for table, columns in added.items():
-        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        present = set(dialect.table_columns(conn, table))
         for name, kind in columns.items():
             if name not in present:
-                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {dialect.column_type(conn, kind)}")
 
 
 def _v1_baseline(conn: sqlite3.Connection) -> None:
     """Version 1: the schema as it stood before numbered migrations (every CREATE is IF NOT EXISTS,
     so a database made by that code is left as it is and only gains what it lacks)."""
     for statement in statements(V1_SCHEMA):
-        conn.execute(statement)
+        dialect.run_ddl(conn, statement)
     add_missing_columns(conn, V1_ADDED_COLUMNS)
 
 
@@ -317,7 +318,7 @@ CREATE TABLE IF NOT EXISTS source_templates (  -- crawler/db/source_templates.py
 def _v3_source_templates(conn: sqlite3.Connection) -> None:
     """Version 3: discovery by structure keeps each source's verified article template."""
     for statement in statements(SOURCE_TEMPLATES):
-        conn.execute(statement)
+        dialect.run_ddl(conn, statement)
 
 
 
@@ -342,12 +343,12 @@ CREATE INDEX IF NOT EXISTS crawl_frontier_source ON crawl_frontier(source, kind)
 def _v4_crawl_frontier(conn: sqlite3.Connection) -> None:
     """Version 4: the crawl frontier (issue 14); failed-download markers in http_state move into it."""
     for statement in statements(CRAWL_FRONTIER):
-        conn.execute(statement)
+        dialect.run_ddl(conn, statement)
     now = timeutil.iso()
-    conn.execute("INSERT OR IGNORE INTO crawl_frontier (url, source, kind, page_no, first_seen, attempts, first_failed) "
+    conn.execute("INSERT INTO crawl_frontier (url, source, kind, page_no, first_seen, attempts, first_failed) "
                  "SELECT url, COALESCE(source, ''), CASE content_hash WHEN 'failed' THEN 'article' ELSE 'listing' END, "
                  "CASE content_hash WHEN 'failed' THEN NULL ELSE 2 END, ?, 1, checked_at FROM http_state "
-                 "WHERE content_hash IN ('failed', 'failed-listing')", [now])
+                 "WHERE content_hash IN ('failed', 'failed-listing') ON CONFLICT DO NOTHING", [now])
     conn.execute("DELETE FROM http_state WHERE content_hash IN ('failed', 'failed-listing')")
 
 
@@ -362,17 +363,18 @@ LATEST = len(MIGRATIONS)
 
 
 def version(conn: sqlite3.Connection) -> int:
-    return conn.execute("PRAGMA user_version").fetchone()[0]
+    return dialect.schema_version(conn)
 
 
 def migrate(conn: sqlite3.Connection, target: int = LATEST) -> int:
     """Apply the migrations after the database's version up to `target` (inside the caller's
     write transaction, which re-reads the version after taking the lock); returns the new version."""
+    dialect.prepare_migration(conn)
     current = version(conn)
     if current > LATEST:
         raise RuntimeError(f"the database was made by a newer dxwatch (schema version {current}, "
                            f"this one knows up to {LATEST}); upgrade dxwatch")
     for number in range(current + 1, target + 1):
         MIGRATIONS[number - 1](conn)
-        conn.execute(f"PRAGMA user_version = {number}")
+        dialect.set_schema_version(conn, number)
     return max(current, target)

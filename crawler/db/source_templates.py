@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from crawler import timeutil
+from crawler.db import dialect
 from crawler.db.connection import write_transaction
 
 
@@ -35,6 +36,20 @@ def read_template(db_path, source: str) -> dict | None:
     import sqlite3
     from pathlib import Path
 
+    if dialect.is_server(db_path):  # read without migrating: a dry run changes nothing on the server either
+        from crawler.db.postgres import PostgresDatabase
+
+        try:
+            db = PostgresDatabase(str(db_path))
+        except dialect.errors():
+            return None
+        try:
+            rows = list(db.query("SELECT * FROM source_templates WHERE source = ?", [source]))
+        except dialect.errors():
+            return None
+        finally:
+            db.conn.close()
+        return rows[0] if rows else None
     if not Path(db_path).is_file():
         return None
     conn = sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True)

@@ -10,6 +10,8 @@ from typing import Any
 
 import sqlite_utils
 
+from crawler.db.rows import insert_ignoring_known
+
 
 def same_body_in_source(db: sqlite_utils.Database, content_hash: str, source: str) -> int | None:
     """The first stored article of `source` with this body hash."""
@@ -22,17 +24,20 @@ def same_body_in_source(db: sqlite_utils.Database, content_hash: str, source: st
 def story_with_body(db: sqlite_utils.Database, content_hash: str, article_id: int, min_shingles: int) -> int | None:
     """The story of another article with this body hash and at least `min_shingles` shingles."""
     row = db.execute("SELECT story_id FROM story_signatures WHERE content_hash = ? AND article_id != ? "
-                     "AND shingles >= ? LIMIT 1", [content_hash, article_id, min_shingles]).fetchone()
+                     "AND shingles >= ? ORDER BY article_id LIMIT 1", [content_hash, article_id, min_shingles]).fetchone()
     return row[0] if row else None
 
 
 def band_candidates(db: sqlite_utils.Database, band_keys: list[int], article_id: int,
                     limit: int) -> list[tuple[int, int, str, bytes]]:
     """`(story_id, shingles, content_hash, minhash)` of up to `limit` articles sharing a band key."""
+    if not band_keys:
+        return []
     return db.execute(
         f"SELECT s.story_id, s.shingles, s.content_hash, s.minhash FROM story_signatures s WHERE s.article_id IN "
         f"(SELECT DISTINCT article_id FROM story_bands WHERE band_key IN ({','.join('?' * len(band_keys))}) "
-        f"LIMIT {int(limit)}) AND s.article_id != ?", [*band_keys, article_id]).fetchall()
+        f"ORDER BY article_id LIMIT {int(limit)}) AND s.article_id != ? ORDER BY s.article_id",
+        [*band_keys, article_id]).fetchall()
 
 
 def first_member_texts(db: sqlite_utils.Database, story_id: int, limit: int) -> list[str | None]:
@@ -44,7 +49,8 @@ def first_member_texts(db: sqlite_utils.Database, story_id: int, limit: int) -> 
 
 def insert_story(db: sqlite_utils.Database, title: str | None, seen: str, source: str, article_id: int) -> int:
     return db.execute("INSERT INTO stories (title, first_seen, first_source, first_article_id, article_count, "
-                      "last_seen) VALUES (?, ?, ?, ?, 0, ?)", [title, seen, source, article_id, seen]).lastrowid
+                      "last_seen) VALUES (?, ?, ?, ?, 0, ?) RETURNING id",
+                      [title, seen, source, article_id, seen]).fetchall()[0][0]
 
 
 def story_origin_date(db: sqlite_utils.Database, story_id: int) -> str | None:
@@ -64,11 +70,13 @@ def add_story_member(db: sqlite_utils.Database, story_id: int, article_id: int, 
                      content_hash: str, minhash: bytes, band_keys: list[int]) -> None:
     """Count the article in its story and store its signature (and band keys, when it has any)."""
     db.execute("UPDATE stories SET article_count = article_count + 1, last_seen = ? WHERE id = ?", [seen, story_id])
-    db.execute("INSERT OR REPLACE INTO story_signatures (article_id, story_id, shingles, content_hash, minhash) "
-               "VALUES (?, ?, ?, ?, ?)", [article_id, story_id, shingles, content_hash, minhash])
+    db.execute("INSERT INTO story_signatures (article_id, story_id, shingles, content_hash, minhash) "
+               "VALUES (?, ?, ?, ?, ?) ON CONFLICT (article_id) DO UPDATE SET story_id = excluded.story_id, "
+               "shingles = excluded.shingles, content_hash = excluded.content_hash, minhash = excluded.minhash",
+               [article_id, story_id, shingles, content_hash, minhash])
     if band_keys:
-        db.conn.executemany("INSERT OR IGNORE INTO story_bands (band_key, story_id, article_id) VALUES (?, ?, ?)",
-                            [(key, story_id, article_id) for key in band_keys])
+        insert_ignoring_known(db, "story_bands", ("band_key", "story_id", "article_id"),
+                              [(key, story_id, article_id) for key in band_keys])
 
 
 def story_row(db: sqlite_utils.Database, story_id: int) -> dict[str, Any] | None:
@@ -87,7 +95,9 @@ def story_members(db: sqlite_utils.Database, story_id: int) -> list[dict[str, An
 
 def recent_story_ids(db: sqlite_utils.Database, limit: int, min_sources: int, since: str | None) -> list[int]:
     """Stories active since `since` carried by at least `min_sources` sources, newest first."""
+    active = "s.last_seen >= ? AND " if since is not None else ""
     return [r[0] for r in db.execute(
-        "SELECT s.id FROM stories s WHERE (? IS NULL OR s.last_seen >= ?) AND "
+        f"SELECT s.id FROM stories s WHERE {active}"
         "(SELECT COUNT(DISTINCT a.source) FROM articles a WHERE a.story_id = s.id) >= ? "
-        "ORDER BY s.last_seen DESC, s.id DESC LIMIT ?", [since, since, min_sources, limit]).fetchall()]
+        "ORDER BY s.last_seen DESC, s.id DESC LIMIT ?", [*([since] if since is not None else []), min_sources,
+                                                         limit]).fetchall()]

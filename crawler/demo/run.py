@@ -18,16 +18,17 @@ from typing import Iterator
 
 from crawler import timeutil
 from crawler.config import Config
+from crawler.db.dialect import exists, local_folder, shown
 from crawler.demo.portals import Site, vn_date
 from crawler.demo.servers import DemoError, outbox_server, serve_portals
 
 ANCHOR_FILE = "demo-anchor.txt"
 
 
-def demo_anchor(data_dir: Path, db_path: Path) -> date:
+def demo_anchor(data_dir: Path, db_target: str) -> date:
     """Today on a fresh database; the date of the first run while that database exists."""
     path = data_dir / ANCHOR_FILE
-    if db_path.exists() and path.exists():
+    if exists(db_target) and path.exists():
         try:
             return date.fromisoformat(path.read_text().strip())
         except ValueError:
@@ -54,16 +55,20 @@ def removed_if_start_fails(*paths: Path) -> Iterator[None]:
         raise
 
 
-def article_count(db_path: Path) -> int:
-    from crawler.db import open_db
+def article_count(db_target: str) -> int:
+    from crawler.db import close, open_db
     from crawler.db.articles import count_articles
 
-    return count_articles(open_db(db_path))
+    db = open_db(db_target)
+    try:
+        return count_articles(db)
+    finally:
+        close(db)
 
 
-def crawl(config_dir: Path, db_path: Path) -> None:
+def crawl(config_dir: Path, db_target: str) -> None:
     """The crawl runs in a child process: Scrapy's reactor cannot restart inside this one."""
-    command = [sys.executable, "-m", "crawler", "--config", str(config_dir), "--db", str(db_path), "crawl"]
+    command = [sys.executable, "-m", "crawler", "--config", str(config_dir), "--db", str(db_target), "crawl"]
     result = subprocess.run(command)
     if result.returncode != 0:
         raise DemoError(f"the crawl failed (exit code {result.returncode}); see its output above")
@@ -76,10 +81,11 @@ def print_portals(sites: dict[str, Site], console) -> None:
                       soft_wrap=True)
 
 
-def serve_forever(config: Config, db_path: Path, console) -> None:
+def serve_forever(config: Config, db_target: str, console) -> None:
+    data_dir = local_folder(db_target)
     with ExitStack() as stack:
-        with removed_if_start_fails(db_path.parent, db_path.parent / ANCHOR_FILE):
-            anchor = demo_anchor(db_path.parent, db_path)
+        with removed_if_start_fails(data_dir, data_dir / ANCHOR_FILE):
+            anchor = demo_anchor(data_dir, db_target)
             sites = stack.enter_context(serve_portals(config, anchor))
         console.print(f"Demo portals (articles dated in the days before {vn_date(anchor)}):")
         print_portals(sites, console)
@@ -91,35 +97,35 @@ def serve_forever(config: Config, db_path: Path, console) -> None:
             console.print("Stopped.")
 
 
-def run_demo(config: Config, db_path: Path, console) -> dict:
+def run_demo(config: Config, db_target: str, console) -> dict:
     """Serve the portals, crawl (alert rules fire after it), preview and send every digest; return what happened."""
     from digests import runner
 
-    data_dir = db_path.parent
+    data_dir = local_folder(db_target)
     outbox = data_dir / "outbox"
     digests = config.digests_file.digests
     previews = {}
     with ExitStack() as stack:
         with removed_if_start_fails(data_dir, data_dir / ANCHOR_FILE, outbox):
-            anchor = demo_anchor(data_dir, db_path)
+            anchor = demo_anchor(data_dir, db_target)
             sink = stack.enter_context(outbox_server(config, outbox))
             sites = stack.enter_context(serve_portals(config, anchor))
-        before = article_count(db_path)  # after the start: a failed start creates no database
+        before = article_count(db_target)  # after the start: a failed start creates no database
         console.print("Demo portals:")
         print_portals(sites, console)
-        crawl(config.directory, db_path)
-        after = article_count(db_path)
+        crawl(config.directory, db_target)
+        after = article_count(db_target)
         from crawler.db import open_db
 
-        db = open_db(db_path)
+        db = open_db(db_target)
         for i, digest in enumerate(digests):
             out = data_dir / ("digest-preview.html" if i == 0 else f"digest-preview-{digest.name}.html")
             previews[digest.name] = runner.preview_digest(config, db, digest.name, out)
             runner.send_digest(config, db, digest.name)
         sent = list(sink.saved)
     summary = {"new_articles": after - before, "articles": after, "previews": previews, "sent": sent,
-               "outbox": outbox, "db": db_path}
-    console.print(f"\nDatabase:        {db_path}  ({after} articles, {after - before} new in this run)",
+               "outbox": outbox, "db": db_target}
+    console.print(f"\nDatabase:        {shown(db_target)}  ({after} articles, {after - before} new in this run)",
                   highlight=False, markup=False)
     if not digests:
         console.print(f"No digest in {config.directory / 'digests.yaml'}: nothing to preview or send.", markup=False)
