@@ -9,7 +9,7 @@ database write or `max_articles` therefore leaves behind exactly what is still t
 next crawl asks for those URLs first (`PortalSpider.start`): nothing is lost, nothing already
 stored is downloaded again.
 
-Writes commit at once (crawler/db/frontier.py). A write that fails raises sqlite3.Error to the
+Writes commit at once (crawler/db/frontier.py). A write that fails raises a database error to the
 caller, which treats it as a failed crawl (see spiders/portal.py).
 """
 

@@ -31,7 +31,6 @@ read as an article are fetched, as the spider did before, whatever extraction ma
 
 from __future__ import annotations
 
-import sqlite3
 from email.message import Message
 from urllib.parse import unquote, urlsplit
 
@@ -44,6 +43,7 @@ from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 
 from crawler import timeutil
+from crawler.db import database_errors
 from crawler.db.documents import TOO_LARGE, record_links, stored_documents
 from crawler.filelinks import document_links
 from crawler.items import DocumentItem, FileLinksItem, _Linking
@@ -117,7 +117,7 @@ class AttachmentsPipeline(MediaPipeline):
         if cited_by:
             try:
                 record_links(self.db, [(url, cited_by) for url in item["file_urls"]])
-            except sqlite3.Error as exc:
+            except database_errors() as exc:
                 crawl = self._crawl_for(item)
                 if crawl is not None:
                     crawl.write_failed(exc)
