@@ -1,12 +1,14 @@
 """Builders and runners shared by the test modules: loopback portal pages, configs, crawls, digest worlds.
 
-Every page and article here is written for dxwatch's tests. Crawls run `dxwatch crawl` in a child
-process: Twisted's reactor cannot restart inside the test process.
+Every page and article here is written for dxwatch's tests. `dxwatch(...)` runs the command line in
+this process, or in a warm child for the commands that start a Scrapy engine (see "running dxwatch").
 """
 
 from __future__ import annotations
 
 import importlib.util
+import io
+import os
 import random
 import re
 import socket
@@ -100,9 +102,62 @@ def write_config(directory: Path, sources: list[dict], **settings) -> Path:
     return directory
 
 
+# ---------------------------------------------------------------- running dxwatch
+#
+# `dxwatch(...)` runs the command line the way a shell does (crawler.cli.main: its exit codes and
+# one-line errors) without paying a fresh interpreter's imports for each run:
+# - in this process, for every command that neither starts a Scrapy engine nor installs signal
+#   handlers: stdin, stdout, stderr, os.environ, cwd and argv are swapped for the run, and the log
+#   handler the CLI puts on the `dxwatch` logger is taken off again;
+# - in a warm child for `crawl`, `sources test`, `demo` and `schedule run`: Twisted's reactor starts
+#   once per process, and the scheduler installs signal handlers. The child is forked from a
+#   server process that has already imported the crawl stack and holds no threads and no database
+#   connection (multiprocessing's forkserver, one per test process), so a crawl costs its own work
+#   only. Its stdout and stderr are files at the descriptor level, as a child process's pipes are.
+# Tests about the process itself (signals, kill -9, exit on a crash, descriptors, the
+# `python -m crawler` entry point) start a real `python -m crawler` (`start_dxwatch`).
+
+CHILD_COMMANDS = {("crawl",), ("demo",), ("sources", "test"), ("schedule", "run")}
+_GLOBAL_OPTIONS_WITH_VALUE = {"--config", "--db"}
+_PRELOAD = ["crawler.cli", "crawler.crawl", "crawler.settings", "scrapy.crawler", "spiders.portal",
+            "spiders.attachments", "pipelines.extraction", "pipelines.relevance", "pipelines.facts",
+            "pipelines.stories", "pipelines.documents", "pipelines.storage", "digests.alerts", "helpers"]
+_forkserver = None
+
+
+def command_of(args) -> tuple[str, ...]:
+    """The command words of a `dxwatch` argument list, global options skipped: ("sources", "test")."""
+    words, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in _GLOBAL_OPTIONS_WITH_VALUE:
+            skip = True
+        elif not arg.startswith("-"):
+            words.append(arg)
+    return tuple(words[:2])
+
+
+def needs_child(args) -> bool:
+    if "--help" in args:
+        return False
+    words = command_of(args)
+    return words[:1] in CHILD_COMMANDS or words in CHILD_COMMANDS
+
+
+def dxwatch(*args: str, env: dict | None = None, cwd: Path | str = REPO, input: str | None = None,
+            timeout: float = 180) -> subprocess.CompletedProcess:
+    """`dxwatch ARGS` as `python -m crawler ARGS` would run it, in this process or in a warm child
+    (see above); `env` adds to (or, with None values, removes from) the environment for the run."""
+    args = tuple(str(a) for a in args)
+    if needs_child(args):
+        assert input is None, "a child run reads no stdin"
+        return _run_in_child(args, env, cwd, timeout)
+    return _run_here(args, env, cwd, input)
+
+
 def run_dxwatch(config_dir: Path, db_path: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "crawler", "--config", str(config_dir), "--db", str(db_path), *args],
-                          capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    return dxwatch("--config", config_dir, "--db", db_path, *args, timeout=timeout)
 
 
 def crawl(config_dir: Path, db_path: Path, *args: str) -> subprocess.CompletedProcess:
@@ -111,8 +166,118 @@ def crawl(config_dir: Path, db_path: Path, *args: str) -> subprocess.CompletedPr
     return result
 
 
+def _environ(env: dict | None) -> dict:
+    merged = {**os.environ, **(env or {})}
+    return {k: v for k, v in merged.items() if v is not None}
+
+
+def _text(data: bytes) -> str:
+    """Bytes as `subprocess.run(..., text=True)` gives them: UTF-8, universal newlines."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="replace", newline=None).read()
+
+
+def _run_here(args, env, cwd, input) -> subprocess.CompletedProcess:
+    import logging
+    import traceback
+
+    from crawler import cli
+
+    out, err = io.BytesIO(), io.BytesIO()
+    stdin = io.TextIOWrapper(io.BytesIO((input or "").encode()), encoding="utf-8")
+    stdout = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
+    stderr = io.TextIOWrapper(err, encoding="utf-8", errors="backslashreplace", write_through=True)
+    streams = sys.stdin, sys.stdout, sys.stderr
+    saved_env, saved_cwd, saved_argv, saved_hook = dict(os.environ), os.getcwd(), sys.argv, sys.excepthook
+    log = logging.getLogger("dxwatch")
+    saved_log = log.handlers[:], log.level, log.propagate
+    sys.stdin, sys.stdout, sys.stderr = stdin, stdout, stderr
+    os.environ.clear()
+    os.environ.update(_environ(env))
+    if "TZ" in os.environ or "TZ" in saved_env:
+        time.tzset()
+    os.chdir(cwd)
+    sys.argv = ["dxwatch", *args]
+    try:
+        cli.main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+    except Exception:  # what the interpreter does with an uncaught exception
+        traceback.print_exc()
+        code = 1
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = streams
+        stdout.flush()
+        stderr.flush()
+        os.environ.clear()
+        os.environ.update(saved_env)
+        if "TZ" in saved_env or "TZ" in (env or {}):
+            time.tzset()
+        os.chdir(saved_cwd)
+        sys.argv, sys.excepthook = saved_argv, saved_hook
+        log.handlers[:], log.level, log.propagate = saved_log
+    result = subprocess.CompletedProcess(["dxwatch", *args], code, _text(out.getvalue()), _text(err.getvalue()))
+    for stream in (stdin, stdout, stderr):
+        stream.detach()  # the captured bytes stay readable; nothing closes the test's own streams
+    return result
+
+
+def _warm():
+    global _forkserver
+    if _forkserver is None:
+        import multiprocessing
+
+        _forkserver = multiprocessing.get_context("forkserver")
+        _forkserver.set_forkserver_preload(_PRELOAD)
+    return _forkserver
+
+
+def _child_main(args, env, cwd, out_path, err_path) -> None:
+    """In the forked child: the descriptors and streams of a fresh process, then the entry point."""
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    for fd, path in ((1, out_path), (2, err_path)):
+        target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        os.dup2(target, fd)
+        os.close(target)
+    sys.stdin = open(0, encoding="utf-8", closefd=False)
+    sys.stdout = open(1, "w", encoding="utf-8", closefd=False)
+    sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+    os.environ.clear()
+    os.environ.update(env)
+    time.tzset()
+    os.chdir(cwd)
+    sys.argv = ["dxwatch", *args]
+    from crawler.cli import main
+
+    main()
+
+
+def _run_in_child(args, env, cwd, timeout) -> subprocess.CompletedProcess:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="dxwatch-run-") as tmp:
+        out_path, err_path = Path(tmp) / "stdout", Path(tmp) / "stderr"
+        child = _warm().Process(target=_child_main, args=(args, _environ(env), str(cwd), str(out_path),
+                                                           str(err_path)))
+        child.start()
+        child.join(timeout)
+        timed_out = child.exitcode is None
+        if timed_out:
+            child.kill()
+            child.join()
+        out = _text(out_path.read_bytes()) if out_path.exists() else ""
+        err = _text(err_path.read_bytes()) if err_path.exists() else ""
+    if timed_out:
+        raise subprocess.TimeoutExpired(["dxwatch", *args], timeout, out, err)
+    # -N when killed by signal N, as subprocess says it
+    return subprocess.CompletedProcess(["dxwatch", *args], child.exitcode, out, err)
+
+
 def start_dxwatch(cfg: Path, db: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
-    """`dxwatch` as a child process the test can signal (kill -9, SIGTERM) while it works."""
+    """`python -m crawler` as a child process the test can signal (kill -9, SIGTERM) while it works."""
     return subprocess.Popen([sys.executable, "-m", "crawler", "--config", str(cfg), "--db", str(db), *args],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 

@@ -5,18 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from crawler.db import open_db
 from docs_sections import docs_section
+from helpers import REPO, dxwatch
 from pipelines.storage import save_article
-
-REPO = Path(__file__).resolve().parents[1]
 
 SOURCES = """
 sources:
@@ -34,8 +31,7 @@ sources:
 
 
 def run(*args: str, env: dict | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "crawler", *args], capture_output=True, text=True, timeout=60,
-                          cwd=cwd, env={**os.environ, "COLUMNS": "200", **(env or {})})
+    return dxwatch(*args, env={"COLUMNS": "200", **(env or {})}, cwd=cwd)
 
 
 @pytest.fixture

@@ -4,25 +4,23 @@ created, CSV opens in Excel, numbers read the Vietnamese way, one --since gramma
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from helpers import national_article
+from helpers import REPO, demo_config, dxwatch, national_article
 
 from crawler import timeutil
 from crawler.db import open_db
 from pipelines.kinds import by_table
 from pipelines.storage import save_article
 
-REPO = Path(__file__).resolve().parents[1]
-
 SOURCES = """\
+settings:
+  retry_backoff: 0.1  # the crawl of the absent portal below gives up in a second, not fifteen
 sources:
   - name: chinhphu
     title: "[minh họa] Cổng TTĐT Chính phủ"
@@ -32,8 +30,7 @@ sources:
 
 
 def run(*args: str, cwd: Path = REPO, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "crawler", *args], capture_output=True, text=True, timeout=120,
-                          cwd=cwd, env={**os.environ, "COLUMNS": "200", **(env or {})})
+    return dxwatch(*args, env={"COLUMNS": "200", **(env or {})}, cwd=cwd)
 
 
 @pytest.fixture
@@ -155,8 +152,6 @@ def test_log_lines_are_in_vietnam_time(config_dir, tmp_path):
 
 
 def test_a_demo_that_cannot_start_leaves_no_database_anchor_or_outbox(tmp_path):
-    from test_demo import demo_config
-
     config = demo_config(tmp_path)
     port = int(re.search(r"\n\s*port:\s*(\d+)", (config / "digests.yaml").read_text(encoding="utf-8")).group(1))
     data = tmp_path / "data"

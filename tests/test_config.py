@@ -1,10 +1,10 @@
 """Config validation: every problem is one message naming the file, the line and the key."""
 
-import subprocess
-import sys
 import textwrap
 
 import pytest
+
+from helpers import dxwatch
 
 from crawler.config import ConfigError, load_config, load_sources, parse_schedule
 
@@ -128,8 +128,7 @@ def test_parse_schedule(text, kind, value):
 
 def test_cli_exits_2_with_one_clear_line(tmp_path):
     write(tmp_path, GOOD_SOURCES.replace("level: national", "level: nationwide"))
-    proc = subprocess.run([sys.executable, "-m", "crawler", "--config", str(tmp_path), "sources", "list"],
-                          capture_output=True, text=True)
+    proc = dxwatch("--config", tmp_path, "sources", "list")
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "sources.yaml:8: sources[0].level" in proc.stderr.replace("\n", "")

@@ -2,12 +2,11 @@
 
 import gzip
 import json
-import subprocess
-import sys
 
 import pytest
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
+from helpers import dxwatch
 from servers import Page
 
 from crawler.items import ArticleItem, DocumentItem
@@ -147,10 +146,8 @@ def test_cli_extract_files_and_urls_in_one_process(tmp_path, portal):
     packed.write_bytes(gzip.compress(portal_page(byline="<p>Tú Anh</p>").encode()))
     portal.routes["/tin/bai-1.html"] = Page(portal_page(), gzip=True)
     portal.routes["/empty.html"] = Page("<html><body></body></html>")
-    run = subprocess.run(
-        [sys.executable, "-m", "crawler", "extract", str(plain), str(packed), portal.url("/tin/bai-1.html"),
-         portal.url("/empty.html"), portal.url("/missing.html"), str(tmp_path / "none.html")],
-        capture_output=True, text=True, timeout=120)
+    run = dxwatch("extract", plain, packed, portal.url("/tin/bai-1.html"), portal.url("/empty.html"),
+                  portal.url("/missing.html"), tmp_path / "none.html")
     rows = [json.loads(line) for line in run.stdout.splitlines()]
     assert run.returncode == 1, run.stderr
     assert [r.get("author") for r in rows[:3]] == ["Minh Ngọc", "Tú Anh", "Minh Ngọc"]

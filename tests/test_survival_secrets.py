@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from servers import SMTPSink
-from helpers import national_article, write_config
+from helpers import dxwatch, national_article, write_config
 
-ROOT = Path(__file__).resolve().parents[1]
 SECRET = "mat-khau-bi-mat-7f3a9c"
 
 DIGESTS = """\
@@ -25,8 +23,7 @@ digests:
 
 
 def run(cfg: Path, db: Path, *args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "crawler", "--config", str(cfg), "--db", str(db), *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    return dxwatch("--config", cfg, "--db", db, *args, env=env)
 
 
 def everything_written(directory: Path) -> bytes:
