@@ -117,11 +117,8 @@ def write_config(directory: Path, sources: list[dict], **settings) -> Path:
 # Tests about the process itself (signals, kill -9, exit on a crash, descriptors, the
 # `python -m crawler` entry point) start a real `python -m crawler` (`start_dxwatch`).
 
-CHILD_COMMANDS = {("crawl",), ("demo",), ("sources", "test"), ("schedule", "run")}
+CHILD_COMMANDS = {("crawl",), ("demo",), ("sources", "test"), ("schedule", "run"), ("worker",)}
 _GLOBAL_OPTIONS_WITH_VALUE = {"--config", "--db"}
-_PRELOAD = ["crawler.cli", "crawler.crawl", "crawler.settings", "scrapy.crawler", "spiders.portal",
-            "spiders.attachments", "pipelines.extraction", "pipelines.relevance", "pipelines.facts",
-            "pipelines.stories", "pipelines.documents", "pipelines.storage", "digests.alerts", "helpers"]
 _forkserver = None
 
 
@@ -229,8 +226,12 @@ def _warm():
     if _forkserver is None:
         import multiprocessing
 
+        from crawler.settings import PIPELINE_ORDER
+
+        stages = [path.rsplit(".", 1)[0] for path in PIPELINE_ORDER]
         _forkserver = multiprocessing.get_context("forkserver")
-        _forkserver.set_forkserver_preload(_PRELOAD)
+        _forkserver.set_forkserver_preload(["crawler.cli", "crawler.crawl", "scrapy.crawler", "spiders.portal",
+                                            "digests.alerts", *stages, "helpers"])
     return _forkserver
 
 
