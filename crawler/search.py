@@ -43,19 +43,29 @@ def parse_query(query: str) -> list[Phrase]:
     return phrases
 
 
-def parse_day(value: str | None, name: str) -> str | None:
-    """A YYYY-MM-DD option checked and returned as such (None passes through)."""
+class BadMoment(ValueError):
+    """A `since` or `until` value that is neither a duration nor a day. `param` names the argument
+    refused, so each caller names it its own way (the CLI as its option: `--since takes ...`)."""
+
+    def __init__(self, param: str, message: str):
+        super().__init__(message)
+        self.param = param
+
+
+def parse_day(value: str | None, param: str = "until") -> str | None:
+    """A YYYY-MM-DD value checked and returned as such (None passes through); BadMoment(param) otherwise."""
     if value is None:
         return None
     try:
         return date.fromisoformat(value.strip()).isoformat()
     except ValueError:
-        raise ValueError(f"{name} must be a date like 2025-10-31, not {value!r}") from None
+        raise BadMoment(param, f"must be a date like 2025-10-31, not {value!r}") from None
 
 
-def parse_since(value: str | None, name: str = "--since") -> str | None:
-    """`--since` of every command, as an ISO moment in +07:00: a duration back from now in the
-    config's grammar ("36h", "7d", "2 weeks", "mỗi 6 giờ" aside) or a day ("2025-10-31", from 00:00)."""
+def parse_since(value: str | None, param: str = "since") -> str | None:
+    """A `since` value, as an ISO moment in +07:00: a duration back from now in the config's grammar
+    ("36h", "7d", "2 weeks", "mỗi 6 giờ" aside) or a day ("2025-10-31", from 00:00); BadMoment(param)
+    otherwise."""
     from crawler.config import parse_duration_seconds
 
     if value is None:
@@ -67,7 +77,7 @@ def parse_since(value: str | None, name: str = "--since") -> str | None:
     try:
         day = date.fromisoformat(value.strip())
     except ValueError:
-        raise ValueError(f"{name} takes a duration (36h, 7d, 2w, 7 days) or a day (2025-10-31), not {value!r}") from None
+        raise BadMoment(param, f"takes a duration (36h, 7d, 2w, 7 days) or a day (2025-10-31), not {value!r}") from None
     return timeutil.iso(datetime(day.year, day.month, day.day, tzinfo=timeutil.VN))
 
 
@@ -79,7 +89,7 @@ def search(db, query: str, sources: Iterable[str] = (), since: str | None = None
     publication day, or to the day dxwatch stored the article when the page gave none.
     """
     phrases = parse_query(query)
-    since, until = parse_since(since), parse_day(until, "--until")
+    since, until = parse_since(since), parse_day(until)
     since = since[:10] if since else None
     rows = fulltext.search_articles(db, [(p.text, p.folded) for p in phrases], list(sources), since, until,
                                     limit, newest)

@@ -101,8 +101,12 @@ def test_bad_queries_and_dates_are_reported(db):
     with pytest.raises(ValueError, match="no words"):
         search.search(db, "_ * +")
     assert len(search.search(db, "__, chuyen doi so")) == 2  # a part with no words is left out
-    with pytest.raises(ValueError, match="--since"):
+    with pytest.raises(search.BadMoment, match="takes a duration") as bad:
         search.search(db, "so", since="31/10/2025")
+    assert bad.value.param == "since"  # the library names its argument; the CLI names the option
+    with pytest.raises(search.BadMoment, match="must be a date") as bad:
+        search.search(db, "so", until="tomorrow")
+    assert bad.value.param == "until"
 
 
 def test_articles_written_without_the_store_are_indexed_by_an_explicit_write_not_by_the_query(db):

@@ -65,8 +65,14 @@ def echo_json_lines(rows) -> None:
 
 
 def usage_error(exc: Exception | str) -> typer.Exit:
-    """A bad option value the command itself found: one line on stderr, exit code 2."""
-    err_console.print(f"error: {exc}", highlight=False, markup=False)
+    """A bad option value the command itself found: one line on stderr, exit code 2. A library
+    error that names the argument it refused (`exc.param`, as crawler.search.BadMoment) is shown
+    under the option of that name: "--since takes a duration ..."."""
+    text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+    param = getattr(exc, "param", None)
+    if param:
+        text = f"--{param.replace('_', '-')} {text}"
+    err_console.print(f"error: {text}", highlight=False, markup=False)
     return typer.Exit(2)
 
 

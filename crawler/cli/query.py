@@ -42,7 +42,7 @@ def stories(
         found = [story_coverage(db, story)] if story is not None else recent_stories(
             db, limit=limit, min_sources=min_sources, since=parse_since(since))
     except (KeyError, ValueError) as exc:
-        raise usage_error(exc.args[0]) from None
+        raise usage_error(exc) from None
     if as_json:
         echo_json_lines(found)
         return
@@ -155,7 +155,7 @@ def documents(
         raise typer.BadParameter(f"use one of {', '.join(STATUSES)}", param_hint="--status")
     try:
         rows = list_documents(db, doc_type=doc_type, issuer=issuer, since=(parse_since(since) or "")[:10] or None,
-                              until=parse_day(until, "--until"), source=source, status=status)[:limit]
+                              until=parse_day(until), source=source, status=status)[:limit]
     except ValueError as exc:
         raise usage_error(exc) from None
     if as_json:
@@ -203,7 +203,7 @@ def facts(
     try:
         moment = parse_since(since)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--since") from None
+        raise usage_error(exc) from None
     found = new_facts(state.db(must_exist=True), kind_tables(), moment, only_relevant=relevant)
     for k in tables:
         if as_json:
