@@ -8,15 +8,23 @@ real signals.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
+from pathlib import Path
 
 import psycopg
 import pytest
 
-from helpers import REPO, run_dxwatch, start_dxwatch, write_config
+from helpers import (REPO, WEEKLY, article_html, article_path, by_recipient, listing_html, run_dxwatch, start_dxwatch,
+                     write_config, write_digest_config)
+from servers import Page, PortalServer
 
 
 def queued_crawls(url: str) -> list[dict]:
@@ -98,6 +106,14 @@ def test_two_enqueuers_enqueue_each_due_crawl_once(postgres_url, tmp_path):
                    ({name[5:] for name in job["sources"]}))
     assert len({job["timestamp"] for job in jobs}) == 2  # one tick per schedule
     assert all("Traceback" not in err for _, err in outputs), outputs
+    listed = run_dxwatch(config, postgres_url, "schedule", "list", "--json")
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    from crawler import timeutil
+
+    now = timeutil.now()
+    for row in map(json.loads, listed.stdout.splitlines()):  # the next tick, on the clock, within its interval
+        gap = (timeutil.parse_iso(row["next_run"]) - now).total_seconds()
+        assert not row["next_run_planned"] and 0 < gap <= (6 if row["schedule"] == "every 6h" else 2) * 3600, row
 
 
 def queued_crawls_or_none(url: str) -> list[dict]:
@@ -114,3 +130,239 @@ def test_worker_refuses_an_sqlite_database(tmp_path):
     assert result.returncode == 2
     assert "needs a PostgreSQL database" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "dxwatch.db").exists()
+
+
+# ---------------------------------------------------------------- workers crawling loopback portals
+
+
+def client_pid(client: tuple[str, int]) -> int | None:
+    """The process holding the client end of a loopback TCP connection, from /proc: which crawl
+    process sent a request (a worker's crawl child), whatever the worker."""
+    address, port = client
+    local = f"{socket.inet_aton(address)[::-1].hex().upper()}:{port:04X}"
+    inode = next((fields[9] for fields in (line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:])
+                  if fields[1] == local), None)
+    if inode is None:
+        return None
+    target = f"socket:[{inode}]"
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") == target for fd in os.listdir(f"/proc/{pid}/fd")):
+                return int(pid)
+    return None
+
+
+class Visits:
+    """Every request to the portals, as (host, time, pid of the process that sent it)."""
+
+    def __init__(self):
+        self.seen: list[tuple[str, float, int | None]] = []
+        self._lock = threading.Lock()
+
+    def route(self, host: str, page: Page):
+        def answer(request):
+            pid = client_pid(request.client)
+            with self._lock:
+                self.seen.append((host, time.monotonic(), pid))
+            return page
+        return answer
+
+    def spans(self) -> dict[str, dict[int, tuple[float, float]]]:
+        """host -> pid -> (first request, last request)."""
+        out: dict[str, dict[int, tuple[float, float]]] = {}
+        for host, at, pid in self.seen:
+            first, last = out.setdefault(host, {}).get(pid, (at, at))
+            out[host][pid] = (min(first, at), max(last, at))
+        return out
+
+
+@contextlib.contextmanager
+def portals(visits: Visits, hosts: list[str], pages: dict[str, tuple[list[int], float]], article_delay: float = 0.0):
+    """A portal on each host; `pages` maps a listing path to (its article numbers for host 0, the
+    listing's delay); host i's articles are numbered after host i-1's."""
+    with contextlib.ExitStack() as stack:
+        servers = []
+        for i, host in enumerate(hosts):
+            routes = {"/robots.txt": visits.route(host, Page("User-agent: *\nAllow: /\n", content_type="text/plain"))}
+            for path, (numbers, delay) in pages.items():
+                mine = [n + 1000 * i for n in numbers]
+                routes[path] = visits.route(host, Page(listing_html([article_path(n) for n in mine]), delay=delay))
+                routes.update({article_path(n): visits.route(host, Page(article_html(n), delay=article_delay))
+                               for n in mine})
+            servers.append(stack.enter_context(PortalServer(routes, host=host)))
+        yield servers
+
+
+def stored(url: str) -> list[tuple[str, int]]:
+    """(url, copies) of every stored article."""
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT url, count(*) FROM articles GROUP BY url ORDER BY url").fetchall()
+
+
+def job_runs(url: str) -> list[dict]:
+    with psycopg.connect(url, row_factory=psycopg.rows.dict_row) as conn:
+        return conn.execute("SELECT * FROM job_runs ORDER BY id").fetchall()
+
+
+def start_worker(config: Path, url: str, log: Path) -> subprocess.Popen:
+    return start_dxwatch(config, url, "worker", "--heartbeat", "1", "--requeue-delay", "1", "--kill-grace", "2",
+                         "--log-file", str(log))
+
+
+def stop(workers: list[subprocess.Popen]) -> list[tuple[str, str]]:
+    for worker in workers:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+    return [worker.communicate(timeout=60) for worker in workers]
+
+
+def test_two_workers_crawl_every_article_once_and_never_one_host_twice_at_once(postgres_url, tmp_path):
+    """Six portals with two sources each on two schedules: the two sources of a host are in two
+    crawl jobs, which two workers take at once; each host is still crawled by one process at a
+    time (the requests each crawl process sent to a host never interleave with another's)."""
+    from scheduler.queue import wait_for_jobs
+
+    visits = Visits()
+    hosts = [f"127.63.0.{i + 1}" for i in range(6)]
+    with portals(visits, hosts, {"/tin-tuc/": ([1, 2, 3], 0.4), "/thong-bao/": ([4, 5], 0.4)}) as servers:
+        sources = []
+        for i, server in enumerate(servers):
+            sources.append({"name": f"xa-{i}-tin", "schedule": "every 6h", "start_urls": [server.url("/tin-tuc/")]})
+            sources.append({"name": f"xa-{i}-tb", "schedule": "0 */2 * * *", "start_urls": [server.url("/thong-bao/")]})
+        config = write_config(tmp_path / "cfg", sources)
+        enqueued = run_dxwatch(config, postgres_url, "schedule", "run", "--once",
+                               "--log-file", str(tmp_path / "logs" / "scheduler.log"))
+        assert enqueued.returncode == 0, enqueued.stderr[-3000:]
+        assert len(queued_crawls(postgres_url)) == 2  # one job per schedule, every host in both
+        workers = [start_worker(config, postgres_url, tmp_path / "logs" / f"worker-{n}.log") for n in range(2)]
+        try:
+            assert wait_for_jobs(postgres_url, timeout=180), "the queue was not drained"
+        finally:
+            outputs = stop(workers)
+    assert [w.returncode for w in workers] == [0, 0], outputs
+    expected = sorted(server.url(article_path(n + 1000 * i)) for i, server in enumerate(servers)
+                      for n in (1, 2, 3, 4, 5))
+    assert stored(postgres_url) == [(url, 1) for url in expected]  # every article, once
+    assert all(pid is not None for _, _, pid in visits.seen)
+    for host, per_process in visits.spans().items():
+        assert len(per_process) == 2, (host, per_process)  # two crawls reached each host ...
+        (_, first_end), (second_start, _) = sorted(per_process.values())
+        assert first_end < second_start, (host, per_process)  # ... one after the other
+    rows = job_runs(postgres_url)
+    busy = [row for row in rows if row["outcome"] == "skipped" and "being crawled by another job" in row["detail"]]
+    assert busy, "the two jobs never met on a host: the test did not test the lock"
+    finished = {row["target"]: row["outcome"] for row in rows if row["outcome"] != "skipped"}
+    assert finished == {s["name"]: "ok" for s in sources}
+    assert all("Traceback" not in err for _, err in outputs), outputs
+
+
+def test_a_worker_killed_mid_crawl_loses_nothing_and_another_finishes_the_job(postgres_url, tmp_path):
+    """kill -9 a worker while its crawl child fetches slow articles: the child dies with it, its
+    host locks are released, the job is retried by the other worker, every article stored once."""
+    from scheduler.queue import wait_for_jobs
+
+    visits = Visits()
+    hosts = [f"127.64.0.{i + 1}" for i in range(3)]
+    with portals(visits, hosts, {"/tin-tuc/": (list(range(1, 9)), 0.0)}, article_delay=0.5) as servers:
+        sources = [{"name": f"xa-{i}", "start_urls": [server.url("/tin-tuc/")]} for i, server in enumerate(servers)]
+        config = write_config(tmp_path / "cfg", sources)
+        enqueued = run_dxwatch(config, postgres_url, "schedule", "run", "--once",
+                               "--log-file", str(tmp_path / "logs" / "scheduler.log"))
+        assert enqueued.returncode == 0, enqueued.stderr[-3000:]
+        first = start_worker(config, postgres_url, tmp_path / "logs" / "worker-1.log")
+        second = None
+        try:
+            deadline = time.monotonic() + 120
+            while not any(copies for _, copies in stored_or_none(postgres_url)):
+                assert time.monotonic() < deadline and first.poll() is None, stop([first])
+                time.sleep(0.1)
+            child = crawling_pid(postgres_url)
+            first.send_signal(signal.SIGKILL)
+            first.wait()
+            deadline = time.monotonic() + 10
+            while alive(child):  # the crawl child dies with its worker
+                assert time.monotonic() < deadline, f"crawl child {child} outlived its killed worker"
+                time.sleep(0.05)
+            partial = len(stored(postgres_url))
+            assert 0 < partial < 3 * 8
+            second = start_worker(config, postgres_url, tmp_path / "logs" / "worker-2.log")
+            assert wait_for_jobs(postgres_url, timeout=180), "the killed worker's job was never finished"
+        finally:
+            outputs = stop([w for w in (first, second) if w is not None])
+    expected = sorted(server.url(article_path(n + 1000 * i)) for i, server in enumerate(servers) for n in range(1, 9))
+    assert stored(postgres_url) == [(url, 1) for url in expected]
+    crawlers = {pid for _, _, pid in visits.seen}
+    assert child in crawlers and len(crawlers) == 2  # the killed crawl, then the retried one
+    rows = job_runs(postgres_url)
+    assert {row["outcome"] for row in rows if row["target"] == "xa-0"} == {"interrupted", "ok"}, rows
+    assert all("Traceback" not in err for _, err in outputs), outputs
+
+
+def stored_or_none(url: str) -> list[tuple[str, int]]:
+    try:
+        return stored(url)
+    except psycopg.errors.UndefinedTable:
+        return []
+
+
+def crawling_pid(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT pid FROM crawl_runs WHERE status = 'running' LIMIT 1").fetchone()[0]
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie waiting to be reaped by whoever inherited it."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def test_a_due_digest_is_sent_once_with_two_enqueuers_two_workers_and_its_job_run_twice(postgres_url, tmp_path,
+                                                                                       smtp):
+    """This morning's digest, missed (within the grace period): two enqueuers queue it once, a
+    copy of its job deferred again for the same time (a crashed enqueuer's retry) sends nothing,
+    and each recipient gets one message."""
+    import asyncio
+
+    from crawler import timeutil
+    from crawler.db import close, open_db, runs
+    from crawler.db.runs import RunKey
+    from scheduler import queue
+    from scheduler.enqueue import last_tick
+
+    config = write_digest_config(tmp_path / "cfg", smtp.port, WEEKLY.replace(
+        "  - name: weekly\n", "  - name: weekly\n    schedule: '0 8 * * *'\n    when_empty: send\n"))
+    write_config(config, [{"name": "xa", "enabled": False, "start_urls": ["http://127.65.0.1:9/"]}])
+    db = open_db(postgres_url)  # the digest has been sent before: a missed time is sent late, not skipped
+    runs.record_job_run(db, RunKey("digest:weekly", "digest", "weekly", None), "ok", "an earlier run")
+    close(db)
+    logs = tmp_path / "logs"
+    enqueuers = [start_dxwatch(config, postgres_url, "schedule", "run", "--digest-grace", "2d",
+                               "--log-file", str(logs / f"scheduler-{n}.log")) for n in range(2)]
+    workers = [start_worker(config, postgres_url, logs / f"worker-{n}.log") for n in range(2)]
+    try:
+        deadline = time.monotonic() + 60
+        while len(smtp.messages) < 2:
+            assert time.monotonic() < deadline, stop(enqueuers + workers)
+            time.sleep(0.1)
+        tick = int(last_tick("0 8 * * *", timeutil.now()).timestamp())
+
+        async def defer_again():
+            with queue.connected(postgres_url) as bound:
+                async with bound.open_async():
+                    await queue.digest_job.configure(lock="digest:weekly", queue=queue.MAIL_QUEUE).defer_async(
+                        digest="weekly", timestamp=tick)
+
+        asyncio.run(defer_again())
+        assert queue.wait_for_jobs(postgres_url, timeout=60)
+        time.sleep(1.5)  # both enqueuers look at the schedules again
+    finally:
+        outputs = stop(enqueuers + workers)
+    assert [p.returncode for p in enqueuers + workers] == [0] * 4, outputs
+    assert {rcpt: len(messages) for rcpt, messages in by_recipient(smtp).items()} == {
+        "lanh.dao@example.vn": 1, "danang@example.vn": 1}
+    digest_runs = [row for row in job_runs(postgres_url) if row["job_id"] == "digest:weekly" and row["scheduled"]]
+    assert sorted(row["outcome"] for row in digest_runs) == ["ok", "skipped"], digest_runs
+    assert "already sent" in next(row["detail"] for row in digest_runs if row["outcome"] == "skipped")
+    assert all("Traceback" not in err for _, err in outputs), outputs
