@@ -216,10 +216,20 @@ def stop(workers: list[subprocess.Popen]) -> list[tuple[str, str]]:
     return [worker.communicate(timeout=60) for worker in workers]
 
 
-def test_two_workers_crawl_every_article_once_and_never_one_host_twice_at_once(postgres_url, tmp_path):
+ALERT_NEW_ARTICLES = """\
+alerts:
+  - name: tin-moi
+    items: [articles]
+    max_age: 3650d
+    recipients: [van.phong@example.vn]
+"""
+
+
+def test_two_workers_crawl_every_article_once_and_never_one_host_twice_at_once(postgres_url, tmp_path, smtp):
     """Six portals with two sources each on two schedules: the two sources of a host are in two
     crawl jobs, which two workers take at once; each host is still crawled by one process at a
-    time (the requests each crawl process sent to a host never interleave with another's)."""
+    time (the requests each crawl process sent to a host never interleave with another's). The
+    alert checks after the crawls run one at a time and alert each new article once."""
     from scheduler.queue import wait_for_jobs
 
     visits = Visits()
@@ -229,7 +239,7 @@ def test_two_workers_crawl_every_article_once_and_never_one_host_twice_at_once(p
         for i, server in enumerate(servers):
             sources.append({"name": f"xa-{i}-tin", "schedule": "every 6h", "start_urls": [server.url("/tin-tuc/")]})
             sources.append({"name": f"xa-{i}-tb", "schedule": "0 */2 * * *", "start_urls": [server.url("/thong-bao/")]})
-        config = write_config(tmp_path / "cfg", sources)
+        config = write_config(write_digest_config(tmp_path / "cfg", smtp.port, ALERT_NEW_ARTICLES), sources)
         enqueued = run_dxwatch(config, postgres_url, "schedule", "run", "--once",
                                "--log-file", str(tmp_path / "logs" / "scheduler.log"))
         assert enqueued.returncode == 0, enqueued.stderr[-3000:]
@@ -251,8 +261,16 @@ def test_two_workers_crawl_every_article_once_and_never_one_host_twice_at_once(p
     rows = job_runs(postgres_url)
     busy = [row for row in rows if row["outcome"] == "skipped" and "being crawled by another job" in row["detail"]]
     assert busy, "the two jobs never met on a host: the test did not test the lock"
-    finished = {row["target"]: row["outcome"] for row in rows if row["outcome"] != "skipped"}
+    finished = {row["target"]: row["outcome"] for row in rows if row["kind"] == "crawl" and row["outcome"] != "skipped"}
     assert finished == {s["name"]: "ok" for s in sources}
+    checks = sorted((row["started"], row["finished"]) for row in rows if row["kind"] == "alerts")
+    assert checks and all(row["outcome"] == "ok" for row in rows if row["kind"] == "alerts")
+    assert all(end <= start for (_, end), (start, _) in zip(checks, checks[1:])), checks  # one at a time
+    with psycopg.connect(postgres_url) as conn:
+        alerted = conn.execute("SELECT item_key, count(*) FROM delivered_items WHERE recipient = 'van.phong@example.vn' "
+                               "GROUP BY item_key").fetchall()
+    assert alerted and all(copies == 1 for _, copies in alerted), alerted  # each new article alerted once
+    assert len(smtp.messages) >= 1
     assert all("Traceback" not in err for _, err in outputs), outputs
 
 
@@ -296,6 +314,37 @@ def test_a_worker_killed_mid_crawl_loses_nothing_and_another_finishes_the_job(po
     rows = job_runs(postgres_url)
     assert {row["outcome"] for row in rows if row["target"] == "xa-0"} == {"interrupted", "ok"}, rows
     assert all("Traceback" not in err for _, err in outputs), outputs
+
+
+def test_a_worker_stopped_with_sigterm_ends_its_crawl_and_puts_the_sources_back(postgres_url, tmp_path):
+    """SIGTERM mid-crawl (a deploy, systemctl stop): the worker ends its crawl child, records the
+    runs as interrupted, queues the sources again at once and exits 0."""
+    visits = Visits()
+    with portals(visits, ["127.64.1.1", "127.64.1.2"], {"/tin-tuc/": (list(range(1, 9)), 0.0)},
+                 article_delay=0.5) as servers:
+        sources = [{"name": f"xa-{i}", "start_urls": [server.url("/tin-tuc/")]} for i, server in enumerate(servers)]
+        config = write_config(tmp_path / "cfg", sources)
+        enqueued = run_dxwatch(config, postgres_url, "schedule", "run", "--once",
+                               "--log-file", str(tmp_path / "logs" / "scheduler.log"))
+        assert enqueued.returncode == 0, enqueued.stderr[-3000:]
+        worker = start_worker(config, postgres_url, tmp_path / "logs" / "worker.log")
+        deadline = time.monotonic() + 120
+        while not any(copies for _, copies in stored_or_none(postgres_url)):
+            assert time.monotonic() < deadline and worker.poll() is None, stop([worker])
+            time.sleep(0.1)
+        child = crawling_pid(postgres_url)
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=60)
+    assert worker.returncode == 0, err[-3000:]
+    assert not alive(child)
+    rows = job_runs(postgres_url)
+    assert {(row["target"], row["outcome"]) for row in rows} == {("xa-0", "interrupted"), ("xa-1", "interrupted")}
+    assert all("the worker stopped" in row["detail"] for row in rows)
+    with psycopg.connect(postgres_url) as conn:
+        waiting = conn.execute("SELECT args FROM procrastinate_jobs WHERE task_name = 'dxwatch.crawl' "
+                               "AND status = 'todo'").fetchall()
+    assert [sorted(args["sources"]) for (args,) in waiting] == [["xa-0", "xa-1"]]
+    assert "Traceback" not in err
 
 
 def stored_or_none(url: str) -> list[tuple[str, int]]:
