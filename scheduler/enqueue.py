@@ -27,7 +27,7 @@ from datetime import datetime
 
 from crawler import timeutil
 from crawler.config import Config, ConfigError, load_config, parse_schedule
-from crawler.db import runs
+from crawler.db import dialect, runs
 from crawler.workers import shard_sources
 from scheduler import queue
 from scheduler.service import config_signature
@@ -148,7 +148,7 @@ class Enqueuer:
         seen = config_signature(self.config_dir)
         with queue.connected(self.db_url) as bound:
             async with bound.open_async():
-                log.info("enqueuer started", extra={"db": queue.shown(self.db_url), "once": once})
+                log.info("enqueuer started", extra={"db": dialect.shown(self.db_url), "once": once})
                 while True:
                     total += await self.tick(timeutil.now())
                     if once:

@@ -57,19 +57,6 @@ POOL = {"min_size": 1, "max_size": 4}
 app = procrastinate.App(connector=procrastinate.PsycopgConnector())
 
 
-def is_queue_url(target) -> bool:
-    """A postgresql:// database runs its jobs on the task queue; a file keeps the embedded scheduler."""
-    return str(target).startswith(("postgresql://", "postgres://"))
-
-
-def shown(url: str) -> str:
-    """The database URL without its password, for logs."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    return url.replace(f":{parts.password}@", ":***@") if parts.password else url
-
-
 @contextmanager
 def connected(url: str) -> Iterator[procrastinate.App]:
     """The app talking to this database (procrastinate's connector is chosen at run time, as --db is)."""

@@ -20,9 +20,9 @@ def schedule_list(
     cfg = state.config()
     db = state.db(must_exist=True)
     rows = job_overview(cfg, db)
-    from scheduler.queue import is_queue_url
+    from crawler.db.dialect import is_server
 
-    if is_queue_url(state.db_path):  # the enqueuer's clock-aligned ticks, not an APScheduler job store's
+    if is_server(state.db_target):  # the enqueuer's clock-aligned ticks, not an APScheduler job store's
         from crawler import timeutil
         from scheduler.enqueue import next_tick
 
@@ -73,11 +73,11 @@ def schedule_run(
         kind = None
     if kind != "interval":
         raise typer.BadParameter("use a duration such as 30m, 12h or 2d", param_hint="--digest-grace")
-    from scheduler.queue import is_queue_url
+    from crawler.db.dialect import is_server
 
     log_file = log_file or state.data_dir / "logs" / "scheduler.log"
     setup_logging(log_file)
-    if is_queue_url(state.db_target):
+    if is_server(state.db_target):
         import asyncio
 
         from scheduler.enqueue import Enqueuer

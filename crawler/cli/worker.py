@@ -28,10 +28,11 @@ def worker(
     """Run jobs from the task queue (a postgresql:// --db only): crawls, digests and alert checks, on
     any number of machines; `schedule run` enqueues them. Stops on SIGTERM or SIGINT, ending a
     running crawl, whose sources go back to the queue."""
-    from scheduler.queue import WorkerSettings, is_queue_url, run_worker
+    from crawler.db.dialect import is_server
+    from scheduler.queue import WorkerSettings, run_worker
     from scheduler.service import setup_logging
 
-    if not is_queue_url(state.db_target):
+    if not is_server(state.db_target):
         raise usage_error("dxwatch worker needs a PostgreSQL database (--db postgresql://user@host/dbname, or "
                           "DXWATCH_DB); with an SQLite file, `dxwatch schedule run` runs the jobs itself")
     state.config()  # a config error stops the worker before it takes any job
