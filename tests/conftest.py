@@ -65,6 +65,10 @@ def db_target(request, tmp_path, monkeypatch):
     """What `--db` gets, once per backend: an SQLite file path, or the URL of a fresh PostgreSQL
     database (files that go with it, e.g. digest archives, in tmp_path/data via DXWATCH_DATA)."""
     if request.param == "sqlite":
-        return str(tmp_path / "data" / "dxwatch.db")
+        yield str(tmp_path / "data" / "dxwatch.db")
+        return
+    server = request.getfixturevalue("postgres_server")
     monkeypatch.setenv("DXWATCH_DATA", str(tmp_path / "data"))
-    return request.getfixturevalue("postgres_url")
+    url = server.new_database()
+    yield url
+    server.drop_database(url)

@@ -33,9 +33,13 @@ def _article(db, url: str, text: str) -> int:
     return save_article(db, item)[0]
 
 
+def document(db, document_id: int) -> dict:
+    return list(db.query("SELECT * FROM documents WHERE id = ?", [document_id]))[0]
+
+
 @pytest.fixture
-def db(db_path):
-    database = open_db(db_path)
+def db(db_target):
+    database = open_db(db_target)
     yield database
     database.conn.close()
 
@@ -43,7 +47,7 @@ def db(db_path):
 def test_document_is_stored_with_its_header_and_its_own_facts(db):
     document_id, outcome = _store(db, f"{BASE}/files/qd-2971.pdf", docgen.pdf_bytes(docgen.DECISION))
     assert outcome == "new"
-    row = db["documents"].get(document_id)
+    row = document(db, document_id)
     assert (row["status"], row["format"], row["number"], row["key"], row["type"], row["issuer_code"], row["date"]) == \
         ("ok", "pdf", "2971/QĐ-UBND", "2971/QĐ-UBND (Thanh Hóa)", "Quyết định", "UBND", "2023-08-22")
     assert row["subject"].startswith("Về việc phê duyệt Kế hoạch chuyển đổi số")
@@ -69,7 +73,7 @@ def test_same_url_same_bytes_is_stored_once_and_changed_bytes_are_read_again(db)
     assert _store(db, url, docgen.pdf_bytes(amended)) == (first, "changed")
     values = [r[0] for r in db.execute("SELECT value FROM figures WHERE document_id = ?", [first])]
     assert values.count(559.0) == 1 and values.count(1250.0) == 1  # new figure added, none repeated
-    assert db["documents"].count == 1
+    assert db.execute("SELECT COUNT(*) FROM documents").fetchone()[0] == 1
 
 
 def test_same_file_under_another_url_is_an_alias(db):
@@ -85,7 +89,7 @@ def test_unreadable_files_are_recorded_without_facts(db):
     scanned, _ = _store(db, f"{BASE}/scan.pdf", docgen.scanned_pdf_bytes())
     broken, _ = _store(db, f"{BASE}/broken.pdf", docgen.corrupt_pdf_bytes())
     huge, _ = _store(db, f"{BASE}/huge.pdf", b"", status=TOO_LARGE, error="expected size 30000000 > 20000000")
-    statuses = {r["id"]: (r["status"], r["text"], r["content_hash"]) for r in db["documents"].rows}
+    statuses = {r["id"]: (r["status"], r["text"], r["content_hash"]) for r in db.query("SELECT * FROM documents")}
     assert statuses[scanned][:2] == ("scanned_no_text", None)
     assert statuses[broken][0] == "corrupt"
     assert statuses[huge] == (TOO_LARGE, None, None)
@@ -111,7 +115,7 @@ def test_document_for_number_and_the_articles_that_cite_it(db):
     other = docgen.OfficialDocument(**{**docgen.DECISION.__dict__, "issuer_lines": ["ỦY BAN NHÂN DÂN", "TỈNH NGHỆ AN"],
                                        "place_date": "Nghệ An, ngày 02 tháng 10 năm 2023"})
     other_id, outcome = _store(db, f"{BASE}/nghean/qd-2971.pdf", docgen.pdf_bytes(other), province="Nghệ An")
-    assert outcome == "new" and db["documents"].get(other_id)["key"] == "2971/QĐ-UBND (Nghệ An)"
+    assert outcome == "new" and document(db, other_id)["key"] == "2971/QĐ-UBND (Nghệ An)"
     assert document_for_number(db, "2971/QĐ-UBND", province="Nghệ An")["id"] == other_id
     assert document_for_number(db, "2971/QĐ-UBND (Thanh Hóa)")["id"] == document_id
 

@@ -29,8 +29,8 @@ ARTICLES = [
 
 
 @pytest.fixture
-def db(db_path):
-    db = open_db(db_path)
+def db(db_target):
+    db = open_db(db_target)
     for n, (source, published, title, text) in enumerate(ARTICLES):
         save_article(db, {"url": f"https://{source}.gov.vn/{n}", "source": source, "title": title,
                           "text": text, "published": published})

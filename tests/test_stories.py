@@ -23,8 +23,8 @@ def article(source: str, url: str, paragraphs: list[str], **extra) -> dict:
 
 
 @pytest.fixture
-def db(db_path):
-    return open_db(db_path)
+def db(db_target):
+    return open_db(db_target)
 
 
 def store(db, item: dict, through_pipeline: bool = True) -> tuple[int, bool]:

@@ -85,6 +85,9 @@ class Connection:
             with self.raw.cursor() as cursor:
                 cursor.executemany(translate(sql), rows)
 
+    def commit(self) -> None:
+        self.raw.commit()  # autocommit: each statement outside write_transaction is already committed
+
     def close(self) -> None:
         self.raw.close()
 

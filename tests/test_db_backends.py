@@ -1,0 +1,151 @@
+"""SQLite and PostgreSQL behind the same data functions: one schema, migrations on PostgreSQL, and
+the check-then-write paths (article dedup, outbox claims) correct with several writing processes.
+
+PostgreSQL here is a real server on loopback (tests/postgres.py); these tests skip with the reason
+where it or psycopg is not installed.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+
+import pytest
+
+from crawler.db import close, open_db, schema, write_transaction
+from crawler.db import deliveries, dialect
+from crawler.db.articles import count_articles
+from pipelines.storage import save_article
+from helpers import article_body
+
+CONTEXT = multiprocessing.get_context("fork")  # cheap; no connection is open when a test forks
+
+
+def columns_by_table(db) -> dict[str, set[str]]:
+    return {table: set(dialect.table_columns(db.conn, table)) - dialect.PG_ONLY["columns"]
+            for table in dialect.table_names(db.conn) if table not in dialect.PG_ONLY["tables"]}
+
+
+def test_both_backends_have_the_same_tables_and_columns(tmp_path, postgres_url):
+    lite, pg = open_db(tmp_path / "dxwatch.db"), open_db(postgres_url)
+    try:
+        expected = columns_by_table(lite)
+        assert "articles_fts" in expected and "url" in expected["crawl_frontier"]
+        assert columns_by_table(pg) == expected
+        assert dialect.schema_version(pg.conn) == dialect.schema_version(lite.conn) == schema.LATEST
+    finally:
+        close(lite)
+        close(pg)
+
+
+@pytest.mark.parametrize("start", range(1, schema.LATEST))
+def test_postgresql_migrates_step_by_step_to_the_current_schema(postgres_url, postgres_server, start):
+    """A database left at an older version (by an older dxwatch) gains the later steps on open."""
+    fresh_url = postgres_server.new_database()
+    fresh = open_db(fresh_url)
+    from crawler.db.postgres import PostgresDatabase
+
+    old = PostgresDatabase(postgres_url)
+    with write_transaction(old):
+        schema.migrate(old.conn, target=start)
+    assert dialect.schema_version(old.conn) == start
+    close(old)
+    db = open_db(postgres_url)
+    try:
+        assert dialect.schema_version(db.conn) == schema.LATEST
+        assert columns_by_table(db) == columns_by_table(fresh)
+        assert db.execute("SELECT COUNT(*) FROM dxwatch_schema").fetchone()[0] == 1
+    finally:
+        close(db)
+        close(fresh)
+        postgres_server.drop_database(fresh_url)
+
+
+def test_postgresql_from_a_newer_dxwatch_is_refused(postgres_url):
+    close(open_db(postgres_url))
+    from crawler.db.postgres import PostgresDatabase
+
+    db = PostgresDatabase(postgres_url)
+    db.execute("UPDATE dxwatch_schema SET version = ?", [schema.LATEST + 1])
+    close(db)
+    with pytest.raises(RuntimeError, match="newer dxwatch"):
+        open_db(postgres_url)
+
+
+def _open_and_count(url: str) -> int:
+    db = open_db(url)
+    try:
+        return db.execute("SELECT COUNT(*) FROM dxwatch_schema").fetchone()[0]
+    finally:
+        close(db)
+
+
+def test_processes_opening_a_new_postgresql_database_at_once_migrate_it_once(postgres_url):
+    with CONTEXT.Pool(4) as pool:
+        rows = pool.map(_open_and_count, [postgres_url] * 4)
+    assert rows == [1, 1, 1, 1]
+    assert _open_and_count(postgres_url) == 1
+
+
+def _item(i: int) -> dict:
+    return {"url": f"https://tinh-{i % 3}.gov.vn/tin/{i}", "source": f"tinh-{i % 3}", "level": "provincial",
+            "title": f"Bản tin chuyển đổi số số {i}", "text": "\n\n".join(article_body(i)), "relevant": True,
+            "keywords": ["chuyển đổi số"], "published": f"2025-11-{1 + i % 28:02d}T08:00:00+07:00"}
+
+
+def _store_all(target: str, order: list[int], start) -> list[bool]:
+    db = open_db(target)
+    start.wait()
+    try:
+        return [save_article(db, _item(i))[1] for i in order]
+    finally:
+        close(db)
+
+
+def test_two_processes_storing_the_same_articles_at_once_store_each_once(db_target):
+    close(open_db(db_target))  # migrated before the race: the race is about the articles
+    numbers = list(range(24))
+    with CONTEXT.Manager() as manager:
+        start = manager.Barrier(2)
+        with CONTEXT.Pool(2) as pool:
+            results = pool.starmap(_store_all, [(db_target, numbers, start), (db_target, numbers[::-1], start)])
+    assert sum(new for result in results for new in result) == len(numbers)  # each stored by exactly one
+    db = open_db(db_target)
+    try:
+        assert count_articles(db) == len(numbers)
+        assert db.execute("SELECT COUNT(*) FROM article_urls").fetchone()[0] == len(numbers)
+        assert db.execute("SELECT COUNT(DISTINCT rowid) FROM articles_fts").fetchone()[0] == len(numbers)
+        assert db.execute("SELECT COUNT(*) FROM story_signatures").fetchone()[0] == len(numbers)
+    finally:
+        close(db)
+
+
+def _claim(target: str, delivery_id: int, start) -> bool:
+    db = open_db(target)
+    start.wait()
+    try:
+        return deliveries.claim(db, delivery_id, "2025-11-02T08:00:00+07:00", "2025-11-02T07:00:00+07:00") is not None
+    finally:
+        close(db)
+
+
+def test_an_outbox_row_is_claimed_by_one_of_many_senders(db_target):
+    """Exactly-once mail: of four processes claiming the same pending message, one gets it."""
+    db = open_db(db_target)
+    with write_transaction(db):
+        run = db.execute("INSERT INTO digest_runs (digest, kind, run_key, started) VALUES (?, ?, ?, ?) RETURNING id",
+                         ["tuan", "digest", "manual:1", "2025-11-02T08:00:00+07:00"]).fetchall()[0][0]
+        delivery_id = deliveries.insert_delivery(db, {
+            "run_id": run, "digest": "tuan", "recipient": "a@example.vn", "status": "pending",
+            "message_id": "<1@dxwatch>", "subject": "Bản tin", "message": b"Subject: x\r\n\r\nx",
+            "counts": {"stories": 1}, "created": "2025-11-02T08:00:00+07:00"}, [("story", 1)])
+    close(db)
+    with CONTEXT.Manager() as manager:
+        start = manager.Barrier(4)
+        with CONTEXT.Pool(4) as pool:
+            claimed = pool.starmap(_claim, [(db_target, delivery_id, start)] * 4)
+    assert claimed.count(True) == 1
+    db = open_db(db_target)
+    try:
+        assert deliveries.delivered_items(db, "tuan", "a@example.vn", ["sending"]) == {("story", "1")}
+    finally:
+        close(db)
