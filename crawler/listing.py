@@ -147,7 +147,7 @@ def learn_template(urls: list[str]) -> Template | None:
     counts: dict[str, list[str]] = {}
     for u in urls:
         counts.setdefault(url_shape(u), []).append(u)
-    shape, members = max(counts.items(), key=lambda kv: len(kv[1]))
+    shape, members = max(counts.items(), key=lambda kv: (len(kv[1]), -len(kv[0])))  # a tie: the plainer shape
     literals, query_literals = {}, {}
     if len(members) >= 2:
         split = [url_parts(u) for u in members]
@@ -568,7 +568,9 @@ def analyse(root, base_url: str, is_article_url: Callable[[str], bool] | None = 
         template = None  # the listing stopped yielding the learned template: its structure decides again
     chosen = template or (main.template if main else None)
     taken: dict[str, str] = {}
-    if main is not None:
+    # a learned template this page still yields beats a main list with none of its links (a decoy)
+    if main is not None and (template is None or any(template.matches(u) for u in main.urls)
+                             or loose_shape(template.shape).split("?")[0] == loose_shape(main.template.shape).split("?")[0]):
         # a list long and uniform enough to have a template: a link of another template in it is an
         # intruder (a promoted event or topic) unless the URL rules call it an article; a short list
         # is taken whole
@@ -595,6 +597,8 @@ def analyse(root, base_url: str, is_article_url: Callable[[str], bool] | None = 
             not_taken[url] = "in the main list, but another URL template"
         elif not any(is_headline(lnk.text) for lnk in same):
             not_taken[url] = "short link text (menu, tag, category or pager)"
+        elif template is not None:
+            not_taken[url] = "not the source's learned article template"
         elif chosen is not None:
             not_taken[url] = "not the main list's URL template"
         else:

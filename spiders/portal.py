@@ -47,6 +47,7 @@ from spiders.http_state import HttpState, links_hash
 from spiders.links import (article_links, classify_feed_link, classify_link, next_page, not_taken, page_links,
                            rules_for, template_values)
 from crawler.listing import Template, describe, learn_template
+from spiders.probe import ListingProbe
 
 MAX_SITEMAP_DEPTH = 4   # sitemap index -> index -> ...: real sites use one or two levels
 MAX_SITEMAPS = 1000     # sitemaps read per crawl and source
@@ -126,6 +127,8 @@ class SourceCrawl:
         # discovery by structure: the learned article template, and what this run verifies of it
         learned = template or templates_db.load_template(self.db, source.name)  # a dry run is given it
         self.template = Template.parse(learned) if learned else None
+        self.learned = bool(learned)
+        self.probe = ListingProbe(self)  # until a template is learned, a list is checked before it is followed
         self.listing_links: set[str] = set()
         self.verified: list[str] = []
         self.refused_from_listing = 0
@@ -257,6 +260,7 @@ class SourceCrawl:
             self._write(self.frontier.settle, urls)
             if self._from_listing(item):
                 self.refused_from_listing += 1
+            self._schedule(self.probe.resolved(urls, "refused"))
 
     def item_scraped(self, item):
         """An article taken from a listing that extracted with a headline, a date and text verifies its template."""
@@ -264,6 +268,19 @@ class SourceCrawl:
                 and item.get("title") and item.get("published") and item.get("text")):
             self.verified.append(item["url"] if item["url"] in self.listing_links else
                                  next(u for u in item.get("aliases", []) if u in self.listing_links))
+        if isinstance(item, ArticleItem):
+            self._schedule(self.probe.resolved({item.get("url"), *item.get("aliases", [])}, "article"))
+
+    def probe_requests(self, candidates: list[dict], via: str, found_on: str) -> list[scrapy.Request]:
+        """Requests for the links a probe checks first (spiders/probe.py)."""
+        return self._article_requests(candidates, via, found_on)[0]
+
+    def _schedule(self, requests: list) -> None:
+        """Requests released outside a callback (a probe settled by an item): straight to the engine."""
+        for request in requests:
+            if isinstance(request, scrapy.Request):
+                request.meta.setdefault("source", self.source.name)
+                self.crawler.engine.crawl(request)
 
     def _from_listing(self, item) -> bool:
         return bool({item.get("url"), *item.get("aliases", [])} & self.listing_links)
@@ -342,9 +359,10 @@ class SourceCrawl:
     def backlog_requests(self) -> list[scrapy.Request]:
         """Called when the crawl is idle (entry points read, their articles fetched): what is left of
         max_articles goes to the owed backlog."""
+        released = self.probe.flush()
         if self.dry_run or self.write_failure is not None or self.articles_requested >= self.article_limit:
-            return []
-        return self._owed_article_requests(self.article_limit - self.articles_requested)
+            return released
+        return released + self._owed_article_requests(self.article_limit - self.articles_requested)
 
     def parse_listing(self, response):
         """Article requests and the next page's; then this page leaves the frontier (when it was owed)."""
@@ -376,15 +394,29 @@ class SourceCrawl:
         self._stat("listing_pages")
         if not candidates:
             self._record_error("no_article_links", f"{response.url}: listing page {page_no} held no article links")
-        requests, handled = self._article_requests(candidates, f"listing page {page_no}", response.url)
-        self._note("listing", response.url, f"page {page_no}: {len(candidates)} article links, "
-                                            f"{handled} already stored or seen")
         if self.dry_run:
             others = ", ".join(f"{n} {why}" for why, n in not_taken(decisions).items())
             self._note("not taken", response.url, f"page {page_no}: {others or 'none'}")
             for _raw, url, ok, why in decisions:
                 if not ok and not why.startswith(("off the source", "attachment")):
                     self._note("link not taken", url, why)
+
+        def follow(chosen: list[dict], instead: str | None = None):
+            if instead is not None:  # the probe chose another list: its template is the listing's
+                self._note("main list", response.url, f"{instead} instead: the best list did not verify")
+                self.template = learn_template([c["url"] for c in chosen]) or self.template
+            return self._follow(response, page_no, chosen, values, following)
+
+        if self.probe.wanted(analysis, page_no, self.learned):
+            yield from self.probe.start(response, analysis, decisions, candidates, follow)
+            return
+        yield from follow(candidates)
+
+    def _follow(self, response, page_no: int, candidates: list[dict], values, following):
+        """The article requests of a listing page's chosen links, then its next page."""
+        requests, handled = self._article_requests(candidates, f"listing page {page_no}", response.url)
+        self._note("listing", response.url, f"page {page_no}: {len(candidates)} article links, "
+                                            f"{handled} already stored or seen")
         yield from requests
         if candidates and handled == len(candidates):
             self._note("stop", response.url, "every article on this page is already stored or seen")
@@ -548,6 +580,8 @@ class SourceCrawl:
             else:  # stays owed: the next crawl asks again
                 self._write(self.frontier.failed, url, f"{kind}: {failure.getErrorMessage()}")
         self._record_error(kind, f"{request.url}: {failure.getErrorMessage()}")
+        if request.meta.get("kind") == "article":
+            self._schedule(self.probe.resolved({url}, "error"))
 
     def _learn(self) -> None:
         """Keep the template the verified links share; say what to configure when none verified."""
