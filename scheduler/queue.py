@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import functools
 import hashlib
 import logging
+import os
 import signal
 import threading
 import time
@@ -182,7 +184,7 @@ def _crawl_locked(context, settings: WorkerSettings, config: Config, names: list
         outcome, detail = run_child([*crawl_command(config, settings.db_url, names), "--no-alerts"], output,
                                     config.settings.crawl_time_limit, stop, settings.kill_grace,
                                     on_tick=lambda: context.should_abort() and stop.set(),
-                                    preexec_fn=die_with_parent)
+                                    preexec_fn=functools.partial(die_with_parent, os.getpid()))
     except Exception as exc:  # noqa: BLE001 - every run must be closed
         outcome, detail = "failed", f"{type(exc).__name__}: {exc}"
     if outcome == "interrupted":
@@ -196,11 +198,16 @@ def _crawl_locked(context, settings: WorkerSettings, config: Config, names: list
     return outcomes
 
 
-def die_with_parent() -> None:
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the forked child only calls it
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
     """In the crawl child: SIGKILL when the worker dies (PR_SET_PDEATHSIG), so a worker killed with
-    kill -9 leaves no crawl running without its host locks."""
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    kill -9 leaves no crawl running without its host locks (and none at all if it died already)."""
+    _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def requeue(sources: list[str], timestamp: int | None, delay: float) -> None:
