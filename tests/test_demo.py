@@ -6,7 +6,6 @@ import email
 import html as html_lib
 import re
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from datetime import date, datetime, timedelta
@@ -20,9 +19,8 @@ from lxml import html as lxml_html
 
 from crawler import demo
 from crawler.config import load_config
-from helpers import demo_config
+from helpers import demo_config, dxwatch
 
-REPO = Path(__file__).resolve().parents[1]
 ANCHOR = date(2026, 3, 2)
 
 
@@ -179,8 +177,7 @@ def test_the_anchor_is_kept_while_the_database_exists(tmp_path):
 
 
 def run_cli(config_dir: Path, db: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "crawler", "--config", str(config_dir), "--db", str(db), *args],
-                          capture_output=True, text=True, timeout=240, cwd=REPO)
+    return dxwatch("--config", config_dir, "--db", db, *args, timeout=240)
 
 
 def read_outbox(paths: list[Path]) -> dict[str, tuple[str, str]]:

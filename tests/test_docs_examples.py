@@ -16,8 +16,6 @@ import difflib
 import os
 import re
 import shlex
-import subprocess
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
@@ -27,7 +25,7 @@ import pytest
 
 from crawler import demo
 from crawler.config import load_config
-from helpers import demo_config, demo_ports
+from helpers import demo_config, demo_ports, dxwatch
 
 REPO = Path(__file__).resolve().parents[1]
 DOC_ORDER = ["README.md", "docs/configuration.md", "docs/how-it-works.md", "docs/database.md", "docs/operations.md"]
@@ -64,12 +62,12 @@ def examples(page: str) -> tuple[list[Example], list[str]]:
 
 
 def argv(command: str, ports: dict[str, str] | None = None) -> list[str]:
-    """The command as a child process; the demo's documented ports become the ports it is served on."""
+    """The command's arguments after `dxwatch`; the demo's documented ports become the ports it is served on."""
     served = {shipped: port for port, shipped in (ports or {}).items()}
     command = re.sub(r"(?<=127\.0\.0\.1:)\d+", lambda m: served.get(m.group(0), m.group(0)), command)
     words = shlex.split(command, comments=True)
     assert words[0] in PROGRAMS, command
-    return [sys.executable, "-m", "crawler", *words[1:]]
+    return words[1:]
 
 
 VOLATILE = [  # what changes from run to run: the demo dates its articles relative to the day it runs
@@ -127,8 +125,7 @@ def workdir(tmp_path_factory):
     root = tmp_path_factory.mktemp("docs")
     demo_config(root)
     (root / "tests").symlink_to(REPO / "tests")  # examples name files of the checkout
-    result = subprocess.run(argv("dxwatch --config config --db data/dxwatch.db demo"), cwd=root, capture_output=True,
-                            text=True, timeout=300, env=env())
+    result = dxwatch(*argv("dxwatch --config config --db data/dxwatch.db demo"), cwd=root, timeout=300, env=env())
     assert result.returncode == 0, result.stdout + result.stderr
     config = load_config(root / "config")
     anchor = date.fromisoformat((root / "data" / demo.ANCHOR_FILE).read_text().strip())
@@ -137,7 +134,7 @@ def workdir(tmp_path_factory):
 
 
 def env() -> dict:
-    return {**os.environ, "COLUMNS": "250", "NO_COLOR": "1", "DXWATCH_CONFIG": "config", "DXWATCH_DB": "data/dxwatch.db"}
+    return {"COLUMNS": "250", "NO_COLOR": "1", "DXWATCH_CONFIG": "config", "DXWATCH_DB": "data/dxwatch.db"}
 
 
 @pytest.mark.timeout(900)
@@ -153,8 +150,7 @@ def test_every_command_example_runs_and_prints_what_the_page_shows(workdir):
             if example.command.split()[-1] == "demo" and "--serve" not in example.command:
                 stdout = demo_output  # the fixture's own run: a second one would find nothing new
             else:
-                result = subprocess.run(argv(example.command, ports), cwd=root, capture_output=True, text=True, timeout=300,
-                                        env=env())
+                result = dxwatch(*argv(example.command, ports), cwd=root, timeout=300, env=env())
                 stdout = result.stdout + result.stderr
             ran += 1
             outputs.append(stdout)

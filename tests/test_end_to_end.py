@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -16,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from crawler import timeutil
+from helpers import dxwatch
 from servers import Page
 
-REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 DAY = timeutil.now().replace(microsecond=0) - timedelta(days=1)
@@ -136,8 +135,7 @@ digests:
 
 
 def cli(config: Path, db: Path, *args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "crawler", "--config", str(config), "--db", str(db), *args],
-                            capture_output=True, text=True, timeout=240, cwd=REPO)
+    result = dxwatch("--config", config, "--db", db, *args, timeout=240)
     assert result.returncode == 0, result.stdout + result.stderr
     return result
 

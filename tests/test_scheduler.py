@@ -23,6 +23,7 @@ import pytest
 from crawler import timeutil
 from crawler.db import open_db, runs
 from crawler.db.runs import RunKey
+from helpers import dxwatch
 
 FAKE_CRAWL = textwrap.dedent(
     """
@@ -159,8 +160,7 @@ def stored_jobs(db: Path) -> set[str]:
 
 
 def cli(config_dir: Path, db: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "crawler", "--config", str(config_dir), "--db", str(db), *args],
-                          capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
+    return dxwatch("--config", config_dir, "--db", db, *args, env={"COLUMNS": "200"}, timeout=60)
 
 
 # ---------------------------------------------------------------- records (no process)

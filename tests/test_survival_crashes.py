@@ -17,8 +17,8 @@ from pathlib import Path
 import sqlite_utils
 
 from servers import Page, SMTPSink
-from helpers import (article_html, article_path, count, crawl, listing_html, national_article, start_dxwatch,
-                     wait_for, write_config)
+from helpers import (article_html, article_path, count, crawl, dxwatch, listing_html, national_article,
+                     start_dxwatch, wait_for, write_config)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -155,8 +155,7 @@ def test_cli_reads_while_a_writer_holds_the_database(tmp_path):
         wait_for(lambda: count(db_path, "SELECT count(*) FROM articles") >= 50)
         for args in (["export", "--format", "jsonl", "--out", str(tmp_path / "out.jsonl")], ["sources", "status"],
                      ["stories"], ["search", "chuyển đổi số"]):
-            result = subprocess.run([sys.executable, "-m", "crawler", "--config", str(cfg), "--db", str(db_path),
-                                     *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+            result = dxwatch("--config", cfg, "--db", db_path, *args)  # this process: another one than the writer
             assert result.returncode == 0, (args, result.stderr[-2000:])
             assert "locked" not in result.stderr
     finally:
