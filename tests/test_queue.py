@@ -141,14 +141,19 @@ def client_pid(client: tuple[str, int]) -> int | None:
     address, port = client
     local = f"{socket.inet_aton(address)[::-1].hex().upper()}:{port:04X}"
     inode = next((fields[9] for fields in (line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:])
-                  if fields[1] == local), None)
+                  if fields[1] == local and fields[9] != "0"), None)  # inode 0: an old TIME_WAIT entry on that port
     if inode is None:
         return None
     target = f"socket:[{inode}]"
     for pid in filter(str.isdigit, os.listdir("/proc")):
-        with contextlib.suppress(OSError):
-            if any(os.readlink(f"/proc/{pid}/fd/{fd}") == target for fd in os.listdir(f"/proc/{pid}/fd")):
-                return int(pid)
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:  # a busy process opens and closes descriptors while we look
+            with contextlib.suppress(OSError):
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                    return int(pid)
     return None
 
 
@@ -240,12 +245,16 @@ def test_two_workers_crawl_every_article_once_and_never_one_host_twice_at_once(p
             sources.append({"name": f"xa-{i}-tin", "schedule": "every 6h", "start_urls": [server.url("/tin-tuc/")]})
             sources.append({"name": f"xa-{i}-tb", "schedule": "0 */2 * * *", "start_urls": [server.url("/thong-bao/")]})
         config = write_config(write_digest_config(tmp_path / "cfg", smtp.port, ALERT_NEW_ARTICLES), sources)
-        enqueued = run_dxwatch(config, postgres_url, "schedule", "run", "--once",
-                               "--log-file", str(tmp_path / "logs" / "scheduler.log"))
-        assert enqueued.returncode == 0, enqueued.stderr[-3000:]
-        assert len(queued_crawls(postgres_url)) == 2  # one job per schedule, every host in both
         workers = [start_worker(config, postgres_url, tmp_path / "logs" / f"worker-{n}.log") for n in range(2)]
         try:
+            deadline = time.monotonic() + 60  # both workers waiting before the jobs come: they take one each at once
+            while registered_workers(postgres_url) < 2:
+                assert time.monotonic() < deadline and all(w.poll() is None for w in workers), stop(workers)
+                time.sleep(0.1)
+            enqueued = run_dxwatch(config, postgres_url, "schedule", "run", "--once",
+                                   "--log-file", str(tmp_path / "logs" / "scheduler.log"))
+            assert enqueued.returncode == 0, enqueued.stderr[-3000:]
+            assert len(queued_crawls(postgres_url)) == 2  # one job per schedule, every host in both
             assert wait_for_jobs(postgres_url, timeout=180), "the queue was not drained"
         finally:
             outputs = stop(workers)
@@ -345,6 +354,15 @@ def test_a_worker_stopped_with_sigterm_ends_its_crawl_and_puts_the_sources_back(
                                "AND status = 'todo'").fetchall()
     assert [sorted(args["sources"]) for (args,) in waiting] == [["xa-0", "xa-1"]]
     assert "Traceback" not in err
+
+
+def registered_workers(url: str) -> int:
+    """Workers that have registered with the queue (0 while its tables do not exist yet)."""
+    try:
+        with psycopg.connect(url) as conn:
+            return conn.execute("SELECT count(*) FROM procrastinate_workers").fetchone()[0]
+    except psycopg.errors.UndefinedTable:
+        return 0
 
 
 def stored_or_none(url: str) -> list[tuple[str, int]]:
