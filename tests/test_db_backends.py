@@ -37,27 +37,28 @@ def test_both_backends_have_the_same_tables_and_columns(tmp_path, postgres_url):
         close(pg)
 
 
-@pytest.mark.parametrize("start", range(1, schema.LATEST))
-def test_postgresql_migrates_step_by_step_to_the_current_schema(postgres_url, postgres_server, start):
-    """A database left at an older version (by an older dxwatch) gains the later steps on open."""
-    fresh_url = postgres_server.new_database()
-    fresh = open_db(fresh_url)
+def test_postgresql_migrates_step_by_step_to_the_current_schema(postgres_url, postgres_server):
+    """A database left at any older version (by an older dxwatch) gains the later steps on open."""
     from crawler.db.postgres import PostgresDatabase
 
-    old = PostgresDatabase(postgres_url)
-    with write_transaction(old):
-        schema.migrate(old.conn, target=start)
-    assert dialect.schema_version(old.conn) == start
-    close(old)
-    db = open_db(postgres_url)
-    try:
-        assert dialect.schema_version(db.conn) == schema.LATEST
-        assert columns_by_table(db) == columns_by_table(fresh)
-        assert db.execute("SELECT COUNT(*) FROM dxwatch_schema").fetchone()[0] == 1
-    finally:
-        close(db)
-        close(fresh)
-        postgres_server.drop_database(fresh_url)
+    fresh = open_db(postgres_url)
+    expected = columns_by_table(fresh)
+    close(fresh)
+    for start in range(1, schema.LATEST):
+        url = postgres_server.new_database()
+        old = PostgresDatabase(url)
+        with write_transaction(old):
+            schema.migrate(old.conn, target=start)
+        assert dialect.schema_version(old.conn) == start
+        close(old)
+        db = open_db(url)
+        try:
+            assert dialect.schema_version(db.conn) == schema.LATEST, start
+            assert columns_by_table(db) == expected, start
+            assert db.execute("SELECT COUNT(*) FROM dxwatch_schema").fetchone()[0] == 1
+        finally:
+            close(db)
+            postgres_server.drop_database(url)
 
 
 def test_postgresql_from_a_newer_dxwatch_is_refused(postgres_url):
@@ -149,3 +150,13 @@ def test_an_outbox_row_is_claimed_by_one_of_many_senders(db_target):
         assert deliveries.delivered_items(db, "tuan", "a@example.vn", ["sending"]) == {("story", "1")}
     finally:
         close(db)
+
+
+def test_a_dry_run_reads_the_learned_template_without_writing(db_target):
+    from crawler.db.source_templates import read_template, save_template
+
+    assert read_template(db_target, "tinh-a") is None  # no database yet (SQLite) or no table (PostgreSQL)
+    db = open_db(db_target)
+    save_template(db, "tinh-a", "/tin-tuc/{W-N3}.html", ["https://a.gov.vn/tin-tuc/x-123456.html"])
+    close(db)
+    assert read_template(db_target, "tinh-a")["template"] == "/tin-tuc/{W-N3}.html"
