@@ -160,3 +160,14 @@ def test_a_dry_run_reads_the_learned_template_without_writing(db_target):
     save_template(db, "tinh-a", "/tin-tuc/{W-N3}.html", ["https://a.gov.vn/tin-tuc/x-123456.html"])
     close(db)
     assert read_template(db_target, "tinh-a")["template"] == "/tin-tuc/{W-N3}.html"
+
+
+def test_an_unreachable_server_is_one_line_without_the_password(tmp_path):
+    from helpers import dxwatch, free_port
+
+    url = f"postgresql://dxwatch:secret@127.0.0.1:{free_port()}/dxwatch"  # nothing listens there
+    result = dxwatch("--db", url, "stories", cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("database error (db_unreachable): postgresql://dxwatch:***@127.0.0.1:")
+    assert "secret" not in result.stderr + result.stdout

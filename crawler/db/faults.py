@@ -1,7 +1,7 @@
 """What a failed database operation means, in one line an admin can act on.
 
 SQLite reports a full disk, a write lock held by another process past the busy timeout and a
-damaged file as different sqlite3 errors; every writer (the spider's frontier, the storing
+damaged file as different sqlite3 errors (PostgreSQL adds an unreachable server); every writer (the spider's frontier, the storing
 pipelines, the crawl's run rows, the CLI) names them the same way, so `crawl_runs.errors` and the
 terminal say `disk_full`, `db_locked` or `db_corrupt` instead of a traceback.
 """
@@ -18,6 +18,10 @@ KINDS = (
      "another process held the database's write lock past the busy timeout: is another dxwatch stuck?"),
     ("db_corrupt", ("malformed", "not a database", "corrupt", "encrypted"),
      "the database file is damaged: restore it from a backup (or `sqlite3 <db> .recover`)"),
+    ("db_unreachable", ("connection failed", "connection refused", "could not connect", "server closed the connection",
+                        "terminating connection", "the connection is closed", "consuming input failed"),
+     "the PostgreSQL server named by --db cannot be reached: is it running, and are host, port, user and "
+     "database name right?"),
 )
 
 
@@ -30,16 +34,17 @@ class DatabaseFault(Exception):
 
 
 def describe(exc: BaseException) -> tuple[str, str]:
-    """`(kind, one line)` for a sqlite3 (or OS) error met while using the database."""
+    """`(kind, one line)` for a sqlite3, psycopg (or OS) error met while using the database."""
     if isinstance(exc, DatabaseFault):
         return exc.kind, str(exc)
-    text = str(exc).lower()
+    message = " ".join(str(exc).split())  # libpq's messages run over several lines
+    text = message.lower()
     for kind, needles, advice in KINDS:
         if any(n in text for n in needles):
-            return kind, f"{exc} ({advice})"
+            return kind, f"{message} ({advice})"
     if isinstance(exc, OSError) and exc.errno == 28:  # ENOSPC outside SQLite (a journal, an archive)
-        return "disk_full", f"{exc} ({KINDS[0][2]})"
-    return "db_error", f"database error: {exc}"
+        return "disk_full", f"{message} ({KINDS[0][2]})"
+    return "db_error", f"database error: {message}"
 
 
 def fault(exc: BaseException) -> DatabaseFault:
