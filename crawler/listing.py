@@ -359,19 +359,23 @@ def join(base: str, href: str) -> str:
     return urljoin(base, href)
 
 
-def _resolve(href: str, base: str, here: str, normalize, same_site) -> str | None:
+def _resolve(href: str, base: str, here: str, same_site, sites: dict) -> str | None:
     """The URL a link leads to, or None when it is no other page of the site (a script, a file,
-    this page, another site)."""
+    this page, another site). `sites` caches `same_site` by scheme and host."""
     href = href.strip()
     if not href or href.lower().startswith(SKIP_SCHEMES):
         return None
     url = urldefrag(join(base, href))[0]
     if not url.startswith(("http://", "https://")) or url == here or NOT_PAGES.search(url.split("?", 1)[0]):
         return None
-    if normalize is not None:
-        url = normalize(url)
-    if same_site is not None and not same_site(url):
-        return None
+    if same_site is not None:
+        cut = url.find("/", url.find("//") + 2)
+        origin = url if cut < 0 else url[:cut]
+        ok = sites.get(origin)
+        if ok is None:
+            ok = sites[origin] = same_site(url)
+        if not ok:
+            return None
     return url
 
 
@@ -381,7 +385,9 @@ def collect_links(root, base_url: str, walker: _Walker | None = None,
     """Every link of the page to another http(s) page of the site, with its zone and element path.
 
     `normalize` maps a URL to the one it is stored under (tracking parameters dropped); each
-    distinct href is resolved once per page."""
+    distinct href is resolved once per page, and normalised only outside menus, headers and
+    footers (their links are never taken: canonicalising hundreds of menu links was a third of
+    the analysis)."""
     walker = walker or _Walker()
     here = urldefrag(base_url)[0]
     head = root.find("head")
@@ -389,6 +395,8 @@ def collect_links(root, base_url: str, walker: _Walker | None = None,
     base = urljoin(here, base_el.get("href") or "") if base_el is not None else here
     links = []
     resolved: dict[str, str | None] = {}
+    normalized: dict[str, str] = {}
+    sites: dict[str, bool] = {}
     info = walker._info
     for a in root.iter("a"):
         href = a.get("href")
@@ -396,10 +404,16 @@ def collect_links(root, base_url: str, walker: _Walker | None = None,
             continue
         url = resolved.get(href, _UNSEEN)
         if url is _UNSEEN:
-            url = resolved[href] = _resolve(href, base, here, normalize, same_site)
-        if url is not None:
-            zone, path, _in_item = info(a)  # a menu link's text is never read: menus are no list
-            links.append(Link(url, _anchor_text(a) if zone != FURNITURE else "", zone, path, a))
+            url = resolved[href] = _resolve(href, base, here, same_site, sites)
+        if url is None:
+            continue
+        zone, path, _in_item = info(a)
+        if zone == FURNITURE:  # a menu link's text is never read either: menus are no list
+            links.append(Link(url, "", zone, path, a))
+            continue
+        if normalize is not None:
+            url = normalized.get(href) or normalized.setdefault(href, normalize(url))
+        links.append(Link(url, _anchor_text(a), zone, path, a))
     return links
 
 

@@ -157,20 +157,11 @@ def page_links(response, rules: LinkRules, template=None):
             got = verdicts[url] = classify_link(url, rules)
         return got
 
-    sites: dict[str, bool] = {}
-
-    def same_site(url: str) -> bool:
-        netloc = url[: url.find("/", url.find("//") + 2) % (len(url) + 1)]  # scheme://host:port
-        got = sites.get(netloc)
-        if got is None:
-            got = sites[netloc] = is_same_site(url, rules.hosts)
-        return got
-
     root = response.selector.root
     analysis = None
     if rules.article_pattern is None:
-        analysis = listing.analyse(root, response.url, same_site=same_site, is_article_url=lambda u: classify(u)[0],
-                                   template=template, normalize=_canonical)
+        analysis = listing.analyse(root, response.url, same_site=lambda u: is_same_site(u, rules.hosts),
+                                   is_article_url=lambda u: classify(u)[0], template=template, normalize=_canonical)
         if analysis.main is None and not analysis.taken:
             analysis = None
     seen: dict[str, tuple[str, str, bool, str]] = {}
