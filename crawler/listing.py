@@ -583,8 +583,10 @@ def analyse(root, base_url: str, is_article_url: Callable[[str], bool] | None = 
     chosen = template or (main.template if main else None)
     taken: dict[str, str] = {}
     # a learned template this page still yields beats a main list with none of its links (a decoy)
-    if main is not None and (template is None or any(template.matches(u) for u in main.urls)
-                             or loose_shape(template.shape).split("?")[0] == loose_shape(main.template.shape).split("?")[0]):
+    follow_main = main is not None and (
+        template is None or any(template.matches(u) for u in main.urls)
+        or loose_shape(template.shape).split("?")[0] == loose_shape(main.template.shape).split("?")[0])
+    if follow_main:
         # a list long and uniform enough to have a template: a link of another template in it is an
         # intruder (a promoted event or topic) unless the URL rules call it an article; a short list
         # is taken whole
@@ -596,8 +598,18 @@ def analyse(root, base_url: str, is_article_url: Callable[[str], bool] | None = 
             elif is_article_url is not None and is_article_url(u):
                 taken[u] = "in the page's main list, another URL template but shaped like an article"
     if chosen is not None:
+        matching: dict[int, list[bool]] = {}  # per element path: which of its links have the template
         for link in links:
-            if link.url not in taken and link.zone != FURNITURE and chosen.matches(link.url):
+            if link.zone != FURNITURE:
+                matching.setdefault(link.path, []).append(chosen.matches(link.url))
+        for link in links:
+            if link.url in taken or link.zone == FURNITURE or not chosen.matches(link.url):
+                continue
+            if template is not None and not follow_main:  # no list of its own: a thin page, or a decoy's
+                taken[link.url] = "matches the learned article template"
+            elif sum(matching[link.path]) * 2 > len(matching[link.path]):
+                # beside the main list, another list of the same template (a featured box), not
+                # one such link in a box of topics, events and static pages
                 taken[link.url] = ("matches the learned article template" if template is not None
                                    else "another list with the main list's URL template")
     not_taken = {}
@@ -686,6 +698,7 @@ LISTING_MIN_ITEMS = 5
 ITEM_ANCHOR_SHARE = 0.12  # a list item's link text is at least this share of it (a paragraph with a link is prose)
 LIST_OVER_PROSE = 4       # a listing's lists hold at least four times its longest run of prose outside them
 ARTICLE_PROSE = 4000      # a run of prose this long is an article's body, whatever lists surround it
+SIBLING_TEASER_CHARS = 400  # a longer sibling of a list item is prose (a listicle's paragraph), not its teaser
 OWN_OVER_LISTED = 2       # extracted text beyond twice the lists' text, outside them: the page has its own text
 PROSE_TAGS = {"p", "span", "strong", "em", "b", "i", "u", "br", "font", "blockquote", "sup", "sub", "small",
               "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "table", "tbody", "tr", "td", "figure", "figcaption"}
@@ -728,6 +741,7 @@ def listing_evidence(root, base_url: str, analysis: Analysis | None = None) -> d
     """
     analysis = analysis or analyse(root, base_url)
     items: set = set()
+    titles: list = []  # items that are mostly their link: a headline element
     texts: list[str] = []
     urls: set[str] = set()
     for group in analysis.groups:
@@ -742,8 +756,19 @@ def listing_evidence(root, base_url: str, analysis: Analysis | None = None) -> d
             items.add(link.item)
             texts.append(text)
             urls.add(link.url)
+            if 2 * len(link.text) >= len(text):
+                titles.append(link.item)
     if len(urls) < LISTING_MIN_ITEMS:
         return None
+    for item in titles:  # a flat list (<dt>/<dd>, <h3>/<p>): a short linkless sibling of a title is its teaser
+        for n, sibling in enumerate(item.itersiblings()):
+            if n >= 2 or sibling in items or not isinstance(sibling.tag, str) or next(sibling.iter("a"), None) is not None:
+                break
+            text = _bounded_text(sibling, SIBLING_TEASER_CHARS)
+            if text is None:
+                break
+            items.add(sibling)
+            texts.append(text)
     listed = sum(len(t) for t in texts)
     body = root.find("body")
     _flow, prose = _prose(body if body is not None else root, items)
