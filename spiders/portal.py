@@ -401,24 +401,25 @@ class SourceCrawl:
                 if not ok and not why.startswith(("off the source", "attachment")):
                     self._note("link not taken", url, why)
 
-        def follow(chosen: list[dict], instead: str | None = None):
+        def follow(chosen: list[dict], instead: str | None = None, probed: int = 0):
             if instead is not None:  # the probe chose another list: its template is the listing's
                 self._note("main list", response.url, f"{instead} instead: the best list did not verify")
                 self.template = learn_template([c["url"] for c in chosen]) or self.template
-            return self._follow(response, page_no, chosen, values, following)
+            return self._follow(response, page_no, chosen, values, following, probed)
 
         if self.probe.wanted(analysis, page_no, self.learned):
             yield from self.probe.start(response, analysis, decisions, candidates, follow)
             return
         yield from follow(candidates)
 
-    def _follow(self, response, page_no: int, candidates: list[dict], values, following):
-        """The article requests of a listing page's chosen links, then its next page."""
+    def _follow(self, response, page_no: int, candidates: list[dict], values, following, probed: int = 0):
+        """The article requests of a listing page's chosen links (`probed` of them asked for
+        already, spiders/probe.py), then its next page."""
         requests, handled = self._article_requests(candidates, f"listing page {page_no}", response.url)
-        self._note("listing", response.url, f"page {page_no}: {len(candidates)} article links, "
+        self._note("listing", response.url, f"page {page_no}: {len(candidates) + probed} article links, "
                                             f"{handled} already stored or seen")
         yield from requests
-        if candidates and handled == len(candidates):
+        if candidates and handled == len(candidates) and not probed:
             self._note("stop", response.url, "every article on this page is already stored or seen")
             return
         if following is None:

@@ -33,8 +33,9 @@ class Round:
 
     listing: str
     lists: list[tuple[str, list[dict]]]  # (what the list is, its candidate links), best first
-    follow: Callable[[list[dict], str | None], Iterable]
+    follow: Callable[[list[dict], str | None, int], Iterable]
     tried: int = 0
+    asked: int = 0  # probe requests made for this page: new articles, whatever the rest holds
     pending: set[str] = field(default_factory=set)
     ok: int = 0
     refused: int = 0
@@ -52,7 +53,7 @@ class ListingProbe:
             and analysis.main is not None
 
     def start(self, response, analysis: Analysis, decisions, candidates: list[dict],
-              follow: Callable[[list[dict], str | None], Iterable]) -> list:
+              follow: Callable[[list[dict], str | None, int], Iterable]) -> list:
         """The probe requests for this page's best list (its other links wait)."""
         lists = [("the page's main list", candidates)]
         by_url = {canonical: (raw, ok, why) for raw, canonical, ok, why in decisions}
@@ -76,6 +77,7 @@ class ListingProbe:
         requests = self.crawl.probe_requests(links[:PROBE_LINKS], f"probe of {what} on {round_.listing}",
                                              round_.listing)
         round_.pending = {r.url for r in requests}
+        round_.asked += len(requests)
         round_.ok = round_.refused = 0
         if not round_.pending:  # nothing to fetch (stored, or asked for already): nothing to learn here
             return requests + self._release(round_)
@@ -88,7 +90,7 @@ class ListingProbe:
         first links were asked for by the probe."""
         chosen = 0 if failed else round_.tried
         what, links = round_.lists[chosen]
-        return list(round_.follow(links[PROBE_LINKS:], what if chosen else None))
+        return list(round_.follow(links[PROBE_LINKS:], what if chosen else None, round_.asked))
 
     def resolved(self, urls: set[str], verdict: str) -> list:
         """An outcome for a fetched URL: `article`, `refused` (extraction) or `error` (download).
