@@ -59,7 +59,7 @@ class _Fetched(_Fields):
 
 
 @dataclass(eq=True)
-class _Linking(_Fetched):
+class LinkingItem(_Fetched):
     """A page whose linked files are fetched (pipelines/attachments.py, Scrapy's FilesPipeline shape):
     the spider sets `file_urls` (and each one's link text); the files stage sets `files`."""
 
@@ -69,7 +69,7 @@ class _Linking(_Fetched):
 
 
 @dataclass(eq=True)
-class ArticleItem(_Linking):
+class ArticleItem(LinkingItem):
     """A page taken as an article, from the spider to the store."""
 
     # set by the spider
@@ -100,7 +100,7 @@ class ArticleItem(_Linking):
 
 
 @dataclass(eq=True)
-class FileLinksItem(_Linking):
+class FileLinksItem(LinkingItem):
     """A page read only for the files it links: a source's `documents:` page (a portal's "Văn bản"
     listing), or a document's own HTML page behind a "Văn bản" link (`depth` 1: not followed further)."""
 

@@ -46,7 +46,7 @@ from crawler import timeutil
 from crawler.db import database_errors
 from crawler.db.documents import TOO_LARGE, record_links, stored_documents
 from crawler.filelinks import document_links
-from crawler.items import DocumentItem, FileLinksItem, _Linking
+from crawler.items import DocumentItem, FileLinksItem, LinkingItem
 from crawler.runstats import source_key
 from crawler.textnorm import normalize_text
 from crawler.urls import canonical_url
@@ -111,7 +111,7 @@ class AttachmentsPipeline(MediaPipeline):
     def get_media_requests(self, item, info):
         """One request per linked file; the links are recorded first (an article cites the file
         whether or not it is fetched now)."""
-        if not isinstance(item, _Linking) or not item.get("file_urls") or self.db is None:
+        if not isinstance(item, LinkingItem) or not item.get("file_urls") or self.db is None:
             return []
         cited_by = item["url"] if not isinstance(item, FileLinksItem) else item.get("cited_by")
         if cited_by:
@@ -153,7 +153,7 @@ class AttachmentsPipeline(MediaPipeline):
         if not 200 <= response.status < 300:
             self._record_failure(Failure(HttpError(response, "Ignoring non-200 response")), request)
             return {"url": url, "status": f"http_{response.status}"}
-        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1") or None
+        content_type = _content_type(response)
         if isinstance(response, TextResponse) and content_type and "html" in content_type.lower():
             return await self._document_page(response, request, url)
         return await self.file_downloaded(response, request, info, item=item)
@@ -179,7 +179,7 @@ class AttachmentsPipeline(MediaPipeline):
         aliases.discard(url)
         document = DocumentItem(**meta["item_fields"], fetched_at=timeutil.iso(), cited_by=meta.get("cited_by"),
                                 label=meta.get("label") or None, url=url, aliases=sorted(aliases), body=response.body,
-                                content_type=(response.headers.get("Content-Type") or b"").decode("latin-1") or None,
+                                content_type=_content_type(response),
                                 filename=_filename(response), **response.meta.get("validators", {}))
         record = await maybe_deferred_to_future(deferToThread(read_document, document, self.max_pages, self.max_chars))
         return self._store(document, record)
@@ -210,7 +210,7 @@ class AttachmentsPipeline(MediaPipeline):
             self._record_failure(failure, request)
 
     def item_completed(self, results, item, info):
-        if isinstance(item, _Linking) and results:
+        if isinstance(item, LinkingItem) and results:
             item["files"] = [value for ok, value in results if ok and value]
         return item
 
@@ -231,6 +231,10 @@ def _source_fields(item) -> dict:
     """What every fetched page of the source carries, for the documents its item links."""
     return {"source": item["source"], "level": item.get("level"), "province": item.get("province"),
             "crawl_run_id": item.get("crawl_run_id")}
+
+
+def _content_type(response) -> str | None:
+    return (response.headers.get("Content-Type") or b"").decode("latin-1") or None
 
 
 def _filename(response) -> str | None:
