@@ -1,9 +1,18 @@
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+# No terminal size from the environment: readline (loaded by pytest) exports the controller's one,
+# which pytest-xdist workers inherit, and a rich Console built while COLUMNS is set keeps that width
+# for good. Commands run by tests.helpers.dxwatch then size their output as a child process with
+# pipes would (80 columns), or by the COLUMNS a test passes for the run.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+    os.unsetenv(_name)
 
 import postgres  # noqa: E402
 from servers import PortalServer, SMTPSink  # noqa: E402

@@ -229,9 +229,6 @@ def _warm():
         from crawler.settings import PIPELINE_ORDER
 
         stages = [path.rsplit(".", 1)[0] for path in PIPELINE_ORDER]
-        for name in ("COLUMNS", "LINES"):  # readline (loaded by pytest) exports the terminal size to the C
-            if name not in os.environ:     # environment; the server would build its consoles 80 columns wide
-                os.unsetenv(name)
         _forkserver = multiprocessing.get_context("forkserver")
         _forkserver.set_forkserver_preload(["crawler.cli", "crawler.crawl", "scrapy.crawler", "spiders.portal",
                                             "digests.alerts", *stages, "helpers"])
