@@ -4,14 +4,19 @@
    of menu, category, topic, event, tag and pager links): recall of the article links and false
    positives among the sampled non-article links, for the structural method the crawl uses
    (spiders/links.page_links) against the URL-shape rules alone (spiders/links.classify_link), in
-   the same run; milliseconds per listing page for the structural analysis (the page already
-   parsed, as Scrapy hands it over).
+   the same run; CPU milliseconds per listing page for parsing, the URL rules alone, the
+   structural analysis alone (on the tree Scrapy already parsed), and analysis plus every link's
+   decision (what the crawl runs now).
 2. Listings are never articles: `extract_article_or_raise` on the real listing pages and on the
    WCXB development split's listing and collection pages (../shared/benchmarks/wcxb-dev/) must
    refuse them; on the real article pages, the WCXB article pages and the public
    article-extraction benchmark it must not refuse any as a listing (false refusals lose articles).
-3. Listing layouts written for dxwatch after the method was built (tests/discovery_layouts.py):
-   the same recall and false positives, reported apart.
+3. Listing layouts written for dxwatch after the method was built (tests/discovery_layouts.py:
+   LAYOUTS last session, HELD_OUT this one): the same recall and false positives, reported apart.
+
+Cost is CPU time of this process (the fastest of three runs, URL caches emptied), so other
+processes' load on the shared machine stretches it less than wall time; WCXB pages are split by
+a hash of their site into a tuning half and a held-out half.
 
 Run: `.venv/bin/python bench/discovery_eval.py` (`--markdown` for the BENCHMARKS.md table,
 `--quick` to score every 4th WCXB page). Sections whose data is absent are skipped.
@@ -112,11 +117,11 @@ def real_listings() -> list[dict]:
     return rows
 
 
-def own_layouts() -> list[dict]:
-    from discovery_layouts import LAYOUTS, listing_page
+def own_layouts(held_out: bool = False) -> list[dict]:
+    from discovery_layouts import HELD_OUT, LAYOUTS, listing_page
 
     rows = []
-    for layout in LAYOUTS:
+    for layout in HELD_OUT if held_out else LAYOUTS:
         url = "http://portal.example.gov.vn" + layout.listing_path
         html, articles, others = listing_page(layout)
         rows.append({"page": layout.name, **score_listing(url, html.encode("utf-8"), articles, others)})
@@ -192,13 +197,14 @@ def print_listing_rows(title: str, rows: list[dict]) -> None:
           f"analysis and every link's decision {t['ms_median']:.1f} ms median, {t['vs_rules']:.2f}x the URL rules alone")
 
 
-def markdown(real: list[dict], own: list[dict], verdicts: dict[str, list[str]]) -> None:
+def markdown(real: list[dict], own: list[dict], held: list[dict], verdicts: dict[str, list[str]]) -> None:
     print("| listing pages | article links | sampled non-article links | recall: structure / URL rules | "
           "worst page: structure / URL rules | false positives: structure / URL rules | CPU ms per page, median: "
           "parse / URL rules / analysis / analysis + decisions | analysis + decisions vs URL rules |")
     print("|---|---|---|---|---|---|---|---|")
     for name, rows in (("real-pages, 7 national sites (tuning data)", real),
-                       ("dxwatch's own layouts (tests/discovery_layouts.py; tuned on since their first run)", own)):
+                       ("dxwatch's own layouts (tests/discovery_layouts.py; tuned on since their first run)", own),
+                       ("held-out layouts (written after this session's method; first run below)", held)):
         if rows:
             t = totals(rows)
             print(f"| {name} | {t['articles']} | {t['others']} | {t['generic_recall']:.2f} / {t['rules_recall']:.2f} | "
@@ -223,14 +229,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="score every 4th WCXB / public page")
     args = parser.parse_args()
     real = real_listings() if (REAL / "gold.jsonl").exists() else []
-    own = own_layouts()
+    own, held = own_layouts(), own_layouts(held_out=True)
     verdicts = refusals(4 if args.quick else 1)
     if args.markdown:
-        markdown(real, own, verdicts)
+        markdown(real, own, held, verdicts)
         return
     if real:
         print_listing_rows("Real listing pages (../shared/real-pages; the method was tuned on them)", real)
     print_listing_rows("dxwatch's own listing layouts (written after the method; first run in BENCHMARKS.md)", own)
+    print_listing_rows("Held-out listing layouts (written after this session's method; first run in BENCHMARKS.md)", held)
     print("\nExtraction's verdict (a listing must be refused as 'listing'; an article never):")
     for kind, reasons in verdicts.items():
         if kind.endswith("refused as listings"):

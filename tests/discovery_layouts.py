@@ -71,9 +71,9 @@ def _dated(i: int) -> str:
 LAYOUTS: list[Layout] = []
 
 
-def _add(layout: Layout, pager_path: str = "") -> None:
+def _add(layout: Layout, pager_path: str = "", into: list[Layout] = LAYOUTS) -> None:
     layout.pager_path = pager_path  # type: ignore[attr-defined]
-    LAYOUTS.append(layout)
+    into.append(layout)
 
 
 # 1. an id before the slug, no suffix; topic and event pages are id-first too
@@ -143,13 +143,8 @@ _add(Layout(
 HELD_OUT: list[Layout] = []
 
 
-def _held(layout: Layout, pager_path: str = "") -> None:
-    layout.pager_path = pager_path  # type: ignore[attr-defined]
-    HELD_OUT.append(layout)
-
-
 # 6. numeric segments only; items as a definition list; an archive-year link shaped like an article
-_held(Layout(
+_add(Layout(
     "numeric-path", "/tin",
     article=lambda i: f"/tin/2025/{61200 + 37 * i}",
     item=lambda i, p: (f"<dt><a href='{p}'>{escape(headline(i))}</a></dt>"
@@ -157,10 +152,10 @@ _held(Layout(
     wrap=lambda items: f"<dl class='ds-tin'>{items}</dl>",
     others=[("/", "menu:Trang chủ"), ("/chuyenmuc/12", "menu:Kinh tế"), ("/tin/2024", "Lưu trữ tin bài năm 2024 của cổng"),
             ("/hoidap/77", "Hỏi đáp về thủ tục hành chính trực tuyến mức độ 4")],
-    pager="<div class='pg'><a href='/tin?pageindex=2'>Sau</a></div>"), "/tin?pageindex=2")
+    pager="<div class='pg'><a href='/tin?pageindex=2'>Sau</a></div>"), "/tin?pageindex=2", HELD_OUT)
 
 # 7. an .aspx page with ItemID and CateID; events use ItemID too (in the side box)
-_held(Layout(
+_add(Layout(
     "aspx-itemid", "/Pages/TinTuc.aspx?CateID=5",
     article=lambda i: f"/Pages/TinTuc.aspx?CateID=5&ItemID={3312 + i}",
     item=lambda i, p: (f"<div class='card'><div class='card-body'><h5 class='card-title'><a href='{escape(p)}'>"
@@ -171,10 +166,10 @@ _held(Layout(
             ("/Pages/SuKien.aspx?ItemID=12", "Sự kiện: Tuần lễ chuyển đổi số tỉnh năm 2025"),
             ("/Pages/TinTuc.aspx?CateID=9", "Chuyên mục Cải cách hành chính và chuyển đổi số")],
     pager="<div class='pager'><a href='/Pages/TinTuc.aspx?CateID=5&Page=2'>2</a></div>"),
-    "/Pages/TinTuc.aspx?CateID=5&Page=2")
+    "/Pages/TinTuc.aspx?CateID=5&Page=2", HELD_OUT)
 
 # 8. a hex hash after the slug; items are paragraphs separated by line breaks
-_held(Layout(
+_add(Layout(
     "hash-suffix", "/thong-tin",
     article=lambda i: f"/bai/{headline(i).lower().split()[0]}-so-hoa-ho-so-dot-{i}-{(0x5f3a9c + 977 * i):x}e{i}",
     item=lambda i, p: f"<p class='row-item'><a href='{escape(p)}'><b>{escape(headline(i))}</b></a><br>"
@@ -183,10 +178,10 @@ _held(Layout(
     others=[("/", "menu:Trang chủ"), ("/chu-de/chuyen-doi-so-f3e2a1", "menu:Chuyển đổi số"),
             ("/bai/gioi-thieu-chung-ve-cong-thong-tin-9c1d2e", "Giới thiệu chung về cổng thông tin điện tử"),
             ("/lich-cong-tac", "Lịch công tác tuần của lãnh đạo tỉnh")],
-    pager="<div><a href='/thong-tin/p/2'>Tiếp</a></div>"), "/thong-tin/p/2")
+    pager="<div><a href='/thong-tin/p/2'>Tiếp</a></div>"), "/thong-tin/p/2", HELD_OUT)
 
 # 9. a UUID as the article's last segment; a featured story above a table-less grid
-_held(Layout(
+_add(Layout(
     "uuid", "/news/list",
     article=lambda i: f"/news/view/3f2504e0-4f89-11d3-9a0c-{0x305e82c3301 + i:012x}",
     item=lambda i, p: (f"<section class='grid-cell'><a class='ttl' href='{escape(p)}'>{escape(headline(i))}</a>"
@@ -195,4 +190,4 @@ _held(Layout(
     others=[("/", "menu:Home"), ("/news/topic/4f8a", "menu:Chuyển đổi số"),
             ("/news/view/1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed", "Giới thiệu Ban biên tập Cổng thông tin điện tử tỉnh"),
             ("/events/2025-hoi-nghi-so", "Hội nghị chuyển đổi số các tỉnh miền núi phía Bắc 2025")],
-    pager="<nav class='pages'><a href='/news/list?page=2'>2</a></nav>"), "/news/list?page=2")
+    pager="<nav class='pages'><a href='/news/list?page=2'>2</a></nav>"), "/news/list?page=2", HELD_OUT)
