@@ -305,3 +305,7 @@ def test_files_stage_passes_items_that_link_no_file_through_untouched():
     assert asyncio.run(pipeline.process_item(article)) == \
         ArticleItem(url="https://thanhhoa.gov.vn/tin-tuc/bai-1.html", html="<p>x</p>")
     assert pipeline.get_media_requests(ArticleItem(file_urls=["https://thanhhoa.gov.vn/a.pdf"]), None) == []  # no database
+    # the results go into the item, one per file that has one (a failure was recorded on the run instead)
+    stored = {"url": "https://thanhhoa.gov.vn/a.pdf", "status": "ok", "document_id": 3, "outcome": "new"}
+    linking = ArticleItem(file_urls=["https://thanhhoa.gov.vn/a.pdf", "https://thanhhoa.gov.vn/b.pdf"])
+    assert pipeline.item_completed([(True, stored), (True, None)], linking, None)["files"] == [stored]
