@@ -9,7 +9,8 @@ for each W:
     against W=1 measured in the same run;
   - the share of crawl time spent waiting on the database, by sampling pg_stat_activity every
     0.2 s: client sessions running a statement, and those among them waiting on a lock, over the
-    crawl children alive at that moment;
+    crawl children alive at that moment; and how often the backend's one-writer lock is held
+    (its use: the write ceiling is about articles/s divided by that share);
   - CPU seconds of the crawl processes and of PostgreSQL, per article; database bytes per article
     (over an empty database with the same tables);
   - duplicates (stored articles minus distinct URLs): must be 0.
@@ -60,11 +61,13 @@ class Sampler(threading.Thread):
     def __init__(self, url: str, workers: list[subprocess.Popen]):
         super().__init__(daemon=True)
         self.url, self.workers = url, workers
-        self.samples: list[tuple[int, int, int]] = []  # (crawl children, active sessions, waiting on a lock)
-        self.stop = threading.Event()
+        self.samples: list[tuple[int, int, int, int]] = []  # (crawl children, active sessions, waiting on a
+        self.stop = threading.Event()                        # lock, the write lock held)
 
     def run(self) -> None:
         import psycopg
+
+        from crawler.db.dialect import WRITE_LOCK
 
         with psycopg.connect(self.url, autocommit=True) as conn:
             while not self.stop.wait(SAMPLE):
@@ -72,15 +75,21 @@ class Sampler(threading.Thread):
                     "SELECT wait_event_type FROM pg_stat_activity WHERE datname = current_database() "
                     "AND backend_type = 'client backend' AND pid <> pg_backend_pid() AND state = 'active' "
                     "AND application_name <> 'dxwatch host locks' AND query NOT ILIKE '%%LISTEN%%'").fetchall()
+                # the backend's one-writer-at-a-time advisory lock (crawler/db/dialect.py WRITE_LOCK)
+                held = conn.execute(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = %s "
+                    "AND objid = %s AND objsubid = 1 AND database = (SELECT oid FROM pg_database "
+                    "WHERE datname = current_database())", (WRITE_LOCK >> 32, WRITE_LOCK & 0xFFFFFFFF)).fetchone()[0]
                 children = crawl_children(self.workers)
-                self.samples.append((children, len(rows), sum(1 for (event,) in rows if event == "Lock")))
+                self.samples.append((children, len(rows), sum(1 for (event,) in rows if event == "Lock"), held))
 
     def shares(self) -> dict:
         crawling = [s for s in self.samples if s[0]]
         child_time = sum(s[0] for s in crawling) or 1
         return {"samples": len(crawling),
                 "db_busy_share": round(sum(min(s[1], s[0]) for s in crawling) / child_time, 3),
-                "db_lock_wait_share": round(sum(min(s[2], s[0]) for s in crawling) / child_time, 3)}
+                "db_lock_wait_share": round(sum(min(s[2], s[0]) for s in crawling) / child_time, 3),
+                "write_lock_held_share": round(sum(1 for s in crawling if s[3]) / max(len(crawling), 1), 3)}
 
 
 def empty_size(server) -> int:
