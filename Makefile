@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench soak install clean docs
+.PHONY: demo test test-fast bench bench-full soak install clean docs
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -30,8 +30,13 @@ test-fast: $(STAMP)
 soak: $(STAMP)
 	$(BIN)/python -m pytest -q -m soak
 
+# Benchmarks: a quick run at small sizes by default (minutes); bench-full is the run BENCHMARKS.md reports
+# (the better part of an hour on two cores). BENCH=full make bench is the same as make bench-full.
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
+
+bench-full: $(STAMP)
+	$(BIN)/python bench/run_all.py --full
 
 clean:
 	rm -rf $(VENV) data build *.egg-info

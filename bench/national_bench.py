@@ -37,6 +37,9 @@ FD_LIMIT = 1024
 POLL = 0.25              # seconds between two samples of the process tree
 RUN_LIMIT = 3600         # seconds any one crawl may take before the benchmark gives up on it
 MAX_SIZE = 62_000        # 127.100.0.1 .. 127.100.247.250
+# the documented command (README, docs/operations.md): the `dxwatch` script installed next to this Python
+DXWATCH = [str(Path(sys.executable).with_name("dxwatch"))] if Path(sys.executable).with_name("dxwatch").exists() \
+    else [sys.executable, "-m", "crawler"]
 
 
 def address(i: int) -> str:
@@ -288,7 +291,7 @@ def run_size(count: int, work: Path, paths: list[str], baseline: bool) -> dict:
         write_config(portals, config)
         expected = count * ARTICLES
         result: dict = {"sources": count, "articles": expected}
-        dxwatch = [sys.executable, "-m", "crawler", "--config", str(config)]
+        dxwatch = [*DXWATCH, "--config", str(config)]
         result["config_load"] = config_load(config)
         print(f"  config load: {result['config_load']}", flush=True)
         if baseline:
