@@ -7,7 +7,8 @@ served on loopback. Measured in one run, so the machine's load affects both side
   2. the baseline spider (same politeness: robots.txt, 2 requests per domain, no delay) that
      extracts with trafilatura and inserts into SQLite: articles per second;
   3. dxwatch re-crawl of the unchanged site: requests made, as a share of the first crawl's;
-  4. the crawler core alone (spider + extraction + storage, without relevance/facts/stories).
+  4. the crawler core alone (spider + extraction + storage, without relevance/facts/stories);
+  5. first, the CPU each stage costs per article, its functions called directly (`stage_costs`).
 Usage: python bench/crawl_bench.py [--portals 8] [--articles 250] [--latency 0.05]
 """
 
@@ -179,6 +180,78 @@ main()
 """
 
 
+def stage_costs(pages: int = 200) -> dict:
+    """CPU milliseconds per article of each stage, called directly on the generated pages (one
+    process, no network): listing analysis (per article: a listing page holds PER_PAGE links),
+    extraction, relevance, facts, stories (MinHash signature), storage (batches of 10 in one
+    transaction, as the crawl stores them), and the baseline's `trafilatura.extract` on the same pages."""
+    import trafilatura
+    from scrapy.http import HtmlResponse
+
+    from crawler import timeutil
+    from crawler.config import Source
+    from crawler.db import open_db, write_transaction
+    from crawler.frontier import Frontier
+    from crawler.items import ArticleItem
+    from pipelines.extraction import extract_article_or_raise
+    from pipelines.facts import article_facts
+    from pipelines.relevance import score_relevance
+    from pipelines.stories import signature
+    from pipelines.storage import store_article
+    from spiders.links import page_links, rules_for
+
+    base = "http://127.0.0.2:8000"
+    rules = rules_for(Source(name="p", title="P", level="provincial", province="Lào Cai", start_urls=[base + "/tin-tuc/"]))
+    listings = [HtmlResponse(f"{base}/tin-tuc/?trang={n}", body=listing_page(n, pages), encoding="utf-8")
+                for n in range(1, (pages + PER_PAGE - 1) // PER_PAGE + 1)]
+    articles = [(base + article_url_path(i), article_page(i % 8, i).decode("utf-8")) for i in range(pages)]
+    spent = dict.fromkeys(("listing analysis", "extraction", "relevance", "facts", "stories", "storage",
+                           "baseline trafilatura.extract"), 0.0)
+
+    def clock(stage: str, call):
+        started = time.process_time()
+        result = call()
+        spent[stage] += time.process_time() - started
+        return result
+
+    first_url, first_html = articles[0]  # compiled patterns and lazy imports are not a per-article cost
+    first = extract_article_or_raise(first_html, first_url)
+    score_relevance(first["title"], first["text"], first_url)
+    article_facts(first["title"], first["text"], "Lào Cai")
+    signature(first["text"], first["content_hash"])
+    trafilatura.extract(first_html, url=first_url, include_comments=False)
+    page_links(listings[0], rules)
+    for response in listings:
+        clock("listing analysis", lambda: page_links(response, rules))
+    items = []
+    for url, html in articles:
+        item = ArticleItem(source="p", level="provincial", province="Lào Cai", url=url, html=html,
+                           fetched_at=timeutil.iso())
+        item.update(clock("extraction", lambda: extract_article_or_raise(html, url)))
+        relevant = clock("relevance", lambda: score_relevance(item["title"], item["text"], url))
+        item["relevant"], item["relevance_score"], item["keywords"] = relevant
+        item.update(clock("facts", lambda: article_facts(item["title"], item["text"], item["province"])))
+        item["story_signature"] = clock("stories", lambda: signature(item["text"], item["content_hash"]))
+        items.append(item)
+        clock("baseline trafilatura.extract", lambda: trafilatura.extract(html, url=url, include_comments=False))
+    with tempfile.TemporaryDirectory() as work:
+        db = open_db(Path(work) / "stages.db")
+
+        def store(batch):
+            with write_transaction(db):
+                for item in batch:
+                    store_article(db, item)
+            Frontier(db, "p").settle([item["url"] for item in batch])
+
+        for k in range(0, len(items), 10):
+            clock("storage", lambda: store(items[k:k + 10]))
+        db.conn.close()
+    per_article = {stage: round(seconds * 1000 / pages, 2) for stage, seconds in spent.items()}
+    ours = sum(v for k, v in per_article.items() if not k.startswith("baseline"))
+    return {"ms_per_article": per_article, "all_stages_ms": round(ours, 2),
+            "ratio_to_baseline_extract": round(ours / per_article["baseline trafilatura.extract"], 2)}
+
+
 def timed(cmd: list[str]) -> float:
     started = time.perf_counter()
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
@@ -198,11 +271,14 @@ def main() -> None:
     parser.add_argument("--portals", type=int, default=8)
     parser.add_argument("--articles", type=int, default=250)
     parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--stage-pages", type=int, default=200, help="articles for the per-stage costs")
     parser.add_argument("--baseline-worker", nargs=2, metavar=("URLS_JSON", "DB"))
     args = parser.parse_args()
     if args.baseline_worker:
         baseline_worker(json.loads(args.baseline_worker[0]), args.baseline_worker[1])
         return
+    stages = stage_costs(args.stage_pages)
+    print(f"per-stage CPU per article: {json.dumps(stages, ensure_ascii=False)}", flush=True)
 
     import yaml
 
@@ -246,6 +322,7 @@ def main() -> None:
         "crawler_core": {"articles": core_articles, "seconds": round(core_time, 1),
                          "articles_per_s": round(core_articles / core_time, 1),
                          "ratio_to_baseline": round(core_articles / core_time / base_rate, 3)},
+        "stages": stages,
         "recrawl": {"requests": re_requests, "seconds": round(re_time, 1), "new_articles": re_new,
                     "share_of_first_crawl": round(re_requests / first_requests, 4)},
     }
