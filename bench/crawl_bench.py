@@ -3,9 +3,11 @@
 A generated multi-portal site (PORTALS portals on 127.0.0.2.., ARTICLES article pages each, listing
 pages of 20 with "Trang sau" pagination, LATENCY seconds per response, ETags on listing pages) is
 served on loopback. Measured in one run, so the machine's load affects both sides alike:
-  1. dxwatch first crawl: articles stored per second of wall time (process start included);
-  2. the baseline spider (same politeness: robots.txt, 2 requests per domain, no delay) that
-     extracts with trafilatura and inserts into SQLite: articles per second;
+  1. the baseline spider (same politeness: robots.txt, 2 requests per domain, no delay) that
+     extracts with trafilatura and inserts into SQLite: articles per second, before dxwatch and
+     again after it (the load of a shared machine moves; dxwatch is compared with their mean);
+  2. dxwatch first crawl: articles stored per second of wall time (process start included), and
+     CPU per article (the crawl's processes, against the baseline's);
   3. dxwatch re-crawl of the unchanged site: requests made, as a share of the first crawl's;
   4. the crawler core alone (spider + extraction + storage, without relevance/facts/stories);
   5. first, the CPU each stage costs per article, its functions called directly (`stage_costs`).
@@ -17,7 +19,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import random
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -252,13 +256,20 @@ def stage_costs(pages: int = 200) -> dict:
             "ratio_to_baseline_extract": round(ours / per_article["baseline trafilatura.extract"], 2)}
 
 
-def timed(cmd: list[str]) -> float:
+def timed(cmd: list[str]) -> dict:
+    """Run one side as a fresh process: its wall time, its CPU (the process and its children), and
+    the machine's load average (1 min) at its start and end, since other work shares the cores."""
+    load_before = os.getloadavg()[0]
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode not in (0,):
         sys.exit(f"{cmd[2:]} failed ({result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
-    return elapsed
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    return {"seconds": round(elapsed, 1), "cpu_s": round(cpu, 1),
+            "load": [round(load_before, 1), round(os.getloadavg()[0], 1)]}
 
 
 def count(db_file: Path, sql: str = "SELECT count(*) FROM articles") -> int:
@@ -296,38 +307,46 @@ def main() -> None:
     crawl_cmd = [sys.executable, "-m", "crawler", "--config", str(config), "--db", str(dx_db), "crawl"]
 
     print(f"site: {args.portals} portals x {args.articles} articles, {args.latency * 1000:.0f} ms per response", flush=True)
-    base_time = timed([sys.executable, str(Path(__file__).resolve()), "--baseline-worker",
-                       json.dumps([p.base + "/tin-tuc/" for p in portals]), str(base_db)])
-    base_articles = count(base_db)
+    def baseline_run(db: Path) -> dict:
+        run = timed([sys.executable, str(Path(__file__).resolve()), "--baseline-worker",
+                     json.dumps([p.base + "/tin-tuc/" for p in portals]), str(db)])
+        return {**run, "articles": count(db)}
+
+    # the baseline before and after dxwatch: the machine's load moves, so dxwatch is compared with
+    # the mean of the two rates measured around it
     reset = lambda: [setattr(p, "requests", 0) for p in portals]  # noqa: E731
-    core_db = work / "core.db"
-    core_time = timed([sys.executable, "-c", CORE_ONLY.format(config=str(config), db=str(core_db))])
-    core_articles = count(core_db)
+    base = baseline_run(base_db)
     reset()
-    dx_time = timed(crawl_cmd)
-    dx_articles = count(dx_db)
+    dx = {**timed(crawl_cmd), "articles": count(dx_db)}
     first_requests = sum(p.requests for p in portals)
     reset()
-    re_time = timed(crawl_cmd)
+    again = timed(crawl_cmd)
     re_requests = sum(p.requests for p in portals)
-    re_new = count(dx_db) - dx_articles
+    re_new = count(dx_db) - dx["articles"]
+    base_after = baseline_run(work / "baseline-after.db")
+    core_db = work / "core.db"
+    core = {**timed([sys.executable, "-c", CORE_ONLY.format(config=str(config), db=str(core_db))]),
+            "articles": count(core_db)}
 
-    base_rate, dx_rate = base_articles / base_time, dx_articles / dx_time
+    for side in (base, base_after, dx, core):
+        side["articles_per_s"] = round(side["articles"] / side["seconds"], 1)
+        side["cpu_ms_per_article"] = round(side["cpu_s"] * 1000 / side["articles"], 1)
+    base_rate = (base["articles_per_s"] + base_after["articles_per_s"]) / 2
+    base_cpu = (base["cpu_ms_per_article"] + base_after["cpu_ms_per_article"]) / 2
     result = {
         "articles_in_site": total,
-        "baseline": {"articles": base_articles, "seconds": round(base_time, 1), "articles_per_s": round(base_rate, 1)},
-        "dxwatch": {"articles": dx_articles, "seconds": round(dx_time, 1), "articles_per_s": round(dx_rate, 1),
-                    "requests": first_requests},
-        "throughput_ratio": round(dx_rate / base_rate, 3),
-        "crawler_core": {"articles": core_articles, "seconds": round(core_time, 1),
-                         "articles_per_s": round(core_articles / core_time, 1),
-                         "ratio_to_baseline": round(core_articles / core_time / base_rate, 3)},
+        "baseline": base,
+        "baseline_after": base_after,
+        "dxwatch": {**dx, "requests": first_requests},
+        "throughput_ratio": round(dx["articles_per_s"] / base_rate, 3),
+        "cpu_per_article_ratio": round(dx["cpu_ms_per_article"] / base_cpu, 2),
+        "crawler_core": {**core, "ratio_to_baseline": round(core["articles_per_s"] / base_rate, 3)},
         "stages": stages,
-        "recrawl": {"requests": re_requests, "seconds": round(re_time, 1), "new_articles": re_new,
+        "recrawl": {"requests": re_requests, **again, "new_articles": re_new,
                     "share_of_first_crawl": round(re_requests / first_requests, 4)},
     }
     print(json.dumps(result, indent=2, ensure_ascii=False))
-    ok = dx_articles == total and base_articles == total and core_articles == total and re_new == 0
+    ok = all(side["articles"] == total for side in (base, base_after, dx, core)) and re_new == 0
     if not ok:
         sys.exit("the crawls did not store every article exactly once; the figures above are not comparable")
 

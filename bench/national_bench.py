@@ -3,7 +3,8 @@
 N generated portals (5 new articles each, a listing page, robots.txt) answer on N distinct
 addresses 127.100.x.y (Linux routes all of 127.0.0.0/8 to `lo`), served by one asyncio process
 that is NOT under the crawl's file-descriptor limit (binding N sockets is the server's cost).
-Each crawl runs under `ulimit -n 1024`, the usual soft limit; measured, for each N:
+Each crawl is the documented command, the `dxwatch` script installed beside this Python (README,
+docs/operations.md), run under `ulimit -n 1024`, the usual soft limit; measured, for each N:
   1. the plain Scrapy baseline (one spider, trafilatura, one SQLite insert per article, the same
      politeness) over the same portals;
   2. `dxwatch crawl` of all N sources: wall time, peak RSS of the whole process tree, peak file
