@@ -251,9 +251,7 @@ def test_two_workers_crawl_every_article_once_and_never_one_host_twice_at_once(p
             while registered_workers(postgres_url) < 2:
                 assert time.monotonic() < deadline and all(w.poll() is None for w in workers), stop(workers)
                 time.sleep(0.1)
-            enqueued = run_dxwatch(config, postgres_url, "schedule", "run", "--once",
-                                   "--log-file", str(tmp_path / "logs" / "scheduler.log"))
-            assert enqueued.returncode == 0, enqueued.stderr[-3000:]
+            enqueue(config, postgres_url, tmp_path)
             assert len(queued_crawls(postgres_url)) == 2  # one job per schedule, every host in both
             assert wait_for_jobs(postgres_url, timeout=180), "the queue was not drained"
         finally:
@@ -293,17 +291,11 @@ def test_a_worker_killed_mid_crawl_loses_nothing_and_another_finishes_the_job(po
     with portals(visits, hosts, {"/tin-tuc/": (list(range(1, 9)), 0.0)}, article_delay=0.5) as servers:
         sources = [{"name": f"xa-{i}", "start_urls": [server.url("/tin-tuc/")]} for i, server in enumerate(servers)]
         config = write_config(tmp_path / "cfg", sources)
-        enqueued = run_dxwatch(config, postgres_url, "schedule", "run", "--once",
-                               "--log-file", str(tmp_path / "logs" / "scheduler.log"))
-        assert enqueued.returncode == 0, enqueued.stderr[-3000:]
+        enqueue(config, postgres_url, tmp_path)
         first = start_worker(config, postgres_url, tmp_path / "logs" / "worker-1.log")
         second = None
         try:
-            deadline = time.monotonic() + 120
-            while not any(copies for _, copies in stored_or_none(postgres_url)):
-                assert time.monotonic() < deadline and first.poll() is None, stop([first])
-                time.sleep(0.1)
-            child = crawling_pid(postgres_url)
+            child = crawl_under_way(postgres_url, first)
             first.send_signal(signal.SIGKILL)
             first.wait()
             deadline = time.monotonic() + 10
@@ -333,15 +325,9 @@ def test_a_worker_stopped_with_sigterm_ends_its_crawl_and_puts_the_sources_back(
                  article_delay=0.5) as servers:
         sources = [{"name": f"xa-{i}", "start_urls": [server.url("/tin-tuc/")]} for i, server in enumerate(servers)]
         config = write_config(tmp_path / "cfg", sources)
-        enqueued = run_dxwatch(config, postgres_url, "schedule", "run", "--once",
-                               "--log-file", str(tmp_path / "logs" / "scheduler.log"))
-        assert enqueued.returncode == 0, enqueued.stderr[-3000:]
+        enqueue(config, postgres_url, tmp_path)
         worker = start_worker(config, postgres_url, tmp_path / "logs" / "worker.log")
-        deadline = time.monotonic() + 120
-        while not any(copies for _, copies in stored_or_none(postgres_url)):
-            assert time.monotonic() < deadline and worker.poll() is None, stop([worker])
-            time.sleep(0.1)
-        child = crawling_pid(postgres_url)
+        child = crawl_under_way(postgres_url, worker)
         worker.send_signal(signal.SIGTERM)
         _, err = worker.communicate(timeout=60)
     assert worker.returncode == 0, err[-3000:]
@@ -363,6 +349,21 @@ def registered_workers(url: str) -> int:
             return conn.execute("SELECT count(*) FROM procrastinate_workers").fetchone()[0]
     except psycopg.errors.UndefinedTable:
         return 0
+
+
+def enqueue(config: Path, url: str, tmp_path: Path) -> None:
+    """`dxwatch schedule run --once`: what is due goes on the queue."""
+    enqueued = run_dxwatch(config, url, "schedule", "run", "--once", "--log-file", str(tmp_path / "logs" / "scheduler.log"))
+    assert enqueued.returncode == 0, enqueued.stderr[-3000:]
+
+
+def crawl_under_way(url: str, worker: subprocess.Popen) -> int:
+    """Wait until the worker's crawl has stored its first article; the crawl child's pid."""
+    deadline = time.monotonic() + 120
+    while not any(copies for _, copies in stored_or_none(url)):
+        assert time.monotonic() < deadline and worker.poll() is None, stop([worker])
+        time.sleep(0.1)
+    return crawling_pid(url)
 
 
 def stored_or_none(url: str) -> list[tuple[str, int]]:
