@@ -27,9 +27,9 @@ digests:
 """
 
 
-def setup(tmp_path, port, digests=THREE, smtp_extra="retries: 1\n"):
+def setup(tmp_path, port, digests=THREE, smtp_extra="retries: 1\n", target=None):
     config = load_config(write_digest_config(tmp_path / "config", port, digests, smtp_extra))
-    db = open_db(tmp_path / "data" / "dxwatch.db")
+    db = open_db(target or tmp_path / "data" / "dxwatch.db")
     save_article(db, national_article())
     save_article(db, danang_article())
     return config, db
@@ -204,14 +204,15 @@ def test_a_message_left_sending_by_a_dead_sender_is_sent_by_the_next_run(tmp_pat
     assert len(smtp.messages) == 1
 
 
-def test_two_runs_at_once_never_carry_the_same_item(tmp_path, smtp):
+def test_two_runs_at_once_never_carry_the_same_item(tmp_path, smtp, db_target):
+    """On SQLite and on PostgreSQL: the outbox, not the process, decides what was sent."""
     import threading
 
-    config, db = setup(tmp_path, smtp.port)
+    config, db = setup(tmp_path, smtp.port, target=db_target)
     results = []
 
     def run(key):
-        results.append(send_digest(config, open_db(tmp_path / "data" / "dxwatch.db"), "weekly", run_key=key))
+        results.append(send_digest(config, open_db(db_target), "weekly", run_key=key))
 
     threads = [threading.Thread(target=run, args=(f"at-once-{i}",)) for i in range(2)]
     for t in threads:
