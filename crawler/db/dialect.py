@@ -17,8 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 URL_SCHEMES = ("postgresql://", "postgres://")
-MIGRATION_LOCK = 0x6478_7761_7463_6801  # pg_advisory_xact_lock key: one migrating process at a time
-WRITE_LOCK = 0x6478_7761_7463_6802      # pg_advisory_xact_lock key: one writing transaction at a time
+WRITE_LOCK = 0x6478_7761_7463_6802  # pg_advisory_xact_lock key: one writing transaction (or migration) at a time
 
 
 # ---------------------------------------------------------------- targets (what --db names)
@@ -159,11 +158,10 @@ def set_schema_version(conn, number: int) -> None:
 
 
 def prepare_migration(conn) -> None:
-    """Inside the migrating transaction, before the version is re-read: on PostgreSQL take the
-    migration lock (two processes opening a new database at once migrate it once) and make sure
+    """Inside the migrating write transaction (whose advisory lock makes two processes opening a new
+    database at once migrate it once), before the version is re-read: on PostgreSQL make sure
     `unaccent` (full-text search without diacritics) is installed."""
     if is_postgres(conn):
-        conn.execute("SELECT pg_advisory_xact_lock(?)", [MIGRATION_LOCK])
         conn.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
 
 
