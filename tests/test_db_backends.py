@@ -171,3 +171,17 @@ def test_an_unreachable_server_is_one_line_without_the_password(tmp_path):
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("database error (db_unreachable): postgresql://dxwatch:***@127.0.0.1:")
     assert "secret" not in result.stderr + result.stdout
+
+
+def test_dxwatch_db_in_the_environment_selects_postgresql(tmp_path, postgres_url):
+    from helpers import dxwatch
+
+    result = dxwatch("--config", str(tmp_path), "stories", "--json", cwd=tmp_path,
+                     env={"DXWATCH_DB": postgres_url, "DXWATCH_DATA": str(tmp_path / "data")})
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "data" / "dxwatch.db").exists()
+    db = open_db(postgres_url)
+    try:
+        assert dialect.schema_version(db.conn) == schema.LATEST  # the command opened (and migrated) it
+    finally:
+        close(db)
