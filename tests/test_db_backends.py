@@ -185,3 +185,16 @@ def test_dxwatch_db_in_the_environment_selects_postgresql(tmp_path, postgres_url
         assert dialect.schema_version(db.conn) == schema.LATEST  # the command opened (and migrated) it
     finally:
         close(db)
+
+
+def test_every_article_is_read_in_storage_order_a_page_at_a_time(db_target, monkeypatch):
+    from crawler.db import articles
+
+    monkeypatch.setattr(articles, "_CHUNK", 2)  # pages of two: five articles take three pages
+    db = open_db(db_target)
+    try:
+        stored = [save_article(db, _item(i))[0] for i in range(5)]
+        assert [row["id"] for row in articles.iter_articles(db)] == sorted(stored)
+        assert [row["url"] for row in articles.iter_articles(db)] == [_item(i)["url"] for i in range(5)]
+    finally:
+        close(db)

@@ -54,8 +54,15 @@ def set_article_story(db: sqlite_utils.Database, article_id: int, story_id: int)
 
 
 def iter_articles(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
-    """Every stored article row, in storage order."""
-    yield from db.query("SELECT * FROM articles ORDER BY id")
+    """Every stored article row, in storage order, read a page at a time (by id: the export of
+    millions of rows holds one page in memory on either backend, and the caller may query in between)."""
+    last = 0
+    while True:
+        rows = list(db.query("SELECT * FROM articles WHERE id > ? ORDER BY id LIMIT ?", [last, _CHUNK]))
+        yield from rows
+        if len(rows) < _CHUNK:
+            return
+        last = rows[-1]["id"]
 
 
 def count_articles(db: sqlite_utils.Database) -> int:
