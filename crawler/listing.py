@@ -214,8 +214,20 @@ class _Walker:
         got = self.info.get(el)
         if got is not None:
             return got
-        parent = el.getparent()
-        zone, parent_id, in_item = self._info(parent) if parent is not None else (MAIN, 0, False)
+        chain = []  # el and its ancestors not seen yet, walked up without recursion
+        node = el
+        while node is not None and got is None:
+            chain.append(node)
+            node = node.getparent()
+            got = self.info.get(node) if node is not None else None
+        state = got or (MAIN, 0, False)
+        for node in reversed(chain):
+            state = self.info[node] = self._step(node, state)
+        return state
+
+    def _step(self, el, parent: tuple[str, int, bool]) -> tuple[str, int, bool]:
+        """An element's (zone, path id, inside an item) from its parent's."""
+        zone, parent_id, in_item = parent
         tag = el.tag.lower() if isinstance(el.tag, str) else "?"
         own, opens = _own(tag, el.get("class") or "", el.get("id") or "", el.get("role") or "")
         if zone != FURNITURE and opens is not None:
@@ -228,9 +240,7 @@ class _Walker:
         if path_id is None:
             path_id = self.ids[key] = len(self.parents)
             self.parents.append(key)
-        got = (zone, path_id, in_item or tag in ITEM_TAGS)
-        self.info[el] = got
-        return got
+        return zone, path_id, in_item or tag in ITEM_TAGS
 
     def zone(self, el) -> str:
         return self._info(el)[0]
@@ -292,9 +302,7 @@ class Link:
     teaser: bool = False
     small_item: bool = False  # its item block is one teaser's size, not a whole region
 
-    @property
-    def headline(self) -> bool:
-        return is_headline(self.text)
+    headline: bool = False  # its text reads like a headline (set once its text is final)
 
 
 @dataclass
@@ -557,10 +565,14 @@ def analyse(root, base_url: str, is_article_url: Callable[[str], bool] | None = 
     for link in links:
         by_url.setdefault(link.url, []).append(link)
     for url, same in by_url.items():  # an image link takes the headline text of its item's title link
-        best = max((lnk.text for lnk in same), key=_words)
         for lnk in same:
-            if not is_headline(lnk.text) and is_headline(best):
-                lnk.text = best
+            lnk.headline = lnk.zone != FURNITURE and is_headline(lnk.text)
+        if not all(lnk.headline for lnk in same):
+            best = max((lnk.text for lnk in same if lnk.headline), key=_words, default=None)
+            if best is not None:
+                for lnk in same:
+                    if not lnk.headline and lnk.zone != FURNITURE:
+                        lnk.text, lnk.headline = best, True
     grouped: dict[str, list[Link]] = {}
     for link in links:
         if link.zone != FURNITURE:
@@ -621,7 +633,7 @@ def analyse(root, base_url: str, is_article_url: Callable[[str], bool] | None = 
             not_taken[url] = "menu, header or footer"
         elif main is not None and any(lnk.path == main.path_id for lnk in same):
             not_taken[url] = "in the main list, but another URL template"
-        elif not any(is_headline(lnk.text) for lnk in same):
+        elif not any(lnk.headline for lnk in same):
             not_taken[url] = "short link text (menu, tag, category or pager)"
         elif template is not None:
             not_taken[url] = "not the source's learned article template"
