@@ -8,7 +8,10 @@ tick once. Interval schedules tick on the clock ("every 6h" at 00:00, 06:00, ...
 from 2000-01-01), so every enqueuer computes the same ticks; crontab lines tick as written.
 
 - The sources of one schedule due at one tick are sharded by host (`crawler.workers`) into
-  crawl jobs of at most `batch_size` sources; a job's id is the hash of its sources.
+  crawl jobs of at most `batch_size` sources; a job's id is the hash of its sources. A source
+  added to the config later in the tick gets a batch of its own, without the sources already
+  queued; only an enqueuer restarted after such an edit, within the same tick, may queue a
+  source of that tick twice (the second crawl finds it crawled: `--if-due`, articles known).
 - A tick missed while no enqueuer ran is coalesced: only the latest is deferred. A digest is
   deferred late only within `digest_grace` of its time, and a digest new to the config waits
   for its first time (one whose `job_runs` history is empty and whose tick is before the
@@ -68,7 +71,8 @@ class Enqueuer:
         self.batch_size = batch_size
         self.started = timeutil.now()
         self.config: Config | None = None
-        self.done: set[tuple[str, int]] = set()   # (group, tick) deferred or found deferred by this process
+        self.done: set[tuple[str, int]] = set()   # (digest job, tick) deferred or found deferred by this process
+        self.covered: dict[str, int] = {}         # source -> the tick a batch of it was deferred (or found) for
         self.stopping = asyncio.Event()
         self.reload_requested = False
 
@@ -84,17 +88,18 @@ class Enqueuer:
                 groups.setdefault(source.effective_schedule, []).append(source)
         for schedule, sources in groups.items():
             at = int(last_tick(schedule, now).timestamp())
-            if (f"crawl:{schedule}", at) in self.done:
+            pending = [s for s in sources if self.covered.get(s.name) != at]  # a source added since: its own batch
+            if not pending:
                 continue
-            count = max(1, math.ceil(len(sources) / self.batch_size))
-            for shard in shard_sources(sources, count):
+            count = max(1, math.ceil(len(pending) / self.batch_size))
+            for shard in shard_sources(pending, count):
                 names = [s.name for s in shard]
                 job = queue.periodic_job(queue.CRAWL_TASK, {"sources": names, "timestamp": at})
                 if await queue.defer_once(job, queue.batch_id(names), at) is not None:
                     deferred += 1
                     log.info("crawl queued", extra={"sources": len(names), "scheduled": timeutil.iso(
                         queue.tick_time(at))})
-            self.done.add((f"crawl:{schedule}", at))
+                self.covered.update(dict.fromkeys(names, at))
         for digest in (config.digests_file.digests if config.digests_file else []):
             when = last_tick(digest.schedule, now)
             at = int(when.timestamp())
@@ -132,7 +137,6 @@ class Enqueuer:
             log.error("config reload failed; the running schedules are kept", extra={"error": str(exc)})
             return False
         self.config = config
-        self.done.clear()  # a changed config may make new batches: the queue says which are new
         return True
 
     async def run(self, once: bool = False) -> int:

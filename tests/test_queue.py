@@ -116,6 +116,30 @@ def test_two_enqueuers_enqueue_each_due_crawl_once(postgres_url, tmp_path):
         assert not row["next_run_planned"] and 0 < gap <= (6 if row["schedule"] == "every 6h" else 2) * 3600, row
 
 
+def test_the_enqueuer_queues_a_new_source_at_once_and_keeps_going_after_a_bad_edit(postgres_url, tmp_path):
+    sources = [{"name": "xa-1", "start_urls": ["http://127.62.2.1:9/tin-tuc/"]}]
+    config = write_config(tmp_path / "cfg", sources)
+    enqueuer = start_dxwatch(config, postgres_url, "schedule", "run", "--log-file", str(tmp_path / "scheduler.log"))
+    try:
+        wait_for(lambda: [job["sources"] for job in queued_crawls_or_none(postgres_url)] == [["xa-1"]], enqueuer)
+        (config / "sources.yaml").write_text("sources: [oops", encoding="utf-8")  # a bad edit: logged, jobs kept
+        time.sleep(2.5)
+        assert enqueuer.poll() is None
+        write_config(config, [*sources, {"name": "xa-2", "start_urls": ["http://127.62.2.2:9/tin-tuc/"]}])
+        wait_for(lambda: [job["sources"] for job in queued_crawls(postgres_url)] == [["xa-1"], ["xa-2"]], enqueuer)
+    finally:
+        _, err = stop([enqueuer])[0]
+    assert enqueuer.returncode == 0, err[-3000:]
+    assert "config reload failed" in err and "Traceback" not in err
+
+
+def wait_for(condition, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline and process.poll() is None, stop([process])
+        time.sleep(0.1)
+
+
 def queued_crawls_or_none(url: str) -> list[dict]:
     """The crawl jobs, or none while no enqueuer has created procrastinate's tables yet."""
     try:
