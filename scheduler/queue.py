@@ -55,6 +55,9 @@ HEARTBEAT = 10.0       # seconds between two heartbeats of a worker
 STALLED_AFTER = 3      # heartbeats missed before a worker's jobs are given to another
 REQUEUE_DELAY = 30.0   # seconds before a source whose host is busy is tried again
 POOL = {"min_size": 1, "max_size": 4}
+# a job that raised (the database gone for a moment) runs again, three times at most: every job is
+# safe to run twice (URLs stored once, a digest's run key, an alert's delivered items)
+RETRY = procrastinate.RetryStrategy(max_attempts=3, linear_wait=30)
 
 app = procrastinate.App(connector=procrastinate.PsycopgConnector())
 
@@ -118,7 +121,7 @@ def tick_time(timestamp: int | None) -> datetime | None:
 # ---------------------------------------------------------------- crawl jobs
 
 
-@app.task(name=CRAWL_TASK, queue=CRAWL_QUEUE, pass_context=True)
+@app.task(name=CRAWL_TASK, queue=CRAWL_QUEUE, pass_context=True, retry=RETRY)
 def crawl_job(context, sources: list[str], timestamp: int | None = None) -> dict:
     """Crawl `sources` (the run of `timestamp`, their scheduled time): each source whose hosts are
     all free is crawled under their locks; the others are queued again."""
@@ -217,7 +220,7 @@ def requeue(sources: list[str], timestamp: int | None, delay: float) -> None:
 # ---------------------------------------------------------------- digests and alerts
 
 
-@app.task(name=DIGEST_TASK, queue=MAIL_QUEUE, pass_context=True)
+@app.task(name=DIGEST_TASK, queue=MAIL_QUEUE, pass_context=True, retry=RETRY)
 def digest_job(context, digest: str, timestamp: int) -> str:
     """Send one digest for its scheduled time (the run key: a second run of it sends nothing)."""
     from scheduler.jobs import run_digest
@@ -229,7 +232,7 @@ def digest_job(context, digest: str, timestamp: int) -> str:
         return run_digest(config, db, digest, tick_time(timestamp))
 
 
-@app.task(name=ALERTS_TASK, queue=MAIL_QUEUE, pass_context=True)
+@app.task(name=ALERTS_TASK, queue=MAIL_QUEUE, pass_context=True, retry=RETRY)
 def alerts_job(context) -> str:
     """The alert rules, checked after crawls; one check at a time (lock), one waiting at most."""
     from scheduler.jobs import run_alert_check
