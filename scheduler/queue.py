@@ -57,7 +57,7 @@ REQUEUE_DELAY = 30.0   # seconds before a source whose host is busy is tried aga
 POOL = {"min_size": 1, "max_size": 4}
 # a job that raised (the database gone for a moment) runs again, three times at most: every job is
 # safe to run twice (URLs stored once, a digest's run key, an alert's delivered items)
-RETRY = procrastinate.RetryStrategy(max_attempts=3, linear_wait=30)
+RETRY = procrastinate.RetryStrategy(max_attempts=3, wait=30, linear_wait=30)  # 30 s, 60 s, 90 s
 
 app = procrastinate.App(connector=procrastinate.PsycopgConnector())
 
