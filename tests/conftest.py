@@ -81,3 +81,9 @@ def db_target(request, tmp_path, monkeypatch):
     url = server.new_database()
     yield url
     server.drop_database(url)
+
+
+def pytest_collection_modifyitems(items):
+    """Tests marked `slow` run first: pytest-xdist hands out tests in this order, so the long ones
+    start at once on every worker instead of one of them ending the run alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
+import pytest
 import sqlite_utils
 
 import docgen
@@ -48,6 +49,7 @@ def headers_of(portal, path: str) -> list[dict]:
     return [r.headers for r in portal.log if r.path == path]
 
 
+@pytest.mark.slow
 def test_every_kind_of_request_is_asked_conditionally_as_its_policy_says(portal, tmp_path, db_path):
     article = article_html(1).replace("</div></article>", f"<a href='{DOCUMENT}'>Quyết định 12</a></div></article>")
     portal.routes[LISTING] = conditional(listing_html([article_path(1)]), '"listing-v1"')

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import sqlite_utils
 import yaml
 
@@ -98,6 +99,7 @@ def test_tracking_parameters_and_fragments_store_one_article(portal, tmp_path, d
     assert portal.requests_to(article_path(1)) == 1
 
 
+@pytest.mark.slow
 def test_server_that_keeps_its_etag_after_a_change_loses_its_conditional_requests(portal, tmp_path, db_path):
     """A lying ETag hides changes only until the daily full fetch; then the URL is never asked conditionally."""
     prefix = "/tin-tuc/chuyen-doi-so.html"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 import sqlite_utils
 
 from servers import Page
@@ -15,6 +16,7 @@ from helpers import REPO, article_html, article_path, crawl, listing_html, write
 BROKEN = "import sys; sys.modules[{name!r}] = None; from crawler.cli import main; sys.argv = ['dxwatch', *sys.argv[1:]]; main()"
 
 
+@pytest.mark.slow
 def test_a_broken_pipeline_module_stops_the_crawl_with_one_line(portal, tmp_path, db_path):
     portal.routes["/tin-tuc"] = Page(listing_html([article_path(i) for i in range(3)]))
     for i in range(3):

@@ -37,6 +37,7 @@ def owed(db_path) -> int:
     return count(db_path, "SELECT count(*) FROM crawl_frontier WHERE kind = 'article'")
 
 
+@pytest.mark.slow
 def test_max_articles_backfill_reaches_the_whole_portal(portal, tmp_path, db_path):
     """60 articles on 6 listing pages, 15 per crawl: 15, 30, 45, 60, each fetched once."""
     paged_site(portal, count=60, per_page=10, prefix=LISTING)
@@ -78,6 +79,7 @@ def test_stopped_after_page_one_the_next_crawl_reads_the_deeper_pages(portal, tm
     assert last_runs(db_path)["tinh"]["status"] == "ok"
 
 
+@pytest.mark.slow
 def test_kill_9_at_several_moments_then_every_article_is_stored_once(portal, tmp_path, db_path):
     total = 40
     paged_site(portal, count=total, per_page=10, prefix=LISTING)
@@ -104,6 +106,7 @@ def test_kill_9_at_several_moments_then_every_article_is_stored_once(portal, tmp
     assert statuses == ["interrupted"] * kills + ["ok"]
 
 
+@pytest.mark.slow
 def test_crawl_time_limit_stops_then_the_next_crawls_finish(portal, tmp_path, db_path):
     total = 40
     paged_site(portal, count=total, per_page=10, prefix=LISTING)

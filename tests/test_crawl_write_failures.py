@@ -62,6 +62,7 @@ def fill(directory, leave: int) -> None:
         handle.write(b"\0" * max(free - leave, 0))
 
 
+@pytest.mark.slow
 def test_a_full_disk_fails_the_crawl_and_the_next_crawl_stores_the_rest(portal, tmp_path, small_fs):
     db_path = small_fs / "dxwatch.db"
     cfg = write_config(tmp_path / "cfg", [{"name": "tinh", "start_urls": [portal.url(LISTING)]}])
@@ -94,6 +95,7 @@ conn.execute("ROLLBACK")
 """
 
 
+@pytest.mark.slow
 def test_a_write_lock_held_past_the_busy_timeout_fails_the_crawl_and_is_recovered(portal, tmp_path, db_path):
     total = 20
     site(portal, range(total), size=article_html, delay=0.2)

@@ -9,6 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import pytest
+
 from helpers import bodies, by_recipient, write_digest_config
 
 from crawler import timeutil
@@ -101,6 +103,7 @@ def test_a_busy_week_stays_under_budget_documents_first_and_nothing_unreachable(
     assert all(f["raw"] in archive for a in articles for f in a["figures"])
 
 
+@pytest.mark.slow
 def test_thousands_of_stored_articles_with_only_relevant_off_still_make_a_bounded_mail(tmp_path, smtp):
     digest = DIGEST.replace("max_age: 7d", "max_age: 7d\n    only_relevant: false")
     config = load_config(write_digest_config(tmp_path / "config", smtp.port, digest))

@@ -137,6 +137,7 @@ def env() -> dict:
     return {"COLUMNS": "250", "NO_COLOR": "1", "DXWATCH_CONFIG": "config", "DXWATCH_DB": "data/dxwatch.db"}
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_every_command_example_runs_and_prints_what_the_page_shows(workdir):
     root, demo_output, ports = workdir

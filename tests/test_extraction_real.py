@@ -36,6 +36,7 @@ def test_real_vietnamese_articles_field_by_field(bench, shared_dir):
     assert (fields["title"], fields["published"], fields["last_paragraph"]) == (n, n, n), report["misses"]
 
 
+@pytest.mark.slow
 def test_no_empty_result_where_trafilatura_finds_an_article(bench, shared_dir):
     """A sample of the WCXB tuning pages (every eighth): dxwatch returns text wherever plain
     trafilatura finds at least 500 characters (pages refused as listings are the listing

@@ -13,11 +13,12 @@ import pytest
 import sqlite_utils
 
 from servers import Page, PortalServer
-from test_crawl import article_html, article_path, last_runs, listing_html, write_config
+from helpers import article_html, article_path, last_runs, listing_html, write_config
 
 PORTALS = 60
 PER_PORTAL = 3
 FD_LIMIT = 256  # far below what one Scrapy crawler per source needed (9 descriptors each)
+pytestmark = pytest.mark.slow
 
 
 def host(i: int) -> str:

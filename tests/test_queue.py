@@ -254,6 +254,7 @@ alerts:
 """
 
 
+@pytest.mark.slow
 def test_two_workers_crawl_every_article_once_and_never_one_host_twice_at_once(postgres_url, tmp_path, smtp):
     """Six portals with two sources each on two schedules: the two sources of a host are in two
     crawl jobs, which two workers take at once; each host is still crawled by one process at a

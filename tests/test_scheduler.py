@@ -189,6 +189,7 @@ def test_digest_run_key_is_claimed_once(db_path):
 # ---------------------------------------------------------------- schedule list and --once
 
 
+@pytest.mark.slow
 def test_schedule_list_shows_every_job_then_outcomes_after_once(tmp_path):
     config_dir, db = tmp_path / "config", tmp_path / "data" / "dxwatch.db"
     write_sources(config_dir, [source_entry("an-giang", "every 1h"), source_entry("boom", "every 2h"),
@@ -239,7 +240,7 @@ def test_schedule_list_shows_every_job_then_outcomes_after_once(tmp_path):
 
 
 def test_once_crawls_a_loopback_portal_with_the_real_crawl_command(tmp_path, portal):
-    from test_crawl import paged_site, write_config
+    from helpers import paged_site, write_config
 
     paged_site(portal, count=4, per_page=2)
     config_dir, db = tmp_path / "config", tmp_path / "dxwatch.db"
@@ -256,7 +257,7 @@ def test_once_crawls_a_loopback_portal_with_the_real_crawl_command(tmp_path, por
 
 
 def test_alerts_are_checked_after_a_crawl(tmp_path, portal, smtp):
-    from test_crawl import paged_site, write_config
+    from helpers import paged_site, write_config
 
     paged_site(portal, count=2, per_page=2)
     config_dir, db = tmp_path / "config", tmp_path / "dxwatch.db"
@@ -281,6 +282,7 @@ def test_alerts_are_checked_after_a_crawl(tmp_path, portal, smtp):
 # ---------------------------------------------------------------- the long-running scheduler
 
 
+@pytest.mark.slow
 def test_crashing_and_hanging_crawls_leave_the_scheduler_running(tmp_path):
     config_dir, db = tmp_path / "config", tmp_path / "dxwatch.db"
     write_sources(config_dir, [source_entry("boom", "every 1s"), source_entry("hang", "every 1s"),

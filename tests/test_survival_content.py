@@ -12,6 +12,7 @@ import json
 import zlib
 
 import brotli
+import pytest
 import sqlite_utils
 
 from servers import Page
@@ -105,6 +106,7 @@ def feed(items: str) -> str:
 BACKFILL = 12  # articles of the huge sitemap fetched per crawl (max_articles): enough to see the newest first
 
 
+@pytest.mark.slow
 def test_xml_entity_bombs_external_entities_and_huge_sitemaps(portal, tmp_path, db_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("KHONG-DUOC-DOC", encoding="utf-8")

@@ -107,7 +107,11 @@ _PLAIN_TYPES = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "path": "PAT
 def _plain_type(self, ctx) -> str | None:
     """What `--help` prints after an option: click's plain word (TEXT, INTEGER, PATH, the choices),
     nothing for a flag. Typer prints its internal annotation instead (`<list[str]>`, `<bool>`), which
-    means nothing to an admin; this replaces its method for every option and argument."""
+    means nothing to an admin; this replaces its method for every option and argument.
+
+    Why a replaced method: typer (0.29) has no setting for it. A `metavar=` fixes one option at a
+    time (each new option would need it) and cannot reach typer's own `--help` flag, which would
+    still print `<bool>`. tests/test_cli_plain.py fails if a typer release renames the method."""
     if getattr(self, "is_flag", False):
         return None
     if self.metavar is not None:
