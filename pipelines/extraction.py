@@ -954,7 +954,9 @@ class ExtractionPipeline:
             if self.stats is not None:
                 self.stats.inc_value(source_key(item, "articles_rejected"))
                 self.stats.inc_value(source_key(item, f"articles_rejected/{exc.reason}"))
-            raise DropItem(f"no article at {item.get('url')}: {exc}") from None
+            dropped = DropItem(f"no article at {item.get('url')}: {exc}")
+            dropped.reason = exc.reason  # why, for the spider (a probe tells a listing from a broken page)
+            raise dropped from None
         if fields["cleaning"] and self.stats is not None:
             self.stats.inc_value(source_key(item, "extraction_fallback"))
         if not fields["title"] and item.get("feed_title"):

@@ -248,8 +248,9 @@ class SourceCrawl:
         else:
             self._stat(f"errors/{kind}")
 
-    def item_dropped(self, item):
-        """Extraction found no article here: remember it, so later crawls do not fetch it again soon.
+    def item_dropped(self, item, reason: str | None = None):
+        """Extraction found no article here (`reason`, e.g. `listing`): remember it, so later crawls
+        do not fetch it again soon.
 
         Only drops before extraction filled the item count (a later stage may drop for other reasons).
         """
@@ -260,7 +261,7 @@ class SourceCrawl:
             self._write(self.frontier.settle, urls)
             if self._from_listing(item):
                 self.refused_from_listing += 1
-            self._schedule(self.probe.resolved(urls, "refused"))
+            self._schedule(self.probe.resolved(urls, "listing" if reason == "listing" else "other"))
 
     def item_scraped(self, item):
         """An article taken from a listing that extracted with a headline, a date and text verifies its template."""
@@ -582,7 +583,7 @@ class SourceCrawl:
                 self._write(self.frontier.failed, url, f"{kind}: {failure.getErrorMessage()}")
         self._record_error(kind, f"{request.url}: {failure.getErrorMessage()}")
         if request.meta.get("kind") == "article":
-            self._schedule(self.probe.resolved({url}, "error"))
+            self._schedule(self.probe.resolved({url}, "other"))
 
     def _learn(self) -> None:
         """Keep the template the verified links share; say what to configure when none verified."""
@@ -719,7 +720,7 @@ class PortalSpider(scrapy.Spider):
     def _item_dropped(self, item, response=None, exception=None, spider=None):
         crawl = self.crawl_for(item)
         if crawl is not None:
-            crawl.item_dropped(item)
+            crawl.item_dropped(item, getattr(exception, "reason", None))
 
     def _item_scraped(self, item, response=None, spider=None):
         crawl = self.crawl_for(item)

@@ -4,15 +4,16 @@ Structure ranks a listing page's candidate lists (crawler/listing.py), but the b
 be a decoy: a big "related topics" or "events" block whose links lead to more listings. Until a
 source has a learned article template, a listing page's links are therefore held back: a few links
 of the chosen list are fetched first, and only when one of them extracts as an article are the
-rest of the list and the next page followed. When none does (extraction refused them all), the
-next-best list of another URL template is probed the same way. When every list fails, the best
-list is followed as before and, if nothing it holds extracts, the run ends with the
-`unverified_listing` error that makes the source BROKEN and says what to configure.
+rest of the list and the next page followed. When none does and extraction refused at least two
+of them as listings, the next-best list of another URL template is probed the same way. When
+every list fails, the best list is followed as before and, if nothing it holds extracts, the run
+ends with the `unverified_listing` error that makes the source BROKEN and says what to configure.
 
-Download errors say nothing about a list (a flaky or hostile page): a probe round that learned
-nothing but errors releases its list. One `ListingProbe` per `SourceCrawl`; the spider hands it
-the outcome of every article it fetched (item scraped, item dropped, request failed) and, when the
-crawl idles, lets it release any round still waiting.
+Download errors and other refusals say nothing about a list (a flaky, hostile or broken page): a
+probe round without two listings among its refusals releases its list. One `ListingProbe` per
+`SourceCrawl`; the spider hands it the outcome of every article it fetched (item scraped, item
+dropped with its reason, request failed) and, when the crawl idles, lets it release any round
+still waiting.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ class Round:
     tried: int = 0
     asked: int = 0  # probe requests made for this page: new articles, whatever the rest holds
     pending: set[str] = field(default_factory=set)
+    probes: int = 0  # links probed in the current list
     ok: int = 0
-    refused: int = 0
+    listings: int = 0  # probed links extraction refused as listings
 
 
 class ListingProbe:
@@ -57,11 +59,11 @@ class ListingProbe:
         """The probe requests for this page's best list (its other links wait)."""
         lists = [("the page's main list", candidates)]
         by_url = {canonical: (raw, ok, why) for raw, canonical, ok, why in decisions}
-        tried = {loose_shape(analysis.main.template.shape)}
+        tried = {loose_shape(str(analysis.main.template))}  # a template with its literal sections
         for group in analysis.groups[1:]:
             if len(lists) >= MAX_LISTS:
                 break
-            shape = loose_shape(group.template.shape) if group.template else ""
+            shape = loose_shape(str(group.template)) if group.template else ""
             if group.zone != MAIN or group.score < MIN_MAIN_SCORE or len(group.urls) < 2 or shape in tried:
                 continue
             links = [{"raw": by_url[u][0], "url": u, "reason": "in the next-best list (the best did not verify)"}
@@ -78,7 +80,8 @@ class ListingProbe:
                                              round_.listing)
         round_.pending = {r.url for r in requests}
         round_.asked += len(requests)
-        round_.ok = round_.refused = 0
+        round_.probes = len(requests)
+        round_.ok = round_.listings = 0
         if not round_.pending:  # nothing to fetch (stored, or asked for already): nothing to learn here
             return requests + self._release(round_)
         for url in round_.pending:
@@ -93,15 +96,16 @@ class ListingProbe:
         return list(round_.follow(links[PROBE_LINKS:], what if chosen else None, round_.asked))
 
     def resolved(self, urls: set[str], verdict: str) -> list:
-        """An outcome for a fetched URL: `article`, `refused` (extraction) or `error` (download).
-        Returns the requests to schedule when it settles its round."""
+        """An outcome for a fetched URL: `article`, `listing` (extraction refused it as a listing)
+        or `other` (another refusal, a download error). Returns the requests to schedule when it
+        settles its round."""
         url = next((u for u in urls if u in self.rounds), None)
         if url is None:
             return []
         round_ = self.rounds.pop(url)
         round_.pending.discard(url)
         round_.ok += verdict == "article"
-        round_.refused += verdict == "refused"
+        round_.listings += verdict == "listing"
         if round_.pending and not round_.ok:
             return []
         for other in round_.pending:  # one article is enough: the rest of the list follows now
@@ -110,7 +114,9 @@ class ListingProbe:
         return self._decide(round_)
 
     def _decide(self, round_: Round) -> list:
-        if round_.ok or not round_.refused:  # an article, or only download errors: follow this list
+        # a decoy is a list whose links lead to listings (topics, categories, events); an article,
+        # or refusals and errors of another kind (a hostile or broken page), keep this list
+        if round_.ok or round_.listings < min(2, round_.probes):
             return self._release(round_)
         round_.tried += 1
         if round_.tried < len(round_.lists):

@@ -114,3 +114,27 @@ def test_when_no_list_verifies_the_source_is_broken_with_what_to_configure(porta
     row = next(r for r in source_status(open_db(db_path), load_config(cfg)) if r["source"] == "rong")
     assert row["verdict"] == "BROKEN"
     assert "article_pattern" in row["reason"] and "rejected by extraction" in row["reason"]
+
+
+def test_broken_pages_first_in_the_main_list_do_not_divert_it(portal, tmp_path, db_path):
+    """The first links of the main list are broken pages (an error page answered 200, a binary
+    page, an empty one), not listings: the probe learns nothing from them and the whole list is
+    followed, not the next-best one."""
+    main = _news_list(6)
+    other = "".join(f"<li><a href='/goc-nhin/{800 + i}'>Góc nhìn: {escape(headline(i + 30))}</a> "
+                    f"<span>{1 + i:02d}/09/2025</span></li>" for i in range(4))
+    portal.routes["/tin-tuc"] = Page(_page(main + f"<ul class='other-news'>{other}</ul>"))
+    portal.routes["/bai/52000"] = Page("<html><body><h1>Lỗi hệ thống</h1><p>Không tìm thấy bài viết.</p></body></html>")
+    portal.routes["/bai/52001"] = Page(b"\x00\x01\x02" * 400, content_type="text/html")
+    portal.routes["/bai/52002"] = Page("<html><body><p>Đang cập nhật.</p></body></html>")
+    articles = set()
+    for i in range(3, 6):
+        portal.routes[f"/bai/{52000 + i}"] = Page(article_html(70 + i))
+        articles.add(portal.url(f"/bai/{52000 + i}"))
+    for i in range(4):
+        portal.routes[f"/goc-nhin/{800 + i}"] = Page(article_html(90 + i))
+    cfg = write_config(tmp_path / "cfg", [{"name": "hong-mot-phan", "start_urls": [portal.url("/tin-tuc")]}])
+    crawl(cfg, db_path)
+    stored = {r["url"] for r in sqlite_utils.Database(db_path).query("SELECT url FROM articles")}
+    assert articles <= stored
+    assert sum(portal.requests_to(f"/goc-nhin/{800 + i}") for i in range(4)) == 0
