@@ -231,18 +231,21 @@ def _matching_story(db, article_id: int, sig: Signature, figures: frozenset[str]
     exact = store.story_with_body(db, sig.content_hash, article_id, MIN_SHINGLES)
     if exact:
         return exact
+    scored = [(story_id, same_story(sig, Signature(minhash, shingle_count, hash_)))
+              for story_id, shingle_count, hash_, minhash in store.band_candidates(db, sig.band_keys(), article_id,
+                                                                                   CANDIDATE_LIMIT)]
+    story_numbers = _story_numbers(db, list(dict.fromkeys(story_id for story_id, score in scored if score > 0)))
     best, best_score = None, 0.0
-    for story_id, shingle_count, hash_, minhash in store.band_candidates(db, sig.band_keys(), article_id,
-                                                                         CANDIDATE_LIMIT):
-        score = same_story(sig, Signature(minhash, shingle_count, hash_))
-        if score > best_score and same_figures(figures, _story_numbers(db, story_id)):
+    for story_id, score in scored:
+        if score > best_score and same_figures(figures, story_numbers[story_id]):
             best, best_score = story_id, score
     return best
 
 
-def _story_numbers(db, story_id: int) -> frozenset[str]:
-    """The numbers of a story's first STORY_NUMBERS_FROM members (each copy may keep only some)."""
-    return frozenset().union(*(numbers(text) for text in store.first_member_texts(db, story_id, STORY_NUMBERS_FROM)))
+def _story_numbers(db, story_ids: list[int]) -> dict[int, frozenset[str]]:
+    """The numbers of each story's first STORY_NUMBERS_FROM members (each copy may keep only some)."""
+    return {story_id: frozenset().union(*(numbers(text) for text in texts))
+            for story_id, texts in store.first_member_texts(db, story_ids, STORY_NUMBERS_FROM).items()}
 
 
 def _maybe_earlier_origin(db, story_id: int, article_id: int, item: dict, seen: str) -> None:

@@ -40,11 +40,19 @@ def band_candidates(db: sqlite_utils.Database, band_keys: list[int], article_id:
         [*band_keys, article_id]).fetchall()
 
 
-def first_member_texts(db: sqlite_utils.Database, story_id: int, limit: int) -> list[str | None]:
-    """The bodies of a story's first `limit` members, in publication order."""
-    return [r[0] for r in db.execute("SELECT text FROM articles WHERE story_id = ? "
-                                     f"ORDER BY COALESCE(published, first_seen), id LIMIT {int(limit)}",
-                                     [story_id]).fetchall()]
+def first_member_texts(db: sqlite_utils.Database, story_ids: list[int], limit: int) -> dict[int, list[str | None]]:
+    """The bodies of each story's first `limit` members, in publication order: one query for all the
+    candidate stories of an article (a round trip each would be held under the write lock)."""
+    found: dict[int, list[str | None]] = {story_id: [] for story_id in story_ids}
+    if not story_ids:
+        return found
+    for story_id, text in db.execute(
+        "SELECT story_id, text FROM (SELECT story_id, text, ROW_NUMBER() OVER (PARTITION BY story_id "
+        "ORDER BY COALESCE(published, first_seen), id) AS n FROM articles "
+        f"WHERE story_id IN ({','.join('?' * len(story_ids))})) ranked WHERE n <= ? ORDER BY story_id, n",
+        [*story_ids, int(limit)]).fetchall():
+        found[story_id].append(text)
+    return found
 
 
 def insert_story(db: sqlite_utils.Database, title: str | None, seen: str, source: str, article_id: int) -> int:
