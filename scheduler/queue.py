@@ -303,8 +303,10 @@ async def watch_stalled(bound: procrastinate.App, heartbeat: float) -> None:
 # ---------------------------------------------------------------- the worker
 
 
-def run_worker(settings: WorkerSettings, concurrency: int = 1, name: str | None = None) -> None:
-    """Take jobs until SIGTERM or SIGINT: a running crawl is then ended and its sources queued again."""
+def run_worker(settings: WorkerSettings, concurrency: int = 1, name: str | None = None,
+               queues: list[str] | None = None) -> None:
+    """Take jobs (of `queues`, default all) until SIGTERM or SIGINT: a running crawl is then ended
+    and its sources queued again."""
     install_schema(settings.db_url)
     settings.log_dir.mkdir(parents=True, exist_ok=True)
 
@@ -313,7 +315,7 @@ def run_worker(settings: WorkerSettings, concurrency: int = 1, name: str | None 
             watcher = asyncio.create_task(watch_stalled(bound, settings.heartbeat))
             try:
                 await bound.run_worker_async(
-                    name=name or "dxwatch-worker", concurrency=concurrency,
+                    name=name or "dxwatch-worker", concurrency=concurrency, queues=queues,
                     update_heartbeat_interval=settings.heartbeat,
                     # a job queued again for later, or a dead worker's job, is found within a heartbeat
                     fetch_job_polling_interval=min(5.0, settings.heartbeat),

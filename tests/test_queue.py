@@ -148,12 +148,15 @@ def queued_crawls_or_none(url: str) -> list[dict]:
         return []
 
 
-def test_worker_refuses_an_sqlite_database(tmp_path):
+def test_worker_refuses_an_sqlite_database_and_an_unknown_queue(tmp_path):
     config = write_config(tmp_path / "cfg", [{"name": "xa", "start_urls": ["http://127.62.1.1:9/"]}])
     result = run_dxwatch(config, tmp_path / "dxwatch.db", "worker")
     assert result.returncode == 2
     assert "needs a PostgreSQL database" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "dxwatch.db").exists()
+    result = run_dxwatch(config, "postgresql://dxwatch@127.0.0.1:9/dxwatch", "worker", "--queue", "digests")
+    assert result.returncode == 2
+    assert "unknown queue digests: the queues are crawl and mail" in result.stderr
 
 
 # ---------------------------------------------------------------- workers crawling loopback portals
@@ -233,9 +236,10 @@ def job_runs(url: str) -> list[dict]:
         return conn.execute("SELECT * FROM job_runs ORDER BY id").fetchall()
 
 
-def start_worker(config: Path, url: str, log: Path) -> subprocess.Popen:
+def start_worker(config: Path, url: str, log: Path, *options: str) -> subprocess.Popen:
+    """A worker whose own files (digest and alert archives) go beside its log, not into the checkout."""
     return start_dxwatch(config, url, "worker", "--heartbeat", "1", "--requeue-delay", "1", "--kill-grace", "2",
-                         "--log-file", str(log))
+                         "--log-file", str(log), *options, env={**os.environ, "DXWATCH_DATA": str(log.parent)})
 
 
 def stop(workers: list[subprocess.Popen]) -> list[tuple[str, str]]:
@@ -433,7 +437,8 @@ def test_a_due_digest_is_sent_once_with_two_enqueuers_two_workers_and_its_job_ru
     logs = tmp_path / "logs"
     enqueuers = [start_dxwatch(config, postgres_url, "schedule", "run", "--digest-grace", "2d",
                                "--log-file", str(logs / f"scheduler-{n}.log")) for n in range(2)]
-    workers = [start_worker(config, postgres_url, logs / f"worker-{n}.log") for n in range(2)]
+    workers = [start_worker(config, postgres_url, logs / "worker-0.log", "--queue", "mail"),
+               start_worker(config, postgres_url, logs / "worker-1.log")]
     try:
         deadline = time.monotonic() + 60
         while len(smtp.messages) < 2:
