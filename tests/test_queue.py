@@ -310,6 +310,7 @@ def test_two_workers_crawl_every_article_once_and_never_one_host_twice_at_once(p
     assert all("Traceback" not in err for _, err in outputs), outputs
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_crawl_loses_nothing_and_another_finishes_the_job(postgres_url, tmp_path):
     """kill -9 a worker while its crawl child fetches slow articles: the child dies with it, its
     host locks are released, the job is retried by the other worker, every article stored once."""
@@ -346,6 +347,7 @@ def test_a_worker_killed_mid_crawl_loses_nothing_and_another_finishes_the_job(po
     assert all("Traceback" not in err for _, err in outputs), outputs
 
 
+@pytest.mark.slow
 def test_a_worker_stopped_with_sigterm_ends_its_crawl_and_puts_the_sources_back(postgres_url, tmp_path):
     """SIGTERM mid-crawl (a deploy, systemctl stop): the worker ends its crawl child, records the
     runs as interrupted, queues the sources again at once and exits 0."""
@@ -415,6 +417,7 @@ def alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_a_due_digest_is_sent_once_with_two_enqueuers_two_workers_and_its_job_run_twice(postgres_url, tmp_path,
                                                                                        smtp):
     """This morning's digest, missed (within the grace period): two enqueuers queue it once, a
