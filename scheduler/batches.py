@@ -172,9 +172,10 @@ class CrawlBatches:
 
         try:
             try:
-                outcome, detail = run_child(crawl_command(config, service.db_path, names), output,
-                                                 config.settings.crawl_time_limit, service.stopping,
-                                                 service.kill_grace, on_tick=finish_done_sources)
+                outcome, detail = run_child(crawl_command(config, names), output,
+                                            config.settings.crawl_time_limit, service.stopping,
+                                            service.kill_grace, on_tick=finish_done_sources,
+                                            env=crawl_env(service.db_path))
             except Exception as exc:  # noqa: BLE001 - every run must be closed
                 outcome, detail = "failed", f"{type(exc).__name__}: {exc}"
             with service.database() as db:
@@ -217,29 +218,37 @@ def source_outcome(row: dict | None, outcome: str, detail: str | None) -> tuple[
 # ---------------------------------------------------------------- the crawl child
 
 
-def crawl_command(config: Config, db_path: str, sources: list[str]) -> list[str]:
+def crawl_command(config: Config, sources: list[str]) -> list[str]:
+    """The child's command line; its database comes through `crawl_env`."""
     prefix = shlex.split(os.environ[CRAWL_COMMAND_ENV]) if os.environ.get(CRAWL_COMMAND_ENV) else [
         sys.executable, "-m", "crawler"]
     # --if-due: a source that publishes weekly is not crawled hourly (its schedule stays the upper bound);
     # --processes 1: the scheduler already runs max_parallel_crawls batches side by side
     named = [arg for source in sources for arg in ("--source", source)]
-    return [*prefix, "--config", str(config.directory), "--db", str(db_path), "crawl", *named, "--if-due",
-            "--processes", "1"]
+    return [*prefix, "--config", str(config.directory), "crawl", *named, "--if-due", "--processes", "1"]
+
+
+def crawl_env(db_target: str) -> dict[str, str]:
+    """The child's environment: the database in DXWATCH_DB, not on its command line, where `ps`
+    would show a PostgreSQL URL's password to every user of the machine."""
+    return {**os.environ, "DXWATCH_DB": str(db_target)}
 
 
 
 
 def run_child(command: list[str], output: Path, time_limit: float, stop: threading.Event,
               kill_grace: float, on_tick: Callable[[], None] | None = None,
-              preexec_fn: Callable[[], None] | None = None) -> tuple[str, str | None]:
+              preexec_fn: Callable[[], None] | None = None,
+              env: dict[str, str] | None = None) -> tuple[str, str | None]:
     """Run a child in its own process group with its output in `output`; stop it (SIGTERM, then
     SIGKILL after `kill_grace`) past `time_limit` or when `stop` is set. `on_tick` is called about
-    once a second while the child runs; `preexec_fn` runs in the child before it starts."""
+    once a second while the child runs; `preexec_fn` runs in the child before it starts; `env` is
+    its environment (this process's when None)."""
     output.parent.mkdir(parents=True, exist_ok=True)
     with open(output, "wb") as sink:
         try:
             child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
-                                     start_new_session=True, preexec_fn=preexec_fn)
+                                     start_new_session=True, preexec_fn=preexec_fn, env=env)
         except OSError as exc:
             return "failed", f"cannot start {command[0]}: {exc}"
         deadline = time.monotonic() + time_limit

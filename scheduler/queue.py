@@ -172,7 +172,7 @@ def _crawl_locked(context, settings: WorkerSettings, config: Config, names: list
                   scheduled: datetime | None) -> dict[str, tuple[str, str | None]]:
     """The crawl child for `names` (their hosts locked by the caller); each source's outcome, also
     recorded in `job_runs`. A worker stopping ends the child (SIGTERM, then SIGKILL)."""
-    from scheduler.batches import crawl_command, crawl_rows, run_child, source_outcome
+    from scheduler.batches import crawl_command, crawl_env, crawl_rows, run_child, source_outcome
 
     keys = {name: RunKey(f"crawl:{name}", "crawl", name, scheduled) for name in names}
     with settings.database() as db:
@@ -184,10 +184,11 @@ def _crawl_locked(context, settings: WorkerSettings, config: Config, names: list
     started = timeutil.iso()
     log.info("crawl started", extra={"job": context.job.id, "sources": len(names)})
     try:
-        outcome, detail = run_child([*crawl_command(config, settings.db_url, names), "--no-alerts"], output,
+        outcome, detail = run_child([*crawl_command(config, names), "--no-alerts"], output,
                                     config.settings.crawl_time_limit, stop, settings.kill_grace,
                                     on_tick=lambda: context.should_abort() and stop.set(),
-                                    preexec_fn=functools.partial(die_with_parent, os.getpid()))
+                                    preexec_fn=functools.partial(die_with_parent, os.getpid()),
+                                    env=crawl_env(settings.db_url))
     except Exception as exc:  # noqa: BLE001 - every run must be closed
         outcome, detail = "failed", f"{type(exc).__name__}: {exc}"
     if outcome == "interrupted":

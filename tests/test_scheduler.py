@@ -32,7 +32,7 @@ FAKE_CRAWL = textwrap.dedent(
     from zoneinfo import ZoneInfo
     args = sys.argv[1:]
     sources = [args[i + 1] for i, arg in enumerate(args) if arg == "--source"]
-    db = args[args.index("--db") + 1]
+    db = os.environ["DXWATCH_DB"]  # the scheduler passes the database in the environment, never on the command line
     for source in sources:
         marker = os.path.join(os.path.dirname(db), f"{source}.pids")
         with open(marker, "a") as out:
