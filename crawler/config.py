@@ -549,9 +549,8 @@ def _read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
             line = mark.line + 1 if mark else None
             problem = getattr(exc, "problem", None) or str(exc)
             raise ConfigError(path, line, "", f"YAML syntax error: {problem}") from None
-        lines = _key_lines(node, path)
-        try:  # built from the nodes just read: the text is parsed once
-            data = loader.construct_document(node) if node is not None else None
+        try:
+            data, lines = _construct(node, loader, path) if node is not None else (None, {})
         except yaml.YAMLError as exc:
             raise ConfigError(path, None, "", f"YAML error: {exc}") from None
     finally:
@@ -559,25 +558,60 @@ def _read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
     return data, lines
 
 
-def _key_lines(node: yaml.Node | None, path: Path) -> dict[tuple, int]:
-    """Map each key path to its 1-based line; refuse a document that expands to too many nodes."""
+_PLAIN_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+
+
+def _construct(root: yaml.Node, loader: Any, path: Path) -> tuple[Any, dict[tuple, int]]:
+    """The document's data and a map from each key path to its 1-based line, in one walk over the
+    composed nodes (the text is parsed once, by libyaml where installed).
+
+    Strings, lists and mappings, which are most of a 4,000-source file, are built here; any other
+    node (numbers, booleans, null, a mapping with a `<<` merge key, a tagged value) goes to PyYAML's
+    safe constructor, so the data is what `yaml.safe_load` gives, at a third of its cost. Iterative,
+    so a deeply nested document cannot exhaust the recursion limit; a document expanding to too
+    many nodes (an alias bomb) is refused before it is built.
+    """
     lines: dict[tuple, int] = {}
     budget = MAX_CONFIG_NODES
-    stack = [(node, ())] if node is not None else []
-    while stack:  # iterative: a deeply nested document cannot exhaust the recursion limit
-        n, at = stack.pop()
+    top: list[Any] = [None]
+    # (node, key path, container to fill or None when only lines are wanted, slot in it)
+    stack: list[tuple[yaml.Node, tuple, Any, Any]] = [(root, (), top, 0)]
+    while stack:
+        node, at, into, slot = stack.pop()
         budget -= 1
         if budget < 0:
-            raise ConfigError(path, n.start_mark.line + 1, "", "the document expands to too many values (alias bomb?)")
-        lines.setdefault(at, n.start_mark.line + 1)
-        if isinstance(n, yaml.MappingNode):
-            for k, v in n.value:
-                key = k.value if isinstance(k, yaml.ScalarNode) else str(k)
-                lines[(*at, key)] = k.start_mark.line + 1
-                stack.append((v, (*at, key)))
-        elif isinstance(n, yaml.SequenceNode):
-            stack.extend((v, (*at, i)) for i, v in enumerate(n.value))
-    return lines
+            raise ConfigError(path, node.start_mark.line + 1, "", "the document expands to too many values (alias bomb?)")
+        lines.setdefault(at, node.start_mark.line + 1)
+        plain = node.tag in _PLAIN_TAGS and not (
+            isinstance(node, yaml.MappingNode) and any(k.tag == "tag:yaml.org,2002:merge" for k, _ in node.value))
+        if into is not None:
+            if not plain:
+                into[slot] = loader.construct_object(node, deep=True)
+                into = None  # its children are walked for their lines only
+            elif isinstance(node, yaml.ScalarNode):
+                into[slot] = node.value
+            else:
+                into[slot] = {} if isinstance(node, yaml.MappingNode) else [None] * len(node.value)
+                into = into[slot]
+        if isinstance(node, yaml.MappingNode):
+            children = []
+            for key_node, value_node in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
+                lines[(*at, key)] = key_node.start_mark.line + 1
+                if into is not None:
+                    built = key if key_node.tag == "tag:yaml.org,2002:str" else loader.construct_object(key_node, deep=True)
+                    try:
+                        into[built] = None  # keys keep the document's order
+                    except TypeError:
+                        raise ConfigError(path, key_node.start_mark.line + 1, _dotted(at),
+                                          "a key must be a plain value, not a list or mapping") from None
+                    children.append((value_node, (*at, key), into, built))
+                else:
+                    children.append((value_node, (*at, key), None, None))
+            stack.extend(reversed(children))  # in document order: a repeated key's last value wins
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(reversed([(item, (*at, i), into, i) for i, item in enumerate(node.value)]))
+    return top[0], lines
 
 
 def _dotted(loc: tuple) -> str:

@@ -120,6 +120,30 @@ def test_alias_bomb_is_refused(tmp_path):
     assert "too many values" in info.value.message
 
 
+@pytest.mark.parametrize("document", [
+    "a: 1\nb: [1, 2.5, yes, null, ~, '3', \"x\"]\nc: {d: e}\n",
+    "base: &b {x: 1, y: [a, b]}\nother:\n  <<: *b\n  y: 2\n",     # a merge key
+    "a: 1\na: 2\n",                                                  # a repeated key: the last wins
+    "- 1\n- - 2\n  - {3: 4, '5': six}\n- 2024-01-01\n",
+    "k: !!str 12\nj: !!int '7'\nx: &a [1, 2]\ny: *a\n",
+    "just a string\n",
+])
+def test_config_values_are_those_yaml_safe_load_gives(tmp_path, document):
+    """The loader builds plain strings, lists and mappings itself (for speed) and leaves the rest
+    to PyYAML: the result must not differ from safe_load's."""
+    import yaml
+
+    from crawler.config import _read_yaml
+    (tmp_path / "x.yaml").write_text(document, encoding="utf-8")
+    assert _read_yaml(tmp_path / "x.yaml")[0] == yaml.safe_load(document)
+
+
+def test_a_mapping_used_as_a_key_is_one_line(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_sources(write(tmp_path, "sources:\n  - ? {a: 1}\n    : x\n") / "sources.yaml")
+    assert info.value.line == 2 and "plain value" in info.value.message
+
+
 @pytest.mark.parametrize("text,kind,value", [("every 6h", "interval", 21600), ("30m", "interval", 1800),
                                              ("0 8 * * mon", "cron", "0 8 * * mon")])
 def test_parse_schedule(text, kind, value):
