@@ -119,7 +119,10 @@ class PortalServer:
             self.httpd.socket = ssl_context.wrap_socket(self.httpd.socket, server_side=True)
         self.port = self.httpd.server_address[1]
         self.base = f"{'https' if ssl_context else 'http'}://{host}:{self.port}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # shutdown() waits for the serving loop to look at its stop flag: every 50 ms, not the default
+        # 0.5 s, which made closing the 60 portals of one test take 15 s
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
 
     def url(self, path: str) -> str:
         return self.base + path
