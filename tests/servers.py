@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gzip as _gzip
 import socket
+import socketserver
 import struct
 import threading
 import time
@@ -45,6 +46,16 @@ class Request:
 
 
 Route = Union[Page, Callable[[Request], Page]]
+
+
+class _LoopbackHTTPServer(ThreadingHTTPServer):
+    """http.server's threading server without its reverse DNS lookup of the bound address
+    (`getfqdn` in `server_bind`): for an address like 127.77.0.5 that is a query to the resolver,
+    off the loopback, taking tens of milliseconds per server."""
+
+    def server_bind(self) -> None:
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
 
 
 class PortalServer:
@@ -113,7 +124,7 @@ class PortalServer:
             def do_HEAD(self):
                 self._answer(False)
 
-        self.httpd = ThreadingHTTPServer((host, 0), Handler)
+        self.httpd = _LoopbackHTTPServer((host, 0), Handler)
         self.httpd.daemon_threads = True
         if ssl_context is not None:  # HTTPS, e.g. with `self_signed(...)`'s context
             self.httpd.socket = ssl_context.wrap_socket(self.httpd.socket, server_side=True)
