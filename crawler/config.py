@@ -558,7 +558,9 @@ def _read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
     return data, lines
 
 
-_PLAIN_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+_STR_TAG = yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG
+_PLAIN_TAGS = {_STR_TAG, yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+               yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG}
 
 
 def _construct(root: yaml.Node, loader: Any, path: Path) -> tuple[Any, dict[tuple, int]]:
@@ -599,7 +601,7 @@ def _construct(root: yaml.Node, loader: Any, path: Path) -> tuple[Any, dict[tupl
                 key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
                 lines[(*at, key)] = key_node.start_mark.line + 1
                 if into is not None:
-                    built = key if key_node.tag == "tag:yaml.org,2002:str" else loader.construct_object(key_node, deep=True)
+                    built = key if key_node.tag == _STR_TAG else loader.construct_object(key_node, deep=True)
                     try:
                         into[built] = None  # keys keep the document's order
                     except TypeError:
