@@ -505,8 +505,16 @@ def demo_ports(config_dir: Path) -> dict[str, str]:
 
 
 def free_port_of_width(digits: int) -> int:
-    """A free loopback port with this many digits (4 for the demo's 8701-8725)."""
+    """A free loopback port with this many digits (4 for the demo's 8701-8725).
+
+    The port is only checked, not held: the demo binds it later. Each pytest-xdist worker draws from
+    its own slice of the range, so two workers building demos at once cannot pick the same port
+    between one's check and its bind (ports the kernel picks, 32768-60999 by default, have 5 digits)."""
     low, high = max(1024, 10 ** (digits - 1)), min(65535, 10 ** digits - 1)
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    width = (high - low + 1) // workers
+    low, high = low + worker * width, low + (worker + 1) * width - 1
     for _ in range(200):
         port = random.randint(low, high)
         with socket.socket() as s:
