@@ -8,10 +8,16 @@ tick once. Interval schedules tick on the clock ("every 6h" at 00:00, 06:00, ...
 from 2000-01-01), so every enqueuer computes the same ticks; crontab lines tick as written.
 
 - The sources of one schedule due at one tick are sharded by host (`crawler.workers`) into
-  crawl jobs of at most `batch_size` sources; a job's id is the hash of its sources. A source
-  added to the config later in the tick gets a batch of its own, without the sources already
-  queued; only an enqueuer restarted after such an edit, within the same tick, may queue a
-  source of that tick twice (the second crawl finds it crawled: `--if-due`, articles known).
+  crawl jobs of at most `batch_size` sources; a job's id is the hash of its sources. Which
+  sources a tick already has is kept in the database, not in this process: before queuing, the
+  enqueuer claims the sources for the tick (`crawler.db.crawl_ticks`, one row per source, one
+  enqueuer at a time), and queues only those no enqueuer claimed yet. So a source added to the
+  config later in the tick gets a batch of its own, and an enqueuer restarted after the edit,
+  or a second one started on another machine, queues no source of the tick twice. `covered`
+  only spares the database: a schedule whose sources this process has seen claimed for the
+  current tick is not looked up again (one claim per schedule per tick, plus one per edit).
+  An enqueuer killed between deferring a batch and committing its claim leaves that batch to
+  be queued again by the next one (dropped by the periodic defer when the batch is the same).
 - A tick missed while no enqueuer ran is coalesced: only the latest is deferred. A digest is
   deferred late only within `digest_grace` of its time, and a digest new to the config waits
   for its first time (one whose `job_runs` history is empty and whose tick is before the
@@ -30,7 +36,7 @@ from datetime import datetime
 
 from crawler import timeutil
 from crawler.config import Config, ConfigError, load_config, parse_schedule
-from crawler.db import dialect, runs
+from crawler.db import crawl_ticks, dialect, runs
 from crawler.workers import shard_sources
 from scheduler import queue
 from scheduler.service import config_signature
@@ -88,18 +94,20 @@ class Enqueuer:
                 groups.setdefault(source.effective_schedule, []).append(source)
         for schedule, sources in groups.items():
             at = int(last_tick(schedule, now).timestamp())
-            pending = [s for s in sources if self.covered.get(s.name) != at]  # a source added since: its own batch
-            if not pending:
+            unseen = [s for s in sources if self.covered.get(s.name) != at]  # a new tick, a new source, a restart
+            if not unseen:
                 continue
-            count = max(1, math.ceil(len(pending) / self.batch_size))
-            for shard in shard_sources(pending, count):
-                names = [s.name for s in shard]
-                job = queue.periodic_job(queue.CRAWL_TASK, {"sources": names, "timestamp": at})
-                if await queue.defer_once(job, queue.batch_id(names), at) is not None:
-                    deferred += 1
-                    log.info("crawl queued", extra={"sources": len(names), "scheduled": timeutil.iso(
-                        queue.tick_time(at))})
-                self.covered.update(dict.fromkeys(names, at))
+            with crawl_ticks.claim(self.db_url, [s.name for s in unseen], at) as claimed:
+                pending = [s for s in unseen if s.name in claimed]  # the others: an enqueuer queued them already
+                count = max(1, math.ceil(len(pending) / self.batch_size))
+                for shard in shard_sources(pending, count):
+                    names = [s.name for s in shard]
+                    job = queue.periodic_job(queue.CRAWL_TASK, {"sources": names, "timestamp": at})
+                    if await queue.defer_once(job, queue.batch_id(names), at) is not None:
+                        deferred += 1
+                        log.info("crawl queued", extra={"sources": len(names), "scheduled": timeutil.iso(
+                            queue.tick_time(at))})
+            self.covered.update(dict.fromkeys((s.name for s in unseen), at))
         for digest in (config.digests_file.digests if config.digests_file else []):
             when = last_tick(digest.schedule, now)
             at = int(when.timestamp())

@@ -41,7 +41,7 @@ from procrastinate import exceptions as queue_errors
 
 from crawler import timeutil
 from crawler.config import Config, load_config
-from crawler.db import locks, runs
+from crawler.db import crawl_ticks, locks, runs
 from crawler.db.runs import RunKey
 
 log = logging.getLogger("dxwatch.worker")
@@ -70,9 +70,11 @@ def connected(url: str) -> Iterator[procrastinate.App]:
 
 
 def install_schema(url: str) -> bool:
-    """Create procrastinate's tables with its own schema manager unless they exist; True when created.
-    Several workers starting at once take turns (an advisory lock), so it is installed once."""
-    with locks.QueueSchemaLock(url):
+    """Create procrastinate's tables with its own schema manager unless they exist (True when created),
+    and the enqueuers' `crawl_ticks`. Several workers starting at once take turns (an advisory lock),
+    so it is installed once."""
+    with locks.QueueSchemaLock(url) as held:
+        crawl_ticks.create_table(held.conn)
         if locks.queue_schema_installed(url):
             return False
         with connected(url) as bound:

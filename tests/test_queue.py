@@ -133,6 +133,75 @@ def test_the_enqueuer_queues_a_new_source_at_once_and_keeps_going_after_a_bad_ed
     assert "config reload failed" in err and "Traceback" not in err
 
 
+# a crontab line whose latest tick (1 January, 00:00 +07:00) does not change while a test runs
+YEARLY = "0 0 1 1 *"
+
+
+def yearly_sources(*names: str) -> list[dict]:
+    return [{"name": name, "schedule": YEARLY, "start_urls": [f"http://127.62.3.{i + 1}:9/tin-tuc/"]}
+            for i, name in enumerate(names)]
+
+
+def queued_per_source(url: str) -> dict[str, int]:
+    """How many crawl jobs of this year's tick hold each source, whatever their state."""
+    counts: dict[str, int] = {}
+    for job in queued_crawls(url):
+        for name in job["sources"]:
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def test_an_enqueuer_restarted_after_an_edit_queues_each_source_of_the_tick_once(postgres_url, tmp_path):
+    """The tick's sources queued, a source added, the enqueuer restarted within the tick: only the
+    new source is queued. Then a worker runs the jobs (procrastinate deletes them once done), another
+    source is added, the enqueuer restarted again: still only the new one."""
+    from scheduler.queue import wait_for_jobs
+
+    config = write_config(tmp_path / "cfg", yearly_sources("xa-a", "xa-b"))
+    enqueue(config, postgres_url, tmp_path)
+    assert queued_per_source(postgres_url) == {"xa-a": 1, "xa-b": 1}
+    write_config(config, yearly_sources("xa-a", "xa-b", "xa-c"))
+    enqueue(config, postgres_url, tmp_path)  # a new process: it knows nothing of the first one's jobs
+    assert queued_per_source(postgres_url) == {"xa-a": 1, "xa-b": 1, "xa-c": 1}
+    enqueue(config, postgres_url, tmp_path)  # and once more, with nothing new
+    assert queued_per_source(postgres_url) == {"xa-a": 1, "xa-b": 1, "xa-c": 1}
+
+    worker = start_worker(config, postgres_url, tmp_path / "logs" / "worker.log")
+    try:
+        assert wait_for_jobs(postgres_url, timeout=120), stop([worker])
+    finally:
+        _, err = stop([worker])[0]
+    assert worker.returncode == 0, err[-3000:]
+    assert queued_crawls(postgres_url) == []  # done jobs are deleted (delete_jobs="successful")
+    assert {row["target"] for row in job_runs(postgres_url)} == {"xa-a", "xa-b", "xa-c"}
+    write_config(config, yearly_sources("xa-a", "xa-b", "xa-c", "xa-d"))
+    enqueue(config, postgres_url, tmp_path)
+    assert queued_per_source(postgres_url) == {"xa-d": 1}
+
+
+def test_two_enqueuers_started_at_once_after_an_edit_queue_each_source_of_the_tick_once(postgres_url, tmp_path):
+    """The tick's sources queued by one enqueuer, sources added, then two enqueuers (two machines, or
+    a restart beside a standby) started at the same moment: every source of the tick is queued once."""
+    config = write_config(tmp_path / "cfg", yearly_sources(*(f"xa-{i}" for i in range(6))))
+    enqueue(config, postgres_url, tmp_path)
+    names = [f"xa-{i}" for i in range(12)]
+    write_config(config, yearly_sources(*names))
+    enqueuers = [start_dxwatch(config, postgres_url, "schedule", "run", "--batch-size", "2",
+                               "--log-file", str(tmp_path / f"logs-{n}" / "scheduler.log")) for n in range(2)]
+    try:
+        deadline = time.monotonic() + 60
+        while set(queued_per_source(postgres_url)) != set(names):
+            assert time.monotonic() < deadline and all(e.poll() is None for e in enqueuers), stop(enqueuers)
+            time.sleep(0.1)
+        time.sleep(2.5)  # both enqueuers look at the schedules twice more
+    finally:
+        outputs = stop(enqueuers)
+    assert [e.returncode for e in enqueuers] == [0, 0], outputs
+    assert all("Traceback" not in err for _, err in outputs), outputs
+    assert queued_per_source(postgres_url) == dict.fromkeys(names, 1)
+    assert len({job["timestamp"] for job in queued_crawls(postgres_url)}) == 1
+
+
 def wait_for(condition, process: subprocess.Popen, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
