@@ -78,7 +78,7 @@ class Enqueuer:
         self.started = timeutil.now()
         self.config: Config | None = None
         self.done: set[tuple[str, int]] = set()   # (digest job, tick) deferred or found deferred by this process
-        self.covered: dict[str, int] = {}         # source -> the tick a batch of it was deferred (or found) for
+        self.covered: dict[str, int] = {}         # source -> the tick this process saw it claimed for (crawl_ticks)
         self.stopping = asyncio.Event()
         self.reload_requested = False
 

@@ -179,6 +179,35 @@ def test_an_enqueuer_restarted_after_an_edit_queues_each_source_of_the_tick_once
     assert queued_per_source(postgres_url) == {"xa-d": 1}
 
 
+def test_a_claim_waits_for_the_one_under_way_and_gets_what_it_left(postgres_url):
+    """crawl_ticks.claim, two at once: the second waits for the first to end; a claim rolled back
+    (its enqueuer died before committing) leaves its sources to the next one."""
+    from crawler.db import crawl_ticks
+    from scheduler.queue import install_schema
+
+    def claim_now(names: list[str], tick: int) -> set[str]:
+        with crawl_ticks.claim(postgres_url, names, tick) as claimed:
+            return claimed
+
+    install_schema(postgres_url)
+    got = {}
+    with crawl_ticks.claim(postgres_url, ["xa-a", "xa-b"], 100) as first:
+        assert first == {"xa-a", "xa-b"}
+        other = threading.Thread(target=lambda: got.update(second=claim_now(["xa-a", "xa-b", "xa-c"], 100)))
+        other.start()
+        other.join(1.0)
+        assert other.is_alive() and not got  # waiting for the first claim to commit
+    other.join(30)
+    assert got == {"second": {"xa-c"}}
+    with pytest.raises(RuntimeError):
+        with crawl_ticks.claim(postgres_url, ["xa-d"], 100) as claimed:
+            assert claimed == {"xa-d"}
+            raise RuntimeError("the enqueuer dies before its claim commits")
+    assert claim_now(["xa-c", "xa-d"], 100) == {"xa-d"}
+    assert claim_now(["xa-a", "xa-b"], 200) == {"xa-a", "xa-b"}  # the next tick: all again
+    assert claim_now(["xa-a", "xa-c"], 150) == {"xa-c"}  # never back to an older tick than the one claimed
+
+
 def test_two_enqueuers_started_at_once_after_an_edit_queue_each_source_of_the_tick_once(postgres_url, tmp_path):
     """The tick's sources queued by one enqueuer, sources added, then two enqueuers (two machines, or
     a restart beside a standby) started at the same moment: every source of the tick is queued once."""

@@ -11,7 +11,8 @@ tick (or a later one), under one transaction-level advisory lock so two enqueuer
 The claim commits when its block ends, after the caller has deferred the jobs: an enqueuer that dies
 in between has queued jobs whose claim is rolled back, so its successor queues them again (at least
 once, never lost); procrastinate's periodic defer drops that copy when the batches are the same.
-One row per source whatever the number of ticks, so the table stays the size of the config.
+One row per source whatever the number of ticks: the table stays the size of the config (and of the
+sources removed from it since, a row each).
 """
 
 from __future__ import annotations
