@@ -9,8 +9,8 @@ for each W:
     against W=1 measured in the same run;
   - the share of crawl time spent waiting on the database, by sampling pg_stat_activity every
     0.2 s: client sessions running a statement, and those among them waiting on a lock, over the
-    crawl children alive at that moment; and how often the backend's one-writer lock is held
-    (its use: the write ceiling is about articles/s divided by that share);
+    crawl children alive at that moment; and among the lock waits, those on a write key (the
+    advisory locks writers checking the same URL, body or band take turns on);
   - CPU seconds of the crawl processes and of PostgreSQL, per article; database bytes per article
     (over an empty database with the same tables);
   - duplicates (stored articles minus distinct URLs): must be 0.
@@ -62,26 +62,20 @@ class Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.url, self.workers = url, workers
         self.samples: list[tuple[int, int, int, int]] = []  # (crawl children, active sessions, waiting on a
-        self.stop = threading.Event()                        # lock, the write lock held)
+        self.stop = threading.Event()                        # lock, waiting on a write key)
 
     def run(self) -> None:
         import psycopg
 
-        from crawler.db.dialect import WRITE_LOCK
-
         with psycopg.connect(self.url, autocommit=True) as conn:
             while not self.stop.wait(SAMPLE):
                 rows = conn.execute(
-                    "SELECT wait_event_type FROM pg_stat_activity WHERE datname = current_database() "
+                    "SELECT wait_event_type, wait_event FROM pg_stat_activity WHERE datname = current_database() "
                     "AND backend_type = 'client backend' AND pid <> pg_backend_pid() AND state = 'active' "
                     "AND application_name <> 'dxwatch host locks' AND query NOT ILIKE '%%LISTEN%%'").fetchall()
-                # the backend's one-writer-at-a-time advisory lock (crawler/db/dialect.py WRITE_LOCK)
-                held = conn.execute(
-                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = %s "
-                    "AND objid = %s AND objsubid = 1 AND database = (SELECT oid FROM pg_database "
-                    "WHERE datname = current_database())", (WRITE_LOCK >> 32, WRITE_LOCK & 0xFFFFFFFF)).fetchone()[0]
                 children = crawl_children(self.workers)
-                self.samples.append((children, len(rows), sum(1 for (event,) in rows if event == "Lock"), held))
+                self.samples.append((children, len(rows), sum(1 for kind, _ in rows if kind == "Lock"),
+                                     sum(1 for kind, event in rows if (kind, event) == ("Lock", "advisory"))))
 
     def shares(self) -> dict:
         crawling = [s for s in self.samples if s[0]]
@@ -89,7 +83,7 @@ class Sampler(threading.Thread):
         return {"samples": len(crawling),
                 "db_busy_share": round(sum(min(s[1], s[0]) for s in crawling) / child_time, 3),
                 "db_lock_wait_share": round(sum(min(s[2], s[0]) for s in crawling) / child_time, 3),
-                "write_lock_held_share": round(sum(1 for s in crawling if s[3]) / max(len(crawling), 1), 3)}
+                "db_key_wait_share": round(sum(min(s[3], s[0]) for s in crawling) / child_time, 3)}
 
 
 def empty_size(server) -> int:

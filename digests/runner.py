@@ -65,7 +65,8 @@ def queue_recipient(config: Config, db, run: dict, *, ledger_name: str, title: s
     is written next to the database and recorded in the row's `archive`, and the mail links to it.
     """
     smtp = config.require_smtp("a digest or alert")
-    with write_transaction(db):  # taken before reading: concurrent runs see each other's outbox
+    # the recipient's key is taken before reading: two runs of this digest at once see each other's outbox row
+    with write_transaction(db, [f"outbox {ledger_name} {recipient.email.lower()}"]):
         existing = outbox.delivery_status(db, run["id"], recipient.email.lower())
         if existing:
             return existing

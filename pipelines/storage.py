@@ -16,7 +16,7 @@ from typing import Any
 from scrapy.exceptions import DropItem
 
 from crawler import timeutil
-from crawler.db import articles, close, database_errors, facts, fulltext, open_db, write_transaction
+from crawler.db import (articles, close, database_errors, facts, fulltext, key_batches, open_db, write_retrying)
 from crawler.items import ArticleItem
 from crawler.runstats import source_key
 from pipelines import stories
@@ -30,14 +30,24 @@ def save_article(db, item: dict[str, Any]) -> tuple[int, bool]:
     Returns `(article_id, is_new)`. An article whose canonical URL or any alias is already
     stored is not stored again; its new aliases are recorded so they are never fetched.
     """
-    with write_transaction(db):
-        return store_article(db, item)
+    return write_retrying(db, lambda: store_article(db, item), article_keys(item))
+
+
+def article_urls(item: dict[str, Any]) -> list[str]:
+    return [u for u in [item["url"], *item.get("aliases", [])] if u]
+
+
+def article_keys(item: dict[str, Any]) -> list[str | int]:
+    """What `store_article` checks before it writes: whether one of its URLs is stored, and what
+    story matching reads (stories.story_keys). Writers of articles that share none of these cannot
+    change each other's outcome, so on PostgreSQL they store at once (crawler/db/connection.py)."""
+    return [*(f"url {u}" for u in article_urls(item)), *stories.story_keys(item)]
 
 
 def store_article(db, item: dict[str, Any]) -> tuple[int, bool]:
     """The writes of `save_article`, inside the caller's transaction (the crawl stores a batch of
     articles in one)."""
-    urls = [u for u in [item["url"], *item.get("aliases", [])] if u]
+    urls = article_urls(item)
     existing = articles.article_for_urls(db, urls) or stories.stored_copy(db, item)  # same body, other URL
     if existing:
         articles.add_article_urls(db, existing, urls)
@@ -111,7 +121,8 @@ class StoragePipeline(DatabasePipeline):
 
     A commit costs more than the writes of an article (the WAL is written at each), so a crawl
     storing dozens of articles a second commits a few times a second instead of twice per
-    article. What a batch costs when it goes wrong is unchanged: a failed write fails the crawl
+    article. On PostgreSQL a transaction holds a lock per key it checks (`article_keys`), so a
+    batch is cut into transactions of a bounded number of keys. What a batch costs when it goes wrong is unchanged: a failed write fails the crawl
     and every article of the batch stays owed (a kill -9 loses at most the uncommitted batch, which
     the next crawl fetches again); an article that raises anything else is stored on its own, so
     it fails alone, as it would without batches.
@@ -162,15 +173,17 @@ class StoragePipeline(DatabasePipeline):
 
     def write_batch(self, items: list[ArticleItem]) -> list:
         """Each item's `(article_id, is_new)`, or the exception that kept it out of the database; a
-        database error fails them all (and the crawl, through each item's source)."""
+        database error fails them all (and the crawl, through each item's source). The items go in
+        as few transactions as the database allows (`key_batches`: one on SQLite)."""
+        results: list = []
         try:
-            try:
-                with write_transaction(self.db):
-                    results = [store_article(self.db, item) for item in items]
-            except database_errors():
-                raise
-            except Exception:  # noqa: BLE001 - not the database: one by one, so only the article at fault fails
-                results = [self._store_alone(item) for item in items]
+            for batch, keys in key_batches(self.db, items, article_keys):
+                try:
+                    results += write_retrying(self.db, lambda: [store_article(self.db, item) for item in batch], keys)
+                except database_errors():
+                    raise
+                except Exception:  # noqa: BLE001 - not the database: one by one, so only the article at fault fails
+                    results += [self._store_alone(item) for item in batch]
             stored = [item for item, result in zip(items, results) if not isinstance(result, BaseException)]
             for source in dict.fromkeys(item["source"] for item in stored):
                 Frontier(self.db, source).settle([u for item in stored if item["source"] == source

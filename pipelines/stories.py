@@ -203,6 +203,14 @@ class StoryPipeline:
 # ---------------------------------------------------------------- the store's side
 
 
+def story_keys(item: dict[str, Any]) -> list[str | int]:
+    """What `stored_copy` and `assign_story` read, as write keys (crawler/db/connection.py): the
+    body hash, and the band keys of a matchable body. An article stored meanwhile by another
+    process can change the story chosen only if it shares one of them, so those two take turns."""
+    sig = item_signature(item)
+    return [f"body {sig.content_hash}", *(sig.band_keys() if sig.matchable else [])]
+
+
 def stored_copy(db, item: dict[str, Any]) -> int | None:
     """The id of an article of the same source with the same body (a second URL of it), if any."""
     sig = item_signature(item)

@@ -198,3 +198,114 @@ def test_every_article_is_read_in_storage_order_a_page_at_a_time(db_target, monk
         assert [row["url"] for row in articles.iter_articles(db)] == [_item(i)["url"] for i in range(5)]
     finally:
         close(db)
+
+
+# ---------------------------------------------------------------- PostgreSQL writers run at once
+
+def _near_copy(i: int, source: str) -> dict:
+    """Article i as another portal republished it: its own URL and a line of its own added."""
+    item = _item(i)
+    return {**item, "url": f"https://{source}.gov.vn/bai/{i}", "source": source,
+            "text": item["text"] + f"\n\nNguồn: {source}, đăng lại ngày {1 + i % 28}."}
+
+
+def test_a_postgresql_write_waits_only_for_writers_of_the_same_url_body_or_band(postgres_url, monkeypatch):
+    """No global write lock: while one transaction stores article 1, another article is stored at
+    once, while the same URL, the same body under another URL and a near copy (same bands) wait
+    for it (here past a one-second busy timeout: db_locked), and are known once it commits."""
+    from crawler.db import faults
+    from pipelines.storage import article_keys, store_article
+
+    monkeypatch.setenv("DXWATCH_BUSY_TIMEOUT", "1")
+    holder, other = open_db(postgres_url), open_db(postgres_url)
+    same_body = {**_item(1), "url": "https://tinh-1.gov.vn/in/1"}
+    unrelated = {**_item(2), "text": "Sáng nay, hội nghị tổng kết công tác cải cách hành chính năm nay đã diễn ra tại "
+                 "trụ sở ủy ban nhân dân xã, với sự tham dự của đại diện các thôn, bản và các hội đoàn thể. "
+                 "Các đại biểu thảo luận về việc rút ngắn thời gian giải quyết hồ sơ đất đai cho người dân."}
+    try:
+        with write_transaction(holder, article_keys(_item(1))):
+            first_id, _ = store_article(holder, _item(1))
+            assert save_article(other, unrelated)[1] is True  # nothing in common: not held up
+            for waiting in (_item(1), same_body, _near_copy(1, "bao-a")):
+                with pytest.raises(dialect.errors()) as failure:
+                    save_article(other, waiting)
+                assert faults.describe(failure.value)[0] == "db_locked"
+        assert save_article(other, _item(1)) == (first_id, False)
+        assert save_article(other, same_body) == (first_id, False)
+        copy_id, new = save_article(other, _near_copy(1, "bao-a"))
+        story = "SELECT story_id FROM articles WHERE id = ?"
+        assert new and other.execute(story, [copy_id]).fetchone() == other.execute(story, [first_id]).fetchone()
+    finally:
+        close(holder)
+        close(other)
+
+
+def _store_copies(target: str, source: str, numbers: list[int], start) -> list[int]:
+    db = open_db(target)
+    start.wait()
+    try:
+        return [save_article(db, _near_copy(i, source))[0] for i in numbers]
+    finally:
+        close(db)
+
+
+def test_near_copies_stored_at_once_by_two_processes_make_one_story(db_target):
+    """Two portals' copies of the same 40 articles, stored at the same moment by two processes:
+    each pair is one story (the second writer of a pair waits on their shared band keys, then
+    finds the first), never two stories for one article."""
+    close(open_db(db_target))
+    numbers = list(range(40))
+    with CONTEXT.Manager() as manager:
+        start = manager.Barrier(2)
+        with CONTEXT.Pool(2) as pool:
+            ids_a, ids_b = pool.starmap(_store_copies, [(db_target, "bao-a", numbers, start),
+                                                        (db_target, "bao-b", numbers, start)])
+    db = open_db(db_target)
+    try:
+        story = {row["id"]: row["story_id"] for row in db.query("SELECT id, story_id FROM articles")}
+        assert len(story) == 2 * len(numbers)
+        assert [story[a] == story[b] for a, b in zip(ids_a, ids_b)] == [True] * len(numbers)
+    finally:
+        close(db)
+
+
+def test_a_deadlocked_postgresql_write_is_run_again(postgres_url):
+    """Two writers updating the same two rows in opposite orders deadlock; PostgreSQL rolls one
+    back, and `write_retrying` runs it again, so both writes land, each once."""
+    import threading
+
+    from crawler.db import write_retrying
+
+    db = open_db(postgres_url)
+    for name in ("a", "b"):
+        db.execute("INSERT INTO source_templates (source, template, verified, learned_at) VALUES (?, 't', 0, 'x')", [name])
+    close(db)
+    both_hold_one = threading.Barrier(2, timeout=30)
+    attempts: list[str] = []
+
+    def bump(first: str, second: str) -> None:
+        writer = open_db(postgres_url)
+
+        def write() -> None:
+            attempts.append(first)
+            writer.execute("UPDATE source_templates SET verified = verified + 1 WHERE source = ?", [first])
+            if attempts.count(first) == 1:
+                both_hold_one.wait()  # each holds its first row: the second update closes the cycle
+            writer.execute("UPDATE source_templates SET verified = verified + 1 WHERE source = ?", [second])
+
+        try:
+            write_retrying(writer, write)
+        finally:
+            close(writer)
+
+    threads = [threading.Thread(target=bump, args=pair) for pair in (("a", "b"), ("b", "a"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    db = open_db(postgres_url)
+    try:
+        assert len(attempts) == 3  # one of the two ran again
+        assert dict(db.execute("SELECT source, verified FROM source_templates").fetchall()) == {"a": 2, "b": 2}
+    finally:
+        close(db)

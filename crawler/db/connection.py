@@ -12,11 +12,13 @@ import os
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterable, Iterator, TypeVar
 
 import sqlite_utils
 
 from crawler.db import dialect, schema
+
+T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another's write lock; env DXWATCH_BUSY_TIMEOUT (seconds)
 
@@ -45,7 +47,7 @@ def open_db(target: str | Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite_utils.Database(connect(path))
     if schema.version(db.conn) != schema.LATEST:  # a current database is only read
-        with write_transaction(db):
+        with write_transaction(db, [dialect.MIGRATION_LOCK]):
             schema.migrate(db.conn)  # re-reads the version under the lock: another process may have migrated
     return db
 
@@ -54,28 +56,32 @@ def _open_postgres(url: str):
     from crawler.db.postgres import PostgresDatabase
 
     db = PostgresDatabase(url)
-    db.execute(f"SET lock_timeout = {busy_timeout_ms()}")  # a writer waits this long for the write lock
+    db.execute(f"SET lock_timeout = {busy_timeout_ms()}")  # a writer waits this long for a key another holds
     return db
 
 
 @contextmanager
-def write_transaction(db) -> Iterator:
-    """One all-or-nothing write that takes the write lock first (BEGIN IMMEDIATE).
+def write_transaction(db, keys: Iterable[str | int] = ()) -> Iterator:
+    """One all-or-nothing write; `keys` name what it checks before it writes.
 
     Not `with db.conn`: sqlite-utils commits its own inserts when no transaction is open, which
-    would leave an article without its URLs or facts after a crash. Taking the lock before the
-    first read means two processes checking-then-writing the same URL queue on the busy timeout
-    instead of both writing or deadlocking.
+    would leave an article without its URLs or facts after a crash.
 
-    On PostgreSQL the same: a transaction that first takes one transaction-scoped advisory lock, so
-    writers queue (up to the busy timeout, as `lock_timeout`) while readers never wait (MVCC). Every
-    check-then-write of `crawler/db` (URL dedup, story assignment, frontier, outbox, run keys) thus
-    behaves as on SQLite with any number of processes on any number of machines; unique keys with
-    `ON CONFLICT` and conditional `UPDATE`s back it where a row is claimed.
+    SQLite: BEGIN IMMEDIATE takes the file's one write lock before the first read, so two processes
+    checking-then-writing the same URL queue on the busy timeout instead of both writing or
+    deadlocking; `keys` add nothing to that.
+
+    PostgreSQL: writers run at once and readers never wait (MVCC). Where one writer's check could
+    be made stale by another's write (is this URL stored? which story has this body? is this
+    recipient's mail for the run queued?), the caller names what it checks in `keys` (a URL, a body
+    hash, a band key, a recipient) and the transaction first takes a transaction-scoped advisory
+    lock on each, so writers touching the same thing take turns and all others go on in parallel.
+    Unique keys with `ON CONFLICT` and conditional `UPDATE`s (row locks) cover the rest. A writer
+    waits up to the busy timeout (`lock_timeout`) for a key.
     """
     if dialect.is_postgres(db):
         with db.conn.raw.transaction():
-            db.execute("SELECT pg_advisory_xact_lock(?)", [dialect.WRITE_LOCK])
+            dialect.take_write_keys(db, keys)
             yield db
         return
     db.conn.execute("BEGIN IMMEDIATE")
@@ -85,6 +91,44 @@ def write_transaction(db) -> Iterator:
         db.conn.rollback()
         raise
     db.conn.commit()
+
+
+def write_retrying(db, write: Callable[[], T], keys: Iterable[str | int] = (), attempts: int = 3) -> T:
+    """`write()` in `write_transaction(db, keys)`, run again when PostgreSQL rolled it back to break
+    a deadlock (two writers each holding a row the other updates: story counters shared by batches
+    stored in different orders); `write` must only touch the database, so a rerun is exact."""
+    keys = list(keys)
+    for _ in range(attempts - 1):
+        try:
+            with write_transaction(db, keys):
+                return write()
+        except dialect.conflict_errors():
+            continue
+    with write_transaction(db, keys):
+        return write()
+
+
+def key_batches(db, items: list[T], keys_of: Callable[[T], Iterable[str | int]]) -> Iterator[tuple[list[T], list]]:
+    """`items` cut into runs of one write transaction each, with the keys each run checks.
+
+    SQLite: one run (a commit is what costs there, and keys take no locks). PostgreSQL: each key is
+    a lock held to the commit in a shared table sized for `max_locks_per_transaction` (64) per
+    session, so runs stay within KEYS_PER_TRANSACTION keys (an item with more goes alone).
+    """
+    if not dialect.is_postgres(db):
+        yield items, [key for item in items for key in keys_of(item)]
+        return
+    batch: list[T] = []
+    keys: list = []
+    for item in items:
+        item_keys = list(keys_of(item))
+        if batch and len(keys) + len(item_keys) > dialect.KEYS_PER_TRANSACTION:
+            yield batch, keys
+            batch, keys = [], []
+        batch.append(item)
+        keys += item_keys
+    if batch:
+        yield batch, keys
 
 
 def close(db) -> None:

@@ -9,6 +9,7 @@ methods. Code above `crawler/db` sees neither: it passes a *target* (a file path
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import sqlite3
@@ -17,7 +18,10 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 URL_SCHEMES = ("postgresql://", "postgres://")
-WRITE_LOCK = 0x6478_7761_7463_6802  # pg_advisory_xact_lock key: one writing transaction (or migration) at a time
+MIGRATION_LOCK = 0x6478_7761_7463_6802  # pg_advisory_xact_lock key: one migrating transaction at a time
+# PostgreSQL sizes its shared lock table for max_locks_per_transaction (64 by default) locks per
+# session on average: a transaction that names more write keys than this is split by its callers.
+KEYS_PER_TRANSACTION = 64
 
 
 # ---------------------------------------------------------------- targets (what --db names)
@@ -63,6 +67,13 @@ def errors() -> tuple[type[BaseException], ...]:
     (it is imported only when a PostgreSQL database is opened). Use as `except dialect.errors():`."""
     psycopg = sys.modules.get("psycopg")
     return (sqlite3.Error, psycopg.Error) if psycopg else (sqlite3.Error,)
+
+
+def conflict_errors() -> tuple[type[BaseException], ...]:
+    """PostgreSQL gave up one of two writers waiting for each other (a deadlock): the transaction
+    was rolled back whole and may simply be run again. SQLite has one writer: never."""
+    psycopg = sys.modules.get("psycopg")
+    return (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) if psycopg else ()
 
 
 def integrity_errors() -> tuple[type[BaseException], ...]:
@@ -163,6 +174,25 @@ def prepare_migration(conn) -> None:
     `unaccent` (full-text search without diacritics) is installed."""
     if is_postgres(conn):
         conn.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
+
+
+# ---------------------------------------------------------------- write keys
+
+def write_key(name: str | int) -> int:
+    """The 64-bit advisory lock key of what a write checks (`"url https://..."`, a band key):
+    integers are keys already, text is hashed (a collision only makes two writers take turns)."""
+    if isinstance(name, int):
+        return name
+    return int.from_bytes(hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest(), "little", signed=True)
+
+
+def take_write_keys(db, names) -> None:
+    """Inside a PostgreSQL transaction: wait for, then hold to its end, the advisory lock of each
+    name, all in one statement and in one global order (sorted keys), so two writers wanting
+    overlapping sets queue behind each other instead of deadlocking."""
+    keys = sorted({write_key(name) for name in names})
+    if keys:
+        db.execute("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(?::bigint[]) AS k", [keys]).fetchall()
 
 
 # ---------------------------------------------------------------- checks and files

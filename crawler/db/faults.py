@@ -14,8 +14,9 @@ KINDS = (
     ("disk_full", ("disk is full", "disk full", "no space", "file too large", "disk i/o error"),
      "the disk holding the database is full or failing (or the file hit a size limit): free space, then crawl "
      "again; what was not stored is owed to the next crawl"),
-    ("db_locked", ("database is locked", "database table is locked", "lock timeout"),
-     "another process held the database's write lock past the busy timeout: is another dxwatch stuck?"),
+    ("db_locked", ("database is locked", "database table is locked", "lock timeout", "deadlock detected"),
+     "another process held the database's write lock (on PostgreSQL, a row or key this write needed) past the "
+     "busy timeout: is another dxwatch stuck?"),
     ("db_corrupt", ("malformed", "not a database", "corrupt", "encrypted"),
      "the database file is damaged: restore it from a backup (or `sqlite3 <db> .recover`)"),
     ("db_unreachable", ("connection failed", "connection refused", "could not connect", "server closed the connection",

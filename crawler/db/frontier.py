@@ -1,7 +1,8 @@
 """The crawl frontier table (`crawl_frontier`): URLs a source owes, as plain functions over a `db`.
 
 The rules (what is owed when, what settles it) live in crawler/frontier.py; here is only the SQL.
-Every write commits at once: a crawl may be killed the next moment.
+Every write commits at once: a crawl may be killed the next moment. Writes of many rows go in URL
+order: two PostgreSQL writers touching overlapping rows then lock them in the same order.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ def add_owed(db: sqlite_utils.Database, rows: list[dict]) -> None:
     """Insert rows (keys: _COLUMNS) not owed yet; an entry already owed keeps its attempts."""
     if rows:
         with write_transaction(db):
-            insert_ignoring_known(db, "crawl_frontier", _COLUMNS, [[r.get(c) for c in _COLUMNS] for r in rows])
+            insert_ignoring_known(db, "crawl_frontier", _COLUMNS, [[r.get(c) for c in _COLUMNS]
+                                                                   for r in sorted(rows, key=lambda r: r["url"])])
 
 
 def owed(db: sqlite_utils.Database, source: str, kind: str, limit: int | None = None) -> list[dict]:
@@ -34,7 +36,7 @@ def owed(db: sqlite_utils.Database, source: str, kind: str, limit: int | None = 
 
 def settle(db: sqlite_utils.Database, urls: Iterable[str]) -> None:
     with write_transaction(db):
-        db.conn.executemany("DELETE FROM crawl_frontier WHERE url = ?", [(u,) for u in urls])
+        db.conn.executemany("DELETE FROM crawl_frontier WHERE url = ?", [(u,) for u in sorted(urls)])
 
 
 def count_failure(db: sqlite_utils.Database, url: str, error: str, now: str) -> None:

@@ -105,7 +105,7 @@ def index_missing(db: sqlite_utils.Database) -> int:
 
     A write, so `dxwatch search` calls it explicitly before querying; `search_articles` only reads.
     """
-    with write_transaction(db):
+    with write_transaction(db, ["fulltext backfill"]):  # two searches at once index the rest once
         rows = unindexed_articles(db)
         for article_id, title, text in rows:
             index_article(db, article_id, title, text)

@@ -18,9 +18,10 @@ def http_state_row(db: sqlite_utils.Database, url: str) -> dict | None:
 
 
 def save_http_states(db: sqlite_utils.Database, rows: list[dict]) -> None:
-    """Insert or replace whole rows (keyed by url), in one transaction."""
+    """Insert or replace whole rows (keyed by url), in one transaction, in URL order (the order
+    two PostgreSQL writers of overlapping rows then both lock them in)."""
     with write_transaction(db):
-        upsert_rows(db, "http_state", rows, key="url")
+        upsert_rows(db, "http_state", sorted(rows, key=lambda r: r["url"]), key="url")
 
 
 def urls_marked_since(db: sqlite_utils.Database, marker: str, since: str, urls: list[str]) -> set[str]:

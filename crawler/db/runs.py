@@ -85,7 +85,7 @@ def start_digest_run(db: sqlite_utils.Database, digest: str, kind: str, run_key:
 
 def finish_digest_run(db: sqlite_utils.Database, run_id: int) -> str:
     """Close a digest run: `done` when none of its mails is left to send, else `incomplete`."""
-    with write_transaction(db):
+    with write_transaction(db, [f"digest run {run_id}"]):  # two senders finishing it count in turn
         left = db.execute("SELECT COUNT(*) FROM deliveries WHERE run_id = ? AND status IN ('pending', 'sending')",
                           [run_id]).fetchone()[0]
         status = "incomplete" if left else "done"
