@@ -46,8 +46,15 @@ def cpu_seconds(pid: int, children: bool = True) -> float:
 
 
 def server_cpu(postmaster: int) -> float:
-    """CPU of the PostgreSQL server: the postmaster with its reaped backends, plus the live ones."""
-    return cpu_seconds(postmaster) + sum(cpu_seconds(pid, children=False) for pid in _children().get(postmaster, []))
+    """CPU of the PostgreSQL server: the postmaster with its reaped backends, plus the live ones (a
+    backend that ends between the listing and the read is counted in the postmaster's next read)."""
+    live = 0.0
+    for pid in _children().get(postmaster, []):
+        try:
+            live += cpu_seconds(pid, children=False)
+        except FileNotFoundError:
+            continue
+    return cpu_seconds(postmaster) + live
 
 
 def crawl_children(workers: list[subprocess.Popen]) -> int:
