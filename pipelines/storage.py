@@ -34,6 +34,7 @@ def save_article(db, item: dict[str, Any]) -> tuple[int, bool]:
 
 
 def article_urls(item: dict[str, Any]) -> list[str]:
+    """The URLs an article is known by: its canonical URL and its aliases."""
     return [u for u in [item["url"], *item.get("aliases", [])] if u]
 
 
@@ -122,8 +123,9 @@ class StoragePipeline(DatabasePipeline):
     A commit costs more than the writes of an article (the WAL is written at each), so a crawl
     storing dozens of articles a second commits a few times a second instead of twice per
     article. On PostgreSQL a transaction holds a lock per key it checks (`article_keys`), so a
-    batch is cut into transactions of a bounded number of keys. What a batch costs when it goes wrong is unchanged: a failed write fails the crawl
-    and every article of the batch stays owed (a kill -9 loses at most the uncommitted batch, which
+    batch is cut into transactions of a bounded number of keys (`key_batches`). What a batch costs
+    when it goes wrong is unchanged: a failed write fails the crawl and every article of the batch
+    stays owed (a kill -9 loses at most the uncommitted batch, which
     the next crawl fetches again); an article that raises anything else is stored on its own, so
     it fails alone, as it would without batches.
     """

@@ -309,3 +309,26 @@ def test_a_deadlocked_postgresql_write_is_run_again(postgres_url):
         assert dict(db.execute("SELECT source, verified FROM source_templates").fetchall()) == {"a": 2, "b": 2}
     finally:
         close(db)
+
+
+def test_a_batch_is_one_transaction_on_sqlite_and_bounded_keys_on_postgresql(db_target):
+    """A crawl's batch: one commit on SQLite; on PostgreSQL transactions of at most
+    KEYS_PER_TRANSACTION keys (each a lock held to the commit), an article with more alone."""
+    from crawler.db import key_batches
+    from pipelines.storage import article_keys
+
+    items = [_item(i) for i in range(6)] + [{**_item(9), "text": "Tin ngắn."}] * 3  # three short bodies: no bands
+    db = open_db(db_target)
+    try:
+        batches = list(key_batches(db, items, article_keys))
+    finally:
+        close(db)
+    assert [item for batch, _ in batches for item in batch] == items
+    if not dialect.is_postgres(db):
+        assert len(batches) == 1
+        return
+    sizes = [len(article_keys(item)) for item in items]
+    assert sizes[0] + sizes[1] > dialect.KEYS_PER_TRANSACTION >= sizes[5] + sum(sizes[6:])
+    # five matchable articles (a URL, a body, 32 bands) alone, the sixth with the three short ones
+    assert [len(batch) for batch, _ in batches] == [1, 1, 1, 1, 1, 4]
+    assert [len(keys) for _, keys in batches] == sizes[:5] + [sum(sizes[5:])]

@@ -95,8 +95,10 @@ def write_transaction(db, keys: Iterable[str | int] = ()) -> Iterator:
 
 def write_retrying(db, write: Callable[[], T], keys: Iterable[str | int] = (), attempts: int = 3) -> T:
     """`write()` in `write_transaction(db, keys)`, run again when PostgreSQL rolled it back to break
-    a deadlock (two writers each holding a row the other updates: story counters shared by batches
-    stored in different orders); `write` must only touch the database, so a rerun is exact."""
+    a deadlock. The writes of `crawler/db` take keys sorted and many rows in URL order, and an
+    article's transaction updates at most one shared row (its story's), so none is expected: this
+    is PostgreSQL's advice for any writer, so that a cycle nobody foresaw costs a rerun, not a
+    failed crawl. `write` must only touch the database, so a rerun is exact."""
     keys = list(keys)
     for _ in range(attempts - 1):
         try:

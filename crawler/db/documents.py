@@ -41,7 +41,7 @@ def save_document(db: sqlite_utils.Database, row: dict[str, Any], urls: list[str
     last_modified) refresh an unchanged row. `facts`: `(table, columns, rows)` of each kind read
     from documents.
     """
-    keys = [*(f"document url {u}" for u in urls), f"document body {row['content_hash']}"]
+    keys = [*(f"document url {u}" for u in urls), *([f"document body {row['content_hash']}"] if row["content_hash"] else [])]
     with write_transaction(db, keys):  # what is checked below: is a URL or the body stored already?
         found = db.execute(f"SELECT d.id, d.content_hash FROM document_urls u JOIN documents d ON d.id = u.document_id "
                            f"WHERE u.url IN ({','.join('?' * len(urls))}) LIMIT 1", urls).fetchone()
