@@ -99,7 +99,7 @@ class Timed:
 
 
 def candidates(db, sig) -> int:
-    keys = sig.band_keys()
+    keys = sig.band_keys
     return db.execute(f"SELECT COUNT(DISTINCT article_id) FROM story_bands WHERE band_key IN "
                       f"({','.join('?' * len(keys))})", keys).fetchone()[0]
 

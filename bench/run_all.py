@@ -24,6 +24,7 @@ QUICK = {
     "dedup_scaling.py": ["--sizes", "10000"],
     "discovery_eval.py": ["--quick"],
     "scaleout_bench.py": ["--hosts", "100", "--workers", "1,2"],
+    "store_bench.py": ["--articles", "300", "--writers", "1,2"],
 }
 
 

@@ -65,7 +65,10 @@ class Signature:
     def values(self) -> np.ndarray:
         return np.frombuffer(self.minhash, dtype="<u4")
 
+    @functools.cached_property
     def band_keys(self) -> list[int]:
+        """The LSH band keys: looked up by matching, stored with the article and taken as its write
+        keys, so computed once per signature."""
         step = ROWS * 4
         return [
             int.from_bytes(hashlib.blake2b(bytes([band]) + self.minhash[band * step:(band + 1) * step],
@@ -208,7 +211,7 @@ def story_keys(item: dict[str, Any]) -> list[str | int]:
     body hash, and the band keys of a matchable body. An article stored meanwhile by another
     process can change the story chosen only if it shares one of them, so those two take turns."""
     sig = item_signature(item)
-    return [f"body {sig.content_hash}", *(sig.band_keys() if sig.matchable else [])]
+    return [f"body {sig.content_hash}", *(sig.band_keys if sig.matchable else [])]
 
 
 def stored_copy(db, item: dict[str, Any]) -> int | None:
@@ -228,7 +231,7 @@ def assign_story(db, article_id: int, item: dict, seen: str) -> int:
     else:
         _maybe_earlier_origin(db, story_id, article_id, item, seen)
     store.add_story_member(db, story_id, article_id, seen, sig.shingles, sig.content_hash, sig.minhash,
-                           sig.band_keys() if sig.matchable else [])
+                           sig.band_keys if sig.matchable else [])
     return story_id
 
 
@@ -240,7 +243,7 @@ def _matching_story(db, article_id: int, sig: Signature, figures: frozenset[str]
     if exact:
         return exact
     scored = [(story_id, same_story(sig, Signature(minhash, shingle_count, hash_)))
-              for story_id, shingle_count, hash_, minhash in store.band_candidates(db, sig.band_keys(), article_id,
+              for story_id, shingle_count, hash_, minhash in store.band_candidates(db, sig.band_keys, article_id,
                                                                                    CANDIDATE_LIMIT)]
     story_numbers = _story_numbers(db, list(dict.fromkeys(story_id for story_id, score in scored if score > 0)))
     best, best_score = None, 0.0
