@@ -104,12 +104,16 @@ def test_two_enqueuers_enqueue_each_due_crawl_once(postgres_url, tmp_path):
         hosts = {name[:5] for name in job["sources"]}
         assert all(f"{host}{kind}" in job["sources"] for host in hosts for kind in
                    ({name[5:] for name in job["sources"]}))
-    assert len({job["timestamp"] for job in jobs}) == 2  # one tick per schedule
+    from crawler import timeutil
+    from scheduler.enqueue import last_tick
+
+    schedule_of = {s["name"]: s["schedule"] for s in sources}
+    for job in jobs:  # one schedule per job, queued for that schedule's current tick (the two
+        (schedule,) = {schedule_of[name] for name in job["sources"]}  # ticks coincide a third of the day)
+        assert job["timestamp"] == int(last_tick(schedule, timeutil.now()).timestamp()), job
     assert all("Traceback" not in err for _, err in outputs), outputs
     listed = run_dxwatch(config, postgres_url, "schedule", "list", "--json")
     assert listed.returncode == 0, listed.stderr[-3000:]
-    from crawler import timeutil
-
     now = timeutil.now()
     for row in map(json.loads, listed.stdout.splitlines()):  # the next tick, on the clock, within its interval
         gap = (timeutil.parse_iso(row["next_run"]) - now).total_seconds()
