@@ -482,7 +482,10 @@ def demo_config(tmp_path: Path) -> Path:
     ports: dict[str, str] = {}
 
     def move(m: re.Match) -> str:
-        ports.setdefault(m.group(2), str(free_port_of_width(len(m.group(2)))))
+        while m.group(2) not in ports:  # distinct: two portals of one config must not draw the same port
+            port = str(free_port_of_width(len(m.group(2))))
+            if port not in ports.values():
+                ports[m.group(2)] = port
         return m.group(1) + ports[m.group(2)]
 
     for name in ("sources.yaml", "digests.yaml"):
