@@ -155,6 +155,7 @@ def queued_per_source(url: str) -> dict[str, int]:
     return counts
 
 
+@pytest.mark.slow
 def test_an_enqueuer_restarted_after_an_edit_queues_each_source_of_the_tick_once(postgres_url, tmp_path):
     """The tick's sources queued, a source added, the enqueuer restarted within the tick: only the
     new source is queued. Then a worker runs the jobs (procrastinate deletes them once done), another
