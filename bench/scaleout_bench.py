@@ -154,6 +154,19 @@ def run_workers(count: int, server, postmaster: int, config: Path, work: Path, b
             "db_bytes_per_article": round(size / max(stored, 1)), "crawl_runs": runs, **sampler.shares()}
 
 
+def report(machine: dict, settings: dict, results: list[dict], json_path: Path | None) -> None:
+    """Add each run's speed-up against the first (measured in the same run) and the load at the
+    end, then print the report as JSON (and write it to `json_path`)."""
+    base = results[0]["articles_per_s"] or 1
+    for result in results:
+        result["speed_up_vs_first"] = round(result["articles_per_s"] / base, 2)
+    machine["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
+    text = json.dumps({"machine": machine, **settings, "results": results}, indent=2, ensure_ascii=False)
+    print(text)
+    if json_path:
+        json_path.write_text(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--hosts", type=int, default=1000)
@@ -183,14 +196,7 @@ def main() -> None:
     finally:
         portals.close()
         server.stop()
-    base = results[0]["articles_per_s"] or 1
-    for result in results:
-        result["speed_up_vs_first"] = round(result["articles_per_s"] / base, 2)
-    machine["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
-    report = {"machine": machine, "hosts": args.hosts, "batch_size": args.batch_size, "results": results}
-    print(json.dumps(report, indent=2, ensure_ascii=False))
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    report(machine, {"hosts": args.hosts, "batch_size": args.batch_size}, results, args.json)
     bad = [r["workers"] for r in results if r["duplicates"] or r["articles"] != r["expected"]]
     if bad:
         raise SystemExit(f"duplicates or missing articles with {bad} worker(s)")

@@ -20,7 +20,6 @@ Usage: python bench/store_bench.py [--articles 2000] [--writers 1,2,4] [--copies
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import random
@@ -105,6 +104,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     from postgres import PostgresServer, unavailable
+    from scaleout_bench import report
 
     reason = unavailable()
     if reason:
@@ -120,14 +120,7 @@ def main() -> None:
             print(f"  {count} writer(s): {result}", flush=True)
     finally:
         server.stop()
-    base = results[0]["articles_per_s"] or 1
-    for result in results:
-        result["speed_up_vs_first"] = round(result["articles_per_s"] / base, 2)
-    machine["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
-    report = {"machine": machine, "articles": args.articles, "copies": args.copies, "results": results}
-    print(json.dumps(report, indent=2, ensure_ascii=False))
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    report(machine, {"articles": args.articles, "copies": args.copies}, results, args.json)
     bad = [r["writers"] for r in results
            if r["duplicates"] or r["stored"] != r["expected"] or r["stories"] != r["expected_stories"]]
     if bad:
