@@ -282,6 +282,7 @@ def test_a_deadlocked_postgresql_write_is_run_again(postgres_url):
     close(db)
     both_hold_one = threading.Barrier(2, timeout=30)
     attempts: list[str] = []
+    failures: list[BaseException] = []
 
     def bump(first: str, second: str) -> None:
         writer = open_db(postgres_url)
@@ -294,7 +295,9 @@ def test_a_deadlocked_postgresql_write_is_run_again(postgres_url):
             writer.execute("UPDATE source_templates SET verified = verified + 1 WHERE source = ?", [second])
 
         try:
-            write_retrying(writer, write)
+            write_retrying(writer, write, attempts=5)  # both may be picked when both look at once
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            failures.append(exc)
         finally:
             close(writer)
 
@@ -305,7 +308,7 @@ def test_a_deadlocked_postgresql_write_is_run_again(postgres_url):
         thread.join(timeout=60)
     db = open_db(postgres_url)
     try:
-        assert len(attempts) == 3  # one of the two ran again
+        assert failures == [] and len(attempts) >= 3  # at least one of the two ran again
         assert dict(db.execute("SELECT source, verified FROM source_templates").fetchall()) == {"a": 2, "b": 2}
     finally:
         close(db)
