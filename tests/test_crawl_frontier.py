@@ -118,7 +118,9 @@ def test_crawl_time_limit_stops_then_the_next_crawls_finish(portal, tmp_path, db
     assert 0 < first < total
     assert last_runs(db_path)["tinh"]["status"] == "interrupted"
     status = run_dxwatch(cfg, db_path, "sources", "status").stdout
-    assert "INCOMPLETE" in status and "articles owed" in status, status
+    assert "INCOMPLETE" in status and "resumes where it stopped" in status, status
+    if owed(db_path):  # the limit fell while links of a page read were still to fetch (timing)
+        assert f"{owed(db_path)} articles owed" in status, status
     for _ in range(4):
         if len(stored(db_path)) == total:
             break
