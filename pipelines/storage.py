@@ -16,7 +16,7 @@ from typing import Any
 from scrapy.exceptions import DropItem
 
 from crawler import timeutil
-from crawler.db import (articles, close, database_errors, facts, fulltext, key_batches, open_db, write_retrying)
+from crawler.db import articles, close, database_errors, facts, fulltext, key_batches, open_db, write_retrying
 from crawler.items import ArticleItem
 from crawler.runstats import source_key
 from pipelines import stories
@@ -125,9 +125,9 @@ class StoragePipeline(DatabasePipeline):
     article. On PostgreSQL a transaction holds a lock per key it checks (`article_keys`), so a
     batch is cut into transactions of a bounded number of keys (`key_batches`). What a batch costs
     when it goes wrong is unchanged: a failed write fails the crawl and every article of the batch
-    stays owed (a kill -9 loses at most the uncommitted batch, which
-    the next crawl fetches again); an article that raises anything else is stored on its own, so
-    it fails alone, as it would without batches.
+    stays owed (a kill -9 loses at most the uncommitted batch, which the next crawl fetches again);
+    an article that raises anything else is stored on its own, so it fails alone, as it would
+    without batches.
     """
 
     BATCH_MAX = 50
@@ -189,7 +189,7 @@ class StoragePipeline(DatabasePipeline):
             stored = [item for item, result in zip(items, results) if not isinstance(result, BaseException)]
             for source in dict.fromkeys(item["source"] for item in stored):
                 Frontier(self.db, source).settle([u for item in stored if item["source"] == source
-                                                  for u in (item["url"], *item.get("aliases", []))])
+                                                  for u in article_urls(item)])
         except database_errors() as exc:
             for item in items:  # the crawl stops with the first; each source counts it
                 self._failed_write(item, exc)

@@ -118,10 +118,9 @@ class ListingProbe:
         # or refusals and errors of another kind (a hostile or broken page), keep this list
         if round_.ok or round_.listings < min(2, round_.probes):
             return self._release(round_)
-        round_.tried += 1
-        if round_.tried < len(round_.lists):
+        if round_.tried + 1 < len(round_.lists):
+            round_.tried += 1
             return self._probe(round_)
-        round_.tried -= 1
         return self._release(round_, failed=True)
 
     def flush(self) -> list:

@@ -42,7 +42,7 @@ def band_candidates(db: sqlite_utils.Database, band_keys: list[int], article_id:
 
 def first_member_texts(db: sqlite_utils.Database, story_ids: list[int], limit: int) -> dict[int, list[str | None]]:
     """The bodies of each story's first `limit` members, in publication order: one query for all the
-    candidate stories of an article (a round trip each would be held under the write lock)."""
+    candidate stories of an article (a round trip each would hold the article's write keys longer)."""
     found: dict[int, list[str | None]] = {story_id: [] for story_id in story_ids}
     if not story_ids:
         return found
