@@ -1,7 +1,7 @@
 """`make bench` (quick) and `make bench-full`: run every benchmark and evaluation script in bench/.
 
 The full run takes the better part of an hour on two cores (4,000 loopback portals crawled twice
-by two paths, 100,000 stories, 1,000 portals over 1, 2 and 4 workers). The quick default runs the
+by two paths, 100,000 stories, 3,000 portals over 1, 2 and 4 workers, storage alone by 1, 2 and 4 writers). The quick default runs the
 same scripts at the smaller sizes below, a few minutes in all, with every check of the full run
 (every article stored, no duplicate, re-crawls asking listings only); BENCHMARKS.md's figures
 come from the full run. `python bench/run_all.py --full` (or `BENCH=full`) is the full run;

@@ -14,7 +14,7 @@ for each W:
   - CPU seconds of the crawl processes and of PostgreSQL, per article; database bytes per article
     (over an empty database with the same tables);
   - duplicates (stored articles minus distinct URLs): must be 0.
-Usage: python bench/scaleout_bench.py [--hosts 1000] [--workers 1,2,4] [--batch-size 50] [--json out.json]
+Usage: python bench/scaleout_bench.py [--hosts 3000] [--workers 1,2,4] [--batch-size 50] [--json out.json]
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def report(machine: dict, settings: dict, results: list[dict], json_path: Path |
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--hosts", type=int, default=1000)
+    parser.add_argument("--hosts", type=int, default=3000)
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--json", type=Path)

@@ -14,7 +14,7 @@ A throwaway PostgreSQL server (tests/postgres.py: loopback, fsync off), a fresh 
 writer count. Reported: articles/s, the speed-up against one writer measured in the same run, and
 duplicates (stored articles minus distinct URLs) and stories per article group, which must be
 exactly one.
-Usage: python bench/store_bench.py [--articles 2000] [--writers 1,2,4] [--copies 1] [--json out.json]
+Usage: python bench/store_bench.py [--articles 3000] [--writers 1,2,4] [--copies 1] [--json out.json]
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def run(server, writers: int, articles: int, copies: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--articles", type=int, default=3000)
     parser.add_argument("--writers", default="1,2,4")
     parser.add_argument("--copies", type=int, default=1, help="portals storing each article (the same story)")
     parser.add_argument("--json", type=Path)
